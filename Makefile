@@ -1,0 +1,117 @@
+# gridline — one hand-written Makefile.
+#   make            build bin/gridline-broker, bin/gridline-worker, bin/gridline
+#   make check      build and run every TAP test with prove
+#   make run        install missing packages, build, run the demo county
+#   make bench      build and run the benchmarks
+#   make SANITIZE=address,undefined check   the same under sanitizers
+
+PKG_CONFIG ?= pkg-config
+CC ?= cc
+PREFIX ?= /usr/local
+DESTDIR ?=
+PROVE ?= prove
+PROVE_FLAGS ?= -j2
+
+PKGS = libzmq lmdb msgpack jansson
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ifeq ($(strip $(PKG_LIBS)),)
+PKG_LIBS := -lzmq -llmdb -lmsgpackc -ljansson
+endif
+
+WARN = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
+LDLIBS = $(PKG_LIBS) -lpthread -lm
+
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE)
+BUILD = build/san
+else
+BUILD = build/rel
+endif
+
+LIB_SRC = $(wildcard common/*.c) $(wildcard proto/*.c)
+BROKER_SRC = $(wildcard broker/*.c)
+WORKER_SRC = $(wildcard workers/*.c)
+CLI_SRC = $(wildcard tools/cli/*.c)
+TEST_SUPPORT_SRC = tests/support/testlib.c
+TEST_SRC = $(wildcard tests/t_*.c)
+BENCH_SRC = $(wildcard bench/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+LIB = $(BUILD)/libgridline.a
+BINS = bin/gridline-broker bin/gridline-worker bin/gridline
+TESTS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+BENCHES = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: all check run bench install clean deps
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(call obj,$(LIB_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+# Binaries go to bin/ for the plain build; a sanitizer build keeps its own
+# copies under $(BUILD)/bin so the two never mix.
+ifneq ($(SANITIZE),)
+BINDIR = $(BUILD)/bin
+else
+BINDIR = bin
+endif
+REAL_BINS = $(BINDIR)/gridline-broker $(BINDIR)/gridline-worker $(BINDIR)/gridline
+
+ifneq ($(SANITIZE),)
+bin/gridline-broker bin/gridline-worker bin/gridline: $(REAL_BINS)
+endif
+
+$(BINDIR)/gridline-broker: $(call obj,$(BROKER_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BINDIR)/gridline-worker: $(call obj,$(WORKER_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BINDIR)/gridline: $(call obj,$(CLI_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TEST_SUPPORT_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(call obj,$(TEST_SUPPORT_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Tests find the binaries under test through GRIDLINE_BIN.
+check: $(REAL_BINS) $(TESTS)
+	GRIDLINE_BIN=$(abspath $(BINDIR)) GRIDLINE_DATA=$(abspath data) \
+	  $(PROVE) $(PROVE_FLAGS) --exec '' $(TESTS)
+
+# make run installs what is missing (tools/install-deps), builds, runs the demo.
+run:
+	@tools/install-deps
+	@$(MAKE) --no-print-directory all
+	@tools/demo
+
+deps:
+	@tools/install-deps
+
+bench: $(REAL_BINS) $(BENCHES)
+	@for b in $(BENCHES); do GRIDLINE_BIN=$(abspath $(BINDIR)) GRIDLINE_DATA=$(abspath data) $$b || exit 1; done
+
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/gridline
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 data/demo-county.json $(DESTDIR)$(PREFIX)/share/gridline/
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

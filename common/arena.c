@@ -1,0 +1,69 @@
+#include "arena.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct arena_block {
+    struct arena_block *next;
+    size_t used, cap;
+    _Alignas(16) char data[];
+};
+
+void *arena_alloc(gl_arena *a, size_t len)
+{
+    len = (len + 15) & ~(size_t)15;
+    struct arena_block *b = a->head;
+    if (!b || b->cap - b->used < len) {
+        size_t cap = b ? b->cap * 2 : 4096;
+        while (cap < len)
+            cap *= 2;
+        struct arena_block *nb = malloc(sizeof *nb + cap);
+        if (!nb)
+            return NULL;
+        nb->next = b;
+        nb->used = 0;
+        nb->cap = cap;
+        a->head = b = nb;
+    }
+    void *p = b->data + b->used;
+    b->used += len;
+    return p;
+}
+
+char *arena_strndup(gl_arena *a, const char *s, size_t len)
+{
+    char *p = arena_alloc(a, len + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+char *arena_strdup(gl_arena *a, const char *s)
+{
+    return s ? arena_strndup(a, s, strlen(s)) : NULL;
+}
+
+void arena_reset(gl_arena *a)
+{
+    /* The head is the largest block (each new one doubles); keep it. */
+    struct arena_block *b = a->head;
+    if (!b)
+        return;
+    struct arena_block *rest = b->next;
+    while (rest) {
+        struct arena_block *n = rest->next;
+        free(rest);
+        rest = n;
+    }
+    b->next = NULL;
+    b->used = 0;
+}
+
+void arena_free(gl_arena *a)
+{
+    arena_reset(a);
+    free(a->head);
+    a->head = NULL;
+}

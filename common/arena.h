@@ -1,0 +1,30 @@
+/* arena.h — a growable bump allocator for the strings of decoded records.
+ *
+ * Decoders copy strings into an arena; the structs that point at them live
+ * as long as the arena is not reset. One arena is reused across messages, so
+ * the hot path does not allocate once it has grown to the largest message. */
+#ifndef GL_ARENA_H
+#define GL_ARENA_H
+
+#include <stddef.h>
+
+typedef struct gl_arena {
+    struct arena_block *head;  /* newest block first */
+} gl_arena;
+
+/* arena_alloc returns len bytes aligned for any type, or NULL on ENOMEM. */
+void *arena_alloc(gl_arena *a, size_t len);
+
+/* arena_strndup copies len bytes of s and a NUL; NULL on ENOMEM. */
+char *arena_strndup(gl_arena *a, const char *s, size_t len);
+
+/* arena_strdup copies a NUL-terminated string; NULL in gives NULL out. */
+char *arena_strdup(gl_arena *a, const char *s);
+
+/* arena_reset forgets every allocation but keeps the largest block. */
+void arena_reset(gl_arena *a);
+
+/* arena_free releases all memory; the arena can be used again after. */
+void arena_free(gl_arena *a);
+
+#endif

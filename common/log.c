@@ -1,0 +1,96 @@
+#define _POSIX_C_SOURCE 200809L
+#include "log.h"
+#include "clock.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int log_threshold = LOG_INFO;
+static char log_component[32] = "gridline";
+
+static const char *const log_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+
+void log_init(const char *component, int level)
+{
+    snprintf(log_component, sizeof log_component, "%s", component);
+    log_threshold = level;
+}
+
+int log_level_parse(const char *name)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static void log_vwrite(int level, const char *fmt, va_list ap)
+{
+    char line[1024];
+    uint64_t now = clock_wall_ms();
+    time_t secs = (time_t)(now / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s %s: ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec, (int)(now % 1000),
+                     log_names[level < 0 ? 0 : level > 3 ? 3 : level], log_component);
+    if (n < 0)
+        return;
+    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    fprintf(stderr, "%s\n", line);
+}
+
+void log_write(int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vwrite(level, fmt, ap);
+    va_end(ap);
+}
+
+/* A handful of distinct keys is all that hostile-input logging needs; a new
+ * key evicts the oldest slot. */
+static struct {
+    char key[32];
+    uint64_t last_ms;
+    unsigned long suppressed;
+} log_slots[16];
+
+void log_limited(int level, const char *key, const char *fmt, ...)
+{
+    if (level > log_threshold)
+        return;
+    uint64_t now = clock_mono_ms();
+    size_t slot = 0, oldest = 0;
+    for (slot = 0; slot < (sizeof log_slots / sizeof log_slots[0]); slot++) {
+        if (strncmp(log_slots[slot].key, key, sizeof log_slots[slot].key - 1) == 0)
+            break;
+        if (log_slots[slot].last_ms < log_slots[oldest].last_ms)
+            oldest = slot;
+    }
+    if (slot == (sizeof log_slots / sizeof log_slots[0])) {
+        slot = oldest;
+        snprintf(log_slots[slot].key, sizeof log_slots[slot].key, "%s", key);
+        log_slots[slot].last_ms = 0;
+        log_slots[slot].suppressed = 0;
+    }
+    if (log_slots[slot].last_ms && now - log_slots[slot].last_ms < 1000) {
+        log_slots[slot].suppressed++;
+        return;
+    }
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (log_slots[slot].suppressed)
+        log_write(level, "%s (%lu similar suppressed)", msg, log_slots[slot].suppressed);
+    else
+        log_write(level, "%s", msg);
+    log_slots[slot].last_ms = now;
+    log_slots[slot].suppressed = 0;
+}

@@ -1,0 +1,132 @@
+/* store.h — the durable store: one LMDB environment shared by every worker
+ * process on the machine.
+ *
+ * Databases inside the environment (all keys big-endian so they sort):
+ *   events     seq(u64)                → event record
+ *   event_ids  id (string)             → seq(u64)        deduplication index
+ *   dispatches seq(u64) team(string)   → dispatch record  one per (event, team)
+ *   pending    team(string) 0 seq(u64) → (empty)          PENDING dispatches per team
+ *   due        ms(u64) seq(u64) team   → (empty)          resend timers
+ *   history    seq(u64) no(u32)        → history record
+ * Records are msgpack maps with the wire key names (PROTOCOL.md), so a record
+ * read by mdb_dump can be decoded by anyone who read the spec.
+ *
+ * Durability: environments are opened without MDB_NOSYNC/MDB_NOMETASYNC, so
+ * store_commit returns only after the data and meta pages are flushed.
+ * Concurrency: LMDB serialises write transactions across processes; one
+ * process may hold one write transaction at a time. Read transactions never
+ * block. A store handle is used by one thread. */
+#ifndef GL_STORE_H
+#define GL_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "records.h"
+
+typedef struct store store;
+typedef struct store_txn store_txn;
+
+typedef struct store_opts {
+    size_t map_size;   /* bytes; 0 → 1 GiB */
+} store_opts;
+
+/* store_open opens (creating if needed) the environment in directory dir
+ * (created with mode 0700 if missing). opts may be NULL. Clears stale reader
+ * slots of dead processes. Returns 0, GL_ESYS (dir), GL_ESTORAGE. */
+int store_open(const char *dir, const store_opts *opts, store **out);
+
+/* store_close closes the environment; *s becomes NULL; NULL is accepted. */
+void store_close(store **s);
+
+/* store_begin starts a transaction (write != 0 for a write transaction).
+ * Returns 0, GL_ESTORAGE, GL_ESTORAGEFULL (MDB_MAP_RESIZED handled inside). */
+int store_begin(store *s, int write, store_txn **out);
+
+/* store_commit commits and frees *t (NULL after, even on failure). Returns 0,
+ * GL_ESTORAGEFULL (MDB_MAP_FULL / ENOSPC), GL_ESTORAGE. On failure nothing of
+ * the transaction is stored. */
+int store_commit(store_txn **t);
+
+/* store_abort discards and frees *t; NULL is accepted. */
+void store_abort(store_txn **t);
+
+/* --- events --- */
+
+/* store_event_find looks up the seq of event id. 0 or GL_ENOTFOUND. */
+int store_event_find(store_txn *t, const char *id, uint64_t *seq);
+
+/* store_event_add files a new event: assigns ev->seq (last seq + 1) and writes
+ * the record and its id index. The caller has checked the id is new; if it is
+ * not, returns GL_EBADSTATE and writes nothing. Also GL_ESTORAGEFULL,
+ * GL_ESTORAGE. */
+int store_event_add(store_txn *t, gl_event *ev);
+
+/* store_event_get reads event seq into ev; strings are copied into arena.
+ * 0, GL_ENOTFOUND, GL_ESTORAGE. */
+int store_event_get(store_txn *t, uint64_t seq, gl_event *ev, gl_arena *arena);
+
+/* store_event_put rewrites an existing event record (state, team, updated).
+ * 0, GL_ENOTFOUND, GL_ESTORAGEFULL, GL_ESTORAGE. */
+int store_event_put(store_txn *t, const gl_event *ev);
+
+/* --- dispatches --- */
+
+/* store_dispatch_get reads the dispatch of event seq to team. 0,
+ * GL_ENOTFOUND, GL_ESTORAGE. */
+int store_dispatch_get(store_txn *t, uint64_t seq, const char *team,
+                       gl_dispatch *d, gl_arena *arena);
+
+/* store_dispatch_put inserts or replaces the dispatch (d->seq, d->team) and
+ * keeps the pending and due indexes in step with d->state and
+ * d->next_retry_ms: a PENDING dispatch is in "pending"; any dispatch with
+ * next_retry_ms != 0 is in "due" at that time. 0, GL_ESTORAGEFULL,
+ * GL_ESTORAGE. */
+int store_dispatch_put(store_txn *t, const gl_dispatch *d);
+
+/* Visitor for lists: return 0 to go on, non-zero to stop (that value is
+ * returned by the listing function). Strings are valid during the call. */
+typedef int (*store_dispatch_fn)(void *ctx, const gl_dispatch *d);
+typedef int (*store_history_fn)(void *ctx, const gl_history *h);
+
+/* store_dispatch_list visits every dispatch of event seq, in team order. */
+int store_dispatch_list(store_txn *t, uint64_t seq, store_dispatch_fn fn, void *ctx);
+
+/* store_pending_list visits the PENDING dispatches of team, oldest event
+ * first. */
+int store_pending_list(store_txn *t, const char *team, store_dispatch_fn fn, void *ctx);
+
+/* store_due_list visits dispatches whose next_retry_ms <= now_ms, earliest
+ * first, at most limit of them. */
+int store_due_list(store_txn *t, uint64_t now_ms, size_t limit,
+                   store_dispatch_fn fn, void *ctx);
+
+/* store_next_due returns the earliest next_retry_ms in the due index, or 0
+ * when none is scheduled. */
+uint64_t store_next_due(store_txn *t);
+
+/* --- history --- */
+
+/* store_history_add appends an entry to event h->seq's history; h->no is
+ * assigned (last + 1) and written back. 0, GL_ESTORAGEFULL, GL_ESTORAGE. */
+int store_history_add(store_txn *t, gl_history *h);
+
+/* store_history_list visits event seq's history in order. */
+int store_history_list(store_txn *t, uint64_t seq, store_history_fn fn, void *ctx);
+
+/* --- figures --- */
+
+typedef struct store_stats {
+    uint64_t events;       /* records in events */
+    uint64_t dispatches;
+    uint64_t pending;      /* PENDING dispatches */
+    uint64_t scheduled;    /* entries in due */
+    uint64_t last_seq;
+    uint64_t map_size, map_used; /* bytes */
+} store_stats;
+
+/* store_get_stats fills st from a read or write transaction. */
+int store_get_stats(store_txn *t, store_stats *st);
+
+#endif

@@ -1,0 +1,132 @@
+/* proto.h — the gridline wire protocol: commands, message bodies, and the one
+ * msgpack codec every component uses. proto/PROTOCOL.md is the specification;
+ * this header is its C face.
+ *
+ * A message is three ZeroMQ frames: the signature "GL/1", the command name in
+ * ASCII ("SUBMIT"), and a body that is one msgpack map. Envelope commands
+ * between broker and workers (JOB, DONE, DELIVER) carry two more frames: the
+ * inner command and the inner body, forwarded untouched (see frame.h). */
+#ifndef GL_PROTO_H
+#define GL_PROTO_H
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/arena.h"
+#include "../common/gl.h"
+#include "../common/records.h"
+
+#define PROTO_SIGNATURE "GL/1"
+#define PROTO_SIGNATURE_LEN 4
+
+enum proto_cmd {
+    PROTO_NONE = 0,
+    /* terminal → broker (intake endpoint), and replies */
+    PROTO_SUBMIT,    /* body: event fields (see PROTOCOL.md) */
+    PROTO_FILED,     /* reply: id, seq, kind, state, duplicate */
+    PROTO_BUSY,      /* reply: retry_after_ms, id? */
+    PROTO_ERROR,     /* reply: code, name, reason, id? */
+    PROTO_SHOW,      /* id → EVENT (also accepted on the responders endpoint) */
+    PROTO_EVENT,     /* reply: event (map), dispatches (array), history (array) */
+    PROTO_PING,      /* liveness probe, any endpoint → PONG */
+    PROTO_PONG,
+    /* responder → broker (responders endpoint), and broker → responder */
+    PROTO_HELLO,     /* team, member → WELCOME; then DISPATCH/NOTICE flow */
+    PROTO_WELCOME,   /* team, member, heartbeat_ms */
+    PROTO_HEARTBEAT, /* empty map, both directions, on responder and worker links */
+    PROTO_ACK,       /* event, team, member?, note? → RESULT */
+    PROTO_ACCEPT,
+    PROTO_DECLINE,   /* note is the reason (required) */
+    PROTO_RESOLVE,
+    PROTO_RESULT,    /* reply: event, team, state (dispatch), event_state */
+    PROTO_DISPATCH,  /* broker → responder: event, seq, team, role, state, attempts, detail */
+    PROTO_NOTICE,    /* broker → responder: event, team, what, note?, by? */
+    PROTO_BYE,       /* responder leaving (no reply) */
+    /* worker ↔ broker (workers endpoint) */
+    PROTO_READY,     /* worker → broker: worker, credit */
+    PROTO_JOB,       /* broker → worker: header job, client, origin, lane; + inner cmd, body */
+    PROTO_DONE,      /* worker → broker: header job, client, origin; + inner reply cmd, body */
+    PROTO_DELIVER,   /* worker → broker: header team; + inner DISPATCH/NOTICE, body */
+    PROTO_PRESENCE,  /* broker → worker: team, member (a responder said HELLO) */
+    PROTO_CMD_COUNT
+};
+
+/* A decoded message body. Which members are meaningful depends on cmd; the
+ * table in PROTOCOL.md lists them per command with their wire keys. Strings
+ * point into the arena passed to proto_decode. */
+typedef struct proto_msg {
+    int cmd;              /* enum proto_cmd */
+    uint64_t rid;         /* "rid": client's request number, echoed in replies; 0 = none */
+
+    gl_event ev;          /* SUBMIT: the event; FILED: id, seq, kind, state;
+                             SHOW: id; EVENT: "event" map; DISPATCH: "detail" map */
+
+    /* responder commands, RESULT, DISPATCH, NOTICE */
+    const char *event;    /* "event": event id */
+    const char *team;     /* "team" */
+    const char *member;   /* "member" */
+    const char *note;     /* "note" */
+    const char *role;     /* "role" (DISPATCH) */
+    const char *what;     /* "what" (NOTICE): "taken", "cancelled", ... */
+    const char *by;       /* "by" (NOTICE): team that caused it */
+    int state;            /* "state": dispatch state (RESULT, DISPATCH) */
+    int event_state;      /* "event_state" (RESULT) */
+    uint32_t attempts;    /* "attempts" (DISPATCH) */
+    int duplicate;        /* "duplicate" (FILED): 1 when the id was filed before */
+
+    /* ERROR / BUSY */
+    uint32_t code;        /* "code": positive wire code, -GL_E* */
+    const char *reason;   /* "reason" */
+    uint32_t retry_after_ms; /* "retry_after_ms" */
+
+    /* WELCOME / READY */
+    uint32_t heartbeat_ms;   /* "heartbeat_ms" */
+    const char *worker;      /* "worker": worker name */
+    uint32_t credit;         /* "credit": jobs the worker will take at once */
+
+    /* JOB / DONE / DELIVER headers */
+    uint64_t job;            /* "job": broker's job number */
+    const void *client;      /* "client": bin, the ROUTER identity of the requester */
+    size_t client_len;
+    const char *origin;      /* "origin": "intake" or "responders" */
+    const char *lane;        /* "lane": "alert" or "routine" */
+
+    /* EVENT reply */
+    gl_dispatch *dispatches; /* "dispatches": array of dispatch maps */
+    size_t ndispatches;
+    gl_history *history;     /* "history": array of history maps */
+    size_t nhistory;
+} proto_msg;
+
+/* proto_cmd_name returns the wire name of a command ("SUBMIT"), or NULL for
+ * an out-of-range value. */
+const char *proto_cmd_name(int cmd);
+
+/* proto_cmd_parse maps a command frame (len bytes, not NUL-terminated) to its
+ * enum value; PROTO_NONE if unknown. */
+int proto_cmd_parse(const void *data, size_t len);
+
+/* proto_encode appends the msgpack body of m (for m->cmd) to buf. Absent
+ * (NULL / zero) optional fields are omitted. Returns 0, or GL_EBADFIELD when a
+ * required field is absent (the encoder never emits what the decoder would
+ * refuse), or GL_ETOOLARGE when the body would exceed GL_MAX_BODY. */
+int proto_encode(const proto_msg *m, msgpack_sbuffer *buf);
+
+/* proto_decode parses body (len bytes) as the body of command cmd into m
+ * (zeroed first; m->cmd = cmd). Strings are copied into arena. Returns 0, or
+ * GL_ETOOLARGE, GL_EBADBODY, GL_EMISSING, GL_EBADFIELD, GL_EUNKNOWNKIND,
+ * GL_EUNKNOWNCMD, GL_EINTERNAL (ENOMEM). On error, if errbuf is not NULL,
+ * a reason naming the field ("missing field 'text'") is written to it.
+ * Unknown keys are ignored (forward compatibility). */
+int proto_decode(int cmd, const void *body, size_t len, proto_msg *m,
+                 gl_arena *arena, char *errbuf, size_t errlen);
+
+/* proto_pack_event / proto_pack_dispatch / proto_pack_history write one
+ * record as a msgpack map with the wire keys (used by encoders and by the
+ * CLI's JSON output through the same key names). */
+void proto_pack_event(msgpack_packer *pk, const gl_event *ev);
+void proto_pack_dispatch(msgpack_packer *pk, const gl_dispatch *d);
+void proto_pack_history(msgpack_packer *pk, const gl_history *h);
+
+#endif

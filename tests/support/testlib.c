@@ -1,0 +1,211 @@
+#include "testlib.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static tl_env *tl_current;
+static pid_t tl_pids[64];
+static int tl_npids;
+static int tl_logno;
+
+void tl_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+static void tl_cleanup(void)
+{
+    for (int i = 0; i < tl_npids; i++)
+        if (tl_pids[i] > 0) {
+            kill(tl_pids[i], SIGKILL);
+            waitpid(tl_pids[i], NULL, 0);
+        }
+    if (!tl_current || !tl_current->dir[0])
+        return;
+    if (getenv("GRIDLINE_KEEP_TMP")) {
+        printf("# kept %s\n", tl_current->dir);
+        return;
+    }
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tl_current->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tl_current->dir);
+}
+
+static void tl_bail(const char *what)
+{
+    printf("Bail out! %s: %s\n", what, strerror(errno));
+    exit(1);
+}
+
+void tl_setup(tl_env *env, const char *name)
+{
+    memset(env, 0, sizeof *env);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(env->dir, sizeof env->dir, "%s/gl-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+    if (!mkdtemp(env->dir))
+        tl_bail("mkdtemp");
+    snprintf(env->intake, sizeof env->intake, "ipc://%s/intake.sock", env->dir);
+    snprintf(env->workers, sizeof env->workers, "ipc://%s/workers.sock", env->dir);
+    snprintf(env->responders, sizeof env->responders, "ipc://%s/responders.sock", env->dir);
+    snprintf(env->store, sizeof env->store, "%s/store", env->dir);
+    const char *data = getenv("GRIDLINE_DATA");
+    snprintf(env->directory, sizeof env->directory, "%s/demo-county.json", data ? data : "data");
+    const char *bin = getenv("GRIDLINE_BIN");
+    snprintf(env->bin, sizeof env->bin, "%s", bin ? bin : "bin");
+    tl_current = env;
+    signal(SIGPIPE, SIG_IGN);
+    atexit(tl_cleanup);
+}
+
+pid_t tl_spawn(tl_env *env, const char *prog, const char *const argv[])
+{
+    char path[600], log[600];
+    snprintf(path, sizeof path, "%s/%s", env->bin, prog);
+    snprintf(log, sizeof log, "%s/%s.%d.log", env->dir, prog, ++tl_logno);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        tl_bail("fork");
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execv(path, (char *const *)argv);
+        fprintf(stderr, "exec %s: %s\n", path, strerror(errno));
+        _exit(127);
+    }
+    if (tl_npids < (int)(sizeof tl_pids / sizeof tl_pids[0]))
+        tl_pids[tl_npids++] = pid;
+    return pid;
+}
+
+static pid_t tl_spawn_extra(tl_env *env, const char *prog, const char **args, int n,
+                            const char *const extra[])
+{
+    for (int i = 0; extra && extra[i] && n < 62; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    return tl_spawn(env, prog, args);
+}
+
+pid_t tl_broker(tl_env *env, const char *const extra[])
+{
+    const char *args[64] = {"gridline-broker", "--intake", env->intake, "--workers",
+                            env->workers, "--responders", env->responders};
+    return tl_spawn_extra(env, "gridline-broker", args, 7, extra);
+}
+
+pid_t tl_worker(tl_env *env, const char *name, const char *const extra[])
+{
+    const char *args[64] = {"gridline-worker", "--broker", env->workers, "--store",
+                            env->store, "--directory", env->directory, "--name", name};
+    return tl_spawn_extra(env, "gridline-worker", args, 9, extra);
+}
+
+static void tl_forget(pid_t pid)
+{
+    for (int i = 0; i < tl_npids; i++)
+        if (tl_pids[i] == pid)
+            tl_pids[i] = 0;
+}
+
+int tl_stop(pid_t pid)
+{
+    int status;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 500; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            tl_forget(pid);
+            return status;
+        }
+        tl_sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    tl_forget(pid);
+    return -1;
+}
+
+void tl_kill9(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    tl_forget(pid);
+}
+
+int tl_alive(pid_t pid)
+{
+    return waitpid(pid, NULL, WNOHANG) == 0;
+}
+
+int tl_run(tl_env *env, const char *prog, const char *const argv[], char *out,
+           size_t outlen, int timeout_ms)
+{
+    int pipefd[2];
+    if (pipe(pipefd) != 0)
+        tl_bail("pipe");
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", env->bin, prog);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        tl_bail("fork");
+    if (pid == 0) {
+        dup2(pipefd[1], 1);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        execv(path, (char *const *)argv);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+    size_t used = 0;
+    int status = -1, waited = 0;
+    for (;;) {
+        char buf[4096];
+        ssize_t n = read(pipefd[0], buf, sizeof buf);
+        if (n > 0) {
+            size_t room = outlen > used + 1 ? outlen - used - 1 : 0;
+            size_t take = (size_t)n < room ? (size_t)n : room;
+            memcpy(out + used, buf, take);
+            used += take;
+            continue;
+        }
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            while ((n = read(pipefd[0], buf, sizeof buf)) > 0) {
+                size_t room = outlen > used + 1 ? outlen - used - 1 : 0;
+                size_t take = (size_t)n < room ? (size_t)n : room;
+                memcpy(out + used, buf, take);
+                used += take;
+            }
+            break;
+        }
+        if (waited >= timeout_ms) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            status = -1;
+            break;
+        }
+        tl_sleep_ms(5);
+        waited += 5;
+    }
+    close(pipefd[0]);
+    if (outlen)
+        out[used] = '\0';
+    if (status == -1 || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}

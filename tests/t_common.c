@@ -1,0 +1,50 @@
+/* Unit tests for common/: error names, records, arena, ids, clock. */
+#include "../common/arena.h"
+#include "../common/clock.h"
+#include "../common/gl.h"
+#include "../common/ids.h"
+#include "../common/records.h"
+#include "tap.h"
+
+#include <string.h>
+
+int main(void)
+{
+    is_str(gl_errname(GL_EBUSY), "busy", "busy has its wire name");
+    is_str(gl_errname(-9999), "unknown", "unknown code has a name");
+    ok(strlen(gl_strerror(GL_ETOOLARGE)) > 0, "too_large has a description");
+
+    is_int(gl_kind_parse("alert"), GL_KIND_ALERT, "alert parses");
+    is_int(gl_kind_parse("nonsense"), GL_KIND_NONE, "unknown kind gives NONE");
+    is_str(gl_event_state_name(GL_EV_RESOLVED), "resolved", "state names");
+    is_int(gl_dispatch_state_parse("taken"), GL_DS_TAKEN, "dispatch state parses");
+    is_int(gl_dispatch_state_parse(NULL), GL_DS_NONE, "NULL dispatch state gives NONE");
+
+    gl_arena a = {0};
+    char *s = arena_strdup(&a, "grid-7");
+    is_str(s, "grid-7", "arena copies a string");
+    char *big = arena_alloc(&a, 100000);
+    ok(big != NULL, "arena grows past a block");
+    memset(big, 'x', 100000);
+    is_str(s, "grid-7", "earlier strings survive growth");
+    arena_reset(&a);
+    ok(arena_strdup(&a, "again") != NULL, "arena usable after reset");
+    arena_free(&a);
+
+    char id1[IDS_LEN + 1], id2[IDS_LEN + 1];
+    int sorted = 1;
+    ids_new(id1);
+    for (int i = 0; i < 10000; i++) {
+        ids_new(id2);
+        if (strcmp(id1, id2) >= 0)
+            sorted = 0;
+        memcpy(id1, id2, sizeof id1);
+    }
+    ok(sorted, "10000 ids in a row are strictly increasing");
+    is_int(strlen(id1), IDS_LEN, "an id has 26 characters");
+
+    char when[32];
+    is_str(clock_format_utc(86400000ull + 1234, when, sizeof when),
+           "1970-01-02T00:00:01.234Z", "UTC formatting");
+    return done_testing();
+}
