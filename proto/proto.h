@@ -108,17 +108,23 @@ const char *proto_cmd_name(int cmd);
 int proto_cmd_parse(const void *data, size_t len);
 
 /* proto_encode appends the msgpack body of m (for m->cmd) to buf. Absent
- * (NULL / zero) optional fields are omitted. Returns 0, or GL_EBADFIELD when a
- * required field is absent (the encoder never emits what the decoder would
- * refuse), or GL_ETOOLARGE when the body would exceed GL_MAX_BODY. */
+ * (NULL / zero) optional fields are omitted; required numbers are always
+ * written, 0 included. Returns 0, or GL_EBADFIELD when a required string,
+ * enum, bin or map is absent or a value would not decode (the encoder never
+ * emits what the decoder would refuse — so an ERROR's id must be a valid
+ * event id), GL_ETOOLARGE when the body would exceed GL_MAX_BODY,
+ * GL_EUNKNOWNCMD for a bad m->cmd, GL_EINTERNAL when memory runs out. The
+ * ERROR "name" key is derived from code. */
 int proto_encode(const proto_msg *m, msgpack_sbuffer *buf);
 
 /* proto_decode parses body (len bytes) as the body of command cmd into m
  * (zeroed first; m->cmd = cmd). Strings are copied into arena. Returns 0, or
  * GL_ETOOLARGE, GL_EBADBODY, GL_EMISSING, GL_EBADFIELD, GL_EUNKNOWNKIND,
  * GL_EUNKNOWNCMD, GL_EINTERNAL (ENOMEM). On error, if errbuf is not NULL,
- * a reason naming the field ("missing field 'text'") is written to it.
- * Unknown keys are ignored (forward compatibility). */
+ * a reason naming the field ("missing field 'text'") is written to it, and
+ * the fields decoded before the failure stay set (each passed its checks, so
+ * an ERROR reply can echo the id). Unknown keys are ignored (forward
+ * compatibility). In DISPATCH, "seq" and the "detail" map both land in m->ev. */
 int proto_decode(int cmd, const void *body, size_t len, proto_msg *m,
                  gl_arena *arena, char *errbuf, size_t errlen);
 

@@ -1,0 +1,665 @@
+/* codec.c — the msgpack codec of proto.h. Both directions walk the same
+ * field tables (codec_table.c): the encoder checks a struct against a table
+ * and packs it, the decoder unpacks a body and fills the struct row by row,
+ * with the same checks. */
+#include "codec_table.h"
+#include "proto.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Containers may nest this deep, the body map counting as 1. Version 1 needs
+ * 3 (body → dispatches → dispatch); the slack is for future optional keys. */
+#define CODEC_MAX_DEPTH 8
+
+typedef struct decoder {
+    gl_arena *arena;
+    char *errbuf;
+    size_t errlen;
+} decoder;
+
+static int __attribute__((format(printf, 3, 4)))
+fail(decoder *d, int err, const char *fmt, ...)
+{
+    if (d->errbuf && d->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->errbuf, d->errlen, fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}
+
+/* ---- Framing check ------------------------------------------------------ */
+
+/* Lead bytes 0xc0..0xdf: how many length bytes follow, and what the length
+ * counts. The other lead bytes carry their value or length themselves. */
+enum { MP_FIXED, MP_BYTES, MP_ARRAY, MP_MAP, MP_INVALID };
+static const struct {
+    unsigned char what, lenbytes, extra; /* extra: bytes beyond the length */
+} mp_lead[32] = {
+    [0x00] = {MP_FIXED, 0, 0},    [0x01] = {MP_INVALID, 0, 0},  /* nil; 0xc1 is unused */
+    [0x02] = {MP_FIXED, 0, 0},    [0x03] = {MP_FIXED, 0, 0},    /* false, true */
+    [0x04] = {MP_BYTES, 1, 0},    [0x05] = {MP_BYTES, 2, 0},    [0x06] = {MP_BYTES, 4, 0},
+    [0x07] = {MP_BYTES, 1, 1},    [0x08] = {MP_BYTES, 2, 1},    [0x09] = {MP_BYTES, 4, 1},
+    [0x0a] = {MP_FIXED, 0, 4},    [0x0b] = {MP_FIXED, 0, 8},    /* float 32, 64 */
+    [0x0c] = {MP_FIXED, 0, 1},    [0x0d] = {MP_FIXED, 0, 2},    /* uint 8..64 */
+    [0x0e] = {MP_FIXED, 0, 4},    [0x0f] = {MP_FIXED, 0, 8},
+    [0x10] = {MP_FIXED, 0, 1},    [0x11] = {MP_FIXED, 0, 2},    /* int 8..64 */
+    [0x12] = {MP_FIXED, 0, 4},    [0x13] = {MP_FIXED, 0, 8},
+    [0x14] = {MP_FIXED, 0, 2},    [0x15] = {MP_FIXED, 0, 3},    /* fixext */
+    [0x16] = {MP_FIXED, 0, 5},    [0x17] = {MP_FIXED, 0, 9},    [0x18] = {MP_FIXED, 0, 17},
+    [0x19] = {MP_BYTES, 1, 0},    [0x1a] = {MP_BYTES, 2, 0},    [0x1b] = {MP_BYTES, 4, 0},
+    [0x1c] = {MP_ARRAY, 2, 0},    [0x1d] = {MP_ARRAY, 4, 0},
+    [0x1e] = {MP_MAP, 2, 0},      [0x1f] = {MP_MAP, 4, 0},
+};
+
+/* scan checks that body is exactly one msgpack object, nested at most
+ * CODEC_MAX_DEPTH containers deep, whose lengths and element counts fit in
+ * the bytes that remain. msgpack-c's C unpacker has no limits: it allocates
+ * a container's elements before reading them (a 5-byte body declaring 2^32
+ * elements asks for 128 GiB) and reports too-deep nesting as NOMEM. This walk
+ * allocates nothing and does not recurse, so what reaches msgpack_unpack_next
+ * costs at most a small multiple of its length. Returns 0 or GL_EBADBODY. */
+static int scan(decoder *d, const unsigned char *p, size_t len)
+{
+    uint64_t left[CODEC_MAX_DEPTH + 1]; /* objects still to read per level */
+    int depth = 0;
+    size_t pos = 0;
+    left[0] = 1;
+    for (;;) {
+        while (left[depth] == 0 && depth > 0)
+            depth--;
+        if (left[depth] == 0)
+            break;
+        left[depth]--;
+        if (pos >= len)
+            return fail(d, GL_EBADBODY, "body is truncated");
+        unsigned lead = p[pos++];
+        uint64_t bytes = 0, items = 0;
+        int container = 0;
+        if (lead <= 0x7f || lead >= 0xe0) {
+            /* fixint */
+        } else if (lead <= 0x8f) {
+            container = 1, items = 2u * (lead & 0x0f);
+        } else if (lead <= 0x9f) {
+            container = 1, items = lead & 0x0f;
+        } else if (lead <= 0xbf) {
+            bytes = lead & 0x1f;
+        } else {
+            unsigned what = mp_lead[lead - 0xc0].what, nlen = mp_lead[lead - 0xc0].lenbytes;
+            if (what == MP_INVALID)
+                return fail(d, GL_EBADBODY, "body is not msgpack (byte 0x%02x at %zu)",
+                            lead, pos - 1);
+            if (len - pos < nlen)
+                return fail(d, GL_EBADBODY, "body is truncated");
+            uint64_t n = 0;
+            for (unsigned i = 0; i < nlen; i++)
+                n = n << 8 | p[pos++];
+            if (what == MP_ARRAY || what == MP_MAP)
+                container = 1, items = what == MP_MAP ? 2 * n : n;
+            else
+                bytes = n + mp_lead[lead - 0xc0].extra;
+        }
+        if (!container) {
+            if (bytes > len - pos)
+                return fail(d, GL_EBADBODY, "body is truncated");
+            pos += (size_t)bytes;
+            continue;
+        }
+        if (depth + 1 > CODEC_MAX_DEPTH)
+            return fail(d, GL_EBADBODY, "body nests deeper than %d levels", CODEC_MAX_DEPTH);
+        if (items > len - pos) /* every element takes at least one byte */
+            return fail(d, GL_EBADBODY, "body is truncated");
+        if (items)
+            left[++depth] = items;
+    }
+    if (pos != len)
+        return fail(d, GL_EBADBODY, "%zu trailing byte%s after the body", len - pos,
+                    len - pos == 1 ? "" : "s");
+    return 0;
+}
+
+/* ---- Value checks shared by encoder and decoder -------------------------- */
+
+enum { SC_OK, SC_LONG, SC_NUL, SC_ID, SC_UTF8, SC_VALUE };
+
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i], more;
+        uint32_t cp, min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            more = 1, cp = c & 0x1f, min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            more = 2, cp = c & 0x0f, min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            more = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (n - i <= more)
+            return 0;
+        for (unsigned k = 1; k <= more; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0; /* overlong, out of range, or a surrogate */
+        i += more + 1;
+    }
+    return 1;
+}
+
+/* str_check returns SC_OK when s (n bytes) is an acceptable value of f. */
+static int str_check(const codec_field *f, const char *s, size_t n)
+{
+    if (n > f->max)
+        return SC_LONG;
+    if (memchr(s, '\0', n))
+        return SC_NUL;
+    if (f->flags & CF_ID) {
+        if (n == 0)
+            return SC_ID;
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+                return SC_ID;
+    }
+    if (!utf8_valid((const unsigned char *)s, n))
+        return SC_UTF8;
+    if (f->values) {
+        for (const char *const *v = f->values; *v; v++)
+            if (strlen(*v) == n && memcmp(*v, s, n) == 0)
+                return SC_OK;
+        return SC_VALUE;
+    }
+    return SC_OK;
+}
+
+typedef const char *(*name_fn)(int);
+
+static name_fn enum_names(int type)
+{
+    return type == CT_KIND      ? gl_kind_name
+           : type == CT_EVSTATE ? gl_event_state_name
+                                : gl_dispatch_state_name;
+}
+
+/* enum_parse returns the enum value named by s (n bytes), or 0. */
+static int enum_parse(int type, const char *s, size_t n)
+{
+    name_fn name = enum_names(type);
+    for (int v = 1; *name(v); v++)
+        if (strlen(name(v)) == n && memcmp(name(v), s, n) == 0)
+            return v;
+    return 0;
+}
+
+/* one_of writes "a|b|c", the values f accepts, into buf. */
+static const char *one_of(const codec_field *f, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0;; i++) {
+        const char *v = f->values ? f->values[i] : enum_names(f->type)(i + 1);
+        if (!v || !*v)
+            break;
+        int w = snprintf(buf + used, len - used, "%s%s", i ? "|" : "", v);
+        if (w < 0 || (size_t)w >= len - used)
+            break;
+        used += (size_t)w;
+    }
+    return buf;
+}
+
+/* errname_of gives ERROR's "name" for a wire code ("unknown" if none). */
+static const char *errname_of(uint32_t code)
+{
+    return code > 0 && code < 1000 ? gl_errname(-(int)code) : "unknown";
+}
+
+static const codec_table *sub_table(int type)
+{
+    return type == CT_EVENT        ? &codec_event_table
+           : type == CT_DISPATCHES ? &codec_dispatch_table
+                                   : &codec_history_table;
+}
+
+static size_t sub_size(int type)
+{
+    return type == CT_DISPATCHES ? sizeof(gl_dispatch) : sizeof(gl_history);
+}
+
+#define AT(base, off, T) ((T *)(void *)((char *)(base) + (off)))
+#define AT_C(base, off, T) ((const T *)(const void *)((const char *)(base) + (off)))
+
+/* ---- Decoder ------------------------------------------------------------- */
+
+static int decode_map(decoder *d, const codec_table *t, const msgpack_object_map *map,
+                      void *base, const char *path, int top);
+
+static int decode_str(decoder *d, const codec_field *f, const msgpack_object *o,
+                      void *base, const char *path)
+{
+    char list[128];
+    const char *s = o->via.str.ptr;
+    size_t n = o->via.str.size;
+    switch (str_check(f, s, n)) {
+    case SC_LONG:
+        return fail(d, GL_EBADFIELD, "field '%s%s' is longer than %u bytes", path, f->key,
+                    (unsigned)f->max);
+    case SC_NUL:
+        return fail(d, GL_EBADFIELD, "field '%s%s' contains a NUL byte", path, f->key);
+    case SC_ID:
+        return fail(d, GL_EBADFIELD,
+                    "field '%s%s' must be 1..%d printable ASCII characters without spaces",
+                    path, f->key, GL_MAX_ID);
+    case SC_UTF8:
+        return fail(d, GL_EBADFIELD, "field '%s%s' is not valid UTF-8", path, f->key);
+    case SC_VALUE:
+        return fail(d, GL_EBADFIELD, "field '%s%s' must be one of %s", path, f->key,
+                    one_of(f, list, sizeof list));
+    }
+    if (f->type == CT_ERRNAME)
+        return 0; /* derived from code; nothing to keep */
+    char *copy = arena_strndup(d->arena, s, n);
+    if (!copy)
+        return fail(d, GL_EINTERNAL, "out of memory");
+    *AT(base, f->off, const char *) = copy;
+    return 0;
+}
+
+static int decode_array(decoder *d, const codec_field *f, const msgpack_object *o,
+                        void *base, const char *path)
+{
+    const msgpack_object_array *arr = &o->via.array;
+    if (arr->size > f->max)
+        return fail(d, GL_EBADFIELD, "field '%s%s' has more than %u elements", path, f->key,
+                    (unsigned)f->max);
+    size_t size = sub_size(f->type);
+    char *items = NULL;
+    if (arr->size) {
+        items = arena_alloc(d->arena, arr->size * size);
+        if (!items)
+            return fail(d, GL_EINTERNAL, "out of memory");
+        memset(items, 0, arr->size * size);
+    }
+    for (uint32_t i = 0; i < arr->size; i++) {
+        char sub[96];
+        if (arr->ptr[i].type != MSGPACK_OBJECT_MAP)
+            return fail(d, GL_EBADFIELD, "field '%s%s[%u]' must be a map", path, f->key,
+                        (unsigned)i);
+        snprintf(sub, sizeof sub, "%s%s[%u].", path, f->key, (unsigned)i);
+        int rc = decode_map(d, sub_table(f->type), &arr->ptr[i].via.map, items + i * size,
+                            sub, 0);
+        if (rc)
+            return rc;
+    }
+    *AT(base, f->off, void *) = items;
+    *AT(base, f->aux, size_t) = arr->size;
+    return 0;
+}
+
+/* decode_value checks o against row f and stores it into base. */
+static int decode_value(decoder *d, const codec_field *f, const msgpack_object *o,
+                        void *base, const char *path)
+{
+    static const char *const want[] = {
+        [CT_STR] = "a string",          [CT_UINT] = "an unsigned integer",
+        [CT_BOOL] = "a boolean",        [CT_COORD] = "a number",
+        [CT_BIN] = "binary",            [CT_KIND] = "a string",
+        [CT_EVSTATE] = "a string",      [CT_DSSTATE] = "a string",
+        [CT_EVENT] = "a map",           [CT_DISPATCHES] = "an array",
+        [CT_HISTORY] = "an array",      [CT_ERRNAME] = "a string",
+    };
+    static const int wire_type[] = {
+        [CT_STR] = MSGPACK_OBJECT_STR,        [CT_UINT] = MSGPACK_OBJECT_POSITIVE_INTEGER,
+        [CT_BOOL] = MSGPACK_OBJECT_BOOLEAN,   [CT_COORD] = MSGPACK_OBJECT_FLOAT64,
+        [CT_BIN] = MSGPACK_OBJECT_BIN,        [CT_KIND] = MSGPACK_OBJECT_STR,
+        [CT_EVSTATE] = MSGPACK_OBJECT_STR,    [CT_DSSTATE] = MSGPACK_OBJECT_STR,
+        [CT_EVENT] = MSGPACK_OBJECT_MAP,      [CT_DISPATCHES] = MSGPACK_OBJECT_ARRAY,
+        [CT_HISTORY] = MSGPACK_OBJECT_ARRAY,  [CT_ERRNAME] = MSGPACK_OBJECT_STR,
+    };
+    int type_ok = (int)o->type == wire_type[f->type] ||
+                  (f->type == CT_COORD && (o->type == MSGPACK_OBJECT_FLOAT32 ||
+                                           o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+                                           o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER));
+    if (!type_ok) {
+        if (f->type == CT_UINT && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+            return fail(d, GL_EBADFIELD, "field '%s%s' must not be negative", path, f->key);
+        return fail(d, GL_EBADFIELD, "field '%s%s' must be %s", path, f->key, want[f->type]);
+    }
+    char list[128], sub[96];
+    switch (f->type) {
+    case CT_STR:
+    case CT_ERRNAME:
+        return decode_str(d, f, o, base, path);
+    case CT_UINT:
+        if (f->size == sizeof(uint32_t)) {
+            if (o->via.u64 > UINT32_MAX)
+                return fail(d, GL_EBADFIELD, "field '%s%s' is larger than %u", path, f->key,
+                            (unsigned)UINT32_MAX);
+            *AT(base, f->off, uint32_t) = (uint32_t)o->via.u64;
+        } else {
+            *AT(base, f->off, uint64_t) = o->via.u64;
+        }
+        return 0;
+    case CT_BOOL:
+        *AT(base, f->off, int) = o->via.boolean ? 1 : 0;
+        return 0;
+    case CT_COORD: {
+        double v = o->type == MSGPACK_OBJECT_POSITIVE_INTEGER   ? (double)o->via.u64
+                   : o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? (double)o->via.i64
+                                                                : o->via.f64;
+        if (!(v >= -(double)f->max && v <= (double)f->max)) /* NaN fails too */
+            return fail(d, GL_EBADFIELD, "field '%s%s' must be a number from -%u to %u",
+                        path, f->key, (unsigned)f->max, (unsigned)f->max);
+        *AT(base, f->off, double) = v;
+        return 0;
+    }
+    case CT_BIN: {
+        size_t n = o->via.bin.size;
+        if (n == 0 || n > f->max)
+            return fail(d, GL_EBADFIELD, "field '%s%s' must be 1..%u bytes", path, f->key,
+                        (unsigned)f->max);
+        void *copy = arena_alloc(d->arena, n);
+        if (!copy)
+            return fail(d, GL_EINTERNAL, "out of memory");
+        memcpy(copy, o->via.bin.ptr, n);
+        *AT(base, f->off, const void *) = copy;
+        *AT(base, f->aux, size_t) = n;
+        return 0;
+    }
+    case CT_KIND:
+    case CT_EVSTATE:
+    case CT_DSSTATE: {
+        int v = enum_parse(f->type, o->via.str.ptr, o->via.str.size);
+        if (!v)
+            return fail(d, f->type == CT_KIND ? GL_EUNKNOWNKIND : GL_EBADFIELD,
+                        "field '%s%s' must be one of %s", path, f->key,
+                        one_of(f, list, sizeof list));
+        *AT(base, f->off, int) = v;
+        return 0;
+    }
+    case CT_EVENT:
+        snprintf(sub, sizeof sub, "%s%s.", path, f->key);
+        return decode_map(d, &codec_event_table, &o->via.map, AT(base, f->off, void), sub, 0);
+    default:
+        return decode_array(d, f, o, base, path);
+    }
+}
+
+/* decode_map fills base from map by the rows of t; path prefixes field names
+ * in reasons ("dispatches[2]."); top: map is the body itself. */
+static int decode_map(decoder *d, const codec_table *t, const msgpack_object_map *map,
+                      void *base, const char *path, int top)
+{
+    uint64_t seen = 0;
+    for (uint32_t i = 0; i < map->size; i++) {
+        const msgpack_object *key = &map->ptr[i].key;
+        if (key->type != MSGPACK_OBJECT_STR) {
+            if (top)
+                return fail(d, GL_EBADBODY, "map keys must be strings");
+            return fail(d, GL_EBADFIELD, "keys of '%.*s' must be strings",
+                        (int)strlen(path) - 1, path);
+        }
+        size_t r;
+        for (r = 0; r < t->n; r++)
+            if (strlen(t->fields[r].key) == key->via.str.size &&
+                memcmp(t->fields[r].key, key->via.str.ptr, key->via.str.size) == 0)
+                break;
+        if (r == t->n)
+            continue; /* unknown keys are ignored: forward compatibility */
+        if (seen & (UINT64_C(1) << r))
+            return fail(d, GL_EBADFIELD, "field '%s%s' appears twice", path, t->fields[r].key);
+        seen |= UINT64_C(1) << r;
+        int rc = decode_value(d, &t->fields[r], &map->ptr[i].val, base, path);
+        if (rc)
+            return rc;
+    }
+    const codec_field *coord_seen = NULL, *coord_absent = NULL;
+    for (size_t r = 0; r < t->n; r++) {
+        const codec_field *f = &t->fields[r];
+        int has = (seen >> r) & 1;
+        if ((f->flags & CF_REQUIRED) && !has)
+            return fail(d, GL_EMISSING, "missing field '%s%s'", path, f->key);
+        if (f->type == CT_COORD)
+            *(has ? &coord_seen : &coord_absent) = f;
+    }
+    if (coord_seen && coord_absent)
+        return fail(d, GL_EBADFIELD, "field '%s%s' must come with '%s%s'", path,
+                    coord_seen->key, path, coord_absent->key);
+    if (coord_seen)
+        *AT(base, coord_seen->aux, int) = 1;
+    return 0;
+}
+
+int proto_decode(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *arena,
+                 char *errbuf, size_t errlen)
+{
+    decoder d = {arena, errbuf, errlen};
+    memset(m, 0, sizeof *m);
+    m->cmd = cmd;
+    if (errbuf && errlen)
+        errbuf[0] = '\0';
+    const codec_table *t = codec_command(cmd);
+    if (!t)
+        return fail(&d, GL_EUNKNOWNCMD, "unknown command %d", cmd);
+    if (len > GL_MAX_BODY)
+        return fail(&d, GL_ETOOLARGE, "body is %zu bytes, more than %d", len, GL_MAX_BODY);
+    if (!body || len == 0)
+        return fail(&d, GL_EBADBODY, "body is empty; send an empty map (0x80)");
+    int rc = scan(&d, body, len);
+    if (rc)
+        return rc;
+
+    msgpack_unpacked u;
+    size_t off = 0;
+    msgpack_unpacked_init(&u);
+    switch (msgpack_unpack_next(&u, body, len, &off)) {
+    case MSGPACK_UNPACK_SUCCESS:
+    case MSGPACK_UNPACK_EXTRA_BYTES:
+        if (off != len)
+            rc = fail(&d, GL_EBADBODY, "%zu trailing bytes after the body", len - off);
+        else if (u.data.type != MSGPACK_OBJECT_MAP)
+            rc = fail(&d, GL_EBADBODY, "body must be a msgpack map");
+        else
+            rc = decode_map(&d, t, &u.data.via.map, m, "", 1);
+        break;
+    case MSGPACK_UNPACK_CONTINUE:
+        rc = fail(&d, GL_EBADBODY, "body is truncated");
+        break;
+    case MSGPACK_UNPACK_NOMEM_ERROR:
+        rc = fail(&d, GL_EINTERNAL, "out of memory");
+        break;
+    default:
+        rc = fail(&d, GL_EBADBODY, "body is not msgpack");
+        break;
+    }
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+/* ---- Encoder ------------------------------------------------------------- */
+
+/* emitted: whether row f of base goes on the wire. Absent strings, zero
+ * optional numbers and NONE enums are left out; required numbers and arrays
+ * always go (0 and [] are values). */
+static int emitted(const codec_field *f, const void *base)
+{
+    switch (f->type) {
+    case CT_STR:
+        return *AT_C(base, f->off, const char *) != NULL;
+    case CT_UINT:
+        return (f->flags & CF_REQUIRED) ||
+               (f->size == sizeof(uint32_t) ? *AT_C(base, f->off, uint32_t) != 0
+                                            : *AT_C(base, f->off, uint64_t) != 0);
+    case CT_BOOL:
+    case CT_KIND:
+    case CT_EVSTATE:
+    case CT_DSSTATE:
+        return *AT_C(base, f->off, int) != 0;
+    case CT_COORD:
+        return *AT_C(base, f->aux, int) != 0;
+    case CT_BIN:
+        return *AT_C(base, f->off, const void *) && *AT_C(base, f->aux, size_t);
+    case CT_EVENT:
+        return AT_C(base, f->off, gl_event)->id != NULL;
+    case CT_ERRNAME:
+        return strcmp(errname_of(*AT_C(base, f->off, uint32_t)), "unknown") != 0;
+    default:
+        return (f->flags & CF_REQUIRED) || *AT_C(base, f->aux, size_t) != 0;
+    }
+}
+
+static int check_map(const codec_table *t, const void *base);
+
+/* check_value: whether an emitted row holds a value the decoder accepts. */
+static int check_value(const codec_field *f, const void *base)
+{
+    switch (f->type) {
+    case CT_STR: {
+        const char *s = *AT_C(base, f->off, const char *);
+        return str_check(f, s, strlen(s)) == SC_OK;
+    }
+    case CT_COORD: {
+        double v = *AT_C(base, f->off, double);
+        return v >= -(double)f->max && v <= (double)f->max;
+    }
+    case CT_BIN:
+        return *AT_C(base, f->aux, size_t) <= f->max;
+    case CT_KIND:
+    case CT_EVSTATE:
+    case CT_DSSTATE:
+        return *enum_names(f->type)(*AT_C(base, f->off, int)) != '\0';
+    case CT_EVENT:
+        return check_map(&codec_event_table, AT_C(base, f->off, void)) == 0;
+    case CT_DISPATCHES:
+    case CT_HISTORY: {
+        size_t n = *AT_C(base, f->aux, size_t), size = sub_size(f->type);
+        const char *items = *AT_C(base, f->off, const char *);
+        if (n > f->max || (n && !items))
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            if (check_map(sub_table(f->type), items + i * size))
+                return 0;
+        return 1;
+    }
+    default:
+        return 1;
+    }
+}
+
+static int check_map(const codec_table *t, const void *base)
+{
+    for (size_t r = 0; r < t->n; r++) {
+        const codec_field *f = &t->fields[r];
+        if (!emitted(f, base)) {
+            if (f->flags & CF_REQUIRED)
+                return GL_EBADFIELD;
+        } else if (!check_value(f, base)) {
+            return GL_EBADFIELD;
+        }
+    }
+    return 0;
+}
+
+/* pack_map packs the emitted rows of t; nonzero when a write failed. */
+static int pack_map(msgpack_packer *pk, const codec_table *t, const void *base)
+{
+    size_t n = 0;
+    int rc = 0;
+    for (size_t r = 0; r < t->n; r++)
+        n += emitted(&t->fields[r], base) ? 1 : 0;
+    rc |= msgpack_pack_map(pk, n);
+    for (size_t r = 0; r < t->n; r++) {
+        const codec_field *f = &t->fields[r];
+        if (!emitted(f, base))
+            continue;
+        rc |= msgpack_pack_str_with_body(pk, f->key, strlen(f->key));
+        const char *s = NULL;
+        switch (f->type) {
+        case CT_STR:
+            s = *AT_C(base, f->off, const char *);
+            break;
+        case CT_ERRNAME:
+            s = errname_of(*AT_C(base, f->off, uint32_t));
+            break;
+        case CT_KIND:
+        case CT_EVSTATE:
+        case CT_DSSTATE:
+            s = enum_names(f->type)(*AT_C(base, f->off, int));
+            break;
+        case CT_UINT:
+            rc |= f->size == sizeof(uint32_t) ? msgpack_pack_uint32(pk, *AT_C(base, f->off, uint32_t))
+                                              : msgpack_pack_uint64(pk, *AT_C(base, f->off, uint64_t));
+            break;
+        case CT_BOOL:
+            rc |= *AT_C(base, f->off, int) ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+            break;
+        case CT_COORD:
+            rc |= msgpack_pack_double(pk, *AT_C(base, f->off, double));
+            break;
+        case CT_BIN:
+            rc |= msgpack_pack_bin_with_body(pk, *AT_C(base, f->off, const void *),
+                                             *AT_C(base, f->aux, size_t));
+            break;
+        case CT_EVENT:
+            rc |= pack_map(pk, &codec_event_table, AT_C(base, f->off, void));
+            break;
+        default: {
+            size_t count = *AT_C(base, f->aux, size_t), size = sub_size(f->type);
+            const char *items = *AT_C(base, f->off, const char *);
+            rc |= msgpack_pack_array(pk, count);
+            for (size_t i = 0; i < count; i++)
+                rc |= pack_map(pk, sub_table(f->type), items + i * size);
+        }
+        }
+        if (s)
+            rc |= msgpack_pack_str_with_body(pk, s, strlen(s));
+    }
+    return rc;
+}
+
+int proto_encode(const proto_msg *m, msgpack_sbuffer *buf)
+{
+    const codec_table *t = codec_command(m->cmd);
+    if (!t)
+        return GL_EUNKNOWNCMD;
+    int rc = check_map(t, m);
+    if (rc)
+        return rc;
+    size_t start = buf->size;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    if (pack_map(&pk, t, m)) {
+        buf->size = start;
+        return GL_EINTERNAL;
+    }
+    if (buf->size - start > GL_MAX_BODY) {
+        buf->size = start;
+        return GL_ETOOLARGE;
+    }
+    return 0;
+}
+
+void proto_pack_event(msgpack_packer *pk, const gl_event *ev)
+{
+    (void)pack_map(pk, &codec_event_table, ev);
+}
+
+void proto_pack_dispatch(msgpack_packer *pk, const gl_dispatch *d)
+{
+    (void)pack_map(pk, &codec_dispatch_table, d);
+}
+
+void proto_pack_history(msgpack_packer *pk, const gl_history *h)
+{
+    (void)pack_map(pk, &codec_history_table, h);
+}

@@ -1,0 +1,253 @@
+/* codec_table.c — the command names and the body tables of every command:
+ * the protocol's field lists as data (see codec_table.h). */
+#include "codec_table.h"
+#include "proto.h"
+
+#include <string.h>
+
+#define REQ CF_REQUIRED
+#define ID_ (CF_REQUIRED | CF_ID)
+
+#define ROW(T, k, ty, mem, fl, mx)                                             \
+    {.key = (k), .type = (ty), .flags = (fl), .max = (mx),                     \
+     .off = offsetof(T, mem), .size = sizeof(((T *)0)->mem)}
+#define ROW_AUX(T, k, ty, mem, aux_mem, fl, mx)                                \
+    {.key = (k), .type = (ty), .flags = (fl), .max = (mx),                     \
+     .off = offsetof(T, mem), .size = sizeof(((T *)0)->mem),                   \
+     .aux = offsetof(T, aux_mem)}
+#define ROW_ONE_OF(T, k, mem, fl, list)                                        \
+    {.key = (k), .type = CT_STR, .flags = (fl), .max = GL_MAX_SHORT,           \
+     .off = offsetof(T, mem), .size = sizeof(((T *)0)->mem), .values = (list)}
+
+/* CAP 1.2 (OASIS Common Alerting Protocol) value lists, and the envelope's. */
+static const char *const cap_urgency[] = {"Immediate", "Expected", "Future", "Past",
+                                          "Unknown", NULL};
+static const char *const cap_severity[] = {"Extreme", "Severe", "Moderate", "Minor",
+                                           "Unknown", NULL};
+static const char *const cap_certainty[] = {"Observed", "Likely", "Possible", "Unlikely",
+                                            "Unknown", NULL};
+static const char *const origins[] = {"intake", "responders", NULL};
+static const char *const lanes[] = {"alert", "routine", NULL};
+
+/* The event fields a terminal submits, shared by SUBMIT (T = proto_msg,
+ * pre = ev.) and the event record map (T = gl_event, pre empty) so the two
+ * cannot disagree on a limit. req: flags of category and text. */
+#define EVENT_SUBMITTED(T, pre, req)                                           \
+    ROW(T, "id", CT_STR, pre id, ID_, GL_MAX_ID),                              \
+    ROW(T, "kind", CT_KIND, pre kind, REQ, 0),                                 \
+    ROW(T, "category", CT_STR, pre category, req, GL_MAX_ID),                  \
+    ROW(T, "text", CT_STR, pre text, req, GL_MAX_TEXT),                        \
+    ROW(T, "community", CT_STR, pre community, 0, GL_MAX_ID),                  \
+    ROW(T, "compound", CT_STR, pre compound, 0, GL_MAX_ID),                    \
+    ROW(T, "grid", CT_STR, pre grid, 0, GL_MAX_ID),                            \
+    ROW(T, "terminal", CT_STR, pre terminal, 0, GL_MAX_ID),                    \
+    ROW(T, "address", CT_STR, pre address, 0, GL_MAX_SHORT),                   \
+    ROW_AUX(T, "lat", CT_COORD, pre lat, pre has_coords, 0, 90),               \
+    ROW_AUX(T, "lon", CT_COORD, pre lon, pre has_coords, 0, 180),              \
+    ROW(T, "contact", CT_STR, pre contact, 0, GL_MAX_SHORT),                   \
+    ROW_ONE_OF(T, "urgency", pre urgency, 0, cap_urgency),                     \
+    ROW_ONE_OF(T, "severity", pre severity, 0, cap_severity),                  \
+    ROW_ONE_OF(T, "certainty", pre certainty, 0, cap_certainty)
+
+/* Record maps. */
+static const codec_field event_fields[] = {
+    EVENT_SUBMITTED(gl_event, , 0),
+    ROW(gl_event, "seq", CT_UINT, seq, 0, 0),
+    ROW(gl_event, "state", CT_EVSTATE, state, REQ, 0),
+    ROW(gl_event, "team", CT_STR, team, 0, GL_MAX_ID),
+    ROW(gl_event, "created_ms", CT_UINT, created_ms, 0, 0),
+    ROW(gl_event, "updated_ms", CT_UINT, updated_ms, 0, 0),
+};
+
+static const codec_field dispatch_fields[] = {
+    ROW(gl_dispatch, "event", CT_STR, event, ID_, GL_MAX_ID),
+    ROW(gl_dispatch, "seq", CT_UINT, seq, 0, 0),
+    ROW(gl_dispatch, "team", CT_STR, team, REQ, GL_MAX_ID),
+    ROW(gl_dispatch, "role", CT_STR, role, 0, GL_MAX_SHORT),
+    ROW(gl_dispatch, "state", CT_DSSTATE, state, REQ, 0),
+    ROW(gl_dispatch, "member", CT_STR, member, 0, GL_MAX_ID),
+    ROW(gl_dispatch, "note", CT_STR, note, 0, GL_MAX_TEXT),
+    ROW(gl_dispatch, "attempts", CT_UINT, attempts, 0, 0),
+    ROW(gl_dispatch, "created_ms", CT_UINT, created_ms, 0, 0),
+    ROW(gl_dispatch, "updated_ms", CT_UINT, updated_ms, 0, 0),
+    ROW(gl_dispatch, "next_retry_ms", CT_UINT, next_retry_ms, 0, 0),
+};
+
+static const codec_field history_fields[] = {
+    ROW(gl_history, "seq", CT_UINT, seq, 0, 0),
+    ROW(gl_history, "no", CT_UINT, no, REQ, 0),
+    ROW(gl_history, "at_ms", CT_UINT, at_ms, 0, 0),
+    ROW(gl_history, "who", CT_STR, who, 0, GL_MAX_SHORT),
+    ROW(gl_history, "what", CT_STR, what, REQ, GL_MAX_SHORT),
+    ROW(gl_history, "note", CT_STR, note, 0, GL_MAX_TEXT),
+};
+
+#define TABLE(rows) {(rows), GL_ARRAY_LEN(rows)}
+const codec_table codec_event_table = TABLE(event_fields);
+const codec_table codec_dispatch_table = TABLE(dispatch_fields);
+const codec_table codec_history_table = TABLE(history_fields);
+_Static_assert(GL_ARRAY_LEN(event_fields) <= 64, "seen-mask holds 64 rows");
+
+/* Command bodies. Every body may carry rid, listed first. */
+#define P(k, ty, mem, fl, mx) ROW(proto_msg, k, ty, mem, fl, mx)
+#define RID P("rid", CT_UINT, rid, 0, 0)
+
+static const codec_field submit_fields[] = {RID, EVENT_SUBMITTED(proto_msg, ev., REQ)};
+static const codec_field filed_fields[] = {
+    RID,
+    P("id", CT_STR, ev.id, ID_, GL_MAX_ID),
+    P("seq", CT_UINT, ev.seq, REQ, 0),
+    P("kind", CT_KIND, ev.kind, REQ, 0),
+    P("state", CT_EVSTATE, ev.state, REQ, 0),
+    P("duplicate", CT_BOOL, duplicate, 0, 0),
+};
+static const codec_field busy_fields[] = {
+    RID,
+    P("retry_after_ms", CT_UINT, retry_after_ms, REQ, 0),
+    P("id", CT_STR, ev.id, CF_ID, GL_MAX_ID),
+};
+static const codec_field error_fields[] = {
+    RID,
+    P("code", CT_UINT, code, REQ, 0),
+    P("reason", CT_STR, reason, REQ, GL_MAX_TEXT),
+    P("name", CT_ERRNAME, code, 0, GL_MAX_SHORT),
+    P("id", CT_STR, ev.id, CF_ID, GL_MAX_ID),
+};
+static const codec_field show_fields[] = {RID, P("id", CT_STR, ev.id, ID_, GL_MAX_ID)};
+static const codec_field event_reply_fields[] = {
+    RID,
+    P("event", CT_EVENT, ev, REQ, 0),
+    ROW_AUX(proto_msg, "dispatches", CT_DISPATCHES, dispatches, ndispatches, REQ, 1000),
+    ROW_AUX(proto_msg, "history", CT_HISTORY, history, nhistory, REQ, 1000),
+};
+static const codec_field empty_fields[] = {RID};
+static const codec_field hello_fields[] = {
+    RID,
+    P("team", CT_STR, team, REQ, GL_MAX_ID),
+    P("member", CT_STR, member, REQ, GL_MAX_ID),
+};
+static const codec_field welcome_fields[] = {
+    RID,
+    P("team", CT_STR, team, REQ, GL_MAX_ID),
+    P("member", CT_STR, member, REQ, GL_MAX_ID),
+    P("heartbeat_ms", CT_UINT, heartbeat_ms, REQ, 0),
+};
+/* ACK, ACCEPT, RESOLVE */
+static const codec_field act_fields[] = {
+    RID,
+    P("event", CT_STR, event, ID_, GL_MAX_ID),
+    P("team", CT_STR, team, REQ, GL_MAX_ID),
+    P("member", CT_STR, member, 0, GL_MAX_ID),
+    P("note", CT_STR, note, 0, GL_MAX_TEXT),
+};
+static const codec_field decline_fields[] = {
+    RID,
+    P("event", CT_STR, event, ID_, GL_MAX_ID),
+    P("team", CT_STR, team, REQ, GL_MAX_ID),
+    P("member", CT_STR, member, 0, GL_MAX_ID),
+    P("note", CT_STR, note, REQ, GL_MAX_TEXT),
+};
+static const codec_field result_fields[] = {
+    RID,
+    P("event", CT_STR, event, ID_, GL_MAX_ID),
+    P("team", CT_STR, team, REQ, GL_MAX_ID),
+    P("state", CT_DSSTATE, state, REQ, 0),
+    P("event_state", CT_EVSTATE, event_state, REQ, 0),
+    P("note", CT_STR, note, 0, GL_MAX_TEXT),
+};
+static const codec_field dispatch_msg_fields[] = {
+    RID,
+    P("event", CT_STR, event, ID_, GL_MAX_ID),
+    P("seq", CT_UINT, ev.seq, REQ, 0),
+    P("team", CT_STR, team, REQ, GL_MAX_ID),
+    P("role", CT_STR, role, REQ, GL_MAX_SHORT),
+    P("state", CT_DSSTATE, state, REQ, 0),
+    P("attempts", CT_UINT, attempts, 0, 0),
+    P("detail", CT_EVENT, ev, 0, 0),
+};
+static const codec_field notice_fields[] = {
+    RID,
+    P("event", CT_STR, event, ID_, GL_MAX_ID),
+    P("team", CT_STR, team, REQ, GL_MAX_ID),
+    P("what", CT_STR, what, REQ, GL_MAX_SHORT),
+    P("note", CT_STR, note, 0, GL_MAX_TEXT),
+    P("by", CT_STR, by, 0, GL_MAX_SHORT),
+};
+static const codec_field ready_fields[] = {
+    RID,
+    P("worker", CT_STR, worker, REQ, GL_MAX_ID),
+    P("credit", CT_UINT, credit, REQ, 0),
+};
+static const codec_field presence_fields[] = {
+    RID,
+    P("team", CT_STR, team, REQ, GL_MAX_ID),
+    P("member", CT_STR, member, 0, GL_MAX_ID),
+};
+static const codec_field job_fields[] = {
+    RID,
+    P("job", CT_UINT, job, REQ, 0),
+    ROW_AUX(proto_msg, "client", CT_BIN, client, client_len, REQ, 255),
+    ROW_ONE_OF(proto_msg, "origin", origin, REQ, origins),
+    ROW_ONE_OF(proto_msg, "lane", lane, 0, lanes),
+};
+static const codec_field done_fields[] = {
+    RID,
+    P("job", CT_UINT, job, REQ, 0),
+    ROW_AUX(proto_msg, "client", CT_BIN, client, client_len, REQ, 255),
+    ROW_ONE_OF(proto_msg, "origin", origin, REQ, origins),
+};
+static const codec_field deliver_fields[] = {RID, P("team", CT_STR, team, REQ, GL_MAX_ID)};
+
+static const struct {
+    const char *name;
+    codec_table body;
+} commands[PROTO_CMD_COUNT] = {
+    [PROTO_SUBMIT] = {"SUBMIT", TABLE(submit_fields)},
+    [PROTO_FILED] = {"FILED", TABLE(filed_fields)},
+    [PROTO_BUSY] = {"BUSY", TABLE(busy_fields)},
+    [PROTO_ERROR] = {"ERROR", TABLE(error_fields)},
+    [PROTO_SHOW] = {"SHOW", TABLE(show_fields)},
+    [PROTO_EVENT] = {"EVENT", TABLE(event_reply_fields)},
+    [PROTO_PING] = {"PING", TABLE(empty_fields)},
+    [PROTO_PONG] = {"PONG", TABLE(empty_fields)},
+    [PROTO_HELLO] = {"HELLO", TABLE(hello_fields)},
+    [PROTO_WELCOME] = {"WELCOME", TABLE(welcome_fields)},
+    [PROTO_HEARTBEAT] = {"HEARTBEAT", TABLE(empty_fields)},
+    [PROTO_ACK] = {"ACK", TABLE(act_fields)},
+    [PROTO_ACCEPT] = {"ACCEPT", TABLE(act_fields)},
+    [PROTO_DECLINE] = {"DECLINE", TABLE(decline_fields)},
+    [PROTO_RESOLVE] = {"RESOLVE", TABLE(act_fields)},
+    [PROTO_RESULT] = {"RESULT", TABLE(result_fields)},
+    [PROTO_DISPATCH] = {"DISPATCH", TABLE(dispatch_msg_fields)},
+    [PROTO_NOTICE] = {"NOTICE", TABLE(notice_fields)},
+    [PROTO_BYE] = {"BYE", TABLE(empty_fields)},
+    [PROTO_READY] = {"READY", TABLE(ready_fields)},
+    [PROTO_JOB] = {"JOB", TABLE(job_fields)},
+    [PROTO_DONE] = {"DONE", TABLE(done_fields)},
+    [PROTO_DELIVER] = {"DELIVER", TABLE(deliver_fields)},
+    [PROTO_PRESENCE] = {"PRESENCE", TABLE(presence_fields)},
+};
+
+const codec_table *codec_command(int cmd)
+{
+    if (cmd <= PROTO_NONE || cmd >= PROTO_CMD_COUNT || !commands[cmd].name)
+        return NULL;
+    return &commands[cmd].body;
+}
+
+const char *proto_cmd_name(int cmd)
+{
+    return codec_command(cmd) ? commands[cmd].name : NULL;
+}
+
+int proto_cmd_parse(const void *data, size_t len)
+{
+    if (!data)
+        return PROTO_NONE;
+    for (int cmd = PROTO_NONE + 1; cmd < PROTO_CMD_COUNT; cmd++) {
+        const char *name = commands[cmd].name;
+        if (name && strlen(name) == len && memcmp(name, data, len) == 0)
+            return cmd;
+    }
+    return PROTO_NONE;
+}
