@@ -15,7 +15,14 @@
  * store_commit returns only after the data and meta pages are flushed.
  * Concurrency: LMDB serialises write transactions across processes; one
  * process may hold one write transaction at a time. Read transactions never
- * block. A store handle is used by one thread. */
+ * block. A store handle is used by one thread; a process opens an
+ * environment once and never uses the handle across fork().
+ *
+ * Failures: after GL_ESTORAGEFULL or GL_ESTORAGE from any write, the
+ * transaction can only be aborted (LMDB refuses to commit it; further calls
+ * return the same error). A refused duplicate id (GL_EBADSTATE) leaves it
+ * usable. Ids and team names that are empty or longer than LMDB's key limit
+ * give GL_EBADFIELD. Out of memory is GL_EINTERNAL. */
 #ifndef GL_STORE_H
 #define GL_STORE_H
 
@@ -41,7 +48,10 @@ int store_open(const char *dir, const store_opts *opts, store **out);
 void store_close(store **s);
 
 /* store_begin starts a transaction (write != 0 for a write transaction).
- * Returns 0, GL_ESTORAGE, GL_ESTORAGEFULL (MDB_MAP_RESIZED handled inside). */
+ * Returns 0, GL_ESTORAGE, GL_ESTORAGEFULL, GL_EINTERNAL. When another process
+ * grew the map, the new size is adopted here — possible only while this
+ * process has no other transaction open; otherwise GL_ESTORAGE, and the
+ * next begin after those end succeeds. */
 int store_begin(store *s, int write, store_txn **out);
 
 /* store_commit commits and frees *t (NULL after, even on failure). Returns 0,
@@ -67,8 +77,10 @@ int store_event_add(store_txn *t, gl_event *ev);
  * 0, GL_ENOTFOUND, GL_ESTORAGE. */
 int store_event_get(store_txn *t, uint64_t seq, gl_event *ev, gl_arena *arena);
 
-/* store_event_put rewrites an existing event record (state, team, updated).
- * 0, GL_ENOTFOUND, GL_ESTORAGEFULL, GL_ESTORAGE. */
+/* store_event_put rewrites an existing event record whole: pass the full
+ * event as read by store_event_get, with the changes made. 0, GL_ENOTFOUND,
+ * GL_EBADFIELD (ev->id belongs to another seq), GL_ESTORAGEFULL,
+ * GL_ESTORAGE. */
 int store_event_put(store_txn *t, const gl_event *ev);
 
 /* --- dispatches --- */
@@ -86,7 +98,10 @@ int store_dispatch_get(store_txn *t, uint64_t seq, const char *team,
 int store_dispatch_put(store_txn *t, const gl_dispatch *d);
 
 /* Visitor for lists: return 0 to go on, non-zero to stop (that value is
- * returned by the listing function). Strings are valid during the call. */
+ * returned by the listing function, so use a positive one to tell it from a
+ * GL_E* error). Strings are valid during the call. A visitor may write in the
+ * same transaction (reschedule the dispatch it is shown): the listing finds
+ * its place again. */
 typedef int (*store_dispatch_fn)(void *ctx, const gl_dispatch *d);
 typedef int (*store_history_fn)(void *ctx, const gl_history *h);
 
@@ -103,7 +118,7 @@ int store_due_list(store_txn *t, uint64_t now_ms, size_t limit,
                    store_dispatch_fn fn, void *ctx);
 
 /* store_next_due returns the earliest next_retry_ms in the due index, or 0
- * when none is scheduled. */
+ * when none is scheduled (or on a read error). */
 uint64_t store_next_due(store_txn *t);
 
 /* --- history --- */

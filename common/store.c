@@ -1,0 +1,539 @@
+/* store.c — the durable store over one LMDB environment: environment,
+ * transactions, events, dispatch records, figures (store.h has the layout
+ * and contracts; store_lists.c the listings and history; store_records.c
+ * the msgpack records).
+ *
+ * LMDB errors are translated here, where they enter: MDB_NOTFOUND is an
+ * answer, MDB_MAP_FULL/ENOSPC mean "storage full", anything else is logged
+ * with mdb_strerror and becomes GL_ESTORAGE. */
+#define _POSIX_C_SOURCE 200809L
+#include "store_impl.h"
+#include "gl.h"
+#include "log.h"
+#include "store_fault.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+int (*store_fault_hook)(const char *op);
+
+const char *const store_db_names[DB_COUNT] = {
+    "events", "event_ids", "dispatches", "pending", "due", "history",
+};
+
+#define STORE_DEFAULT_MAP ((size_t)1 << 30)
+#define STORE_BEGIN_TRIES 3
+
+/* --- errors --- */
+
+int store_error(int rc, const char *op)
+{
+    switch (rc) {
+    case 0:
+        return 0;
+    case MDB_NOTFOUND:
+        return GL_ENOTFOUND;
+    case MDB_MAP_FULL:
+    case ENOSPC:
+    case EDQUOT:
+        log_limited(LOG_ERROR, "store_full", "store: %s: %s", op, mdb_strerror(rc));
+        return GL_ESTORAGEFULL;
+    default:
+        LOG_E("store: %s: %s", op, mdb_strerror(rc));
+        return GL_ESTORAGE;
+    }
+}
+
+static int store_fault(const char *op)
+{
+    return store_fault_hook ? store_fault_hook(op) : 0;
+}
+
+int store_txn_fail(store_txn *t, int rc, const char *op)
+{
+    int err = store_error(rc, op);
+    if (!t->failed)
+        t->failed = err;
+    return err;
+}
+
+/* pending key: team 0 seq (team ids hold no NUL, so "a" never sees "ab") */
+static size_t pending_key(unsigned char *k, const char *team, size_t n, uint64_t seq)
+{
+    memcpy(k, team, n);
+    k[n] = 0;
+    store_put_be64(k + n + 1, seq);
+    return n + 9;
+}
+
+/* due key: ms seq team */
+static size_t due_key(unsigned char *k, uint64_t ms, uint64_t seq, const char *team, size_t n)
+{
+    store_put_be64(k, ms);
+    store_put_be64(k + 8, seq);
+    memcpy(k + 16, team, n);
+    return 16 + n;
+}
+
+/* --- environment --- */
+
+int store_open(const char *dir, const store_opts *opts, store **out)
+{
+    *out = NULL;
+    struct stat st;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        LOG_E("store: mkdir %s: %s", dir, strerror(errno));
+        return GL_ESYS;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        LOG_E("store: %s is not a directory", dir);
+        return GL_ESYS;
+    }
+    store *s = calloc(1, sizeof *s);
+    if (!s)
+        return GL_EINTERNAL;
+    msgpack_sbuffer_init(&s->sbuf);
+    if (!msgpack_zone_init(&s->zone, MSGPACK_ZONE_CHUNK_SIZE)) {
+        free(s);
+        return GL_EINTERNAL;
+    }
+    int err = GL_ESTORAGE;
+    MDB_txn *txn = NULL;
+    int rc = mdb_env_create(&s->env);
+    if (rc) {
+        s->env = NULL;
+        goto fail;
+    }
+    size_t map_size = opts && opts->map_size ? opts->map_size : STORE_DEFAULT_MAP;
+    if ((rc = mdb_env_set_maxdbs(s->env, DB_COUNT)) != 0 ||
+        (rc = mdb_env_set_mapsize(s->env, map_size)) != 0)
+        goto fail;
+    /* MDB_NOTLS: a reader slot belongs to the transaction, not the thread,
+     * so one thread may hold several read transactions. No NOSYNC flags:
+     * a commit returns only once it is on disk (DESIGN.md §4.1). */
+    if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)) != 0)
+        goto fail;
+    int dead = 0;
+    if (mdb_reader_check(s->env, &dead) == 0 && dead > 0)
+        LOG_I("store: cleared %d stale reader slot(s) in %s", dead, dir);
+    int max_key = mdb_env_get_maxkeysize(s->env);
+    s->max_key = max_key > 0 && max_key < STORE_KEY_MAX ? (size_t)max_key : STORE_KEY_MAX;
+
+    /* Handles opened in a committed transaction stay valid for the life of
+     * the environment. Creating them needs a write transaction. */
+    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc == MDB_MAP_RESIZED && (rc = mdb_env_set_mapsize(s->env, 0)) == 0)
+        rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc)
+        goto fail;
+    for (int i = 0; i < DB_COUNT; i++)
+        if ((rc = mdb_dbi_open(txn, store_db_names[i], MDB_CREATE, &s->dbi[i])) != 0)
+            goto fail;
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc)
+        goto fail;
+    *out = s;
+    return 0;
+
+fail:
+    if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT)
+        err = GL_ESTORAGEFULL;
+    LOG_E("store: open %s: %s", dir, mdb_strerror(rc));
+    if (txn)
+        mdb_txn_abort(txn);
+    if (s->env)
+        mdb_env_close(s->env);
+    msgpack_zone_destroy(&s->zone);
+    msgpack_sbuffer_destroy(&s->sbuf);
+    free(s);
+    return err;
+}
+
+void store_close(store **sp)
+{
+    store *s = sp ? *sp : NULL;
+    if (!s)
+        return;
+    *sp = NULL;
+    mdb_env_close(s->env);
+    free(s->spare);
+    for (int i = 0; i < STORE_LIST_DEPTH; i++)
+        arena_free(&s->list_arena[i]);
+    msgpack_zone_destroy(&s->zone);
+    msgpack_sbuffer_destroy(&s->sbuf);
+    free(s);
+}
+
+/* --- transactions --- */
+
+int store_begin(store *s, int write, store_txn **out)
+{
+    *out = NULL;
+    MDB_txn *txn = NULL;
+    int rc = 0;
+    for (int tries = 0; tries < STORE_BEGIN_TRIES; tries++) {
+        rc = store_fault("begin");
+        if (!rc)
+            rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+        if (rc == MDB_MAP_RESIZED) {
+            /* Another process grew the map: adopt its size and retry. The
+             * remap would pull the map from under our own open transactions,
+             * so with any open the caller must end them first. */
+            if (s->open_txns) {
+                LOG_E("store: map resized by another process while %u transaction(s) "
+                      "of this process are open; end them and retry", s->open_txns);
+                return GL_ESTORAGE;
+            }
+            int rc2 = mdb_env_set_mapsize(s->env, 0);
+            if (rc2) {
+                rc = rc2;
+                break;
+            }
+        } else if (rc == MDB_READERS_FULL) {
+            /* Slots of killed processes are freed lazily; free them now. */
+            int dead = 0;
+            if (mdb_reader_check(s->env, &dead) != 0 || dead == 0)
+                break;
+        } else {
+            break;
+        }
+    }
+    if (rc)
+        return store_error(rc, write ? "begin write" : "begin read");
+
+    store_txn *t = s->spare;
+    s->spare = NULL;
+    if (!t && !(t = malloc(sizeof *t))) {
+        mdb_txn_abort(txn);
+        return GL_EINTERNAL;
+    }
+    memset(t, 0, sizeof *t);
+    t->s = s;
+    t->txn = txn;
+    t->write = write != 0;
+    s->open_txns++;
+    *out = t;
+    return 0;
+}
+
+/* txn_close_cursors closes t's cursors before the transaction ends, which
+ * LMDB allows for both kinds of transaction. */
+static void txn_close_cursors(store_txn *t)
+{
+    for (int i = 0; i < DB_COUNT; i++)
+        if (t->cursor[i]) {
+            mdb_cursor_close(t->cursor[i]);
+            t->cursor[i] = NULL;
+        }
+}
+
+/* txn_release keeps one handle for the next store_begin. */
+static void txn_release(store_txn *t)
+{
+    store *s = t->s;
+    s->open_txns--;
+    if (!s->spare)
+        s->spare = t;
+    else
+        free(t);
+}
+
+int store_commit(store_txn **tp)
+{
+    store_txn *t = tp ? *tp : NULL;
+    if (!t)
+        return GL_EINTERNAL;
+    *tp = NULL;
+    txn_close_cursors(t);
+    int err = t->failed;
+    if (err) {
+        mdb_txn_abort(t->txn);
+    } else {
+        int rc = t->write ? store_fault("commit") : 0;
+        if (rc)
+            mdb_txn_abort(t->txn);
+        else
+            rc = mdb_txn_commit(t->txn); /* frees the txn even when it fails */
+        err = store_error(rc, "commit");
+    }
+    txn_release(t);
+    return err;
+}
+
+void store_abort(store_txn **tp)
+{
+    store_txn *t = tp ? *tp : NULL;
+    if (!t)
+        return;
+    *tp = NULL;
+    txn_close_cursors(t);
+    mdb_txn_abort(t->txn);
+    txn_release(t);
+}
+
+/* --- LMDB access with translation (contracts in store_impl.h) --- */
+
+int store_txn_get(store_txn *t, int db, MDB_val *k, MDB_val *v)
+{
+    int rc = mdb_get(t->txn, t->s->dbi[db], k, v);
+    if (rc == MDB_NOTFOUND)
+        return GL_ENOTFOUND;
+    return store_error(rc, store_db_names[db]);
+}
+
+int store_txn_put(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags)
+{
+    t->changes++;
+    int rc = store_fault("put");
+    if (!rc)
+        rc = mdb_put(t->txn, t->s->dbi[db], k, v, flags);
+    if (rc == MDB_KEYEXIST)
+        return GL_EBADSTATE;
+    return rc ? store_txn_fail(t, rc, store_db_names[db]) : 0;
+}
+
+int store_txn_del(store_txn *t, int db, MDB_val *k)
+{
+    t->changes++;
+    int rc = store_fault("del");
+    if (!rc)
+        rc = mdb_del(t->txn, t->s->dbi[db], k, NULL);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    return rc ? store_txn_fail(t, rc, store_db_names[db]) : 0;
+}
+
+int store_txn_cursor(store_txn *t, int db, MDB_cursor **c)
+{
+    t->changes++;
+    if (!t->cursor[db]) {
+        int rc = mdb_cursor_open(t->txn, t->s->dbi[db], &t->cursor[db]);
+        if (rc) {
+            t->cursor[db] = NULL;
+            return store_error(rc, store_db_names[db]);
+        }
+    }
+    *c = t->cursor[db];
+    return 0;
+}
+
+int store_cursor_get(MDB_cursor *c, MDB_val *k, MDB_val *v, MDB_cursor_op op)
+{
+    int rc = mdb_cursor_get(c, k, v, op);
+    if (rc == MDB_NOTFOUND)
+        return GL_ENOTFOUND;
+    return store_error(rc, "cursor");
+}
+
+/* --- events --- */
+
+int store_event_find(store_txn *t, const char *id, uint64_t *seq)
+{
+    size_t n = store_name_len(t->s, 0, id);
+    if (!n)
+        return GL_EBADFIELD;
+    MDB_val k = store_val(id, n), v;
+    int err = store_txn_get(t, DB_EVENT_IDS, &k, &v);
+    if (err)
+        return err;
+    if (v.mv_size != 8) {
+        LOG_E("store: event_ids entry for '%s' has %zu bytes", id, v.mv_size);
+        return GL_ESTORAGE;
+    }
+    *seq = store_get_be64(v.mv_data);
+    return 0;
+}
+
+/* last_seq reads the highest seq in events, 0 when there is none. */
+static int last_seq(store_txn *t, uint64_t *seq)
+{
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    int err = store_txn_cursor(t, DB_EVENTS, &c);
+    if (!err)
+        err = store_cursor_get(c, &k, &v, MDB_LAST);
+    *seq = 0;
+    if (err == GL_ENOTFOUND)
+        return 0;
+    if (err)
+        return err;
+    if (k.mv_size != 8) {
+        LOG_E("store: events key of %zu bytes", k.mv_size);
+        return GL_ESTORAGE;
+    }
+    *seq = store_get_be64(k.mv_data);
+    return 0;
+}
+
+int store_event_add(store_txn *t, gl_event *ev)
+{
+    store *s = t->s;
+    size_t n = store_name_len(s, 0, ev->id);
+    if (!n)
+        return GL_EBADFIELD;
+    if (t->failed)
+        return t->failed;
+    if (!t->next_seq) {
+        uint64_t last;
+        int err = last_seq(t, &last);
+        if (err)
+            return err;
+        t->next_seq = last + 1;
+    }
+    gl_event rec = *ev;
+    rec.seq = t->next_seq;
+    int err = store_rec_encode_event(&s->sbuf, &rec);
+    if (err)
+        return err;
+
+    unsigned char seq_key[8];
+    store_put_be64(seq_key, rec.seq);
+    MDB_val idk = store_val(ev->id, n), seqv = store_val(seq_key, 8);
+    /* The index goes first: an existing id stops here with nothing written. */
+    if ((err = store_txn_put(t, DB_EVENT_IDS, &idk, &seqv, MDB_NOOVERWRITE)) != 0)
+        return err;
+    MDB_val k = store_val(seq_key, 8), v = store_val(s->sbuf.data, s->sbuf.size);
+    if ((err = store_txn_put(t, DB_EVENTS, &k, &v, MDB_APPEND)) != 0) {
+        if (err == GL_EBADSTATE) /* seq not above the last: the store is inconsistent */
+            err = store_txn_fail(t, MDB_CORRUPTED, "events append");
+        return err;
+    }
+    ev->seq = rec.seq;
+    t->next_seq++;
+    return 0;
+}
+
+int store_event_get(store_txn *t, uint64_t seq, gl_event *ev, gl_arena *arena)
+{
+    unsigned char key[8];
+    store_put_be64(key, seq);
+    MDB_val k = store_val(key, 8), v;
+    int err = store_txn_get(t, DB_EVENTS, &k, &v);
+    if (err)
+        return err;
+    err = store_rec_decode_event(&t->s->zone, v.mv_data, v.mv_size, ev, arena);
+    if (err == GL_ESTORAGE)
+        LOG_E("store: event %llu: malformed record", (unsigned long long)seq);
+    ev->seq = seq;
+    return err;
+}
+
+int store_event_put(store_txn *t, const gl_event *ev)
+{
+    store *s = t->s;
+    if (t->failed)
+        return t->failed;
+    unsigned char key[8];
+    store_put_be64(key, ev->seq);
+    MDB_val k = store_val(key, 8), v;
+    int err = store_txn_get(t, DB_EVENTS, &k, &v);
+    if (err)
+        return err;
+    if (ev->id) {
+        /* The id is the deduplication key: it cannot move to another seq. */
+        uint64_t indexed;
+        err = store_event_find(t, ev->id, &indexed);
+        if (err == GL_ENOTFOUND || (!err && indexed != ev->seq))
+            return GL_EBADFIELD;
+        if (err)
+            return err;
+    }
+    if ((err = store_rec_encode_event(&s->sbuf, ev)) != 0)
+        return err;
+    v = store_val(s->sbuf.data, s->sbuf.size);
+    return store_txn_put(t, DB_EVENTS, &k, &v, 0);
+}
+
+/* --- dispatches --- */
+
+int store_dispatch_get(store_txn *t, uint64_t seq, const char *team, gl_dispatch *d,
+                       gl_arena *arena)
+{
+    unsigned char key[STORE_KEY_MAX];
+    size_t n = store_name_len(t->s, 8, team);
+    if (!n)
+        return GL_EBADFIELD;
+    MDB_val k = store_val(key, store_dispatch_key(key, seq, team, n)), v;
+    int err = store_txn_get(t, DB_DISPATCHES, &k, &v);
+    if (err)
+        return err;
+    err = store_rec_decode_dispatch(&t->s->zone, v.mv_data, v.mv_size, d, arena);
+    if (err == GL_ESTORAGE)
+        LOG_E("store: dispatch %llu/%s: malformed record", (unsigned long long)seq, team);
+    return err;
+}
+
+int store_dispatch_put(store_txn *t, const gl_dispatch *d)
+{
+    store *s = t->s;
+    unsigned char key[STORE_KEY_MAX];
+    size_t n = store_name_len(s, 16, d->team); /* the due key is the longest: 16 + team */
+    if (!n)
+        return GL_EBADFIELD;
+    if (t->failed)
+        return t->failed;
+
+    /* What the indexes say now is what the previous record says. */
+    gl_dispatch old;
+    int err = store_dispatch_get(t, d->seq, d->team, &old, NULL);
+    if (err == GL_ENOTFOUND)
+        memset(&old, 0, sizeof old);
+    else if (err)
+        return err;
+
+    if ((err = store_rec_encode_dispatch(&s->sbuf, d)) != 0)
+        return err;
+    MDB_val k = store_val(key, store_dispatch_key(key, d->seq, d->team, n));
+    MDB_val v = store_val(s->sbuf.data, s->sbuf.size), empty = store_val("", 0);
+    if ((err = store_txn_put(t, DB_DISPATCHES, &k, &v, 0)) != 0)
+        return err;
+
+    int was_pending = old.state == GL_DS_PENDING, is_pending = d->state == GL_DS_PENDING;
+    if (was_pending != is_pending) {
+        k = store_val(key, pending_key(key, d->team, n, d->seq));
+        err = is_pending ? store_txn_put(t, DB_PENDING, &k, &empty, 0)
+                         : store_txn_del(t, DB_PENDING, &k);
+        if (err)
+            return err;
+    }
+    if (old.next_retry_ms != d->next_retry_ms) {
+        if (old.next_retry_ms) {
+            k = store_val(key, due_key(key, old.next_retry_ms, d->seq, d->team, n));
+            if ((err = store_txn_del(t, DB_DUE, &k)) != 0)
+                return err;
+        }
+        if (d->next_retry_ms) {
+            k = store_val(key, due_key(key, d->next_retry_ms, d->seq, d->team, n));
+            if ((err = store_txn_put(t, DB_DUE, &k, &empty, 0)) != 0)
+                return err;
+        }
+    }
+    return 0;
+}
+
+/* --- figures --- */
+
+int store_get_stats(store_txn *t, store_stats *st)
+{
+    store *s = t->s;
+    MDB_stat ms[DB_COUNT];
+    MDB_envinfo info;
+    memset(st, 0, sizeof *st);
+    for (int i = 0; i < DB_COUNT; i++) {
+        int rc = mdb_stat(t->txn, s->dbi[i], &ms[i]);
+        if (rc)
+            return store_error(rc, "stat");
+    }
+    int rc = mdb_env_info(s->env, &info);
+    if (rc)
+        return store_error(rc, "env info");
+    st->events = ms[DB_EVENTS].ms_entries;
+    st->dispatches = ms[DB_DISPATCHES].ms_entries;
+    st->pending = ms[DB_PENDING].ms_entries;
+    st->scheduled = ms[DB_DUE].ms_entries;
+    st->map_size = info.me_mapsize;
+    st->map_used = (info.me_last_pgno + 1) * (uint64_t)ms[DB_EVENTS].ms_psize;
+    return last_seq(t, &st->last_seq);
+}

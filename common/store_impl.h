@@ -1,0 +1,135 @@
+/* store_impl.h — what common/store.c and common/store_lists.c share; private
+ * to the store (everyone else includes store.h).
+ *
+ * store.c: environment, transactions, LMDB access with error translation,
+ * events, dispatch records, figures. store_lists.c: the listings and the
+ * history. store_records.c: the msgpack records. */
+#ifndef GL_STORE_IMPL_H
+#define GL_STORE_IMPL_H
+
+#include <lmdb.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "store.h"
+#include "store_records.h"
+
+enum store_db {
+    DB_EVENTS, DB_EVENT_IDS, DB_DISPATCHES, DB_PENDING, DB_DUE, DB_HISTORY, DB_COUNT
+};
+
+/* store_db_names[db] is the LMDB name of db, also used in log lines. */
+extern const char *const store_db_names[DB_COUNT];
+
+/* LMDB's compile-time default; keys are built in buffers of this size. */
+#define STORE_KEY_MAX 511
+/* Nested listings (a visitor that lists again) each get their own arena up
+ * to this depth; deeper ones use a temporary arena. */
+#define STORE_LIST_DEPTH 4
+
+struct store {
+    MDB_env *env;
+    MDB_dbi dbi[DB_COUNT];
+    size_t max_key;           /* min(mdb_env_get_maxkeysize, STORE_KEY_MAX) */
+    msgpack_sbuffer sbuf;     /* every record is encoded here, then copied by mdb_put */
+    msgpack_zone zone;        /* every record is decoded here */
+    gl_arena list_arena[STORE_LIST_DEPTH];
+    unsigned list_depth;
+    unsigned open_txns;       /* begun and not yet committed or aborted */
+    store_txn *spare;         /* a freed transaction handle, reused by store_begin */
+};
+
+struct store_txn {
+    store *s;
+    MDB_txn *txn;
+    int write;
+    int failed;               /* GL error of a failed write: the txn can only abort */
+    uint64_t next_seq;        /* next event seq once known in this txn, else 0 */
+    unsigned long changes;    /* bumped by every write and every cursor use, so
+                                 a listing knows whether its cursor moved */
+    MDB_cursor *cursor[DB_COUNT];
+};
+
+/* store_error translates an LMDB (or errno) result of op: 0 → 0,
+ * MDB_NOTFOUND → GL_ENOTFOUND, MDB_MAP_FULL/ENOSPC/EDQUOT → GL_ESTORAGEFULL,
+ * anything else is logged with mdb_strerror and gives GL_ESTORAGE. */
+int store_error(int rc, const char *op);
+
+/* store_txn_fail translates rc like store_error and marks t failed: LMDB
+ * will not commit a transaction after a failed write, and store_commit then
+ * returns this error. */
+int store_txn_fail(store_txn *t, int rc, const char *op);
+
+/* store_txn_get reads key k of db into v (valid until the next write).
+ * 0, GL_ENOTFOUND, GL_ESTORAGE. */
+int store_txn_get(store_txn *t, int db, MDB_val *k, MDB_val *v);
+
+/* store_txn_put writes k → v in db with LMDB flags; with MDB_NOOVERWRITE or
+ * MDB_APPEND an existing key gives GL_EBADSTATE and the transaction stays
+ * usable. Other failures mark t failed. */
+int store_txn_put(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags);
+
+/* store_txn_del deletes key k of db; a key already gone is not an error. */
+int store_txn_del(store_txn *t, int db, MDB_val *k);
+
+/* store_txn_cursor returns t's cursor on db, opened on first use and closed
+ * when t ends. Every call counts as a change (t->changes): the cursor is
+ * shared, so whoever gets it must position it absolutely. */
+int store_txn_cursor(store_txn *t, int db, MDB_cursor **c);
+
+/* store_cursor_get is mdb_cursor_get with MDB_NOTFOUND as GL_ENOTFOUND. */
+int store_cursor_get(MDB_cursor *c, MDB_val *k, MDB_val *v, MDB_cursor_op op);
+
+/* --- keys: every number big-endian, so keys sort by it --- */
+
+static inline void store_put_be64(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+static inline uint64_t store_get_be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static inline void store_put_be32(unsigned char *p, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+static inline uint32_t store_get_be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* store_name_len checks that a key of fixed bytes plus name fits LMDB;
+ * returns strlen(name), or 0 if name is NULL, empty or too long. */
+static inline size_t store_name_len(const store *s, size_t fixed, const char *name)
+{
+    if (!name)
+        return 0;
+    size_t n = strlen(name);
+    return n && fixed + n <= s->max_key ? n : 0;
+}
+
+/* store_dispatch_key writes the dispatches key seq·team; returns its length. */
+static inline size_t store_dispatch_key(unsigned char *k, uint64_t seq, const char *team,
+                                        size_t n)
+{
+    store_put_be64(k, seq);
+    memcpy(k + 8, team, n);
+    return 8 + n;
+}
+
+static inline MDB_val store_val(const void *p, size_t n)
+{
+    MDB_val v = {n, (void *)p};
+    return v;
+}
+
+#endif
