@@ -39,7 +39,9 @@ typedef struct dir_route {
      * order (e.g. the community office, then county-triage). */
     const char *fallback[4];
     int nfallback;
-    /* Location as resolved (filled in from grid/compound/terminal), or NULL. */
+    /* Location as resolved (filled in from grid/compound/terminal); all NULL
+     * when located is 0. Location fields that contradict each other (a grid
+     * of another community) make the event unlocated. */
     const char *community, *compound, *grid;
     int located;   /* 0 when the location was unknown → triage */
 } dir_route;
@@ -56,8 +58,9 @@ typedef struct dir_counts {
 } dir_counts;
 
 /* dir_load parses and validates the file at path. On success *out is set and
- * 0 returned; on failure GL_ECONFIG (or GL_ESYS if unreadable) and a message
- * naming the line or the JSON path is written to err. */
+ * 0 returned; on failure *out is NULL, GL_ECONFIG (GL_ESYS if unreadable,
+ * GL_EINTERNAL out of memory) and a message naming the line or the JSON
+ * path is written to err. */
 int dir_load(const char *path, directory **out, char *err, size_t errlen);
 
 /* dir_free frees a directory; *d becomes NULL; NULL is accepted. */
@@ -73,10 +76,10 @@ int dir_category_known(const directory *d, int kind, const char *category);
  * community's volunteers and party members. */
 int dir_category_claimable(const directory *d, const char *category);
 
-/* dir_route decides who receives ev (DESIGN.md §3). Strings in out point into
+/* dir_route_event decides who receives ev (DESIGN.md §3). Strings in out point into
  * the directory. An unknown or missing location routes to county-triage (and
  * for alerts also county-coordinators); it never fails. */
-void dir_route(const directory *d, const gl_event *ev, dir_route *out);
+void dir_route_event(const directory *d, const gl_event *ev, dir_route *out);
 
 /* dir_plan finds the response plan for an alert category: the grid's, else
  * the community's, else the county default. Returns the number of steps
