@@ -1,0 +1,124 @@
+/* broker.h — the broker's internals, shared by its files (not an API for
+ * anyone else).
+ *
+ * The broker holds no durable state. It keeps: two lanes of jobs waiting for
+ * a worker (alert before routine), the jobs in flight at each worker (so they
+ * can be handed to another worker when one dies), and who of each team is
+ * connected on the responders endpoint. */
+#ifndef GL_BROKER_H
+#define GL_BROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/arena.h"
+#include "../common/hmap.h"
+#include "../proto/frame.h"
+
+enum { LANE_ALERT = 0, LANE_ROUTINE = 1, LANE_COUNT };
+enum { ORIGIN_INTAKE = 0, ORIGIN_RESPONDERS = 1 };
+
+#define BROKER_MAX_WORKERS 64
+#define BROKER_IDENT_MAX 256
+
+typedef struct job {
+    uint64_t id;
+    int origin;               /* ORIGIN_* */
+    int lane;                 /* LANE_* */
+    int cmd;                  /* the client's command (SUBMIT, ACK, ...) */
+    uint64_t enqueued_us;
+    struct worker *owner;     /* NULL while waiting in a lane */
+    struct job *prev, *next;  /* in a lane queue or a worker's in-flight list */
+    size_t client_len, body_len;
+    unsigned char *client;    /* points into data */
+    unsigned char *body;
+    unsigned char data[];     /* client identity, then body */
+} job;
+
+typedef struct job_list {
+    job *head, *tail;
+    size_t count, bytes;
+} job_list;
+
+typedef struct worker {
+    unsigned char ident[BROKER_IDENT_MAX];
+    size_t ident_len;
+    char name[GL_MAX_ID + 1];
+    uint32_t credit;          /* window the worker asked for */
+    job_list inflight;
+    uint64_t last_heard_ms, last_sent_ms;
+} worker;
+
+typedef struct responder {
+    unsigned char ident[BROKER_IDENT_MAX];
+    size_t ident_len;
+    char team[GL_MAX_ID + 1];
+    char member[GL_MAX_ID + 1];
+    uint64_t last_heard_ms, last_sent_ms;
+    struct responder *prev, *next;   /* members of the same team */
+} responder;
+
+typedef struct team_members {
+    responder *head;
+    size_t count;
+} team_members;
+
+typedef struct broker_config {
+    const char *intake_ep, *workers_ep, *responders_ep;
+    long max_queue;           /* routine jobs waiting, beyond which BUSY */
+    long max_queue_bytes;     /* and bytes */
+    long max_alert_queue;     /* hard cap for the alert lane (memory bound) */
+    long heartbeat_ms;
+    long liveness;            /* missed heartbeats before a peer is dead */
+    long alert_reserve;       /* credit per worker kept free for alerts */
+    long stats_interval_s;
+} broker_config;
+
+typedef struct broker_counters {
+    uint64_t received[LANE_COUNT], completed, busy_replies, requeued, workers_lost,
+        deliveries, delivered_copies, undeliverable, bad_input, bad_worker_msgs;
+} broker_counters;
+
+typedef struct broker {
+    broker_config cfg;
+    void *ctx, *intake, *workers_sock, *responders;
+    job_list lanes[LANE_COUNT];
+    hmap *jobs_in_flight;     /* job id → job */
+    worker *workers[BROKER_MAX_WORKERS];
+    int nworkers;
+    hmap *responders_by_ident;
+    hmap *teams;              /* team id → team_members */
+    hmap *presence_pending;   /* teams whose PRESENCE no worker has heard yet */
+    uint64_t next_job_id;
+    double done_per_ms;       /* smoothed completion rate, for retry_after_ms */
+    uint64_t rate_window_start_ms, rate_window_done;
+    broker_counters counters;
+    gl_arena scratch;         /* decoding scratch, reset per message */
+    msgpack_sbuffer sbuf;     /* encoding scratch */
+} broker;
+
+/* lanes.c — jobs and workers */
+int broker_enqueue(broker *b, int origin, int lane, int cmd, const void *client,
+                   size_t client_len, const void *body, size_t body_len);
+int broker_routine_full(const broker *b);
+uint32_t broker_retry_after_ms(const broker *b);
+void broker_pump(broker *b);
+void broker_on_worker_msg(broker *b, frame_msg *fm);
+void broker_worker_tick(broker *b, uint64_t now_ms);
+void broker_send_presence(broker *b, const char *team, const char *member);
+void broker_free_jobs(broker *b);
+
+/* presence.c — responders */
+void broker_on_responder_msg(broker *b, frame_msg *fm);
+void broker_deliver(broker *b, const char *team, int cmd, const void *body, size_t len);
+void broker_responder_tick(broker *b, uint64_t now_ms);
+void broker_free_responders(broker *b);
+
+/* main.c — shared helpers */
+void broker_reply(broker *b, void *sock, const void *ident, size_t ident_len,
+                  const proto_msg *m);
+void broker_reply_error(broker *b, void *sock, frame_msg *fm, int err, const char *reason,
+                        const char *id, uint64_t rid);
+void broker_send_heartbeat(broker *b, void *sock, const void *ident, size_t ident_len);
+
+#endif

@@ -1,0 +1,365 @@
+/* lanes.c — jobs waiting in lanes, handed to workers by credit, taken back
+ * from workers that die. */
+#include "broker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/clock.h"
+#include "../common/log.h"
+
+static const char *const lane_names[LANE_COUNT] = {"alert", "routine"};
+static const char *const origin_names[] = {"intake", "responders"};
+
+static void list_push_back(job_list *l, job *j)
+{
+    j->next = NULL;
+    j->prev = l->tail;
+    if (l->tail)
+        l->tail->next = j;
+    else
+        l->head = j;
+    l->tail = j;
+    l->count++;
+    l->bytes += j->body_len;
+}
+
+static void list_push_front(job_list *l, job *j)
+{
+    j->prev = NULL;
+    j->next = l->head;
+    if (l->head)
+        l->head->prev = j;
+    else
+        l->tail = j;
+    l->head = j;
+    l->count++;
+    l->bytes += j->body_len;
+}
+
+static void list_remove(job_list *l, job *j)
+{
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        l->head = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    else
+        l->tail = j->prev;
+    j->prev = j->next = NULL;
+    l->count--;
+    l->bytes -= j->body_len;
+}
+
+int broker_routine_full(const broker *b)
+{
+    const job_list *r = &b->lanes[LANE_ROUTINE];
+    return (long)r->count >= b->cfg.max_queue || (long)r->bytes >= b->cfg.max_queue_bytes;
+}
+
+uint32_t broker_retry_after_ms(const broker *b)
+{
+    /* Time for the workers to drain half the routine queue at the rate they
+     * have lately shown, within bounds a terminal can live with. */
+    double rate = b->done_per_ms > 0.01 ? b->done_per_ms : 0.01;
+    double ms = (double)b->lanes[LANE_ROUTINE].count / 2.0 / rate;
+    if (ms < 20)
+        ms = 20;
+    if (ms > 5000)
+        ms = 5000;
+    return (uint32_t)ms;
+}
+
+int broker_enqueue(broker *b, int origin, int lane, int cmd, const void *client,
+                   size_t client_len, const void *body, size_t body_len)
+{
+    if (lane == LANE_ALERT && (long)b->lanes[LANE_ALERT].count >= b->cfg.max_alert_queue)
+        return GL_EBUSY;
+    job *j = malloc(sizeof *j + client_len + body_len);
+    if (!j)
+        return GL_EINTERNAL;
+    memset(j, 0, sizeof *j);
+    j->id = ++b->next_job_id;
+    j->origin = origin;
+    j->lane = lane;
+    j->cmd = cmd;
+    j->enqueued_us = clock_mono_us();
+    j->client_len = client_len;
+    j->body_len = body_len;
+    j->client = j->data;
+    j->body = j->data + client_len;
+    memcpy(j->client, client, client_len);
+    memcpy(j->body, body, body_len);
+    list_push_back(&b->lanes[lane], j);
+    b->counters.received[lane]++;
+    return 0;
+}
+
+static worker *worker_find(broker *b, const void *ident, size_t len, int *index)
+{
+    for (int i = 0; i < b->nworkers; i++)
+        if (b->workers[i]->ident_len == len && memcmp(b->workers[i]->ident, ident, len) == 0) {
+            if (index)
+                *index = i;
+            return b->workers[i];
+        }
+    return NULL;
+}
+
+/* Puts a worker's in-flight jobs back at the front of their lanes, oldest
+ * first, so another worker takes them before anything newer. */
+static void worker_requeue(broker *b, worker *w)
+{
+    job *j;
+    while ((j = w->inflight.tail) != NULL) {
+        list_remove(&w->inflight, j);
+        hmap_del_u64(b->jobs_in_flight, j->id);
+        j->owner = NULL;
+        list_push_front(&b->lanes[j->lane], j);
+        b->counters.requeued++;
+    }
+}
+
+static void worker_remove(broker *b, int index, const char *why)
+{
+    worker *w = b->workers[index];
+    size_t n = w->inflight.count;
+    worker_requeue(b, w);
+    LOG_W("worker %s lost (%s): %zu in-flight jobs handed back to the lanes", w->name, why, n);
+    b->counters.workers_lost++;
+    b->workers[index] = b->workers[--b->nworkers];
+    free(w);
+}
+
+/* The worker with the most free credit; routine work must leave
+ * alert_reserve slots free so an alert never waits for a busy worker. */
+static worker *worker_pick(broker *b, int lane)
+{
+    worker *best = NULL;
+    long best_free = 0;
+    for (int i = 0; i < b->nworkers; i++) {
+        worker *w = b->workers[i];
+        long free_slots = (long)w->credit - (long)w->inflight.count;
+        if (lane == LANE_ROUTINE) {
+            long reserve = b->cfg.alert_reserve < (long)w->credit ? b->cfg.alert_reserve : (long)w->credit - 1;
+            free_slots -= reserve;
+        }
+        if (free_slots > best_free) {
+            best = w;
+            best_free = free_slots;
+        }
+    }
+    return best;
+}
+
+static int job_send(broker *b, worker *w, job *j)
+{
+    proto_msg hdr;
+    memset(&hdr, 0, sizeof hdr);
+    hdr.cmd = PROTO_JOB;
+    hdr.job = j->id;
+    hdr.client = j->client;
+    hdr.client_len = j->client_len;
+    hdr.origin = origin_names[j->origin];
+    hdr.lane = lane_names[j->lane];
+    b->sbuf.size = 0;
+    int rc = proto_encode(&hdr, &b->sbuf);
+    if (rc == 0)
+        rc = frame_send(b->workers_sock, w->ident, w->ident_len, PROTO_JOB, b->sbuf.data,
+                        b->sbuf.size, j->cmd, j->body, j->body_len, ZMQ_DONTWAIT);
+    if (rc == 0)
+        w->last_sent_ms = clock_mono_ms();
+    return rc;
+}
+
+void broker_pump(broker *b)
+{
+    for (int lane = 0; lane < LANE_COUNT; lane++) {
+        job_list *q = &b->lanes[lane];
+        while (q->head) {
+            worker *w = worker_pick(b, lane);
+            if (!w)
+                break;
+            job *j = q->head;
+            list_remove(q, j);
+            if (job_send(b, w, j) != 0) {
+                /* The worker's pipe is gone or full: keep the job, stop
+                 * pumping until the worker is heard from or declared dead. */
+                list_push_front(q, j);
+                LOG_W("could not send job to worker %s", w->name);
+                return;
+            }
+            j->owner = w;
+            list_push_back(&w->inflight, j);
+            if (hmap_put_u64(b->jobs_in_flight, j->id, j) != 0)
+                LOG_E("out of memory tracking job %llu", (unsigned long long)j->id);
+        }
+    }
+}
+
+static void job_done(broker *b, uint64_t id)
+{
+    job *j = hmap_del_u64(b->jobs_in_flight, id);
+    if (!j)
+        return; /* finished twice (requeued after a worker was thought dead) */
+    list_remove(&j->owner->inflight, j);
+    free(j);
+    b->counters.completed++;
+    b->rate_window_done++;
+}
+
+/* Forwards the inner reply of a DONE to the client it belongs to. */
+static void on_done(broker *b, frame_msg *fm, const proto_msg *hdr)
+{
+    job_done(b, hdr->job);
+    void *sock = strcmp(hdr->origin, "responders") == 0 ? b->responders : b->intake;
+    size_t len;
+    const void *body = frame_inner_body(fm, &len);
+    /* A client that went away is not an error: it will retry with its id. */
+    frame_send(sock, hdr->client, hdr->client_len, fm->inner_cmd, body, len, 0, NULL, 0,
+               ZMQ_DONTWAIT);
+}
+
+static void on_ready(broker *b, frame_msg *fm, const proto_msg *m)
+{
+    size_t len;
+    const void *ident = frame_identity(fm, &len);
+    int index;
+    worker *w = worker_find(b, ident, len, &index);
+    if (w) {
+        /* A READY from a known worker means it restarted its session: what
+         * we thought it had in flight it no longer has. */
+        worker_requeue(b, w);
+    } else {
+        if (b->nworkers == BROKER_MAX_WORKERS || len > BROKER_IDENT_MAX) {
+            LOG_E("refusing worker %s: %d workers connected already", m->worker, b->nworkers);
+            return;
+        }
+        w = calloc(1, sizeof *w);
+        if (!w)
+            return;
+        memcpy(w->ident, ident, len);
+        w->ident_len = len;
+        b->workers[b->nworkers++] = w;
+    }
+    snprintf(w->name, sizeof w->name, "%s", m->worker);
+    w->credit = m->credit > 4096 ? 4096 : m->credit;
+    w->last_heard_ms = clock_mono_ms();
+    LOG_I("worker %s ready, credit %u (%d connected)", w->name, w->credit, b->nworkers);
+    broker_send_heartbeat(b, b->workers_sock, w->ident, w->ident_len);
+}
+
+static int flush_presence(void *ctx, const void *key, size_t len, void *value)
+{
+    (void)value;
+    char team[GL_MAX_ID + 1];
+    snprintf(team, sizeof team, "%.*s", (int)len, (const char *)key);
+    broker_send_presence(ctx, team, NULL);
+    return 0;
+}
+
+void broker_send_presence(broker *b, const char *team, const char *member)
+{
+    worker *w = worker_pick(b, LANE_ALERT);
+    if (!w && b->nworkers > 0)
+        w = b->workers[0];
+    if (!w) {
+        hmap_put(b->presence_pending, team, strlen(team), (void *)1);
+        return;
+    }
+    proto_msg m;
+    memset(&m, 0, sizeof m);
+    m.cmd = PROTO_PRESENCE;
+    m.team = team;
+    m.member = member;
+    broker_reply(b, b->workers_sock, w->ident, w->ident_len, &m);
+    hmap_del(b->presence_pending, team, strlen(team));
+}
+
+void broker_on_worker_msg(broker *b, frame_msg *fm)
+{
+    size_t len;
+    const void *ident = frame_identity(fm, &len);
+    worker *w = worker_find(b, ident, len, NULL);
+    if (w)
+        w->last_heard_ms = clock_mono_ms();
+    proto_msg m;
+    char reason[160];
+    arena_reset(&b->scratch);
+    size_t blen;
+    const void *body = frame_body(fm, &blen);
+    int rc = proto_decode(fm->cmd, body, blen, &m, &b->scratch, reason, sizeof reason);
+    if (rc != 0) {
+        b->counters.bad_worker_msgs++;
+        log_limited(LOG_WARN, "bad-worker-msg", "bad %s from a worker: %s",
+                    proto_cmd_name(fm->cmd), reason);
+        return;
+    }
+    switch (fm->cmd) {
+    case PROTO_READY:
+        on_ready(b, fm, &m);
+        if (hmap_count(b->presence_pending))
+            hmap_each(b->presence_pending, flush_presence, b);
+        return;
+    case PROTO_HEARTBEAT:
+        break;
+    case PROTO_DONE:
+        on_done(b, fm, &m);
+        break;
+    case PROTO_DELIVER: {
+        size_t ilen;
+        const void *inner = frame_inner_body(fm, &ilen);
+        broker_deliver(b, m.team, fm->inner_cmd, inner, ilen);
+        break;
+    }
+    default:
+        b->counters.bad_worker_msgs++;
+        log_limited(LOG_WARN, "worker-cmd", "unexpected %s on the workers endpoint",
+                    proto_cmd_name(fm->cmd));
+        return;
+    }
+    if (!w) {
+        /* Not registered (the broker restarted under it): tell it to say
+         * READY again; its DONE/DELIVER was still honoured above. */
+        broker_reply_error(b, b->workers_sock, fm, GL_EBADSTATE, "unknown worker: send READY",
+                           NULL, 0);
+    }
+}
+
+void broker_worker_tick(broker *b, uint64_t now_ms)
+{
+    uint64_t dead_after = (uint64_t)(b->cfg.heartbeat_ms * b->cfg.liveness);
+    for (int i = b->nworkers - 1; i >= 0; i--) {
+        worker *w = b->workers[i];
+        if (now_ms - w->last_heard_ms > dead_after) {
+            worker_remove(b, i, "heartbeat lost");
+            continue;
+        }
+        if (now_ms - w->last_sent_ms >= (uint64_t)b->cfg.heartbeat_ms)
+            broker_send_heartbeat(b, b->workers_sock, w->ident, w->ident_len);
+    }
+    /* Completion rate over the last second, smoothed, for BUSY hints. */
+    if (now_ms - b->rate_window_start_ms >= 1000) {
+        double rate = (double)b->rate_window_done / (double)(now_ms - b->rate_window_start_ms);
+        b->done_per_ms = b->done_per_ms * 0.5 + rate * 0.5;
+        b->rate_window_start_ms = now_ms;
+        b->rate_window_done = 0;
+    }
+}
+
+void broker_free_jobs(broker *b)
+{
+    for (int i = 0; i < b->nworkers; i++) {
+        worker_requeue(b, b->workers[i]);
+        free(b->workers[i]);
+    }
+    b->nworkers = 0;
+    for (int lane = 0; lane < LANE_COUNT; lane++) {
+        job *j;
+        while ((j = b->lanes[lane].head) != NULL) {
+            list_remove(&b->lanes[lane], j);
+            free(j);
+        }
+    }
+}

@@ -1,0 +1,277 @@
+/* gridline-broker — intake, worker and responder endpoints; lanes, credit,
+ * heartbeats and presence. One zmq_poll loop; no durable state. */
+#include "broker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/clock.h"
+#include "../common/log.h"
+#include "../common/opts.h"
+
+static volatile sig_atomic_t broker_stop_flag;
+
+static void broker_on_signal(int sig)
+{
+    (void)sig;
+    broker_stop_flag = 1;
+}
+
+void broker_reply(broker *b, void *sock, const void *ident, size_t ident_len, const proto_msg *m)
+{
+    b->sbuf.size = 0;
+    if (proto_encode(m, &b->sbuf) != 0) {
+        LOG_E("could not encode %s", proto_cmd_name(m->cmd));
+        return;
+    }
+    frame_send(sock, ident, ident_len, m->cmd, b->sbuf.data, b->sbuf.size, 0, NULL, 0,
+               ZMQ_DONTWAIT);
+}
+
+void broker_reply_error(broker *b, void *sock, frame_msg *fm, int err, const char *reason,
+                        const char *id, uint64_t rid)
+{
+    (void)b;
+    size_t len;
+    const void *ident = frame_identity(fm, &len);
+    if (ident)
+        frame_send_error(sock, ident, len, err, reason, id, rid);
+}
+
+void broker_send_heartbeat(broker *b, void *sock, const void *ident, size_t ident_len)
+{
+    static const unsigned char empty_map = 0x80;
+    (void)b;
+    frame_send(sock, ident, ident_len, PROTO_HEARTBEAT, &empty_map, 1, 0, NULL, 0, ZMQ_DONTWAIT);
+}
+
+static void on_intake_msg(broker *b, frame_msg *fm)
+{
+    size_t len, blen;
+    const void *ident = frame_identity(fm, &len);
+    const void *body = frame_body(fm, &blen);
+    if (fm->cmd != PROTO_SUBMIT && fm->cmd != PROTO_SHOW && fm->cmd != PROTO_PING) {
+        b->counters.bad_input++;
+        broker_reply_error(b, b->intake, fm, GL_EUNKNOWNCMD,
+                           "command not accepted on the intake endpoint", NULL, 0);
+        return;
+    }
+    proto_msg m;
+    char reason[160];
+    arena_reset(&b->scratch);
+    int rc = proto_decode(fm->cmd, body, blen, &m, &b->scratch, reason, sizeof reason);
+    if (rc != 0) {
+        b->counters.bad_input++;
+        log_limited(LOG_WARN, "bad-intake", "bad %s on intake: %s (%s)",
+                    proto_cmd_name(fm->cmd), gl_errname(rc), reason);
+        broker_reply_error(b, b->intake, fm, rc, reason, m.ev.id, m.rid);
+        return;
+    }
+    switch (fm->cmd) {
+    case PROTO_SUBMIT: {
+        int lane = m.ev.kind == GL_KIND_ALERT ? LANE_ALERT : LANE_ROUTINE;
+        if (lane == LANE_ROUTINE && broker_routine_full(b)) {
+            proto_msg busy;
+            memset(&busy, 0, sizeof busy);
+            busy.cmd = PROTO_BUSY;
+            busy.rid = m.rid;
+            busy.ev.id = m.ev.id;
+            busy.retry_after_ms = broker_retry_after_ms(b);
+            broker_reply(b, b->intake, ident, len, &busy);
+            b->counters.busy_replies++;
+            return;
+        }
+        rc = broker_enqueue(b, ORIGIN_INTAKE, lane, fm->cmd, ident, len, body, blen);
+        if (rc != 0)
+            broker_reply_error(b, b->intake, fm, rc, NULL, m.ev.id, m.rid);
+        return;
+    }
+    case PROTO_SHOW:
+        rc = broker_enqueue(b, ORIGIN_INTAKE, LANE_ROUTINE, fm->cmd, ident, len, body, blen);
+        if (rc != 0)
+            broker_reply_error(b, b->intake, fm, rc, NULL, m.ev.id, m.rid);
+        return;
+    case PROTO_PING: {
+        proto_msg pong;
+        memset(&pong, 0, sizeof pong);
+        pong.cmd = PROTO_PONG;
+        pong.rid = m.rid;
+        broker_reply(b, b->intake, ident, len, &pong);
+        return;
+    }
+    }
+}
+
+/* Reads up to budget messages from one socket; a shape error is answered
+ * (when the sender can be addressed) and counted, never fatal. */
+static void drain(broker *b, void *sock, void (*handle)(broker *, frame_msg *), int budget,
+                  int reply_errors)
+{
+    for (int i = 0; i < budget; i++) {
+        frame_msg fm;
+        int rc = frame_recv(sock, 1, ZMQ_DONTWAIT, &fm);
+        if (rc == GL_EUNAVAILABLE) {
+            frame_close(&fm);
+            return;
+        }
+        if (rc != 0) {
+            b->counters.bad_input++;
+            log_limited(LOG_WARN, "bad-frame", "malformed message (%d parts): %s",
+                        fm.total_parts, gl_strerror(rc));
+            if (reply_errors)
+                broker_reply_error(b, sock, &fm, rc, NULL, NULL, 0);
+        } else
+            handle(b, &fm);
+        frame_close(&fm);
+    }
+}
+
+static void *bind_router(broker *b, const char *ep, const char *what)
+{
+    void *s = zmq_socket(b->ctx, ZMQ_ROUTER);
+    int one = 1, zero = 0, hwm = 100000;
+    zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (zmq_bind(s, ep) != 0) {
+        LOG_E("cannot bind the %s endpoint %s: %s", what, ep, zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    LOG_I("%s endpoint on %s", what, ep);
+    return s;
+}
+
+static void log_counters(broker *b)
+{
+    broker_counters *c = &b->counters;
+    LOG_I("lanes alert=%zu routine=%zu, in flight %zu, workers %d, responders %zu; "
+          "received alert=%llu routine=%llu, completed %llu, busy %llu, requeued %llu, "
+          "deliveries %llu (copies %llu, nobody connected %llu), bad input %llu",
+          b->lanes[LANE_ALERT].count, b->lanes[LANE_ROUTINE].count,
+          hmap_count(b->jobs_in_flight), b->nworkers, hmap_count(b->responders_by_ident),
+          (unsigned long long)c->received[LANE_ALERT],
+          (unsigned long long)c->received[LANE_ROUTINE], (unsigned long long)c->completed,
+          (unsigned long long)c->busy_replies, (unsigned long long)c->requeued,
+          (unsigned long long)c->deliveries, (unsigned long long)c->delivered_copies,
+          (unsigned long long)c->undeliverable, (unsigned long long)c->bad_input);
+}
+
+int main(int argc, char **argv)
+{
+    broker b;
+    memset(&b, 0, sizeof b);
+    const char *log_level = NULL;
+    const opt_def defs[] = {
+        {"intake", OPT_STR, "tcp://127.0.0.1:7401", "endpoint terminals connect to", &b.cfg.intake_ep, "GRIDLINE_INTAKE"},
+        {"workers", OPT_STR, "tcp://127.0.0.1:7403", "endpoint routing workers connect to", &b.cfg.workers_ep, "GRIDLINE_WORKERS"},
+        {"responders", OPT_STR, "tcp://127.0.0.1:7402", "endpoint responders connect to", &b.cfg.responders_ep, "GRIDLINE_RESPONDERS"},
+        {"max-queue", OPT_INT, "20000", "routine jobs waiting before terminals are told BUSY", &b.cfg.max_queue, NULL},
+        {"max-queue-bytes", OPT_INT, "67108864", "routine bytes waiting before BUSY", &b.cfg.max_queue_bytes, NULL},
+        {"max-alert-queue", OPT_INT, "200000", "alert-lane jobs waiting (memory bound; alerts are never refused as busy below it)", &b.cfg.max_alert_queue, NULL},
+        {"heartbeat-ms", OPT_INT, "1000", "heartbeat interval to workers and responders", &b.cfg.heartbeat_ms, NULL},
+        {"liveness", OPT_INT, "3", "heartbeats missed before a worker or responder is dead", &b.cfg.liveness, NULL},
+        {"alert-reserve", OPT_INT, "4", "credit per worker kept free for the alert lane", &b.cfg.alert_reserve, NULL},
+        {"stats-interval", OPT_INT, "60", "seconds between counter lines in the log (0: never)", &b.cfg.stats_interval_s, NULL},
+        {"log-level", OPT_STR, "info", "error, warn, info or debug", &log_level, "GRIDLINE_LOG_LEVEL"},
+    };
+    int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
+                        "gridline-broker [--intake EP] [--workers EP] [--responders EP] [options]",
+                        "The gridline broker: terminals submit on --intake, routing workers take jobs\n"
+                        "on --workers, teams listen and act on --responders. Alerts travel a lane\n"
+                        "served before routine work. Holds no durable state.");
+    if (rc == 1)
+        return 0;
+    if (rc != 0)
+        return 2;
+    int level = log_level_parse(log_level);
+    if (level < 0 || b.cfg.heartbeat_ms <= 0 || b.cfg.liveness <= 0 || b.cfg.max_queue <= 0) {
+        fprintf(stderr, "gridline-broker: bad --log-level, --heartbeat-ms, --liveness or --max-queue\n");
+        return 2;
+    }
+    log_init("broker", level);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = broker_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    b.ctx = zmq_ctx_new();
+    b.jobs_in_flight = hmap_new();
+    b.responders_by_ident = hmap_new();
+    b.teams = hmap_new();
+    b.presence_pending = hmap_new();
+    msgpack_sbuffer_init(&b.sbuf);
+    int status = 1;
+    if (!b.ctx || !b.jobs_in_flight || !b.responders_by_ident || !b.teams || !b.presence_pending)
+        goto out;
+    b.intake = bind_router(&b, b.cfg.intake_ep, "intake");
+    b.responders = bind_router(&b, b.cfg.responders_ep, "responders");
+    b.workers_sock = bind_router(&b, b.cfg.workers_ep, "workers");
+    if (!b.intake || !b.responders || !b.workers_sock)
+        goto out;
+
+    uint64_t next_tick = clock_mono_ms() + (uint64_t)b.cfg.heartbeat_ms;
+    uint64_t next_stats = clock_mono_ms() + (uint64_t)b.cfg.stats_interval_s * 1000;
+    b.rate_window_start_ms = clock_mono_ms();
+    while (!broker_stop_flag) {
+        zmq_pollitem_t items[] = {
+            {b.workers_sock, 0, ZMQ_POLLIN, 0},
+            {b.responders, 0, ZMQ_POLLIN, 0},
+            {b.intake, 0, ZMQ_POLLIN, 0},
+        };
+        uint64_t now = clock_mono_ms();
+        long timeout = next_tick > now ? (long)(next_tick - now) : 0;
+        if (zmq_poll(items, 3, timeout) < 0 && errno != EINTR) {
+            LOG_E("zmq_poll: %s", zmq_strerror(errno));
+            break;
+        }
+        /* Workers first: their replies free credit and carry dispatches. */
+        if (items[0].revents & ZMQ_POLLIN)
+            drain(&b, b.workers_sock, broker_on_worker_msg, 1024, 0);
+        if (items[1].revents & ZMQ_POLLIN)
+            drain(&b, b.responders, broker_on_responder_msg, 256, 1);
+        if (items[2].revents & ZMQ_POLLIN)
+            drain(&b, b.intake, on_intake_msg, 256, 1);
+        broker_pump(&b);
+        now = clock_mono_ms();
+        if (now >= next_tick) {
+            broker_worker_tick(&b, now);
+            broker_responder_tick(&b, now);
+            broker_pump(&b);
+            next_tick = now + (uint64_t)b.cfg.heartbeat_ms / 2;
+        }
+        if (b.cfg.stats_interval_s > 0 && now >= next_stats) {
+            log_counters(&b);
+            next_stats = now + (uint64_t)b.cfg.stats_interval_s * 1000;
+        }
+    }
+    LOG_I("stopping");
+    log_counters(&b);
+    status = 0;
+out:
+    broker_free_jobs(&b);
+    if (b.responders_by_ident)
+        broker_free_responders(&b);
+    hmap_free(&b.jobs_in_flight);
+    hmap_free(&b.responders_by_ident);
+    hmap_free(&b.teams);
+    hmap_free(&b.presence_pending);
+    arena_free(&b.scratch);
+    msgpack_sbuffer_destroy(&b.sbuf);
+    if (b.intake)
+        zmq_close(b.intake);
+    if (b.responders)
+        zmq_close(b.responders);
+    if (b.workers_sock)
+        zmq_close(b.workers_sock);
+    if (b.ctx)
+        zmq_ctx_term(b.ctx);
+    return status;
+}

@@ -1,0 +1,45 @@
+/* Unit test for common/hmap: the map the broker keeps responders and jobs in. */
+#include "../common/hmap.h"
+#include "tap.h"
+
+#include <stdio.h>
+#include <stdint.h>
+
+int main(void)
+{
+    hmap *m = hmap_new();
+    ok(m != NULL, "map created");
+    static int values[20000];
+    int put_ok = 1;
+    for (uint64_t i = 0; i < 20000; i++)
+        put_ok &= hmap_put_u64(m, i * 7919, &values[i]) == 0;
+    ok(put_ok, "20000 integer keys stored");
+    is_int(hmap_count(m), 20000, "count after puts");
+    int all_found = 1;
+    for (uint64_t i = 0; i < 20000; i++)
+        all_found &= hmap_get_u64(m, i * 7919) == &values[i];
+    ok(all_found, "every key finds its value");
+    ok(hmap_get_u64(m, 3) == NULL, "absent key gives NULL");
+    int del_ok = 1;
+    for (uint64_t i = 0; i < 20000; i += 2)
+        del_ok &= hmap_del_u64(m, i * 7919) == &values[i];
+    ok(del_ok, "half the keys deleted, each returning its value");
+    int rest_ok = 1;
+    for (uint64_t i = 0; i < 20000; i++)
+        rest_ok &= hmap_get_u64(m, i * 7919) == (i % 2 ? &values[i] : NULL);
+    ok(rest_ok, "deleted keys gone, the others still found after backward shifts");
+    is_int(hmap_count(m), 10000, "count after deletes");
+
+    char team[32];
+    int sok = 1;
+    for (int i = 0; i < 100; i++) {
+        int n = snprintf(team, sizeof team, "heping-g%d-team", i);
+        sok &= hmap_put(m, team, (size_t)n, &values[i]) == 0;
+    }
+    ok(sok && hmap_get(m, "heping-g42-team", 15) == &values[42], "string keys work beside integer keys");
+    hmap_put(m, "heping-g42-team", 15, &values[7]);
+    ok(hmap_get(m, "heping-g42-team", 15) == &values[7], "put replaces a value");
+    hmap_free(&m);
+    ok(m == NULL, "free clears the pointer");
+    return done_testing();
+}
