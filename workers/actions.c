@@ -1,0 +1,417 @@
+/* actions.c — what a worker does for each client command, inside the batch's
+ * write transaction. Every precondition is checked before the first write,
+ * so a refusal (not found, taken, bad state) changes nothing; only a storage
+ * failure returns non-zero, and that aborts the whole batch. */
+#include "worker.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/log.h"
+
+int worker_history(store_txn *t, uint64_t seq, uint64_t now, const char *who,
+                   const char *what, const char *note)
+{
+    gl_history h = {.seq = seq, .at_ms = now, .who = who, .what = what, .note = note};
+    return store_history_add(t, &h);
+}
+
+/* --- collecting a whole event: dispatches and history, copied --- */
+
+typedef struct collect {
+    gl_arena *arena;
+    gl_dispatch *dispatches;
+    size_t ndispatches, cap;
+    gl_history *history;
+    size_t nhistory, hcap;
+    int oom;
+} collect;
+
+static void *grow(gl_arena *a, void *old, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return old;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    void *p = arena_alloc(a, ncap * size);
+    if (p && old)
+        memcpy(p, old, n * size);
+    *cap = ncap;
+    return p;
+}
+
+static int collect_dispatch(void *ctx, const gl_dispatch *d)
+{
+    collect *c = ctx;
+    gl_dispatch *arr = grow(c->arena, c->dispatches, &c->cap, c->ndispatches, sizeof *arr);
+    if (!arr) {
+        c->oom = 1;
+        return 1;
+    }
+    c->dispatches = arr;
+    gl_dispatch *copy = &arr[c->ndispatches++];
+    *copy = *d;
+    copy->event = arena_strdup(c->arena, d->event);
+    copy->team = arena_strdup(c->arena, d->team);
+    copy->role = arena_strdup(c->arena, d->role);
+    copy->member = arena_strdup(c->arena, d->member);
+    copy->note = arena_strdup(c->arena, d->note);
+    return 0;
+}
+
+static int collect_history(void *ctx, const gl_history *h)
+{
+    collect *c = ctx;
+    gl_history *arr = grow(c->arena, c->history, &c->hcap, c->nhistory, sizeof *arr);
+    if (!arr) {
+        c->oom = 1;
+        return 1;
+    }
+    c->history = arr;
+    gl_history *copy = &arr[c->nhistory++];
+    *copy = *h;
+    copy->who = arena_strdup(c->arena, h->who);
+    copy->what = arena_strdup(c->arena, h->what);
+    copy->note = arena_strdup(c->arena, h->note);
+    return 0;
+}
+
+static int list_dispatches(gl_worker *w, store_txn *t, uint64_t seq, collect *c)
+{
+    memset(c, 0, sizeof *c);
+    c->arena = &w->batch_arena;
+    int rc = store_dispatch_list(t, seq, collect_dispatch, c);
+    if (c->oom)
+        return GL_EINTERNAL;
+    return rc;
+}
+
+/* --- SUBMIT --- */
+
+static void reply_filed(gl_worker *w, const wjob *j, const gl_event *ev, int duplicate)
+{
+    proto_msg m;
+    memset(&m, 0, sizeof m);
+    m.cmd = PROTO_FILED;
+    m.rid = j->msg.rid;
+    m.ev.id = ev->id;
+    m.ev.seq = ev->seq;
+    m.ev.kind = ev->kind;
+    m.ev.state = ev->state;
+    m.duplicate = duplicate;
+    /* durable even for a duplicate: the first copy may be in this very
+     * transaction, and must not be reported filed if it fails. */
+    worker_out_reply(w, j, &m, 1);
+}
+
+static const char *submitter(gl_worker *w, const gl_event *ev)
+{
+    if (!ev->terminal)
+        return "terminal";
+    size_t len = strlen(ev->terminal) + 10;
+    char *who = arena_alloc(&w->batch_arena, len);
+    if (who)
+        snprintf(who, len, "terminal:%s", ev->terminal);
+    return who ? who : "terminal";
+}
+
+int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
+{
+    const gl_event *in = &j->msg.ev;
+    uint64_t seq;
+    int rc = store_event_find(t, in->id, &seq);
+    if (rc == 0) {
+        /* Guarantee 2: a repeated id gets the first answer back. */
+        gl_event old;
+        rc = store_event_get(t, seq, &old, &w->batch_arena);
+        if (rc)
+            return rc;
+        w->counters.duplicates++;
+        reply_filed(w, j, &old, 1);
+        return 0;
+    }
+    if (rc != GL_ENOTFOUND)
+        return rc;
+    if (!dir_category_known(w->dir, in->kind, in->category)) {
+        char reason[200];
+        snprintf(reason, sizeof reason, "unknown category '%s' for a %s (see the directory)",
+                 in->category, gl_kind_name(in->kind));
+        worker_out_error(w, j, GL_EBADFIELD, reason);
+        return 0;
+    }
+
+    gl_event ev = *in;
+    ev.state = GL_EV_FILED;
+    ev.team = NULL;
+    ev.created_ms = ev.updated_ms = now;
+    dir_route route;
+    dir_route_event(w->dir, &ev, &route);
+    /* Keep the location the directory resolved (a call box gives only its
+     * terminal id; its grid and community are filled in here). */
+    if (!ev.community)
+        ev.community = route.community;
+    if (!ev.grid)
+        ev.grid = route.grid;
+    if (!ev.compound)
+        ev.compound = route.compound;
+
+    if ((rc = store_event_add(t, &ev)) != 0)
+        return rc;
+    const char *who = submitter(w, &ev);
+    if ((rc = worker_history(t, ev.seq, now, who, "filed",
+                             route.located ? NULL : "location unknown: routed to county triage")))
+        return rc;
+
+    char note[GL_MAX_TEXT];
+    size_t used = 0;
+    note[0] = '\0';
+    for (int i = 0; i < route.n; i++) {
+        rc = worker_dispatch(w, t, &ev, route.to[i].team, route.to[i].role, who, now);
+        if (rc)
+            return rc;
+        int n = snprintf(note + used, sizeof note - used, "%s%s (%s)", i ? ", " : "",
+                         route.to[i].team, route.to[i].role);
+        if (n > 0 && (size_t)n < sizeof note - used)
+            used += (size_t)n;
+    }
+    if (route.n > 0) {
+        ev.state = GL_EV_DISPATCHED;
+        if ((rc = store_event_put(t, &ev)) != 0 ||
+            (rc = worker_history(t, ev.seq, now, "system", "dispatched", note)) != 0)
+            return rc;
+    }
+    w->counters.filed++;
+    reply_filed(w, j, &ev, 0);
+    return 0;
+}
+
+/* --- SHOW --- */
+
+int worker_show(gl_worker *w, store_txn *t, const wjob *j)
+{
+    uint64_t seq;
+    int rc = store_event_find(t, j->msg.ev.id, &seq);
+    if (rc == GL_ENOTFOUND) {
+        worker_out_error(w, j, GL_ENOTFOUND, "no event with this id");
+        return 0;
+    }
+    if (rc)
+        return rc;
+    proto_msg m;
+    memset(&m, 0, sizeof m);
+    m.cmd = PROTO_EVENT;
+    m.rid = j->msg.rid;
+    collect c;
+    if ((rc = store_event_get(t, seq, &m.ev, &w->batch_arena)) != 0 ||
+        (rc = list_dispatches(w, t, seq, &c)) != 0)
+        return rc;
+    if ((rc = store_history_list(t, seq, collect_history, &c)) != 0 || c.oom)
+        return rc ? rc : GL_EINTERNAL;
+    m.dispatches = c.dispatches;
+    m.ndispatches = c.ndispatches;
+    m.history = c.history;
+    m.nhistory = c.nhistory;
+    worker_out_reply(w, j, &m, 0);
+    return 0;
+}
+
+/* --- ACK / ACCEPT / DECLINE / RESOLVE --- */
+
+static int actionable(const char *role)
+{
+    return strcmp(role, "informed") != 0 && strcmp(role, "coordinator") != 0;
+}
+
+static int live(int state)
+{
+    return state == GL_DS_PENDING || state == GL_DS_ACKED || state == GL_DS_ACCEPTED;
+}
+
+/* The first team to accept wins: every other live, actionable dispatch
+ * becomes TAKEN, and every other team is told. */
+static int take_over(gl_worker *w, store_txn *t, const gl_event *ev, const char *team,
+                     uint64_t now)
+{
+    collect c;
+    int rc = list_dispatches(w, t, ev->seq, &c);
+    for (size_t i = 0; rc == 0 && i < c.ndispatches; i++) {
+        gl_dispatch *o = &c.dispatches[i];
+        if (strcmp(o->team, team) == 0)
+            continue;
+        if (actionable(o->role) && live(o->state)) {
+            o->state = GL_DS_TAKEN;
+            o->next_retry_ms = 0;
+            o->updated_ms = now;
+            if ((rc = store_dispatch_put(t, o)) != 0)
+                break;
+        }
+        if (o->state != GL_DS_DECLINED)
+            rc = worker_notice(w, o->team, ev->id, "taken", NULL, team);
+    }
+    return rc;
+}
+
+/* After a decline: if no actionable dispatch is still live, the event goes
+ * to the next candidate that has not had it — the route's other
+ * recipients, then its fallbacks (community office, county triage). */
+static int redispatch(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now)
+{
+    collect c;
+    int rc = list_dispatches(w, t, ev->seq, &c);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < c.ndispatches; i++)
+        if (actionable(c.dispatches[i].role) && live(c.dispatches[i].state))
+            return 0;
+    dir_route route;
+    dir_route_event(w->dir, ev, &route);
+    const char *candidates[DIR_MAX_ROUTE + 5];
+    const char *roles[DIR_MAX_ROUTE + 5];
+    int n = 0;
+    for (int i = 0; i < route.n; i++)
+        if (actionable(route.to[i].role)) {
+            candidates[n] = route.to[i].team;
+            roles[n++] = route.to[i].role;
+        }
+    for (int i = 0; i < route.nfallback; i++) {
+        candidates[n] = route.fallback[i];
+        roles[n++] = "community";
+    }
+    candidates[n] = DIR_TEAM_TRIAGE;
+    roles[n++] = "triage";
+    for (int i = 0; i < n; i++) {
+        int had = 0;
+        for (size_t k = 0; k < c.ndispatches; k++)
+            had |= strcmp(c.dispatches[k].team, candidates[i]) == 0;
+        if (had)
+            continue;
+        const char *role = strcmp(candidates[i], DIR_TEAM_TRIAGE) == 0 ? "triage" : roles[i];
+        if ((rc = worker_dispatch(w, t, ev, candidates[i], role, "system", now)) != 0)
+            return rc;
+        return worker_history(t, ev->seq, now, "system", "redispatched", candidates[i]);
+    }
+    LOG_W("event %s: every candidate declined it; nobody left to dispatch to", ev->id);
+    return worker_history(t, ev->seq, now, "system", "unrouted",
+                          "every candidate team declined");
+}
+
+static int finished(int state)
+{
+    return state == GL_EV_CLOSED || state == GL_EV_CANCELLED || state == GL_EV_MERGED;
+}
+
+int worker_act(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
+{
+    const proto_msg *m = &j->msg;
+    uint64_t seq;
+    int rc = store_event_find(t, m->event, &seq);
+    if (rc == GL_ENOTFOUND) {
+        worker_out_error(w, j, GL_ENOTFOUND, "no event with this id");
+        return 0;
+    }
+    gl_event ev;
+    gl_dispatch d;
+    if (rc || (rc = store_event_get(t, seq, &ev, &w->batch_arena)) != 0)
+        return rc;
+    rc = store_dispatch_get(t, seq, m->team, &d, &w->batch_arena);
+    if (rc == GL_ENOTFOUND) {
+        char reason[200];
+        snprintf(reason, sizeof reason, "event %s was not dispatched to team %s", m->event, m->team);
+        worker_out_error(w, j, GL_ENOTYOURS, reason);
+        return 0;
+    }
+    if (rc)
+        return rc;
+
+    char who[2 * GL_MAX_ID + 8];
+    snprintf(who, sizeof who, "team:%s%s%s", m->team, m->member ? "/" : "", m->member ? m->member : "");
+    const char *what = NULL;     /* history entry, when something changed */
+    const char *refusal = NULL;
+    int refuse = 0;
+    int other_owner = ev.team && strcmp(ev.team, m->team) != 0 &&
+                      (ev.state == GL_EV_ACCEPTED || ev.state == GL_EV_RESOLVED ||
+                       ev.state == GL_EV_CLOSED);
+
+    switch (j->cmd) {
+    case PROTO_ACK:
+        if (d.state == GL_DS_PENDING) {
+            d.state = GL_DS_ACKED;
+            what = "acked";
+        }
+        break;
+    case PROTO_ACCEPT:
+    case PROTO_RESOLVE:
+        if ((j->cmd == PROTO_ACCEPT && (d.state == GL_DS_ACCEPTED || d.state == GL_DS_RESOLVED)) ||
+            (j->cmd == PROTO_RESOLVE && d.state == GL_DS_RESOLVED))
+            break; /* repeated: the same answer again */
+        if (other_owner) {
+            refuse = GL_ETAKEN;
+            refusal = "already accepted by another team";
+        } else if (finished(ev.state)) {
+            refuse = GL_EBADSTATE;
+            refusal = "the event is closed, cancelled or merged";
+        } else if (!actionable(d.role)) {
+            refuse = GL_EBADSTATE;
+            refusal = "this team is informed of the event, it does not act on it";
+        } else if (d.state == GL_DS_DECLINED && j->cmd == PROTO_RESOLVE) {
+            refuse = GL_EBADSTATE;
+            refusal = "this team declined the event";
+        }
+        if (refuse)
+            break;
+        if (ev.state != GL_EV_ACCEPTED && ev.state != GL_EV_RESOLVED &&
+            (rc = take_over(w, t, &ev, m->team, now)) != 0)
+            return rc;
+        ev.team = m->team;
+        if (j->cmd == PROTO_ACCEPT) {
+            d.state = GL_DS_ACCEPTED;
+            ev.state = GL_EV_ACCEPTED;
+            what = "accepted";
+        } else {
+            d.state = GL_DS_RESOLVED;
+            ev.state = GL_EV_RESOLVED;
+            what = "resolved";
+        }
+        break;
+    case PROTO_DECLINE:
+        if (d.state == GL_DS_DECLINED)
+            break;
+        if (d.state == GL_DS_RESOLVED || finished(ev.state)) {
+            refuse = GL_EBADSTATE;
+            refusal = "the event is already resolved, closed, cancelled or merged";
+            break;
+        }
+        if (ev.team && strcmp(ev.team, m->team) == 0) {
+            ev.team = NULL;
+            ev.state = GL_EV_DISPATCHED;
+        }
+        d.state = GL_DS_DECLINED;
+        what = "declined";
+        break;
+    }
+    if (refuse) {
+        worker_out_error(w, j, refuse, refusal);
+        return 0;
+    }
+    if (what) {
+        d.next_retry_ms = 0;
+        d.updated_ms = ev.updated_ms = now;
+        if (m->member)
+            d.member = m->member;
+        if (m->note)
+            d.note = m->note;
+        if ((rc = store_dispatch_put(t, &d)) != 0 || (rc = store_event_put(t, &ev)) != 0 ||
+            (rc = worker_history(t, seq, now, who, what, m->note)) != 0)
+            return rc;
+        if (j->cmd == PROTO_DECLINE && (rc = redispatch(w, t, &ev, now)) != 0)
+            return rc;
+    }
+    proto_msg r;
+    memset(&r, 0, sizeof r);
+    r.cmd = PROTO_RESULT;
+    r.rid = m->rid;
+    r.event = ev.id;
+    r.team = m->team;
+    r.state = d.state;
+    r.event_state = ev.state;
+    return worker_out_reply(w, j, &r, what != NULL);
+}

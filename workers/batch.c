@@ -1,0 +1,184 @@
+/* batch.c — group commit: a batch of jobs in one write transaction, replies
+ * and dispatches sent only after it is durable. */
+#include "worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/clock.h"
+#include "../common/log.h"
+
+static out_msg *out_new(gl_worker *w)
+{
+    outbox *o = &w->out;
+    if (o->count == o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 256;
+        out_msg *m = realloc(o->msgs, cap * sizeof *m);
+        if (!m)
+            return NULL;
+        o->msgs = m;
+        o->cap = cap;
+    }
+    out_msg *m = &o->msgs[o->count++];
+    memset(m, 0, sizeof *m);
+    return m;
+}
+
+/* Encodes m into the batch arena. */
+static void *encode_body(gl_worker *w, const proto_msg *m, size_t *len)
+{
+    w->sbuf.size = 0;
+    int rc = proto_encode(m, &w->sbuf);
+    if (rc != 0) {
+        LOG_E("cannot encode %s: %s", proto_cmd_name(m->cmd), gl_strerror(rc));
+        return NULL;
+    }
+    void *p = arena_alloc(&w->batch_arena, w->sbuf.size);
+    if (p)
+        memcpy(p, w->sbuf.data, w->sbuf.size);
+    *len = w->sbuf.size;
+    return p;
+}
+
+int worker_out_reply(gl_worker *w, const wjob *j, const proto_msg *m, int durable)
+{
+    size_t len;
+    void *body = encode_body(w, m, &len);
+    out_msg *o = body ? out_new(w) : NULL;
+    if (!o)
+        return GL_EINTERNAL;
+    o->kind = PROTO_DONE;
+    o->job = j->id;
+    o->client = j->client;
+    o->client_len = j->client_len;
+    o->origin = j->origin;
+    o->cmd = m->cmd;
+    o->body = body;
+    o->body_len = len;
+    o->durable = durable;
+    return 0;
+}
+
+void worker_out_error(gl_worker *w, const wjob *j, int err, const char *reason)
+{
+    proto_msg m;
+    memset(&m, 0, sizeof m);
+    m.cmd = PROTO_ERROR;
+    m.code = (uint32_t)-err;
+    m.reason = reason ? reason : gl_strerror(err);
+    m.rid = j->msg.rid;
+    m.ev.id = j->cmd == PROTO_SUBMIT || j->cmd == PROTO_SHOW ? j->msg.ev.id : j->msg.event;
+    w->counters.errors++;
+    worker_out_reply(w, j, &m, 0);
+}
+
+int worker_out_deliver(gl_worker *w, const char *team, const proto_msg *m)
+{
+    size_t len;
+    void *body = encode_body(w, m, &len);
+    out_msg *o = body ? out_new(w) : NULL;
+    if (!o)
+        return GL_EINTERNAL;
+    o->kind = PROTO_DELIVER;
+    o->team = arena_strdup(&w->batch_arena, team);
+    o->cmd = m->cmd;
+    o->body = body;
+    o->body_len = len;
+    return o->team ? 0 : GL_EINTERNAL;
+}
+
+static void send_out(gl_worker *w, const out_msg *o)
+{
+    proto_msg hdr;
+    memset(&hdr, 0, sizeof hdr);
+    hdr.cmd = o->kind;
+    if (o->kind == PROTO_DONE) {
+        hdr.job = o->job;
+        hdr.client = o->client;
+        hdr.client_len = o->client_len;
+        hdr.origin = o->origin;
+    } else
+        hdr.team = o->team;
+    w->sbuf.size = 0;
+    if (proto_encode(&hdr, &w->sbuf) != 0)
+        return;
+    /* Blocking send: the broker's pipe to us has a high HWM, and a reply
+     * must not be dropped once its work is durable. */
+    if (frame_send(w->sock, NULL, 0, o->kind, w->sbuf.data, w->sbuf.size, o->cmd, o->body,
+                   o->body_len, 0) == 0)
+        w->last_sent_ms = clock_mono_ms();
+}
+
+void worker_flush(gl_worker *w, int ok, int err)
+{
+    for (size_t i = 0; i < w->out.count; i++) {
+        out_msg *o = &w->out.msgs[i];
+        if (ok) {
+            send_out(w, o);
+            continue;
+        }
+        if (o->kind != PROTO_DONE)
+            continue; /* nothing was stored, so nothing is dispatched */
+        if (o->durable) {
+            /* Rewrite the reply as the commit's error: nothing was stored. */
+            proto_msg m;
+            memset(&m, 0, sizeof m);
+            m.cmd = PROTO_ERROR;
+            m.code = (uint32_t)-err;
+            m.reason = gl_strerror(err);
+            size_t len;
+            void *body = encode_body(w, &m, &len);
+            if (!body)
+                continue;
+            o->cmd = PROTO_ERROR;
+            o->body = body;
+            o->body_len = len;
+        }
+        send_out(w, o);
+    }
+    w->out.count = 0;
+}
+
+void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
+{
+    uint64_t now = clock_wall_ms();
+    store_txn *t = NULL;
+    int rc = store_begin(w->st, 1, &t);
+    if (rc == 0) {
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            wjob *j = &jobs[i];
+            if (j->decode_err) {
+                worker_out_error(w, j, j->decode_err, j->reason);
+                continue;
+            }
+            switch (j->cmd) {
+            case PROTO_SUBMIT:
+                rc = worker_submit(w, t, j, now);
+                break;
+            case PROTO_SHOW:
+                rc = worker_show(w, t, j);
+                break;
+            case PROTO_ACK:
+            case PROTO_ACCEPT:
+            case PROTO_DECLINE:
+            case PROTO_RESOLVE:
+                rc = worker_act(w, t, j, now);
+                break;
+            default:
+                worker_out_error(w, j, GL_EUNKNOWNCMD, "command not handled by workers");
+                break;
+            }
+        }
+    }
+    if (rc == 0)
+        rc = store_commit(&t);
+    else
+        store_abort(&t);
+    w->counters.batches++;
+    w->counters.jobs += n;
+    if (rc != 0) {
+        w->counters.commits_failed++;
+        log_limited(LOG_ERROR, "commit", "batch of %zu jobs not stored: %s", n, gl_strerror(rc));
+    }
+    worker_flush(w, rc == 0, rc);
+}

@@ -1,0 +1,190 @@
+/* delivery.c — dispatch records and their delivery: first send, resend to a
+ * team that (re)connects, and resend on the retry timer until acknowledged. */
+#include "worker.h"
+
+#include <string.h>
+
+#include "../common/clock.h"
+#include "../common/log.h"
+
+/* Reporter contact is private: only the roles that must reach the resident
+ * see it. */
+static int sees_contact(const char *role)
+{
+    return strcmp(role, "informed") != 0 && strcmp(role, "claim") != 0 &&
+           strcmp(role, "owners") != 0;
+}
+
+int worker_send_dispatch(gl_worker *w, const gl_dispatch *d, const gl_event *ev)
+{
+    proto_msg m;
+    memset(&m, 0, sizeof m);
+    m.cmd = PROTO_DISPATCH;
+    m.event = d->event;
+    m.team = d->team;
+    m.role = d->role;
+    m.state = d->state;
+    m.attempts = d->attempts;
+    m.ev = *ev;
+    m.ev.seq = d->seq;
+    if (!sees_contact(d->role))
+        m.ev.contact = NULL;
+    return worker_out_deliver(w, d->team, &m);
+}
+
+int worker_notice(gl_worker *w, const char *team, const char *event, const char *what,
+                  const char *note, const char *by)
+{
+    proto_msg m;
+    memset(&m, 0, sizeof m);
+    m.cmd = PROTO_NOTICE;
+    m.event = event;
+    m.team = team;
+    m.what = what;
+    m.note = note;
+    m.by = by;
+    return worker_out_deliver(w, team, &m);
+}
+
+static uint64_t retry_interval(const gl_worker *w, uint32_t attempts)
+{
+    uint64_t ms = (uint64_t)w->cfg.retry_ms;
+    for (uint32_t i = 1; i < attempts && ms < (uint64_t)w->cfg.retry_max_ms; i++)
+        ms *= 2;
+    return ms < (uint64_t)w->cfg.retry_max_ms ? ms : (uint64_t)w->cfg.retry_max_ms;
+}
+
+int worker_dispatch(gl_worker *w, store_txn *t, gl_event *ev, const char *team,
+                    const char *role, const char *who, uint64_t now)
+{
+    (void)who;
+    gl_dispatch d;
+    int rc = store_dispatch_get(t, ev->seq, team, &d, &w->batch_arena);
+    if (rc == 0 && (d.state == GL_DS_PENDING || d.state == GL_DS_ACKED ||
+                    d.state == GL_DS_ACCEPTED))
+        return 0; /* already live for this team */
+    if (rc != 0 && rc != GL_ENOTFOUND)
+        return rc;
+    if (rc == GL_ENOTFOUND) {
+        memset(&d, 0, sizeof d);
+        d.seq = ev->seq;
+        d.event = ev->id;
+        d.team = team;
+        d.created_ms = now;
+    }
+    d.role = role;
+    d.state = GL_DS_PENDING;
+    d.note = NULL;
+    d.attempts++;
+    d.updated_ms = now;
+    d.next_retry_ms = now + retry_interval(w, d.attempts);
+    if ((rc = store_dispatch_put(t, &d)) != 0)
+        return rc;
+    w->counters.dispatches++;
+    return worker_send_dispatch(w, &d, ev);
+}
+
+/* --- resend to a team that said HELLO --- */
+
+typedef struct pending_copy {
+    gl_arena *arena;
+    gl_dispatch *list;
+    size_t n, cap;
+} pending_copy;
+
+static int copy_dispatch(void *ctx, const gl_dispatch *d)
+{
+    pending_copy *p = ctx;
+    if (p->n == p->cap) {
+        /* Bounded: a team reconnecting with a huge backlog gets the oldest
+         * part now and the rest from the retry timer. */
+        if (p->cap >= 4096)
+            return 1;
+        size_t ncap = p->cap ? p->cap * 2 : 64;
+        gl_dispatch *nl = arena_alloc(p->arena, ncap * sizeof *nl);
+        if (!nl)
+            return 1;
+        if (p->list)
+            memcpy(nl, p->list, p->n * sizeof *nl);
+        p->list = nl;
+        p->cap = ncap;
+    }
+    gl_dispatch *c = &p->list[p->n++];
+    *c = *d;
+    c->event = arena_strdup(p->arena, d->event);
+    c->team = arena_strdup(p->arena, d->team);
+    c->role = arena_strdup(p->arena, d->role);
+    c->member = arena_strdup(p->arena, d->member);
+    c->note = arena_strdup(p->arena, d->note);
+    return 0;
+}
+
+static int send_with_event(gl_worker *w, store_txn *t, const gl_dispatch *d)
+{
+    gl_event ev;
+    int rc = store_event_get(t, d->seq, &ev, &w->batch_arena);
+    if (rc == 0)
+        rc = worker_send_dispatch(w, d, &ev);
+    return rc;
+}
+
+void worker_on_presence(gl_worker *w, const char *team)
+{
+    store_txn *t = NULL;
+    if (store_begin(w->st, 0, &t) != 0)
+        return;
+    pending_copy p = {&w->batch_arena, NULL, 0, 0};
+    store_pending_list(t, team, copy_dispatch, &p);
+    for (size_t i = 0; i < p.n; i++)
+        send_with_event(w, t, &p.list[i]);
+    store_abort(&t);
+    if (p.n)
+        LOG_D("resent %zu pending dispatches to %s", p.n, team);
+    w->counters.resent += p.n;
+    worker_flush(w, 1, 0);
+}
+
+/* --- resend timer --- */
+
+uint64_t worker_resend_due(gl_worker *w, uint64_t now)
+{
+    /* A read transaction first: most looks find nothing due, and need not
+     * queue for the write lock. */
+    store_txn *t = NULL;
+    if (store_begin(w->st, 0, &t) != 0)
+        return now + 1000;
+    uint64_t first = store_next_due(t);
+    store_abort(&t);
+    if (first == 0 || first > now)
+        return first;
+    if (store_begin(w->st, 1, &t) != 0)
+        return now + 1000;
+    pending_copy p = {&w->batch_arena, NULL, 0, 0};
+    int rc = store_due_list(t, now, 256, copy_dispatch, &p);
+    for (size_t i = 0; rc == 0 && i < p.n; i++) {
+        gl_dispatch *d = &p.list[i];
+        if (d->state != GL_DS_PENDING) {
+            d->next_retry_ms = 0;
+        } else {
+            d->attempts++;
+            d->next_retry_ms = now + retry_interval(w, d->attempts);
+        }
+        d->updated_ms = now;
+        rc = store_dispatch_put(t, d);
+        if (rc == 0 && d->state == GL_DS_PENDING)
+            rc = send_with_event(w, t, d);
+    }
+    uint64_t next = rc == 0 ? store_next_due(t) : 0;
+    if (rc == 0)
+        rc = store_commit(&t);
+    else
+        store_abort(&t);
+    if (rc != 0) {
+        log_limited(LOG_ERROR, "resend", "resend of due dispatches failed: %s", gl_strerror(rc));
+        worker_flush(w, 0, rc);
+        return now + 1000;
+    }
+    w->counters.resent += p.n;
+    worker_flush(w, 1, 0);
+    return next;
+}

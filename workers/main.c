@@ -1,0 +1,277 @@
+/* gridline-worker — files events with group commit, routes them by the
+ * county directory, keeps dispatch records and history in the shared LMDB
+ * store. Several workers may share one store. */
+#include "worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/clock.h"
+#include "../common/log.h"
+#include "../common/opts.h"
+
+static volatile sig_atomic_t worker_stop_flag, worker_reload_flag;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    worker_stop_flag = 1;
+}
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    worker_reload_flag = 1;
+}
+
+static void send_ready(gl_worker *w)
+{
+    proto_msg m;
+    memset(&m, 0, sizeof m);
+    m.cmd = PROTO_READY;
+    m.worker = w->cfg.name;
+    m.credit = (uint32_t)w->cfg.credit;
+    if (frame_send_msg(w->sock, NULL, 0, &m, ZMQ_DONTWAIT) == 0)
+        w->last_sent_ms = clock_mono_ms();
+}
+
+static int worker_connect(gl_worker *w)
+{
+    if (w->sock)
+        zmq_close(w->sock);
+    w->sock = zmq_socket(w->ctx, ZMQ_DEALER);
+    int zero = 0, hwm = 100000;
+    zmq_setsockopt(w->sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(w->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(w->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (zmq_connect(w->sock, w->cfg.broker_ep) != 0) {
+        LOG_E("cannot connect to %s: %s", w->cfg.broker_ep, zmq_strerror(errno));
+        return GL_EUNAVAILABLE;
+    }
+    w->last_heard_ms = clock_mono_ms();
+    send_ready(w);
+    return 0;
+}
+static void reload_directory(gl_worker *w)
+{
+    directory *nd = NULL;
+    char err[512];
+    if (dir_load(w->cfg.directory_path, &nd, err, sizeof err) != 0) {
+        LOG_E("directory reload failed, keeping the current one: %s", err);
+        return;
+    }
+    dir_free(&w->dir);
+    w->dir = nd;
+    LOG_I("directory reloaded from %s", w->cfg.directory_path);
+}
+
+/* Decodes a JOB into j; strings land in the batch arena. */
+static void take_job(gl_worker *w, frame_msg *fm, const proto_msg *hdr, wjob *j)
+{
+    memset(j, 0, sizeof *j);
+    j->id = hdr->job;
+    void *client = arena_alloc(&w->batch_arena, hdr->client_len ? hdr->client_len : 1);
+    if (client)
+        memcpy(client, hdr->client, hdr->client_len);
+    j->client = client;
+    j->client_len = client ? hdr->client_len : 0;
+    j->origin = arena_strdup(&w->batch_arena, hdr->origin);
+    j->lane_alert = hdr->lane && strcmp(hdr->lane, "alert") == 0;
+    j->cmd = fm->inner_cmd;
+    size_t len;
+    const void *body = frame_inner_body(fm, &len);
+    j->decode_err = proto_decode(j->cmd, body, len, &j->msg, &w->batch_arena, j->reason,
+                                 sizeof j->reason);
+}
+
+static int run(gl_worker *w)
+{
+    wjob *jobs = calloc((size_t)w->cfg.batch, sizeof *jobs);
+    char (*presence)[GL_MAX_ID + 1] = calloc(64, sizeof *presence);
+    if (!jobs || !presence) {
+        free(jobs);
+        free(presence);
+        return GL_EINTERNAL;
+    }
+    uint64_t next_due_wall = clock_wall_ms();
+    uint64_t next_stats = clock_mono_ms() + 60000;
+    while (!worker_stop_flag) {
+        if (worker_reload_flag) {
+            worker_reload_flag = 0;
+            reload_directory(w);
+        }
+        uint64_t now = clock_mono_ms(), wall = clock_wall_ms();
+        long timeout = w->cfg.heartbeat_ms / 2;
+        if (next_due_wall <= wall)
+            timeout = 0;
+        else if ((long)(next_due_wall - wall) < timeout)
+            timeout = (long)(next_due_wall - wall);
+        zmq_pollitem_t item = {w->sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, timeout) < 0 && errno != EINTR)
+            break;
+
+        /* Group commit: whatever is waiting, up to the batch bound. */
+        arena_reset(&w->batch_arena);
+        size_t njobs = 0, npresence = 0;
+        int reready = 0;
+        while (item.revents & ZMQ_POLLIN && njobs < (size_t)w->cfg.batch) {
+            frame_msg fm;
+            int rc = frame_recv(w->sock, 0, ZMQ_DONTWAIT, &fm);
+            if (rc == GL_EUNAVAILABLE) {
+                frame_close(&fm);
+                break;
+            }
+            w->last_heard_ms = clock_mono_ms();
+            proto_msg m;
+            char reason[160];
+            size_t blen;
+            const void *body = rc == 0 ? frame_body(&fm, &blen) : NULL;
+            if (rc == 0)
+                rc = proto_decode(fm.cmd, body, blen, &m, &w->batch_arena, reason, sizeof reason);
+            if (rc != 0) {
+                log_limited(LOG_WARN, "broker-msg", "bad message from the broker: %s",
+                            gl_strerror(rc));
+            } else if (fm.cmd == PROTO_JOB) {
+                take_job(w, &fm, &m, &jobs[njobs++]);
+            } else if (fm.cmd == PROTO_PRESENCE) {
+                if (npresence < 64)
+                    snprintf(presence[npresence++], GL_MAX_ID + 1, "%s", m.team);
+            } else if (fm.cmd == PROTO_ERROR) {
+                reready = 1; /* the broker does not know us (it restarted) */
+            }
+            frame_close(&fm);
+        }
+        if (njobs)
+            worker_run_batch(w, jobs, njobs);
+        for (size_t i = 0; i < npresence; i++)
+            worker_on_presence(w, presence[i]);
+        if (reready)
+            send_ready(w);
+
+        /* Resend timers live in the store and any worker may have set an
+         * earlier one, so look at least once per heartbeat interval. */
+        wall = clock_wall_ms();
+        if (next_due_wall <= wall) {
+            arena_reset(&w->batch_arena);
+            uint64_t next = worker_resend_due(w, wall);
+            uint64_t horizon = wall + (uint64_t)w->cfg.heartbeat_ms;
+            next_due_wall = next && next < horizon ? next : horizon;
+        }
+
+        now = clock_mono_ms();
+        if (now - w->last_heard_ms > (uint64_t)(w->cfg.heartbeat_ms * w->cfg.liveness)) {
+            LOG_W("broker silent for %ld ms: reconnecting", (long)(now - w->last_heard_ms));
+            worker_connect(w);
+        } else if (now - w->last_sent_ms >= (uint64_t)w->cfg.heartbeat_ms) {
+            static const unsigned char empty_map = 0x80;
+            if (frame_send(w->sock, NULL, 0, PROTO_HEARTBEAT, &empty_map, 1, 0, NULL, 0,
+                           ZMQ_DONTWAIT) == 0)
+                w->last_sent_ms = now;
+        }
+        if (now >= next_stats) {
+            worker_counters *c = &w->counters;
+            LOG_I("batches %llu, jobs %llu, filed %llu, duplicates %llu, errors %llu, "
+                  "dispatches %llu, resent %llu, failed commits %llu",
+                  (unsigned long long)c->batches, (unsigned long long)c->jobs,
+                  (unsigned long long)c->filed, (unsigned long long)c->duplicates,
+                  (unsigned long long)c->errors, (unsigned long long)c->dispatches,
+                  (unsigned long long)c->resent, (unsigned long long)c->commits_failed);
+            next_stats = now + 60000;
+        }
+    }
+    free(jobs);
+    free(presence);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    gl_worker w;
+    memset(&w, 0, sizeof w);
+    const char *log_level = NULL;
+    char default_name[32];
+    snprintf(default_name, sizeof default_name, "worker-%ld", (long)getpid());
+    const opt_def defs[] = {
+        {"broker", OPT_STR, "tcp://127.0.0.1:7403", "the broker's workers endpoint", &w.cfg.broker_ep, "GRIDLINE_WORKERS"},
+        {"store", OPT_STR, "var/store", "directory of the LMDB store (shared by all workers)", &w.cfg.store_dir, "GRIDLINE_STORE"},
+        {"directory", OPT_STR, "data/demo-county.json", "the county directory file (reloaded on SIGHUP)", &w.cfg.directory_path, "GRIDLINE_DIRECTORY"},
+        {"name", OPT_STR, NULL, "worker name in logs and history (default worker-PID)", &w.cfg.name, NULL},
+        {"credit", OPT_INT, "256", "jobs the broker may have in flight at this worker", &w.cfg.credit, NULL},
+        {"batch", OPT_INT, "256", "most jobs committed in one transaction", &w.cfg.batch, NULL},
+        {"retry-ms", OPT_INT, "30000", "first resend of an unacknowledged dispatch", &w.cfg.retry_ms, NULL},
+        {"retry-max-ms", OPT_INT, "600000", "ceiling of the doubling resend interval", &w.cfg.retry_max_ms, NULL},
+        {"heartbeat-ms", OPT_INT, "1000", "heartbeat interval to the broker", &w.cfg.heartbeat_ms, NULL},
+        {"liveness", OPT_INT, "3", "heartbeats missed before the broker is thought gone", &w.cfg.liveness, NULL},
+        {"map-mb", OPT_INT, "4096", "LMDB map size in MiB", &w.cfg.map_mb, NULL},
+        {"log-level", OPT_STR, "info", "error, warn, info or debug", &log_level, "GRIDLINE_LOG_LEVEL"},
+    };
+    int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
+                        "gridline-worker [--broker EP] [--store DIR] [--directory FILE] [options]",
+                        "A gridline routing worker: takes jobs from the broker, files events durably\n"
+                        "in the LMDB store with group commit (the terminal hears \"filed\" only after\n"
+                        "the commit), routes them by the county directory and keeps their dispatches\n"
+                        "and history. Run two or more against one store.");
+    if (rc == 1)
+        return 0;
+    if (rc != 0)
+        return 2;
+    if (!w.cfg.name)
+        w.cfg.name = default_name;
+    int level = log_level_parse(log_level);
+    if (level < 0 || w.cfg.credit < 1 || w.cfg.batch < 1 || w.cfg.retry_ms < 1 ||
+        w.cfg.heartbeat_ms < 1 || w.cfg.liveness < 1 || w.cfg.map_mb < 1 ||
+        strlen(w.cfg.name) > GL_MAX_ID) {
+        fprintf(stderr, "gridline-worker: an option is out of range (see --help)\n");
+        return 2;
+    }
+    if (w.cfg.retry_max_ms < w.cfg.retry_ms)
+        w.cfg.retry_max_ms = w.cfg.retry_ms;
+    char component[80];
+    snprintf(component, sizeof component, "worker:%s", w.cfg.name);
+    log_init(component, level);
+
+    char err[512];
+    if (dir_load(w.cfg.directory_path, &w.dir, err, sizeof err) != 0) {
+        LOG_E("cannot load the directory: %s", err);
+        return 1;
+    }
+    store_opts so = {.map_size = (size_t)w.cfg.map_mb << 20};
+    if ((rc = store_open(w.cfg.store_dir, &so, &w.st)) != 0) {
+        LOG_E("cannot open the store in %s: %s", w.cfg.store_dir, gl_strerror(rc));
+        dir_free(&w.dir);
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    msgpack_sbuffer_init(&w.sbuf);
+    w.ctx = zmq_ctx_new();
+    int status = 1;
+    if (w.ctx && worker_connect(&w) == 0) {
+        LOG_I("connected to %s, store %s, directory %s", w.cfg.broker_ep, w.cfg.store_dir,
+              w.cfg.directory_path);
+        status = run(&w) == 0 ? 0 : 1;
+    }
+    LOG_I("stopping: %llu events filed in this run", (unsigned long long)w.counters.filed);
+    if (w.sock)
+        zmq_close(w.sock);
+    if (w.ctx)
+        zmq_ctx_term(w.ctx);
+    free(w.out.msgs);
+    arena_free(&w.batch_arena);
+    arena_free(&w.scratch);
+    msgpack_sbuffer_destroy(&w.sbuf);
+    store_close(&w.st);
+    dir_free(&w.dir);
+    return status;
+}

@@ -1,0 +1,120 @@
+/* worker.h — the routing worker's internals (not an API for anyone else).
+ *
+ * A worker takes JOBs from the broker, works a whole batch of them in one
+ * LMDB write transaction (group commit), and only after the commit sends the
+ * replies (DONE) and the dispatches (DELIVER). Resend timers and PRESENCE
+ * resends run between batches. */
+#ifndef GL_WORKER_H
+#define GL_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/arena.h"
+#include "../common/directory.h"
+#include "../common/store.h"
+#include "../proto/frame.h"
+
+typedef struct worker_config {
+    const char *broker_ep, *store_dir, *directory_path, *name;
+    long credit;          /* jobs the broker may have in flight here */
+    long batch;           /* most jobs in one transaction */
+    long retry_ms;        /* first resend interval of an unacknowledged dispatch */
+    long retry_max_ms;    /* resend interval ceiling (backoff doubles up to it) */
+    long heartbeat_ms, liveness;
+    long map_mb;
+} worker_config;
+
+/* One message to send after the batch commits. */
+typedef struct out_msg {
+    int kind;             /* PROTO_DONE or PROTO_DELIVER */
+    uint64_t job;
+    const void *client;   /* DONE: client identity (in the batch arena) */
+    size_t client_len;
+    const char *origin;
+    const char *team;     /* DELIVER: the team */
+    int cmd;              /* inner command */
+    void *body;           /* inner body (in the batch arena) */
+    size_t body_len;
+    int durable;          /* 1: a reply that says something was stored; it
+                             must become an error if the commit fails */
+} out_msg;
+
+typedef struct outbox {
+    out_msg *msgs;
+    size_t count, cap;
+} outbox;
+
+typedef struct worker_counters {
+    uint64_t batches, jobs, filed, duplicates, errors, dispatches, resent, commits_failed;
+} worker_counters;
+
+typedef struct gl_worker {
+    worker_config cfg;
+    store *st;
+    directory *dir;
+    void *ctx, *sock;
+    uint64_t last_heard_ms, last_sent_ms;
+    outbox out;
+    gl_arena batch_arena;   /* decoded jobs, outbox bodies: reset per batch */
+    gl_arena scratch;       /* per-record reads */
+    msgpack_sbuffer sbuf;
+    worker_counters counters;
+} gl_worker;
+
+/* A job as received, decoded. */
+typedef struct wjob {
+    uint64_t id;
+    const void *client;
+    size_t client_len;
+    const char *origin;
+    int lane_alert;
+    int cmd;
+    proto_msg msg;
+    int decode_err;         /* GL_E* when the inner body did not decode */
+    char reason[160];
+} wjob;
+
+/* batch.c */
+/* worker_run_batch works jobs[0..n) in one write transaction and sends the
+ * replies and dispatches after the commit. */
+void worker_run_batch(gl_worker *w, wjob *jobs, size_t n);
+/* worker_out_reply queues the reply to a job: body is encoded from m. */
+int worker_out_reply(gl_worker *w, const wjob *j, const proto_msg *m, int durable);
+/* worker_out_error queues an ERROR reply to a job. */
+void worker_out_error(gl_worker *w, const wjob *j, int err, const char *reason);
+/* worker_out_deliver queues a message for every connected member of team. */
+int worker_out_deliver(gl_worker *w, const char *team, const proto_msg *m);
+/* worker_flush sends what is queued (ok: the commit succeeded) and empties
+ * the outbox; when !ok, durable replies become ERROR err and deliveries are
+ * dropped. */
+void worker_flush(gl_worker *w, int ok, int err);
+
+/* actions.c — one function per client command, inside the batch's txn. A
+ * non-zero return is a storage failure that aborts the whole batch; refusals
+ * (not found, taken...) are replies, not failures. */
+int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now);
+int worker_show(gl_worker *w, store_txn *t, const wjob *j);
+int worker_act(gl_worker *w, store_txn *t, const wjob *j, uint64_t now);
+
+/* delivery.c */
+/* worker_dispatch creates (or re-opens) the dispatch of ev to team with role,
+ * records history and queues the DISPATCH delivery. */
+int worker_dispatch(gl_worker *w, store_txn *t, gl_event *ev, const char *team,
+                    const char *role, const char *who, uint64_t now);
+/* worker_send_dispatch queues a DISPATCH message for d (ev: its event). */
+int worker_send_dispatch(gl_worker *w, const gl_dispatch *d, const gl_event *ev);
+/* worker_notice queues a NOTICE to team. */
+int worker_notice(gl_worker *w, const char *team, const char *event, const char *what,
+                  const char *note, const char *by);
+/* worker_on_presence resends the PENDING dispatches of team. */
+void worker_on_presence(gl_worker *w, const char *team);
+/* worker_resend_due resends dispatches whose retry time has come; returns
+ * the wall time of the next one (0: none). */
+uint64_t worker_resend_due(gl_worker *w, uint64_t now);
+
+/* history helper */
+int worker_history(store_txn *t, uint64_t seq, uint64_t now, const char *who,
+                   const char *what, const char *note);
+
+#endif
