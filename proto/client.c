@@ -1,0 +1,753 @@
+#include "client.h"
+
+#include "../common/clock.h"
+#include "../common/ids.h"
+#include "../common/log.h"
+#include "frame.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define CLIENT_REASON_LEN (GL_MAX_TEXT + 128) /* an ERROR reason is up to 4096 bytes */
+#define CLIENT_SILENT_BEATS 3 /* heartbeat intervals of silence before re-HELLO */
+
+struct client {
+    void *ctx;
+    int own_ctx;
+    void *sock;          /* NULL between a timeout and the next send */
+    char *endpoint;
+    client_opts opts;
+    uint64_t next_rid;
+    int attempts;
+    unsigned jitter_seed;
+    gl_arena scratch;    /* replies are decoded here first, to check them */
+    char reason[CLIENT_REASON_LEN];
+};
+
+struct client_listener {
+    client *conn;        /* the HELLO/DISPATCH/HEARTBEAT socket */
+    client *actor;       /* second socket for ACK & co, opened on first use */
+    char team[GL_MAX_ID + 1];
+    char member[GL_MAX_ID + 1];
+    int heartbeat_ms;
+    int hello_due;       /* the broker answered bad_state: it forgot us */
+    uint64_t last_hello; /* monotonic ms of our last HELLO */
+    uint64_t last_heard; /* monotonic ms of the last message from the broker */
+    uint64_t last_sent;  /* monotonic ms of our last message to the broker */
+    int reconnects;
+};
+
+static void __attribute__((format(printf, 3, 4)))
+client_errf(char *buf, size_t len, const char *fmt, ...)
+{
+    if (!buf || len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+}
+
+/* client_stopped: the caller's stop flag is set (a signal asked to stop). */
+static int client_stopped(const client *c)
+{
+    return c->opts.stop && *c->opts.stop;
+}
+
+/* client_jitter adds up to 10% (at most 250 ms) to a wait, so that terminals
+ * told to wait the same time do not all come back at once (PROTOCOL.md §11). */
+static uint32_t client_jitter(client *c, uint32_t ms)
+{
+    uint32_t span = ms / 10 < 250 ? ms / 10 : 250;
+    return span ? ms + (uint32_t)rand_r(&c->jitter_seed) % (span + 1) : ms;
+}
+
+/* Sleeps ms; returns nonzero when a signal set the stop flag meanwhile. */
+static int client_sleep_ms(const client *c, uint32_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        if (client_stopped(c))
+            return 1;
+    return 0;
+}
+
+static int client_str_ok(const char *s, size_t max)
+{
+    if (!s)
+        return 0;
+    size_t n = strlen(s);
+    return n > 0 && n <= max;
+}
+
+/* Event ids are 1..GL_MAX_ID printable ASCII bytes without spaces
+ * (PROTOCOL.md): checked here so a bad id is refused before anything is sent. */
+static int client_id_ok(const char *s)
+{
+    if (!client_str_ok(s, GL_MAX_ID))
+        return 0;
+    for (; *s; s++)
+        if (*s <= ' ' || *s > '~')
+            return 0;
+    return 1;
+}
+
+void client_opts_init(client_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->timeout_ms = CLIENT_DEFAULT_TIMEOUT_MS;
+    o->retries = CLIENT_DEFAULT_RETRIES;
+    o->busy_retries = CLIENT_DEFAULT_BUSY_RETRIES;
+    o->heartbeat_ms = CLIENT_DEFAULT_HEARTBEAT_MS;
+}
+
+/* Makes a DEALER connected to endpoint, with LINGER 0 so that closing it
+ * never waits for a broker that is not there. */
+static int client_socket(void *ctx, const char *endpoint, void **out, char *errbuf,
+                         size_t errlen)
+{
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    if (!s) {
+        client_errf(errbuf, errlen, "cannot make a socket: %s", zmq_strerror(zmq_errno()));
+        return GL_ESYS;
+    }
+    int zero = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_connect(s, endpoint) != 0) {
+        int e = zmq_errno();
+        client_errf(errbuf, errlen, "cannot connect to '%s': %s", endpoint, zmq_strerror(e));
+        zmq_close(s);
+        return e == EMFILE || e == ENOMEM ? GL_ESYS : GL_ECONFIG;
+    }
+    *out = s;
+    return 0;
+}
+
+static void client_drop_socket(client *c)
+{
+    if (c->sock) {
+        zmq_close(c->sock);
+        c->sock = NULL;
+    }
+}
+
+int client_open(client **out, const char *endpoint, const client_opts *opts, char *errbuf,
+                size_t errlen)
+{
+    *out = NULL;
+    client_opts o;
+    if (opts)
+        o = *opts;
+    else
+        client_opts_init(&o);
+    if (!endpoint || !*endpoint) {
+        client_errf(errbuf, errlen, "no endpoint given");
+        return GL_ECONFIG;
+    }
+    if (o.timeout_ms <= 0 || o.retries < 0 || o.busy_retries < 0 || o.heartbeat_ms <= 0) {
+        client_errf(errbuf, errlen, "bad client options (timeout %d ms, retries %d)",
+                    o.timeout_ms, o.retries);
+        return GL_ECONFIG;
+    }
+    client *c = calloc(1, sizeof *c);
+    if (!c || !(c->endpoint = strdup(endpoint))) {
+        free(c);
+        client_errf(errbuf, errlen, "out of memory");
+        return GL_EINTERNAL;
+    }
+    c->opts = o;
+    c->jitter_seed = (unsigned)(clock_mono_us() ^ ((uint64_t)getpid() << 16));
+    c->ctx = o.zmq_ctx;
+    if (!c->ctx) {
+        c->ctx = zmq_ctx_new();
+        c->own_ctx = 1;
+    }
+    int rc = GL_ESYS;
+    if (!c->ctx)
+        client_errf(errbuf, errlen, "cannot make a ZeroMQ context: %s",
+                    zmq_strerror(zmq_errno()));
+    else
+        rc = client_socket(c->ctx, endpoint, &c->sock, errbuf, errlen);
+    if (rc) {
+        client_close(&c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void client_close(client **cp)
+{
+    client *c = *cp;
+    if (!c)
+        return;
+    client_drop_socket(c);
+    if (c->own_ctx && c->ctx)
+        zmq_ctx_term(c->ctx);
+    arena_free(&c->scratch);
+    free(c->endpoint);
+    free(c);
+    *cp = NULL;
+}
+
+const char *client_reason(const client *c) { return c->reason; }
+
+int client_attempts(const client *c) { return c->attempts; }
+
+static int client_expects(const int *expect, int cmd)
+{
+    for (; *expect; expect++)
+        if (*expect == cmd)
+            return 1;
+    return 0;
+}
+
+/* The event id a reply names, if it names one: lets a late answer about
+ * another event be dropped even when it carries no rid. */
+static const char *client_reply_id(const proto_msg *m)
+{
+    return m->cmd == PROTO_RESULT ? m->event : m->ev.id;
+}
+
+/* Waits until deadline (monotonic ms) for the reply to request rid. Returns
+ * 0 with the reply decoded into *rep (strings in c->scratch) and its frames
+ * still open in *fm for the caller to close; GL_EUNAVAILABLE when the
+ * deadline passed; GL_ESYS if polling fails. Anything else that arrives —
+ * stale rids, other commands, undecodable bodies — is dropped. */
+static int client_wait(client *c, uint64_t rid, const char *id, const int *expect,
+                       uint64_t deadline, proto_msg *rep, frame_msg *fm)
+{
+    for (;;) {
+        uint64_t now = clock_mono_ms();
+        zmq_pollitem_t item = {c->sock, 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&item, 1, now < deadline ? (long)(deadline - now) : 0);
+        if (n < 0) {
+            if (zmq_errno() == EINTR && !client_stopped(c))
+                continue;
+            snprintf(c->reason, sizeof c->reason, "%s",
+                     zmq_errno() == EINTR ? "interrupted" : zmq_strerror(zmq_errno()));
+            return GL_ESYS;
+        }
+        if (n == 0) {
+            if (clock_mono_ms() >= deadline)
+                return GL_EUNAVAILABLE;
+            continue;
+        }
+        int rc = frame_recv(c->sock, 0, ZMQ_DONTWAIT, fm);
+        if (rc) {
+            frame_close(fm);
+            if (rc != GL_EUNAVAILABLE)
+                LOG_D("dropped a malformed reply from %s: %s", c->endpoint, gl_errname(rc));
+            continue;
+        }
+        size_t len;
+        const void *body = frame_body(fm, &len);
+        char err[200];
+        arena_reset(&c->scratch);
+        rc = proto_decode(fm->cmd, body, len, rep, &c->scratch, err, sizeof err);
+        if (rc) {
+            snprintf(c->reason, sizeof c->reason, "undecodable %s reply: %s",
+                     proto_cmd_name(fm->cmd), err);
+            LOG_D("%s", c->reason);
+        } else if (!client_expects(expect, fm->cmd)) {
+            LOG_D("dropped an unexpected %s from %s", proto_cmd_name(fm->cmd), c->endpoint);
+        } else if (rep->rid && rep->rid != rid) {
+            LOG_D("dropped a stale %s (rid %llu, waiting for %llu)", proto_cmd_name(fm->cmd),
+                  (unsigned long long)rep->rid, (unsigned long long)rid);
+        } else if (id && client_reply_id(rep) && strcmp(client_reply_id(rep), id) != 0) {
+            LOG_D("dropped a %s about another event", proto_cmd_name(fm->cmd));
+        } else {
+            return 0;
+        }
+        frame_close(fm);
+    }
+}
+
+static int client_error_code(uint32_t code)
+{
+    return code >= 1 && code <= 999 ? -(int)code : GL_EINTERNAL;
+}
+
+/* client_call sends req (with a fresh rid) and waits for one of expect,
+ * following the Lazy Pirate rules (PROTOCOL.md §11): silence → fresh socket
+ * and the same bytes again; BUSY → sleep retry_after_ms (plus jitter) and
+ * resend; ERROR 3xx → back off and resend, counted like silence; ERROR 1xx
+ * and 2xx → -code at once. Returns 0
+ * with the final reply in *rep and its frames open in *fm (caller closes), or
+ * a GL_E* code with *fm closed and c->reason set. */
+static int client_call(client *c, const proto_msg *req_in, const char *id,
+                       const int *expect, proto_msg *rep, frame_msg *fm)
+{
+    proto_msg req = *req_in;
+    req.rid = ++c->next_rid;
+    c->attempts = 0;
+    c->reason[0] = '\0';
+    memset(fm, 0, sizeof *fm);
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    int rc = proto_encode(&req, &buf);
+    if (rc) {
+        snprintf(c->reason, sizeof c->reason, "cannot encode %s: %s",
+                 proto_cmd_name(req.cmd), gl_strerror(rc));
+        goto done;
+    }
+    int silences = 0, busies = 0;
+    for (;;) {
+        if (!c->sock) {
+            rc = client_socket(c->ctx, c->endpoint, &c->sock, c->reason, sizeof c->reason);
+            if (rc)
+                goto done;
+        }
+        c->attempts++;
+        /* A send that cannot even be queued is treated like silence. */
+        if (frame_send(c->sock, NULL, 0, req.cmd, buf.data, buf.size, 0, NULL, 0,
+                       ZMQ_DONTWAIT) != 0)
+            LOG_D("could not queue %s to %s", proto_cmd_name(req.cmd), c->endpoint);
+        rc = client_wait(c, req.rid, id, expect,
+                         clock_mono_ms() + (uint64_t)c->opts.timeout_ms, rep, fm);
+        if (rc == GL_EUNAVAILABLE) {
+            /* The old socket may hold a wedged connection or a reply that is
+             * now late: a fresh socket (new identity) leaves both behind. */
+            client_drop_socket(c);
+            if (silences++ >= c->opts.retries) {
+                snprintf(c->reason, sizeof c->reason, "no reply from %s after %d attempts",
+                         c->endpoint, c->attempts);
+                goto done;
+            }
+            LOG_D("no reply from %s in %d ms, resending %s", c->endpoint, c->opts.timeout_ms,
+                  proto_cmd_name(req.cmd));
+            continue;
+        }
+        if (rc)
+            goto done;
+        if (rep->cmd == PROTO_BUSY) {
+            uint32_t wait = rep->retry_after_ms;
+            if (wait > CLIENT_MAX_BUSY_WAIT_MS)
+                wait = CLIENT_MAX_BUSY_WAIT_MS;
+            frame_close(fm);
+            if (busies++ >= c->opts.busy_retries) {
+                snprintf(c->reason, sizeof c->reason, "busy, retry after %u ms", wait);
+                rc = GL_EBUSY;
+                goto done;
+            }
+            if (client_sleep_ms(c, client_jitter(c, wait))) {
+                snprintf(c->reason, sizeof c->reason, "interrupted");
+                rc = GL_ESYS;
+                goto done;
+            }
+            continue;
+        }
+        if (rep->cmd == PROTO_ERROR) {
+            rc = client_error_code(rep->code);
+            snprintf(c->reason, sizeof c->reason, "%s",
+                     rep->reason && *rep->reason ? rep->reason : gl_strerror(rc));
+            frame_close(fm);
+            /* 3xx: the service cannot take it now; any code is judged by its
+             * hundred, so unknown 3xx codes are retried too. */
+            if (rc > -400 && rc <= -300 && silences++ < c->opts.retries) {
+                int shift = silences < 8 ? silences - 1 : 7;
+                uint32_t backoff = 100u << shift;
+                if (backoff > (uint32_t)c->opts.timeout_ms)
+                    backoff = (uint32_t)c->opts.timeout_ms;
+                LOG_D("%s from %s, resending in %u ms", gl_errname(rc), c->endpoint, backoff);
+                if (client_sleep_ms(c, client_jitter(c, backoff))) {
+                    snprintf(c->reason, sizeof c->reason, "interrupted");
+                    rc = GL_ESYS;
+                    goto done;
+                }
+                continue;
+            }
+            goto done;
+        }
+        rc = 0;
+        c->reason[0] = '\0'; /* forget replies dropped on the way */
+        goto done;
+    }
+done:
+    msgpack_sbuffer_destroy(&buf);
+    return rc;
+}
+
+int client_submit(client *c, const gl_event *ev, client_filed *out)
+{
+    memset(out, 0, sizeof *out);
+    if (ev->id) {
+        if (!client_id_ok(ev->id)) {
+            snprintf(c->reason, sizeof c->reason,
+                     "event id must be 1..%d printable ASCII bytes, no spaces", GL_MAX_ID);
+            return GL_EBADFIELD;
+        }
+        snprintf(out->id, sizeof out->id, "%s", ev->id);
+    } else {
+        ids_new(out->id);
+    }
+    proto_msg req;
+    memset(&req, 0, sizeof req);
+    req.cmd = PROTO_SUBMIT;
+    req.ev = *ev;
+    req.ev.id = out->id;
+    /* What the store decides is not the terminal's to send. */
+    req.ev.seq = 0;
+    req.ev.state = 0;
+    req.ev.team = NULL;
+    req.ev.created_ms = req.ev.updated_ms = 0;
+    static const int expect[] = {PROTO_FILED, PROTO_BUSY, PROTO_ERROR, 0};
+    proto_msg rep;
+    frame_msg fm;
+    int rc = client_call(c, &req, out->id, expect, &rep, &fm);
+    if (rc)
+        return rc;
+    out->seq = rep.ev.seq;
+    out->kind = rep.ev.kind ? rep.ev.kind : ev->kind;
+    out->state = rep.ev.state;
+    out->duplicate = rep.duplicate;
+    frame_close(&fm);
+    return 0;
+}
+
+int client_show(client *c, const char *id, proto_msg *out, gl_arena *arena)
+{
+    memset(out, 0, sizeof *out);
+    if (!client_id_ok(id)) {
+        snprintf(c->reason, sizeof c->reason,
+                 "event id must be 1..%d printable ASCII bytes, no spaces", GL_MAX_ID);
+        return GL_EBADFIELD;
+    }
+    proto_msg req;
+    memset(&req, 0, sizeof req);
+    req.cmd = PROTO_SHOW;
+    req.ev.id = id;
+    static const int expect[] = {PROTO_EVENT, PROTO_BUSY, PROTO_ERROR, 0};
+    proto_msg rep;
+    frame_msg fm;
+    int rc = client_call(c, &req, id, expect, &rep, &fm);
+    if (rc)
+        return rc;
+    /* Decoded once more, now into the caller's arena. */
+    size_t len;
+    const void *body = frame_body(&fm, &len);
+    char err[200];
+    rc = proto_decode(PROTO_EVENT, body, len, out, arena, err, sizeof err);
+    if (rc)
+        snprintf(c->reason, sizeof c->reason, "undecodable EVENT reply: %s", err);
+    frame_close(&fm);
+    return rc;
+}
+
+int client_ping(client *c)
+{
+    proto_msg req;
+    memset(&req, 0, sizeof req);
+    req.cmd = PROTO_PING;
+    static const int expect[] = {PROTO_PONG, PROTO_BUSY, PROTO_ERROR, 0};
+    proto_msg rep;
+    frame_msg fm;
+    int rc = client_call(c, &req, NULL, expect, &rep, &fm);
+    if (rc == 0)
+        frame_close(&fm);
+    return rc;
+}
+
+int client_act(client *c, int cmd, const char *event, const char *team,
+               const char *member, const char *note, client_result *out)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (cmd != PROTO_ACK && cmd != PROTO_ACCEPT && cmd != PROTO_DECLINE &&
+        cmd != PROTO_RESOLVE) {
+        snprintf(c->reason, sizeof c->reason, "not an act: %s",
+                 proto_cmd_name(cmd) ? proto_cmd_name(cmd) : "?");
+        return GL_EBADFIELD;
+    }
+    if (!event || !team || (cmd == PROTO_DECLINE && (!note || !*note))) {
+        snprintf(c->reason, sizeof c->reason, "%s needs %s", proto_cmd_name(cmd),
+                 !event ? "an event" : !team ? "a team" : "a note (the reason)");
+        return GL_EMISSING;
+    }
+    if (!client_id_ok(event) || !client_str_ok(team, GL_MAX_ID) ||
+        (member && strlen(member) > GL_MAX_ID) || (note && strlen(note) > GL_MAX_TEXT)) {
+        snprintf(c->reason, sizeof c->reason, "event, team or member longer than %d bytes, "
+                 "or note longer than %d", GL_MAX_ID, GL_MAX_TEXT);
+        return GL_EBADFIELD;
+    }
+    proto_msg req;
+    memset(&req, 0, sizeof req);
+    req.cmd = cmd;
+    req.event = event;
+    req.team = team;
+    req.member = member && *member ? member : NULL;
+    req.note = note && *note ? note : NULL;
+    static const int expect[] = {PROTO_RESULT, PROTO_BUSY, PROTO_ERROR, 0};
+    proto_msg rep;
+    frame_msg fm;
+    int rc = client_call(c, &req, event, expect, &rep, &fm);
+    if (rc)
+        return rc;
+    if (out) {
+        out->state = rep.state;
+        out->event_state = rep.event_state;
+    }
+    frame_close(&fm);
+    return 0;
+}
+
+/* ---- listener ---------------------------------------------------------- */
+
+static void client_listen_hello_msg(const client_listener *l, proto_msg *m)
+{
+    memset(m, 0, sizeof *m);
+    m->cmd = PROTO_HELLO;
+    m->team = l->team;
+    m->member = l->member;
+}
+
+int client_listen_open(client_listener **out, const char *endpoint, const char *team,
+                       const char *member, const client_opts *opts, char *errbuf,
+                       size_t errlen)
+{
+    *out = NULL;
+    if (!client_str_ok(team, GL_MAX_ID) || (member && strlen(member) > GL_MAX_ID)) {
+        client_errf(errbuf, errlen, "team must be 1..%d bytes, member at most %d",
+                    GL_MAX_ID, GL_MAX_ID);
+        return GL_EBADFIELD;
+    }
+    client_listener *l = calloc(1, sizeof *l);
+    if (!l) {
+        client_errf(errbuf, errlen, "out of memory");
+        return GL_EINTERNAL;
+    }
+    snprintf(l->team, sizeof l->team, "%s", team);
+    if (member && *member) {
+        snprintf(l->member, sizeof l->member, "%s", member);
+    } else {
+        /* HELLO names a member: a listener that gave none is this process. */
+        char host[GL_MAX_ID - 12] = "host";
+        if (gethostname(host, sizeof host) != 0)
+            snprintf(host, sizeof host, "host");
+        host[sizeof host - 1] = '\0';
+        snprintf(l->member, sizeof l->member, "%s-%ld", host, (long)getpid());
+    }
+    int rc = client_open(&l->conn, endpoint, opts, errbuf, errlen);
+    if (rc)
+        goto fail;
+    proto_msg hello, rep;
+    frame_msg fm;
+    client_listen_hello_msg(l, &hello);
+    static const int expect[] = {PROTO_WELCOME, PROTO_BUSY, PROTO_ERROR, 0};
+    rc = client_call(l->conn, &hello, NULL, expect, &rep, &fm);
+    if (rc) {
+        client_errf(errbuf, errlen, "%s", l->conn->reason);
+        goto fail;
+    }
+    l->heartbeat_ms = rep.heartbeat_ms ? (int)rep.heartbeat_ms : l->conn->opts.heartbeat_ms;
+    frame_close(&fm);
+    l->last_heard = l->last_sent = l->last_hello = clock_mono_ms();
+    *out = l;
+    return 0;
+fail:
+    client_listen_close(&l);
+    return rc;
+}
+
+/* Paranoid Pirate: the broker has said nothing for too long, so this
+ * connection is presumed dead; a fresh socket and a new HELLO make the broker
+ * register us again and resend our team's pending dispatches. */
+static int client_listen_rehello(client_listener *l)
+{
+    client *c = l->conn;
+    client_drop_socket(c);
+    int rc = client_socket(c->ctx, c->endpoint, &c->sock, c->reason, sizeof c->reason);
+    if (rc)
+        return rc;
+    proto_msg hello;
+    client_listen_hello_msg(l, &hello);
+    hello.rid = ++c->next_rid;
+    if (frame_send_msg(c->sock, NULL, 0, &hello, ZMQ_DONTWAIT) != 0)
+        LOG_D("could not queue HELLO to %s", c->endpoint);
+    l->reconnects++;
+    l->hello_due = 0;
+    l->last_heard = l->last_sent = l->last_hello = clock_mono_ms();
+    LOG_I("no word from %s for %d ms: reconnected, HELLO again as %s",
+          c->endpoint, CLIENT_SILENT_BEATS * l->heartbeat_ms, l->team);
+    return 0;
+}
+
+/* The broker forgot us but the connection is fine: HELLO on the same socket. */
+static void client_listen_hello_again(client_listener *l, uint64_t now)
+{
+    proto_msg hello;
+    client_listen_hello_msg(l, &hello);
+    hello.rid = ++l->conn->next_rid;
+    if (frame_send_msg(l->conn->sock, NULL, 0, &hello, ZMQ_DONTWAIT) != 0)
+        LOG_D("could not queue HELLO to %s", l->conn->endpoint);
+    l->hello_due = 0;
+    l->reconnects++;
+    l->last_hello = l->last_sent = now;
+    LOG_I("%s does not know us (bad_state): HELLO again as %s", l->conn->endpoint, l->team);
+}
+
+static void client_listen_beat(client_listener *l, uint64_t now)
+{
+    proto_msg hb;
+    memset(&hb, 0, sizeof hb);
+    hb.cmd = PROTO_HEARTBEAT;
+    if (frame_send_msg(l->conn->sock, NULL, 0, &hb, ZMQ_DONTWAIT) != 0)
+        LOG_D("could not queue HEARTBEAT to %s", l->conn->endpoint);
+    l->last_sent = now;
+}
+
+/* Handles one message read from the broker. Returns 1 when it was a DISPATCH
+ * or NOTICE now decoded into *out, else 0. */
+static int client_listen_take(client_listener *l, frame_msg *fm, proto_msg *out,
+                              gl_arena *arena)
+{
+    client *c = l->conn;
+    size_t len;
+    const void *body = frame_body(fm, &len);
+    char err[200];
+    proto_msg m;
+    switch (fm->cmd) {
+    case PROTO_HEARTBEAT:
+        return 0;
+    case PROTO_DISPATCH:
+    case PROTO_NOTICE:
+        if (proto_decode(fm->cmd, body, len, out, arena, err, sizeof err) == 0)
+            return 1;
+        log_limited(LOG_WARN, "client-listen-decode", "dropped an undecodable %s: %s",
+                    proto_cmd_name(fm->cmd), err);
+        memset(out, 0, sizeof *out);
+        return 0;
+    case PROTO_WELCOME:
+        arena_reset(&c->scratch);
+        if (proto_decode(fm->cmd, body, len, &m, &c->scratch, err, sizeof err) == 0 &&
+            m.heartbeat_ms)
+            l->heartbeat_ms = (int)m.heartbeat_ms;
+        return 0;
+    case PROTO_ERROR:
+        arena_reset(&c->scratch);
+        if (proto_decode(fm->cmd, body, len, &m, &c->scratch, err, sizeof err) != 0)
+            return 0;
+        /* bad_state to our HEARTBEAT: the broker restarted or dropped our
+         * presence, so we say HELLO again (PROTOCOL.md §10). */
+        if (client_error_code(m.code) == GL_EBADSTATE)
+            l->hello_due = 1;
+        else
+            log_limited(LOG_WARN, "client-listen-error", "broker said %s (%u): %s",
+                        gl_errname(client_error_code(m.code)), m.code,
+                        m.reason ? m.reason : "");
+        return 0;
+    default:
+        LOG_D("listener ignored %s", proto_cmd_name(fm->cmd));
+        return 0;
+    }
+}
+
+int client_listen_next(client_listener *l, int timeout_ms, proto_msg *out, gl_arena *arena)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t until = timeout_ms < 0 ? UINT64_MAX : clock_mono_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        if (!l->conn->sock) { /* an earlier re-HELLO could not make its socket */
+            int rc = client_listen_rehello(l);
+            if (rc)
+                return rc;
+        }
+        uint64_t now = clock_mono_ms();
+        uint64_t beat = (uint64_t)l->heartbeat_ms;
+        /* At most one HELLO per interval, however many bad_states come. */
+        if (l->hello_due && now >= l->last_hello + beat)
+            client_listen_hello_again(l, now);
+        if (now >= l->last_sent + beat)
+            client_listen_beat(l, now);
+        uint64_t next = l->last_sent + beat;
+        uint64_t dead = l->last_heard + CLIENT_SILENT_BEATS * beat;
+        if (dead < next)
+            next = dead;
+        if (l->hello_due && l->last_hello + beat < next)
+            next = l->last_hello + beat;
+        if (until < next)
+            next = until;
+        zmq_pollitem_t item = {l->conn->sock, 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&item, 1, next > now ? (long)(next - now) : 0);
+        if (n < 0) {
+            if (zmq_errno() == EINTR)
+                return 0;
+            snprintf(l->conn->reason, sizeof l->conn->reason, "poll failed: %s",
+                     zmq_strerror(zmq_errno()));
+            return GL_ESYS;
+        }
+        if (n > 0) {
+            frame_msg fm;
+            int rc = frame_recv(l->conn->sock, 0, ZMQ_DONTWAIT, &fm);
+            if (rc != GL_EUNAVAILABLE)
+                l->last_heard = clock_mono_ms(); /* even a malformed message is a sign of life */
+            int got = rc == 0 && client_listen_take(l, &fm, out, arena);
+            if (rc && rc != GL_EUNAVAILABLE)
+                log_limited(LOG_WARN, "client-listen-frame", "dropped a malformed message: %s",
+                            gl_errname(rc));
+            frame_close(&fm);
+            if (got)
+                return 0;
+            continue;
+        }
+        /* Only a poll that found nothing may declare the broker silent:
+         * messages that queued while the caller was busy count as heard. */
+        now = clock_mono_ms();
+        if (now >= l->last_heard + CLIENT_SILENT_BEATS * (uint64_t)l->heartbeat_ms) {
+            int rc = client_listen_rehello(l);
+            if (rc)
+                return rc;
+        }
+        if (now >= until)
+            return 0;
+    }
+}
+
+int client_listen_act(client_listener *l, int cmd, const char *event, const char *note,
+                      client_result *out)
+{
+    if (!l->actor) {
+        client_opts o = l->conn->opts;
+        o.zmq_ctx = l->conn->ctx;
+        int rc = client_open(&l->actor, l->conn->endpoint, &o, l->conn->reason,
+                             sizeof l->conn->reason);
+        if (rc)
+            return rc;
+    }
+    return client_act(l->actor, cmd, event, l->team, l->member, note, out);
+}
+
+const char *client_listen_reason(const client_listener *l)
+{
+    if (l->actor && l->actor->reason[0])
+        return l->actor->reason;
+    return l->conn ? l->conn->reason : "";
+}
+
+int client_listen_heartbeat_ms(const client_listener *l) { return l->heartbeat_ms; }
+
+int client_listen_reconnects(const client_listener *l) { return l->reconnects; }
+
+void client_listen_close(client_listener **lp)
+{
+    client_listener *l = *lp;
+    if (!l)
+        return;
+    if (l->conn && l->conn->sock && l->heartbeat_ms) {
+        proto_msg bye;
+        memset(&bye, 0, sizeof bye);
+        bye.cmd = PROTO_BYE;
+        frame_send_msg(l->conn->sock, NULL, 0, &bye, ZMQ_DONTWAIT);
+    }
+    /* The actor shares conn's context: it must be closed first. */
+    client_close(&l->actor);
+    client_close(&l->conn);
+    free(l);
+    *lp = NULL;
+}

@@ -1,0 +1,192 @@
+/* client.h — the C client API that terminals and responders link.
+ *
+ * Two kinds of handle, both over ZeroMQ DEALER sockets with ZMQ_LINGER 0:
+ *
+ *   client           one request at a time, one reply per request, on the
+ *                    intake endpoint (terminals: SUBMIT, SHOW, PING) or the
+ *                    responders endpoint (ACK, ACCEPT, DECLINE, RESOLVE, SHOW,
+ *                    PING). Reliability is Lazy Pirate (PROTOCOL.md, "Client
+ *                    retry rules"): when no reply comes within timeout_ms the
+ *                    socket is closed, a fresh one is connected and the SAME
+ *                    request (same event id, same rid) is sent again, at most
+ *                    `retries` times; an ERROR with a 3xx code (unavailable,
+ *                    storage_error, ...) is resent after a backoff of 100 ms,
+ *                    doubling up to timeout_ms, counted against the same
+ *                    `retries`; a BUSY reply is honoured by sleeping
+ *                    retry_after_ms (plus up to 10% jitter) before resending,
+ *                    at most `busy_retries` times. 1xx and 2xx ERRORs are
+ *                    final.
+ *   client_listener  a responder's presence on the responders endpoint: HELLO,
+ *                    WELCOME, then a stream of DISPATCH and NOTICE messages,
+ *                    with HEARTBEATs both ways. Liveness is Paranoid Pirate:
+ *                    when nothing at all (not even a HEARTBEAT) arrives from the
+ *                    broker for 3 heartbeat intervals the listener reconnects
+ *                    on a fresh socket and says HELLO again; when the broker
+ *                    answers a HEARTBEAT with ERROR bad_state (it restarted or
+ *                    dropped the member) it says HELLO again on the same one.
+ *
+ * Replies are matched to requests by "rid": each call takes a new rid and
+ * keeps it across its resends, so a late reply to an earlier call (a stale
+ * rid) is dropped. A reply carrying no rid (rid 0: the server could not read
+ * ours) is taken as the answer to the call in progress.
+ *
+ * Every call returns 0 or a negative GL_E* code and never aborts the
+ * process. An ERROR reply from the server returns its code as -code (105 →
+ * GL_EBADFIELD); client_reason() then gives the server's reason. A handle is
+ * used by one thread at a time. */
+#ifndef GL_CLIENT_H
+#define GL_CLIENT_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/arena.h"
+#include "../common/gl.h"
+#include "../common/records.h"
+#include "proto.h"
+
+#define CLIENT_DEFAULT_TIMEOUT_MS 2500
+#define CLIENT_DEFAULT_RETRIES 5
+#define CLIENT_DEFAULT_BUSY_RETRIES 5
+#define CLIENT_DEFAULT_HEARTBEAT_MS 1000
+#define CLIENT_MAX_BUSY_WAIT_MS 60000 /* a longer retry_after_ms is clamped */
+
+typedef struct client_opts {
+    int timeout_ms;     /* wait for one reply before resending; > 0 */
+    int retries;        /* resends after silence or a 3xx ERROR (attempts =
+                           1 + retries); >= 0 */
+    int busy_retries;   /* resends after BUSY; >= 0 */
+    int heartbeat_ms;   /* listener: interval used until WELCOME names one */
+    void *zmq_ctx;      /* a ZeroMQ context to share, or NULL for a private one */
+    volatile sig_atomic_t *stop; /* NULL, or a flag a signal handler sets: a call
+                                    interrupted by a signal while it is set
+                                    gives up with GL_ESYS ("interrupted") */
+} client_opts;
+
+/* client_opts_init fills o with the defaults above and a private context. */
+void client_opts_init(client_opts *o);
+
+typedef struct client client;
+
+/* client_open connects a request/reply handle to endpoint ("tcp://...",
+ * "ipc://..."); opts NULL means the defaults. The endpoint is copied. Returns
+ * 0 and *out; GL_ECONFIG for a malformed endpoint or bad option values,
+ * GL_ESYS when ZeroMQ cannot make a context or socket, GL_EINTERNAL on
+ * ENOMEM; then, if errbuf is not NULL, the reason is written to it. Connecting
+ * does not wait for the broker: an absent broker shows up as GL_EUNAVAILABLE
+ * on the first call. */
+int client_open(client **out, const char *endpoint, const client_opts *opts,
+                char *errbuf, size_t errlen);
+
+/* client_close closes the socket (pending messages are dropped: LINGER 0),
+ * terminates a private context, frees *c and sets it to NULL; NULL is fine. */
+void client_close(client **c);
+
+/* client_reason returns a description of the last failed call: the server's
+ * reason for an ERROR reply, "busy, retry after N ms", or "no reply from EP
+ * after N attempts". Valid until the next call on c; "" after a success. */
+const char *client_reason(const client *c);
+
+/* client_attempts returns how many times the last call sent its request. */
+int client_attempts(const client *c);
+
+typedef struct client_filed {
+    char id[GL_MAX_ID + 1]; /* the event id sent: ev->id, or the one generated */
+    uint64_t seq;           /* the store's sequence number */
+    int kind;               /* enum gl_kind */
+    int state;              /* enum gl_event_state */
+    int duplicate;          /* 1 when this id had been filed before */
+} client_filed;
+
+/* client_submit sends SUBMIT for ev and waits for FILED. When ev->id is NULL
+ * a time-ordered id is generated with ids_new(). out->id is set before the
+ * first send — also when the call fails — so a terminal that tries again
+ * later can reuse the same id and never files the event twice. Returns 0 and
+ * out; GL_EBADFIELD/GL_EMISSING when ev cannot be encoded (nothing is sent);
+ * -code for an ERROR reply (a 3xx code only once the retries are spent);
+ * GL_EBUSY when still BUSY after busy_retries; GL_EUNAVAILABLE when no reply
+ * came after 1 + retries attempts. */
+int client_submit(client *c, const gl_event *ev, client_filed *out);
+
+/* client_show sends SHOW for event id and decodes the EVENT reply into *out
+ * (out->ev, out->dispatches, out->history), whose strings and arrays live in
+ * arena. Returns 0, -code for an ERROR reply (GL_ENOTFOUND), GL_EBUSY or
+ * GL_EUNAVAILABLE as for client_submit. */
+int client_show(client *c, const char *id, proto_msg *out, gl_arena *arena);
+
+/* client_ping sends PING and waits for PONG, with the usual retries. Returns 0
+ * or GL_EUNAVAILABLE (or -code for an ERROR reply). */
+int client_ping(client *c);
+
+typedef struct client_result {
+    int state;        /* enum gl_dispatch_state of (event, team) after the act */
+    int event_state;  /* enum gl_event_state of the event after the act */
+} client_result;
+
+/* client_act sends cmd (PROTO_ACK, PROTO_ACCEPT, PROTO_DECLINE or
+ * PROTO_RESOLVE) for event as team; member and note may be NULL, except that
+ * DECLINE requires a note (its reason). The server treats a repeated act as
+ * harmless, so resends follow the same rules as client_submit. Returns 0 and
+ * out (may be NULL); GL_EBADFIELD/GL_EMISSING for a bad cmd or missing
+ * field (nothing sent); -code for an ERROR reply (GL_ETAKEN, GL_ENOTYOURS,
+ * GL_EBADSTATE, GL_ENOTFOUND, ...); GL_EBUSY; GL_EUNAVAILABLE. */
+int client_act(client *c, int cmd, const char *event, const char *team,
+               const char *member, const char *note, client_result *out);
+
+typedef struct client_listener client_listener;
+
+/* client_listen_open connects to the responders endpoint, sends HELLO for
+ * team and member (NULL or "" names this process: "HOSTNAME-PID"; the same
+ * member is used by client_listen_act) and waits for WELCOME, resending HELLO
+ * on a fresh socket after timeout_ms at most `retries` times. Returns 0 and
+ * *out; GL_ECONFIG (bad endpoint), GL_EBADFIELD (team missing or too long),
+ * -code for an ERROR reply to HELLO, GL_EUNAVAILABLE when never welcomed;
+ * on failure *out is NULL and, if errbuf is not NULL, the reason (the
+ * server's, for an ERROR reply) is written to it. */
+int client_listen_open(client_listener **out, const char *endpoint, const char *team,
+                       const char *member, const client_opts *opts, char *errbuf,
+                       size_t errlen);
+
+/* client_listen_next waits up to timeout_ms (-1: no limit) for the next
+ * DISPATCH or NOTICE and decodes it into *out (strings in arena). Meanwhile it
+ * sends HEARTBEAT every heartbeat_ms, and after 3 heartbeat intervals with
+ * nothing from the broker it reconnects and sends HELLO again (the broker then
+ * resends pending dispatches: a dispatch may arrive more than once). Returns
+ * 0 with out->cmd PROTO_DISPATCH or PROTO_NOTICE; 0 with out->cmd PROTO_NONE
+ * when the timeout passed or a signal interrupted the wait (check your
+ * flag); GL_ESYS when the socket cannot be remade. Messages that cannot be
+ * decoded are logged and skipped. */
+int client_listen_next(client_listener *l, int timeout_ms, proto_msg *out,
+                       gl_arena *arena);
+
+/* client_listen_act acts on a dispatch (PROTO_ACK, ACCEPT, DECLINE, RESOLVE)
+ * as the listener's team and member, like client_act. It uses a second
+ * DEALER socket to the same endpoint (opened on first use, sharing the
+ * listener's context), so the RESULT never mixes with the DISPATCH stream;
+ * while it waits, the listener's own socket is not read: the broker's
+ * messages queue and are delivered by the next client_listen_next, and a
+ * wait longer than 3 heartbeat intervals at worst costs one re-HELLO. Same
+ * returns as client_act; client_listen_reason gives the reason. */
+int client_listen_act(client_listener *l, int cmd, const char *event, const char *note,
+                      client_result *out);
+
+/* client_listen_reason returns the reason of the last failed
+ * client_listen_act (as client_reason). */
+const char *client_listen_reason(const client_listener *l);
+
+/* client_listen_heartbeat_ms returns the interval in use (from WELCOME). */
+int client_listen_heartbeat_ms(const client_listener *l);
+
+/* client_listen_reconnects returns how many times the listener has said
+ * HELLO again: on a fresh socket because the broker went silent, or on the
+ * same socket because the broker answered bad_state. */
+int client_listen_reconnects(const client_listener *l);
+
+/* client_listen_close sends BYE — best effort: with LINGER 0 it may be
+ * dropped, and the broker then forgets the member after 3 silent heartbeat
+ * intervals anyway — closes the sockets and
+ * the private context, frees *l and sets it to NULL; NULL is fine. */
+void client_listen_close(client_listener **l);
+
+#endif

@@ -1,0 +1,549 @@
+/* t_cli.c — bin/gridline ($GRIDLINE_BIN/gridline) against a fake broker the
+ * test runs itself (a ROUTER thread on an ipc:// endpoint in the test's
+ * temporary directory), and against an endpoint where nothing listens. The
+ * assertions are what a script using the CLI sees: exit statuses, stdout
+ * (text and JSON), messages on stderr. */
+#include "../common/arena.h"
+#include "../common/clock.h"
+#include "../common/gl.h"
+#include "../common/ids.h"
+#include "../proto/frame.h"
+#include "support/testlib.h"
+#include "tap.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <zmq.h>
+
+/* ---- the fake broker ---------------------------------------------------- */
+
+enum submit_mode { SUBMIT_FILED, SUBMIT_DUPLICATE, SUBMIT_BADFIELD, SUBMIT_BUSY, SUBMIT_STORAGE };
+
+typedef struct fake {
+    char endpoint[300];
+    pthread_t thread;
+    pthread_mutex_t mu;
+    int stop;
+    int submit_mode;
+    /* what the last SUBMIT carried, and the count of messages per command */
+    char last_id[GL_MAX_ID + 1], last_contact[GL_MAX_SHORT + 1], last_urgency[32];
+    double last_lat;
+    int seen[PROTO_CMD_COUNT];
+    int notices_sent;
+} fake;
+
+static void fake_send(void *sock, const void *ident, size_t identlen, proto_msg *m)
+{
+    if (frame_send_msg(sock, ident, identlen, m, ZMQ_DONTWAIT) != 0)
+        diag("fake broker could not send %s", proto_cmd_name(m->cmd));
+}
+
+static void fake_error(void *sock, const void *ident, size_t identlen, const proto_msg *m,
+                       int err, const char *reason)
+{
+    proto_msg r;
+    memset(&r, 0, sizeof r);
+    r.cmd = PROTO_ERROR;
+    r.rid = m->rid;
+    r.code = (uint32_t)-err;
+    r.reason = reason;
+    fake_send(sock, ident, identlen, &r);
+}
+
+static gl_dispatch fake_dispatches[1] = {
+    {.seq = 5, .event = "ev-5", .team = "grid-3", .role = "grid", .state = GL_DS_ACCEPTED,
+     .member = "li", .attempts = 1, .created_ms = 1000, .updated_ms = 2000},
+};
+static gl_history fake_history[2] = {
+    {.seq = 5, .no = 1, .at_ms = 1000, .who = "terminal:box-1", .what = "filed"},
+    {.seq = 5, .no = 2, .at_ms = 2000, .who = "team:grid-3/li", .what = "accepted",
+     .note = "on my way"},
+};
+
+/* Replies as a broker with workers would, per command; f->mu is held. */
+static void fake_answer(fake *f, void *sock, const void *ident, size_t identlen,
+                        const proto_msg *m)
+{
+    proto_msg r;
+    memset(&r, 0, sizeof r);
+    r.rid = m->rid;
+    switch (m->cmd) {
+    case PROTO_SUBMIT:
+        snprintf(f->last_id, sizeof f->last_id, "%s", m->ev.id);
+        snprintf(f->last_contact, sizeof f->last_contact, "%s", m->ev.contact ? m->ev.contact : "");
+        snprintf(f->last_urgency, sizeof f->last_urgency, "%s", m->ev.urgency ? m->ev.urgency : "");
+        f->last_lat = m->ev.has_coords ? m->ev.lat : -1000;
+        if (f->submit_mode == SUBMIT_BADFIELD) {
+            fake_error(sock, ident, identlen, m, GL_EBADFIELD, "grid 'g-99' is not in the directory");
+        } else if (f->submit_mode == SUBMIT_STORAGE) {
+            fake_error(sock, ident, identlen, m, GL_ESTORAGE, "disk on fire");
+        } else if (f->submit_mode == SUBMIT_BUSY) {
+            r.cmd = PROTO_BUSY;
+            r.retry_after_ms = 20;
+            fake_send(sock, ident, identlen, &r);
+        } else {
+            r.cmd = PROTO_FILED;
+            r.ev.id = m->ev.id;
+            r.ev.seq = 7;
+            r.ev.kind = m->ev.kind;
+            r.ev.state = GL_EV_FILED;
+            r.duplicate = f->submit_mode == SUBMIT_DUPLICATE;
+            fake_send(sock, ident, identlen, &r);
+        }
+        break;
+    case PROTO_PING:
+        r.cmd = PROTO_PONG;
+        fake_send(sock, ident, identlen, &r);
+        break;
+    case PROTO_SHOW:
+        if (strcmp(m->ev.id, "ev-5") != 0) {
+            fake_error(sock, ident, identlen, m, GL_ENOTFOUND, "no such event");
+            break;
+        }
+        r.cmd = PROTO_EVENT;
+        r.ev = (gl_event){.id = "ev-5", .seq = 5, .kind = GL_KIND_REQUEST, .category = "repair",
+                          .grid = "grid-3", .text = "tap leaks", .contact = "138-0000-0000",
+                          .state = GL_EV_ACCEPTED, .team = "grid-3", .created_ms = 1000};
+        r.dispatches = fake_dispatches;
+        r.ndispatches = 1;
+        r.history = fake_history;
+        r.nhistory = 2;
+        fake_send(sock, ident, identlen, &r);
+        break;
+    case PROTO_ACK:
+    case PROTO_ACCEPT:
+    case PROTO_DECLINE:
+    case PROTO_RESOLVE:
+        if (strcmp(m->event, "ev-taken") == 0) {
+            fake_error(sock, ident, identlen, m, GL_ETAKEN, "grid-4 accepted it first");
+            break;
+        }
+        r.cmd = PROTO_RESULT;
+        r.event = m->event;
+        r.team = m->team;
+        r.state = m->cmd == PROTO_ACK ? GL_DS_ACKED : GL_DS_ACCEPTED;
+        r.event_state = m->cmd == PROTO_ACK ? GL_EV_DISPATCHED : GL_EV_ACCEPTED;
+        fake_send(sock, ident, identlen, &r);
+        break;
+    case PROTO_HELLO:
+        r.cmd = PROTO_WELCOME;
+        r.team = m->team;
+        r.member = m->member;
+        r.heartbeat_ms = 100;
+        fake_send(sock, ident, identlen, &r);
+        memset(&r, 0, sizeof r);
+        r.cmd = PROTO_DISPATCH;
+        r.event = "ev-9";
+        r.team = m->team;
+        r.role = "grid";
+        r.state = GL_DS_PENDING;
+        r.attempts = 2;
+        r.ev = (gl_event){.id = "ev-9", .seq = 9, .kind = GL_KIND_ALERT, .category = "fire",
+                          .text = "smoke on floor 3", .state = GL_EV_DISPATCHED};
+        fake_send(sock, ident, identlen, &r);
+        break;
+    case PROTO_HEARTBEAT:
+        /* A heartbeat back, and (once per listener) a notice. */
+        r.cmd = PROTO_HEARTBEAT;
+        fake_send(sock, ident, identlen, &r);
+        if (f->seen[PROTO_HEARTBEAT] == 1) {
+            memset(&r, 0, sizeof r);
+            r.cmd = PROTO_NOTICE;
+            r.event = "ev-8";
+            r.team = "grid-3";
+            r.what = "taken";
+            r.by = "grid-4";
+            fake_send(sock, ident, identlen, &r);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static void *fake_main(void *arg)
+{
+    fake *f = arg;
+    void *ctx = zmq_ctx_new();
+    void *sock = zmq_socket(ctx, ZMQ_ROUTER);
+    int zero = 0;
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_bind(sock, f->endpoint) != 0)
+        diag("fake broker cannot bind %s: %s", f->endpoint, zmq_strerror(zmq_errno()));
+    gl_arena arena = {0};
+    for (;;) {
+        pthread_mutex_lock(&f->mu);
+        int stop = f->stop;
+        pthread_mutex_unlock(&f->mu);
+        if (stop)
+            break;
+        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 10) <= 0)
+            continue;
+        frame_msg fm;
+        if (frame_recv(sock, 1, ZMQ_DONTWAIT, &fm) != 0) {
+            frame_close(&fm);
+            continue;
+        }
+        size_t identlen, len;
+        const void *ident = frame_identity(&fm, &identlen);
+        const void *body = frame_body(&fm, &len);
+        proto_msg m;
+        arena_reset(&arena);
+        if (proto_decode(fm.cmd, body, len, &m, &arena, NULL, 0) == 0) {
+            pthread_mutex_lock(&f->mu);
+            f->seen[fm.cmd]++;
+            fake_answer(f, sock, ident, identlen, &m);
+            pthread_mutex_unlock(&f->mu);
+        }
+        frame_close(&fm);
+    }
+    arena_free(&arena);
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    return NULL;
+}
+
+static void fake_mode(fake *f, int mode)
+{
+    pthread_mutex_lock(&f->mu);
+    f->submit_mode = mode;
+    memset(f->seen, 0, sizeof f->seen);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static int fake_seen(fake *f, int cmd)
+{
+    pthread_mutex_lock(&f->mu);
+    int n = f->seen[cmd];
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+/* ---- running the CLI ---------------------------------------------------- */
+
+static tl_env env;
+static char out[65536];
+
+/* run runs gridline with args (NULL-terminated), stdout only, into out. */
+static int run(const char *const args[])
+{
+    const char *argv[64] = {"gridline"};
+    int n = 1;
+    for (int i = 0; args[i] && n < 63; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    return tl_run(&env, "gridline", argv, out, sizeof out, 10000);
+}
+
+/* run_all runs gridline with args through sh, stdout and stderr into out. */
+static int run_all(const char *const args[])
+{
+    char cmd[4096];
+    size_t used = (size_t)snprintf(cmd, sizeof cmd, "exec '%s/gridline'", env.bin);
+    for (int i = 0; args[i] && used < sizeof cmd; i++) {
+        used += (size_t)snprintf(cmd + used, sizeof cmd - used, " '");
+        for (const char *p = args[i]; *p && used + 5 < sizeof cmd; p++) {
+            if (*p == '\'')
+                used += (size_t)snprintf(cmd + used, sizeof cmd - used, "'\\''");
+            else
+                cmd[used++] = *p;
+        }
+        used += (size_t)snprintf(cmd + used, sizeof cmd - used, "'");
+    }
+    snprintf(cmd + used, sizeof cmd - used, " 2>&1");
+    tl_env sh = env;
+    snprintf(sh.bin, sizeof sh.bin, "/bin");
+    const char *argv[] = {"sh", "-c", cmd, NULL};
+    return tl_run(&sh, "sh", argv, out, sizeof out, 10000);
+}
+
+static int has(const char *needle) { return strstr(out, needle) != NULL; }
+
+/* ok_out is ok() that shows what the CLI printed when the check fails. */
+#define ok_out(cond, ...)                                                      \
+    do {                                                                       \
+        if (!ok((cond), __VA_ARGS__))                                          \
+            diag("output was: %s", out);                                       \
+    } while (0)
+
+static json_t *parse_line(const char *line)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(line, JSON_DECODE_ANY, &jerr);
+    if (!j)
+        diag("not JSON (%s): %s", jerr.text, line);
+    return j;
+}
+
+static const char *jstr(json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+static long long jint(json_t *obj, const char *key)
+{
+    return json_integer_value(json_object_get(obj, key));
+}
+
+/* ---- cases -------------------------------------------------------------- */
+
+static void case_help_and_bad_flags(void)
+{
+    is_int(run((const char *[]){"--help", NULL}), 0, "gridline --help exits 0");
+    ok(has("push") && has("listen") && has("resolve") && has("exit status") &&
+           has("tcp://127.0.0.1:7401") && has("tcp://127.0.0.1:7402"),
+       "--help lists the verbs, the endpoints' defaults and the exit statuses");
+    static const char *const verbs[] = {"push", "show", "ping", "listen", "ack", "accept",
+                                        "decline", "resolve"};
+    for (size_t i = 0; i < GL_ARRAY_LEN(verbs); i++) {
+        is_int(run((const char *[]){verbs[i], "--help", NULL}), 0, "%s --help exits 0", verbs[i]);
+        ok(has("--json") && has("--intake") && has("(default: 2500)") && has("exit status"),
+           "%s --help lists every flag with its default and the exit statuses", verbs[i]);
+    }
+    run((const char *[]){"push", "--help", NULL});
+    ok(has("--kind") && has("--terminal") && has("--lat") && has("--urgency") && has("--id") &&
+           has("--retries") && has("  4  broker unreachable"), "push --help is complete");
+
+    is_int(run_all((const char *[]){"push", "--bogus", NULL}), 2, "an unknown flag exits 2");
+    ok_out(has("unknown option '--bogus'"), "with a clear message");
+    is_int(run_all((const char *[]){"push", "--category", "fire", "--text", "x", "--grid", "g",
+                                    NULL}), 2, "push without --kind exits 2");
+    ok(has("--kind is required"), "saying --kind is required");
+    is_int(run_all((const char *[]){"push", "--kind", "rumour", "--category", "x", "--text", "x",
+                                    "--grid", "g", NULL}), 2, "an unknown kind exits 2");
+    is_int(run_all((const char *[]){"push", "--kind", "alert", "--category", "fire", "--text",
+                                    "x", NULL}), 2, "push without any location exits 2");
+    ok(has("--terminal"), "and names the location flags");
+    is_int(run_all((const char *[]){"push", "--kind", "alert", "--category", "fire", "--text",
+                                    "x", "--grid", "g", "--lat", "91", "--lon", "0", NULL}),
+           2, "a latitude out of range exits 2");
+    is_int(run_all((const char *[]){"push", "--kind", "alert", "--category", "fire", "--text",
+                                    "x", "--grid", "g", "--severity", "Awful", NULL}),
+           2, "a bad CAP value exits 2");
+    ok(has("Extreme|Severe"), "listing the CAP values");
+    is_int(run_all((const char *[]){"push", "--kind", "alert", "--category", "fire", "--text",
+                                    "x", "--grid", "g", "--timeout", "soon", NULL}),
+           2, "a non-numeric --timeout exits 2");
+    is_int(run_all((const char *[]){"decline", "--team", "grid-3", "--event", "ev-5", NULL}), 2,
+           "decline without --note exits 2");
+    ok(has("--note is required"), "saying the reason is required");
+    is_int(run_all((const char *[]){"show", NULL}), 2, "show without an id exits 2");
+    is_int(run_all((const char *[]){"launch", NULL}), 2, "an unknown verb exits 2");
+    ok(has("unknown verb 'launch'"), "with a clear message");
+    is_int(run_all((const char *[]){NULL}), 2, "no verb exits 2");
+    is_int(run_all((const char *[]){"ping", "--intake", "not-an-endpoint", NULL}), 2,
+           "a malformed endpoint exits 2");
+}
+
+static void case_unreachable(const char *nowhere)
+{
+    uint64_t t0 = clock_mono_ms();
+    int rc = run_all((const char *[]){"push", "--intake", nowhere, "--kind", "alert",
+                                      "--category", "fall", "--terminal", "box-1", "--text",
+                                      "help", "--timeout", "100", "--retries", "2", NULL});
+    uint64_t took = clock_mono_ms() - t0;
+    is_int(rc, 4, "push where nothing listens exits 4");
+    ok(took >= 290 && took < 3000, "after 3 tries of 100 ms (%llu ms)", (unsigned long long)took);
+    ok_out(has("broker unreachable") && has("after 3 attempts"), "saying so");
+    ok(has("--id "), "and telling how to retry with the same id");
+    is_int(run_all((const char *[]){"ping", "--intake", nowhere, "--timeout", "100",
+                                    "--retries", "0", NULL}), 4, "ping where nothing listens exits 4");
+    is_int(run_all((const char *[]){"ack", "--responders", nowhere, "--team", "grid-3",
+                                    "--event", "ev-5", "--timeout", "100", "--retries", "1", NULL}),
+           4, "ack where nothing listens exits 4");
+}
+
+static void case_push(fake *f, const char *ep)
+{
+    fake_mode(f, SUBMIT_FILED);
+    is_int(run((const char *[]){"push", "--intake", ep, "--kind", "alert", "--category", "fall",
+                                "--terminal", "box-1", "--text", "one-button call", "--contact",
+                                "Mrs Wang, 0951-1234567", "--lat", "38.5", "--lon", "106.3",
+                                "--urgency", "immediate", NULL}),
+           0, "push against a broker that files exits 0");
+    char want[128];
+    snprintf(want, sizeof want, "filed %s seq 7\n", f->last_id);
+    ok_out(strlen(f->last_id) == IDS_LEN && strcmp(out, want) == 0, "prints 'filed ID seq N'");
+    is_str(f->last_contact, "Mrs Wang, 0951-1234567", "the contact was sent");
+    is_str(f->last_urgency, "Immediate", "the CAP value was sent in its canonical spelling");
+    ok(f->last_lat > 38.49 && f->last_lat < 38.51, "the coordinates were sent");
+
+    is_int(run((const char *[]){"push", "--intake", ep, "--kind", "request", "--category",
+                                "repair", "--community", "heping", "--text", "tap leaks",
+                                "--json", NULL}), 0, "push --json exits 0");
+    json_t *j = parse_line(out);
+    ok(j && json_is_object(j), "--json prints one JSON object");
+    is_str(jstr(j, "id"), f->last_id, "with the id");
+    is_int(jint(j, "seq"), 7, "the seq");
+    is_str(jstr(j, "kind"), "request", "the kind");
+    is_str(jstr(j, "state"), "filed", "the state");
+    ok(json_is_false(json_object_get(j, "duplicate")), "duplicate false");
+    ok(strchr(out, '\n') == out + strlen(out) - 1, "on one line");
+    json_decref(j);
+
+    fake_mode(f, SUBMIT_DUPLICATE);
+    is_int(run((const char *[]){"push", "--intake", ep, "--kind", "request", "--category",
+                                "repair", "--grid", "g-1", "--text", "tap", "--id",
+                                "desk-3-000041", NULL}), 0, "a repeated push exits 0");
+    is_str(out, "filed desk-3-000041 seq 7 (duplicate)\n", "and says it is a duplicate");
+    is_str(f->last_id, "desk-3-000041", "the given --id was sent");
+
+    /* The environment names the endpoint; a global flag may come first. */
+    setenv("GRIDLINE_INTAKE", ep, 1);
+    fake_mode(f, SUBMIT_FILED);
+    is_int(run((const char *[]){"push", "--kind", "feedback", "--category", "elevator",
+                                "--compound", "c-7", "--text", "stuck", NULL}), 0,
+           "GRIDLINE_INTAKE is used when --intake is not given");
+    unsetenv("GRIDLINE_INTAKE");
+    is_int(run((const char *[]){"--intake", ep, "ping", NULL}), 0, "a global flag before the verb");
+    ok(has("pong from"), "ping prints pong");
+
+    fake_mode(f, SUBMIT_BADFIELD);
+    is_int(run_all((const char *[]){"push", "--intake", ep, "--kind", "request", "--category",
+                                    "repair", "--grid", "g-99", "--text", "x", NULL}),
+           2, "a 1xx refusal exits 2");
+    ok_out(has("bad_field") && has("grid 'g-99' is not in the directory"),
+           "printing the code name and the reason");
+    fake_mode(f, SUBMIT_BUSY);
+    is_int(run_all((const char *[]){"push", "--intake", ep, "--kind", "request", "--category",
+                                    "repair", "--grid", "g-1", "--text", "x", "--retries", "1",
+                                    NULL}), 3, "busy after the retries exits 3");
+    is_int(fake_seen(f, PROTO_SUBMIT), 2, "after one resend");
+    fake_mode(f, SUBMIT_STORAGE);
+    is_int(run_all((const char *[]){"push", "--intake", ep, "--kind", "request", "--category",
+                                    "repair", "--grid", "g-1", "--text", "x", "--retries", "1",
+                                    NULL}),
+           5, "a storage error that lasts exits 5");
+    is_int(fake_seen(f, PROTO_SUBMIT), 2, "after a resend (3xx errors are retried)");
+    ok(has("storage_error"), "naming it");
+}
+
+static void case_show(const char *ep)
+{
+    is_int(run((const char *[]){"show", "ev-5", "--intake", ep, "--json", NULL}), 0,
+           "show --json exits 0");
+    ok(strchr(out, '\n') == out + strlen(out) - 1, "one line");
+    json_t *j = parse_line(out);
+    is_str(jstr(j, "id"), "ev-5", "the event's id");
+    is_int(jint(j, "seq"), 5, "seq");
+    is_str(jstr(j, "kind"), "request", "kind");
+    is_str(jstr(j, "state"), "accepted", "state");
+    is_str(jstr(j, "contact"), "138-0000-0000", "reporter contact");
+    json_t *d = json_array_get(json_object_get(j, "dispatches"), 0);
+    is_str(jstr(d, "event"), "ev-5", "dispatches[0].event");
+    is_str(jstr(d, "team"), "grid-3", "dispatches[0].team");
+    is_str(jstr(d, "state"), "accepted", "dispatches[0].state");
+    json_t *h = json_array_get(json_object_get(j, "history"), 1);
+    is_str(jstr(h, "at"), "1970-01-01T00:00:02.000Z", "history[1].at in UTC ISO-8601");
+    is_str(jstr(h, "who"), "team:grid-3/li", "history[1].who");
+    is_str(jstr(h, "what"), "accepted", "history[1].what");
+    is_str(jstr(h, "note"), "on my way", "history[1].note");
+    json_decref(j);
+
+    is_int(run((const char *[]){"show", "--intake", ep, "ev-5", NULL}), 0, "show text exits 0");
+    ok(has("ev-5") && has("contact    138-0000-0000") && has("1970-01-01T00:00:01.000Z") &&
+           has("grid-3") && has("on my way"), "a readable block with contact and UTC times");
+    is_int(run_all((const char *[]){"show", "ev-404", "--intake", ep, NULL}), 6,
+           "show of an unknown event exits 6");
+    ok(has("not_found"), "saying not_found");
+}
+
+static void case_act(fake *f, const char *ep)
+{
+    fake_mode(f, SUBMIT_FILED);
+    is_int(run((const char *[]){"accept", "--responders", ep, "--team", "grid-3", "--event",
+                                "ev-5", "--member", "li", NULL}), 0, "accept exits 0");
+    is_str(out, "accept ev-5 team grid-3: dispatch accepted, event accepted\n",
+           "prints the dispatch and event states");
+    is_int(run((const char *[]){"ack", "--responders", ep, "--team", "grid-3", "--event",
+                                "ev-5", "--json", NULL}), 0, "ack --json exits 0");
+    json_t *j = parse_line(out);
+    is_str(jstr(j, "state"), "acked", "dispatch state in JSON");
+    is_str(jstr(j, "event_state"), "dispatched", "event state in JSON");
+    json_decref(j);
+    is_int(run((const char *[]){"decline", "--responders", ep, "--team", "grid-3", "--event",
+                                "ev-5", "--note", "no vehicle", NULL}), 0, "decline with a note");
+    is_int(run_all((const char *[]){"accept", "--responders", ep, "--team", "grid-3", "--event",
+                                    "ev-taken", NULL}), 6, "accept of a taken event exits 6");
+    ok_out(has("taken") && has("grid-4 accepted it first"), "with the reason");
+}
+
+static void case_listen(fake *f, const char *ep, const char *nowhere)
+{
+    fake_mode(f, SUBMIT_FILED);
+    uint64_t t0 = clock_mono_ms();
+    is_int(run((const char *[]){"listen", "--responders", ep, "--team", "grid-3", "--member",
+                                "li", "--count", "1", "--json", "--for", "5", NULL}), 0,
+           "listen --count 1 exits 0");
+    ok(clock_mono_ms() - t0 < 3000, "as soon as the dispatch came");
+    json_t *j = parse_line(out);
+    is_str(jstr(j, "event"), "ev-9", "dispatch event");
+    is_str(jstr(j, "team"), "grid-3", "dispatch team");
+    is_str(jstr(j, "state"), "pending", "dispatch state");
+    is_int(jint(j, "seq"), 9, "dispatch seq");
+    is_str(jstr(j, "role"), "grid", "dispatch role");
+    is_int(jint(j, "attempts"), 2, "dispatch attempts");
+    is_str(jstr(json_object_get(j, "detail"), "text"), "smoke on floor 3", "the event as detail");
+    json_decref(j);
+
+    fake_mode(f, SUBMIT_FILED);
+    t0 = clock_mono_ms();
+    is_int(run((const char *[]){"listen", "--responders", ep, "--team", "grid-3", "--ack",
+                                "--for", "1", NULL}), 0, "listen --ack --for 1 exits 0");
+    uint64_t took = clock_mono_ms() - t0;
+    ok(took >= 900 && took < 3000, "after about a second (%llu ms)", (unsigned long long)took);
+    ok_out(has("dispatch ev-9 seq 9 team grid-3 role grid state pending"), "prints the dispatch");
+    ok(has("notice ev-8 team grid-3: taken by grid-4"), "and the notice");
+    is_int(fake_seen(f, PROTO_ACK), 1, "--ack acknowledged the dispatch");
+    ok(fake_seen(f, PROTO_HEARTBEAT) >= 5, "heartbeats were sent (%d)", fake_seen(f, PROTO_HEARTBEAT));
+
+    const char *const argv[] = {"gridline", "listen", "--responders", ep, "--team", "grid-3",
+                                NULL};
+    pid_t pid = tl_spawn(&env, "gridline", argv);
+    tl_sleep_ms(300);
+    int status = tl_stop(pid);
+    ok(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "listen exits 0 on SIGTERM");
+
+    const char *const argv2[] = {"gridline", "listen", "--responders", nowhere, "--team",
+                                 "grid-3", NULL};
+    pid = tl_spawn(&env, "gridline", argv2);
+    tl_sleep_ms(200);
+    uint64_t t1 = clock_mono_ms();
+    status = tl_stop(pid);
+    ok(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+           clock_mono_ms() - t1 < 1000,
+       "listen still saying HELLO to nobody exits 0 at once on SIGTERM");
+}
+
+int main(void)
+{
+    tl_setup(&env, "cli");
+    char nowhere[400];
+    snprintf(nowhere, sizeof nowhere, "ipc://%s/nobody.sock", env.dir);
+    unsetenv("GRIDLINE_INTAKE");
+    unsetenv("GRIDLINE_RESPONDERS");
+    static fake f;
+    snprintf(f.endpoint, sizeof f.endpoint, "%s", env.intake);
+    pthread_mutex_init(&f.mu, NULL);
+    pthread_create(&f.thread, NULL, fake_main, &f);
+    tl_sleep_ms(20);
+
+    case_help_and_bad_flags();
+    case_unreachable(nowhere);
+    case_push(&f, env.intake);
+    case_show(env.intake);
+    case_act(&f, env.intake);
+    case_listen(&f, env.intake, nowhere);
+
+    pthread_mutex_lock(&f.mu);
+    f.stop = 1;
+    pthread_mutex_unlock(&f.mu);
+    pthread_join(f.thread, NULL);
+    return done_testing();
+}

@@ -1,0 +1,105 @@
+/* cli.h — what the files of bin/gridline share: the verbs, the flags every
+ * verb takes, the exit statuses, and the error report.
+ *
+ * main.c picks the verb; args.c holds the flag tables' shared rows and the
+ * checks on flag values; output.c prints text and JSON; verbs_terminal.c
+ * (push, show, ping) talks to the intake endpoint and verbs_responder.c (ack,
+ * accept, decline, resolve, listen) to the responders endpoint. The CLI never
+ * opens the store: every verb needs nothing but the endpoints. */
+#ifndef GL_CLI_H
+#define GL_CLI_H
+
+#include <stddef.h>
+
+#include "../../common/opts.h"
+#include "../../proto/client.h"
+
+#define CLI_DEFAULT_INTAKE "tcp://127.0.0.1:7401"
+#define CLI_DEFAULT_RESPONDERS "tcp://127.0.0.1:7402"
+
+/* Exit statuses: a contract with scripts (printed by --help). */
+enum cli_exit {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_BADINPUT = 2,    /* bad flags, or the server refused the input (1xx) */
+    CLI_EXIT_BUSY = 3,        /* still busy after the retries */
+    CLI_EXIT_UNREACHABLE = 4, /* no answer after the retries, or no worker */
+    CLI_EXIT_SERVER = 5,      /* other server errors (storage, internal) */
+    CLI_EXIT_REFUSED = 6,     /* not_found, taken, not_yours, bad_state */
+};
+
+/* The exit-status table as printed by --help; verbs that act on an existing
+ * event add the refused row. */
+#define CLI_EXIT_TABLE                                                                 \
+    "exit status:\n"                                                                  \
+    "  0  done\n"                                                                     \
+    "  2  bad input: bad flags, or the server refused the input with a 1xx error\n"   \
+    "     (its code name and reason are printed on stderr)\n"                         \
+    "  3  busy: the server answered busy to every try\n"                              \
+    "  4  broker unreachable: no reply after the retries (every try resends the same\n" \
+    "     request on a fresh connection), or the broker has no worker (unavailable)\n" \
+    "  5  other server errors (storage_full, storage_error, internal)"
+#define CLI_EXIT_REFUSED_ROW                                                           \
+    "\n  6  refused: not_found (200), taken (201), not_yours (202), bad_state (108)"
+
+/* The flags every verb takes. */
+typedef struct cli_common {
+    const char *intake;
+    const char *responders;
+    long timeout_ms;
+    long retries;
+    int json;
+} cli_common;
+
+/* CLI_COMMON_ROWS are the opt_def rows of the flags every verb takes, bound
+ * to the cli_common c. */
+#define CLI_COMMON_ROWS(c)                                                             \
+    {"intake", OPT_STR, CLI_DEFAULT_INTAKE, "intake endpoint (push, show, ping)",     \
+     &(c).intake, "GRIDLINE_INTAKE"},                                                  \
+    {"responders", OPT_STR, CLI_DEFAULT_RESPONDERS,                                    \
+     "responders endpoint (listen, ack, accept, decline, resolve)", &(c).responders,  \
+     "GRIDLINE_RESPONDERS"},                                                           \
+    {"timeout", OPT_INT, "2500", "ms to wait for a reply before resending on a fresh " \
+     "socket", &(c).timeout_ms, NULL},                                                 \
+    {"retries", OPT_INT, "5", "resends after no reply, and after each busy reply",    \
+     &(c).retries, NULL},                                                              \
+    {"json", OPT_FLAG, NULL, "print one JSON object per line", &(c).json, NULL}
+
+/* cli_parse runs opts_parse on a verb's argv (argv[0] is the verb) and checks
+ * the common flags. positional: NULL, or where to put the one non-flag
+ * argument the verb takes (then it is required; its name is pos_name).
+ * Returns 0 to go on, 1 after --help (exit 0), or CLI_EXIT_BADINPUT after
+ * printing why. */
+int cli_parse(const opt_def *defs, size_t n, int argc, char **argv, const char *usage,
+              const char *description, cli_common *common, const char **positional,
+              const char *pos_name);
+
+/* cli_client_opts turns the common flags into client options. */
+void cli_client_opts(const cli_common *common, client_opts *o);
+
+/* cli_exit_for maps a GL_E* result to an exit status; refusals: 1 for verbs
+ * where not_found/taken/not_yours/bad_state mean "refused" (exit 6), 0 for
+ * push (1xx → 2, 2xx → 5). */
+int cli_exit_for(int err, int refusals);
+
+/* cli_report prints "gridline VERB: what: name (code): reason" to stderr for
+ * err and returns cli_exit_for(err, refusals). */
+int cli_report(const char *verb, int err, const char *reason, int refusals);
+
+/* cli_bad prints "gridline VERB: message" to stderr; returns CLI_EXIT_BADINPUT. */
+int cli_bad(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* cli_check_len: NULL or 1..max bytes; else prints why and returns nonzero. */
+int cli_check_len(const char *verb, const char *flag, const char *value, size_t max);
+
+/* cli_check_id: an event id (1..GL_MAX_ID printable ASCII, no spaces). */
+int cli_check_id(const char *verb, const char *flag, const char *value);
+
+/* The verbs: each takes its own argv (argv[0] is the verb) and returns the
+ * exit status. */
+int cli_push(int argc, char **argv);
+int cli_show(int argc, char **argv);
+int cli_ping(int argc, char **argv);
+int cli_act(int argc, char **argv);
+int cli_listen(int argc, char **argv);
+
+#endif
