@@ -36,17 +36,20 @@ LIB_SRC = $(wildcard common/*.c) $(wildcard proto/*.c)
 BROKER_SRC = $(wildcard broker/*.c)
 WORKER_SRC = $(wildcard workers/*.c)
 CLI_SRC = $(wildcard tools/cli/*.c)
+SIM_SRC = $(wildcard tools/sim/*.c)
 TEST_SUPPORT_SRC = tests/support/testlib.c
 TEST_SRC = $(wildcard tests/t_*.c)
 BENCH_SRC = $(wildcard bench/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB = $(BUILD)/libgridline.a
-BINS = bin/gridline-broker bin/gridline-worker bin/gridline
+BINS = bin/gridline-broker bin/gridline-worker bin/gridline bin/gridline-sim
 TESTS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all check run bench install clean deps
+# Keep objects of test programs: they are intermediate, but rebuilding is waste.
+.SECONDARY:
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -65,10 +68,10 @@ BINDIR = $(BUILD)/bin
 else
 BINDIR = bin
 endif
-REAL_BINS = $(BINDIR)/gridline-broker $(BINDIR)/gridline-worker $(BINDIR)/gridline
+REAL_BINS = $(BINDIR)/gridline-broker $(BINDIR)/gridline-worker $(BINDIR)/gridline $(BINDIR)/gridline-sim
 
 ifneq ($(SANITIZE),)
-bin/gridline-broker bin/gridline-worker bin/gridline: $(REAL_BINS)
+bin/gridline-broker bin/gridline-worker bin/gridline bin/gridline-sim: $(REAL_BINS)
 endif
 
 $(BINDIR)/gridline-broker: $(call obj,$(BROKER_SRC)) $(LIB)
@@ -78,6 +81,9 @@ $(BINDIR)/gridline-worker: $(call obj,$(WORKER_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BINDIR)/gridline: $(call obj,$(CLI_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BINDIR)/gridline-sim: $(call obj,$(SIM_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../common/log.h"
+
 static tl_env *tl_current;
 static pid_t tl_pids[64];
 static int tl_npids;
@@ -64,6 +66,8 @@ void tl_setup(tl_env *env, const char *name)
     snprintf(env->bin, sizeof env->bin, "%s", bin ? bin : "bin");
     tl_current = env;
     signal(SIGPIPE, SIG_IGN);
+    /* The client library logs reconnects at INFO; tests expect them. */
+    log_init("test", LOG_WARN);
     atexit(tl_cleanup);
 }
 
@@ -209,3 +213,35 @@ int tl_run(tl_env *env, const char *prog, const char *const argv[], char *out,
         return -1;
     return WEXITSTATUS(status);
 }
+
+#include "../../proto/client.h"
+
+static int tl_probe(tl_env *env, int timeout_ms, int need_worker)
+{
+    client_opts o;
+    client_opts_init(&o);
+    o.timeout_ms = 200;
+    o.retries = 0;
+    for (int waited = 0; waited < timeout_ms; waited += 200) {
+        client *c = NULL;
+        if (client_open(&c, env->intake, &o, NULL, 0) != 0)
+            return -1;
+        int rc;
+        if (need_worker) {
+            gl_arena a = {0};
+            proto_msg m;
+            rc = client_show(c, "readiness-probe", &m, &a);
+            arena_free(&a);
+            rc = rc == GL_ENOTFOUND ? 0 : -1;
+        } else
+            rc = client_ping(c);
+        client_close(&c);
+        if (rc == 0)
+            return 0;
+        tl_sleep_ms(50);
+    }
+    return -1;
+}
+
+int tl_wait_ready(tl_env *env, int timeout_ms) { return tl_probe(env, timeout_ms, 0); }
+int tl_wait_workers(tl_env *env, int timeout_ms) { return tl_probe(env, timeout_ms, 1); }

@@ -50,4 +50,13 @@ int tl_run(tl_env *env, const char *prog, const char *const argv[], char *out,
 /* tl_sleep_ms sleeps. */
 void tl_sleep_ms(int ms);
 
+
+/* tl_wait_ready pings the broker's intake through the client API until it
+ * answers (at most timeout_ms); 0 when it did, -1 otherwise. */
+int tl_wait_ready(tl_env *env, int timeout_ms);
+
+/* tl_wait_workers waits until a SHOW of an unknown id gets an answer from a
+ * worker (not_found), proving a worker is connected; 0 or -1. */
+int tl_wait_workers(tl_env *env, int timeout_ms);
+
 #endif
