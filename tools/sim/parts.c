@@ -48,6 +48,7 @@ int sim_terminal(const sim_config *cfg, const sim_county *c, sim_counters *k, in
     srand((unsigned)(cfg->seed * 7919 + index));
     client_opts o;
     client_opts_init(&o);
+    o.stop = &sim_stop; /* Ctrl-C interrupts a call that is waiting or retrying */
     client *cl = NULL;
     if (client_open(&cl, cfg->intake, &o, NULL, 0) != 0)
         return 1;
@@ -152,6 +153,7 @@ int sim_responders(const sim_config *cfg, const sim_county *c, sim_counters *k, 
         return 1;
     client_opts o;
     client_opts_init(&o);
+    o.stop = &sim_stop;
     for (size_t i = (size_t)index; i < nteams; i += (size_t)cfg->responder_procs) {
         char member[64];
         snprintf(member, sizeof member, "sim-%d", index);

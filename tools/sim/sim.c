@@ -123,6 +123,8 @@ int main(int argc, char **argv)
         if (cfg.duration > 0 && secs >= (double)cfg.duration)
             break;
     }
+    if (tty)
+        printf("\n");
     for (int i = 0; i < n; i++)
         kill(children[i], SIGTERM);
     for (int i = 0; i < n; i++)
