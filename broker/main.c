@@ -53,7 +53,8 @@ static void on_intake_msg(broker *b, frame_msg *fm)
     size_t len, blen;
     const void *ident = frame_identity(fm, &len);
     const void *body = frame_body(fm, &blen);
-    if (fm->cmd != PROTO_SUBMIT && fm->cmd != PROTO_SHOW && fm->cmd != PROTO_PING) {
+    if (fm->cmd != PROTO_SUBMIT && fm->cmd != PROTO_SHOW && fm->cmd != PROTO_PING &&
+        fm->cmd != PROTO_UPDATE && fm->cmd != PROTO_CANCEL) {
         b->counters.bad_input++;
         broker_reply_error(b, b->intake, fm, GL_EUNKNOWNCMD,
                            "command not accepted on the intake endpoint", NULL, 0);
@@ -90,7 +91,12 @@ static void on_intake_msg(broker *b, frame_msg *fm)
         return;
     }
     case PROTO_SHOW:
-        rc = broker_enqueue(b, ORIGIN_INTAKE, LANE_ROUTINE, fm->cmd, ident, len, body, blen);
+    case PROTO_UPDATE:
+    case PROTO_CANCEL:
+        /* An update or a cancellation (a false alarm withdrawn) can stop an
+         * escalation: it rides the alert lane and is never refused busy. */
+        rc = broker_enqueue(b, ORIGIN_INTAKE, fm->cmd == PROTO_SHOW ? LANE_ROUTINE : LANE_ALERT,
+                            fm->cmd, ident, len, body, blen);
         if (rc != 0)
             broker_reply_error(b, b->intake, fm, rc, NULL, m.ev.id, m.rid);
         return;

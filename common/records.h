@@ -56,6 +56,12 @@ typedef struct gl_event {
     const char *team;      /* the team that accepted it, if any */
     uint64_t created_ms;   /* wall clock, ms since epoch */
     uint64_t updated_ms;
+    /* Alerts with a response plan: the step whose squad was last dispatched
+     * (1-based; 0 = no plan), and when that step's acknowledgement deadline
+     * passes (0 = not escalating: acknowledged, exhausted, or cancelled). */
+    uint32_t plan_step;
+    uint64_t escalate_at_ms;
+    const char *alarm;     /* operator alarm on the event ("unanswered"), or NULL */
 } gl_event;
 
 typedef struct gl_dispatch {

@@ -145,3 +145,20 @@ typedef struct store_stats {
 int store_get_stats(store_txn *t, store_stats *st);
 
 #endif
+
+/* --- alert escalation timers --- */
+
+/* store_escalation_move moves event seq's escalation timer from old_ms to
+ * new_ms in the "escalations" index (key ms(u64) seq(u64)); 0 means "none"
+ * on either side. The event record's escalate_at_ms is the caller's to keep
+ * equal to new_ms. 0, GL_ESTORAGEFULL, GL_ESTORAGE. */
+int store_escalation_move(store_txn *t, uint64_t seq, uint64_t old_ms, uint64_t new_ms);
+
+/* store_escalation_due collects into seqs (at most max) the events whose
+ * escalation time is <= now_ms, earliest first; *n is set to how many.
+ * 0 or GL_ESTORAGE. */
+int store_escalation_due(store_txn *t, uint64_t now_ms, uint64_t *seqs, size_t max, size_t *n);
+
+/* store_next_escalation returns the earliest escalation time, or 0 when none
+ * is set (or on a read error). */
+uint64_t store_next_escalation(store_txn *t);

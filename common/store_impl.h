@@ -15,7 +15,8 @@
 #include "store_records.h"
 
 enum store_db {
-    DB_EVENTS, DB_EVENT_IDS, DB_DISPATCHES, DB_PENDING, DB_DUE, DB_HISTORY, DB_COUNT
+    DB_EVENTS, DB_EVENT_IDS, DB_DISPATCHES, DB_PENDING, DB_DUE, DB_HISTORY, DB_ESCALATIONS,
+    DB_COUNT
 };
 
 /* store_db_names[db] is the LMDB name of db, also used in log lines. */

@@ -49,6 +49,9 @@ static const struct field event_fields[] = {
     FIELD(gl_event, team, F_STR),
     FIELD(gl_event, created_ms, F_U64),
     FIELD(gl_event, updated_ms, F_U64),
+    FIELD(gl_event, plan_step, F_U32),
+    FIELD(gl_event, escalate_at_ms, F_U64),
+    FIELD(gl_event, alarm, F_STR),
 };
 
 static const struct field dispatch_fields[] = {

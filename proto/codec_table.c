@@ -57,6 +57,9 @@ static const codec_field event_fields[] = {
     ROW(gl_event, "team", CT_STR, team, 0, GL_MAX_ID),
     ROW(gl_event, "created_ms", CT_UINT, created_ms, 0, 0),
     ROW(gl_event, "updated_ms", CT_UINT, updated_ms, 0, 0),
+    ROW(gl_event, "plan_step", CT_UINT, plan_step, 0, 0),
+    ROW(gl_event, "escalate_at_ms", CT_UINT, escalate_at_ms, 0, 0),
+    ROW(gl_event, "alarm", CT_STR, alarm, 0, GL_MAX_SHORT),
 };
 
 static const codec_field dispatch_fields[] = {
@@ -197,6 +200,23 @@ static const codec_field done_fields[] = {
     ROW_ONE_OF(proto_msg, "origin", origin, REQ, origins),
 };
 static const codec_field deliver_fields[] = {RID, P("team", CT_STR, team, REQ, GL_MAX_ID)};
+/* UPDATE, CANCEL: the terminal changes or withdraws an event it filed. */
+static const codec_field update_fields[] = {
+    RID,
+    P("id", CT_STR, ev.id, ID_, GL_MAX_ID),
+    P("terminal", CT_STR, ev.terminal, 0, GL_MAX_ID),
+    P("text", CT_STR, ev.text, 0, GL_MAX_TEXT),
+    ROW_ONE_OF(proto_msg, "urgency", ev.urgency, 0, cap_urgency),
+    ROW_ONE_OF(proto_msg, "severity", ev.severity, 0, cap_severity),
+    ROW_ONE_OF(proto_msg, "certainty", ev.certainty, 0, cap_certainty),
+    P("note", CT_STR, note, 0, GL_MAX_TEXT),
+};
+static const codec_field cancel_fields[] = {
+    RID,
+    P("id", CT_STR, ev.id, ID_, GL_MAX_ID),
+    P("terminal", CT_STR, ev.terminal, 0, GL_MAX_ID),
+    P("note", CT_STR, note, 0, GL_MAX_TEXT),
+};
 
 static const struct {
     const char *name;
@@ -226,6 +246,9 @@ static const struct {
     [PROTO_DONE] = {"DONE", TABLE(done_fields)},
     [PROTO_DELIVER] = {"DELIVER", TABLE(deliver_fields)},
     [PROTO_PRESENCE] = {"PRESENCE", TABLE(presence_fields)},
+    [PROTO_UPDATE] = {"UPDATE", TABLE(update_fields)},
+    [PROTO_CANCEL] = {"CANCEL", TABLE(cancel_fields)},
+    [PROTO_CHANGED] = {"CHANGED", TABLE(filed_fields)},
 };
 
 const codec_table *codec_command(int cmd)

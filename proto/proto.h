@@ -49,6 +49,10 @@ enum proto_cmd {
     PROTO_DONE,      /* worker → broker: header job, client, origin; + inner reply cmd, body */
     PROTO_DELIVER,   /* worker → broker: header team; + inner DISPATCH/NOTICE, body */
     PROTO_PRESENCE,  /* broker → worker: team, member (a responder said HELLO) */
+    /* terminal → broker (intake), added in protocol 1.1 (compatible) */
+    PROTO_UPDATE,    /* id, terminal?, text?, urgency?, severity?, certainty?, note? → CHANGED */
+    PROTO_CANCEL,    /* id, terminal?, note? → CHANGED */
+    PROTO_CHANGED,   /* reply: id, seq, kind, state (as FILED) */
     PROTO_CMD_COUNT
 };
 
@@ -66,7 +70,7 @@ typedef struct proto_msg {
     const char *event;    /* "event": event id */
     const char *team;     /* "team" */
     const char *member;   /* "member" */
-    const char *note;     /* "note" */
+    const char *note;     /* "note"; UPDATE/CANCEL: the terminal's reason */
     const char *role;     /* "role" (DISPATCH) */
     const char *what;     /* "what" (NOTICE): "taken", "cancelled", ... */
     const char *by;       /* "by" (NOTICE): team that caused it */

@@ -75,11 +75,21 @@ static const tcmd spec[] = {
     {PROTO_DONE, {RID, CLIENT}},
     {PROTO_DELIVER, {RID, TEAM}},
     {PROTO_PRESENCE, {RID, TEAM, {"member", 's', 0, 64, O(member)}}},
+    {PROTO_UPDATE, {RID, {"id", 'i', 1, 64, O(ev.id)}, {"terminal", 's', 0, 64, O(ev.terminal)},
+        {"text", 's', 0, 4096, O(ev.text)}, {"urgency", 'v', 0, 256, O(ev.urgency)},
+        {"severity", 'v', 0, 256, O(ev.severity)}, {"certainty", 'v', 0, 256, O(ev.certainty)},
+        NOTE(0)}},
+    {PROTO_CANCEL, {RID, {"id", 'i', 1, 64, O(ev.id)}, {"terminal", 's', 0, 64, O(ev.terminal)},
+        NOTE(0)}},
+    {PROTO_CHANGED, {RID, {"id", 'i', 1, 64, O(ev.id)}, {"seq", 'U', 1, 0, O(ev.seq)},
+        {"kind", 'k', 1, 0, O(ev.kind)}, {"state", 'e', 1, 0, O(ev.state)},
+        {"duplicate", 'b', 0, 0, O(duplicate)}}},
 };
 
 static const char *const event_keys[] = {"id", "seq", "kind", "category", "community",
     "compound", "grid", "terminal", "address", "lat", "lon", "text", "contact", "urgency",
-    "severity", "certainty", "state", "team", "created_ms", "updated_ms"};
+    "severity", "certainty", "state", "team", "created_ms", "updated_ms", "plan_step",
+    "escalate_at_ms", "alarm"};
 static const char *const dispatch_keys[] = {"event", "seq", "team", "role", "state",
     "member", "note", "attempts", "created_ms", "updated_ms", "next_retry_ms"};
 static const char *const history_keys[] = {"seq", "no", "at_ms", "who", "what", "note"};
@@ -108,7 +118,7 @@ static proto_msg full_msg(int cmd)
                "Building 3, Unit 2, Room 401", 1, 38.5112, 106.3857,
                "Elderly resident fell and cannot stand up. 老人摔倒", "+86 951 555 0101",
                "Immediate", "Severe", "Observed", GL_EV_ACCEPTED, "grid-heping-3",
-               1718000000000, 1718000001234},
+               1718000000000, 1718000001234, 2, 1718000061234, "unanswered"},
         .event = EVID, .team = "grid-heping-3", .member = "王芳", .note = "on my way",
         .role = "grid", .what = "taken", .by = "squad-7", .state = GL_DS_ACCEPTED,
         .event_state = GL_EV_ACCEPTED, .attempts = 3, .duplicate = 1, .code = 105,
@@ -137,7 +147,8 @@ static int same_event(const gl_event *a, const gl_event *b)
            same_str(a->urgency, b->urgency) && same_str(a->severity, b->severity) &&
            same_str(a->certainty, b->certainty) && a->state == b->state &&
            same_str(a->team, b->team) && a->created_ms == b->created_ms &&
-           a->updated_ms == b->updated_ms;
+           a->updated_ms == b->updated_ms && a->plan_step == b->plan_step &&
+           a->escalate_at_ms == b->escalate_at_ms && same_str(a->alarm, b->alarm);
 }
 
 static int same_dispatch(const gl_dispatch *a, const gl_dispatch *b)
@@ -682,6 +693,7 @@ static void test_framing(void)
     edit(PROTO_SUBMIT, "zzz_future", &(tval){'M', 0, 0, 0, NULL, 0});
     gl_event want = full_msg(PROTO_SUBMIT).ev; /* less what SUBMIT does not carry */
     want.seq = want.created_ms = want.updated_ms = 0, want.state = 0, want.team = NULL;
+    want.plan_step = 0, want.escalate_at_ms = 0, want.alarm = NULL;
     ok(dec_sb(PROTO_SUBMIT, &m) == 0 && same_event(&m.ev, &want),
        "SUBMIT: an unknown key is ignored and the rest decodes");
     edit(PROTO_EVENT, "dispatches.0.priority", &(tval){'I', -5, 0, 0, NULL, 0});

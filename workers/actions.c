@@ -173,6 +173,8 @@ int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
         if (n > 0 && (size_t)n < sizeof note - used)
             used += (size_t)n;
     }
+    if (ev.kind == GL_KIND_ALERT && (rc = escalation_start(w, t, &ev, now)) != 0)
+        return rc;
     if (route.n > 0) {
         ev.state = GL_EV_DISPATCHED;
         if ((rc = store_event_put(t, &ev)) != 0 ||
@@ -294,6 +296,27 @@ static int redispatch(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now)
                           "every candidate team declined");
 }
 
+/* An alert's escalation stops once a plan squad acknowledges it or anyone
+ * accepts it; a plan squad that declines brings the next step forward now. */
+static int alert_acted(gl_worker *w, store_txn *t, gl_event *ev, const gl_dispatch *d,
+                       uint64_t now)
+{
+    if (!ev->escalate_at_ms)
+        return 0;
+    int squad = d->role && strcmp(d->role, "squad") == 0;
+    if (squad && d->state == GL_DS_DECLINED) {
+        int rc = store_escalation_move(t, ev->seq, ev->escalate_at_ms, now);
+        if (rc == 0) {
+            ev->escalate_at_ms = now;
+            w->escalation_soon = 1;
+        }
+        return rc;
+    }
+    if (squad || ev->state == GL_EV_ACCEPTED || ev->state == GL_EV_RESOLVED)
+        return escalation_stop(t, ev);
+    return 0;
+}
+
 static int finished(int state)
 {
     return state == GL_EV_CLOSED || state == GL_EV_CANCELLED || state == GL_EV_MERGED;
@@ -399,10 +422,15 @@ int worker_act(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
             d.member = m->member;
         if (m->note)
             d.note = m->note;
+        if (ev.kind == GL_KIND_ALERT && (rc = alert_acted(w, t, &ev, &d, now)) != 0)
+            return rc;
         if ((rc = store_dispatch_put(t, &d)) != 0 || (rc = store_event_put(t, &ev)) != 0 ||
             (rc = worker_history(t, seq, now, who, what, m->note)) != 0)
             return rc;
         if (j->cmd == PROTO_DECLINE && (rc = redispatch(w, t, &ev, now)) != 0)
+            return rc;
+        /* Coordinators see every acknowledgement of an alert as it happens. */
+        if (ev.kind == GL_KIND_ALERT && (rc = tell_coordinators(w, t, &ev, what, m->note, m->team)) != 0)
             return rc;
     }
     proto_msg r;

@@ -158,6 +158,10 @@ void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
             case PROTO_SHOW:
                 rc = worker_show(w, t, j);
                 break;
+            case PROTO_UPDATE:
+            case PROTO_CANCEL:
+                rc = worker_change(w, t, j, now);
+                break;
             case PROTO_ACK:
             case PROTO_ACCEPT:
             case PROTO_DECLINE:

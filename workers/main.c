@@ -88,6 +88,31 @@ static void take_job(gl_worker *w, frame_msg *fm, const proto_msg *hdr, wjob *j)
                                  sizeof j->reason);
 }
 
+/* Guarantee 4: an alert never waits behind routine work. Alert-lane jobs
+ * (alerts, responders' acts, updates, cancellations) go first, in their own
+ * small transaction; the routine jobs of the same read follow in one group
+ * commit. The order within each lane is kept. */
+static void run_alerts_first(gl_worker *w, wjob *jobs, size_t n)
+{
+    size_t nalert = 0;
+    for (size_t i = 0; i < n; i++)
+        nalert += jobs[i].lane_alert != 0;
+    if (nalert == 0 || nalert == n) {
+        worker_run_batch(w, jobs, n);
+        return;
+    }
+    /* Stable partition, in place: rotate each alert job down into place. */
+    size_t front = 0;
+    for (size_t i = 0; i < n; i++)
+        if (jobs[i].lane_alert) {
+            wjob alert = jobs[i];
+            memmove(&jobs[front + 1], &jobs[front], (i - front) * sizeof *jobs);
+            jobs[front++] = alert;
+        }
+    worker_run_batch(w, jobs, nalert);
+    worker_run_batch(w, jobs + nalert, n - nalert);
+}
+
 static int run(gl_worker *w)
 {
     wjob *jobs = calloc((size_t)w->cfg.batch, sizeof *jobs);
@@ -146,7 +171,7 @@ static int run(gl_worker *w)
             frame_close(&fm);
         }
         if (njobs)
-            worker_run_batch(w, jobs, njobs);
+            run_alerts_first(w, jobs, njobs);
         for (size_t i = 0; i < npresence; i++)
             worker_on_presence(w, presence[i]);
         if (reready)
@@ -155,9 +180,13 @@ static int run(gl_worker *w)
         /* Resend timers live in the store and any worker may have set an
          * earlier one, so look at least once per heartbeat interval. */
         wall = clock_wall_ms();
-        if (next_due_wall <= wall) {
+        if (next_due_wall <= wall || w->escalation_soon) {
+            w->escalation_soon = 0;
             arena_reset(&w->batch_arena);
             uint64_t next = worker_resend_due(w, wall);
+            uint64_t next_escalation = worker_escalate_due(w, wall);
+            if (next_escalation && (!next || next_escalation < next))
+                next = next_escalation;
             uint64_t horizon = wall + (uint64_t)w->cfg.heartbeat_ms;
             next_due_wall = next && next < horizon ? next : horizon;
         }

@@ -60,6 +60,7 @@ typedef struct gl_worker {
     gl_arena scratch;       /* per-record reads */
     msgpack_sbuffer sbuf;
     worker_counters counters;
+    int escalation_soon;    /* a deadline was brought forward: look now */
 } gl_worker;
 
 /* A job as received, decoded. */
@@ -112,6 +113,23 @@ void worker_on_presence(gl_worker *w, const char *team);
 /* worker_resend_due resends dispatches whose retry time has come; returns
  * the wall time of the next one (0: none). */
 uint64_t worker_resend_due(gl_worker *w, uint64_t now);
+
+/* escalation.c */
+/* escalation_start sets the first deadline of an alert's response plan (ev
+ * must have its seq; the caller writes ev). */
+int escalation_start(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now);
+/* escalation_stop clears ev's deadline (the caller writes ev). */
+int escalation_stop(store_txn *t, gl_event *ev);
+/* tell_coordinators queues a NOTICE to every team dispatched as coordinator
+ * for ev, except the team by. */
+int tell_coordinators(gl_worker *w, store_txn *t, const gl_event *ev, const char *what,
+                      const char *note, const char *by);
+/* worker_escalate_due escalates the alerts whose deadline has passed; returns
+ * the next deadline (0: none). */
+uint64_t worker_escalate_due(gl_worker *w, uint64_t now);
+
+/* changes.c: UPDATE and CANCEL from the event's terminal. */
+int worker_change(gl_worker *w, store_txn *t, const wjob *j, uint64_t now);
 
 /* history helper */
 int worker_history(store_txn *t, uint64_t seq, uint64_t now, const char *who,

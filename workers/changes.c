@@ -1,0 +1,129 @@
+/* changes.c — a terminal updates or cancels an event it filed (in the spirit
+ * of CAP 1.2's Update and Cancel messages: a false alarm is withdrawn, a
+ * severity raised). Every team the event went to is told; a cancelled alert
+ * stops escalating and its live dispatches are cancelled. */
+#include "worker.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct recipients {
+    gl_arena *arena;
+    gl_dispatch *list;
+    size_t n, cap;
+} recipients;
+
+static int collect(void *ctx, const gl_dispatch *d)
+{
+    recipients *r = ctx;
+    if (r->n == r->cap) {
+        size_t ncap = r->cap ? r->cap * 2 : 16;
+        gl_dispatch *nl = arena_alloc(r->arena, ncap * sizeof *nl);
+        if (!nl)
+            return 1;
+        if (r->list)
+            memcpy(nl, r->list, r->n * sizeof *nl);
+        r->list = nl;
+        r->cap = ncap;
+    }
+    gl_dispatch *c = &r->list[r->n++];
+    *c = *d;
+    c->event = arena_strdup(r->arena, d->event);
+    c->team = arena_strdup(r->arena, d->team);
+    c->role = arena_strdup(r->arena, d->role);
+    c->member = arena_strdup(r->arena, d->member);
+    c->note = arena_strdup(r->arena, d->note);
+    return 0;
+}
+
+static void reply_changed(gl_worker *w, const wjob *j, const gl_event *ev, int durable)
+{
+    proto_msg m;
+    memset(&m, 0, sizeof m);
+    m.cmd = PROTO_CHANGED;
+    m.rid = j->msg.rid;
+    m.ev.id = ev->id;
+    m.ev.seq = ev->seq;
+    m.ev.kind = ev->kind;
+    m.ev.state = ev->state;
+    worker_out_reply(w, j, &m, durable);
+}
+
+int worker_change(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
+{
+    const proto_msg *m = &j->msg;
+    uint64_t seq;
+    int rc = store_event_find(t, m->ev.id, &seq);
+    if (rc == GL_ENOTFOUND) {
+        worker_out_error(w, j, GL_ENOTFOUND, "no event with this id");
+        return 0;
+    }
+    gl_event ev;
+    if (rc || (rc = store_event_get(t, seq, &ev, &w->batch_arena)) != 0)
+        return rc;
+    if (m->ev.terminal && ev.terminal && strcmp(m->ev.terminal, ev.terminal) != 0) {
+        worker_out_error(w, j, GL_ENOTYOURS, "the event was filed by another terminal");
+        return 0;
+    }
+    int cancel = j->cmd == PROTO_CANCEL;
+    if (cancel && ev.state == GL_EV_CANCELLED) {
+        reply_changed(w, j, &ev, 0); /* cancelled already: the same answer */
+        return 0;
+    }
+    if (ev.state == GL_EV_CLOSED || ev.state == GL_EV_CANCELLED || ev.state == GL_EV_MERGED ||
+        (cancel && ev.state == GL_EV_RESOLVED)) {
+        worker_out_error(w, j, GL_EBADSTATE, cancel ? "the event is already resolved or closed"
+                                                    : "the event is closed, cancelled or merged");
+        return 0;
+    }
+    if (!cancel && !m->ev.text && !m->ev.urgency && !m->ev.severity && !m->ev.certainty) {
+        worker_out_error(w, j, GL_EMISSING, "an update needs text, urgency, severity or certainty");
+        return 0;
+    }
+
+    recipients r = {.arena = &w->batch_arena};
+    if ((rc = store_dispatch_list(t, seq, collect, &r)) != 0)
+        return rc;
+    char who[GL_MAX_ID + 16], note[GL_MAX_TEXT];
+    snprintf(who, sizeof who, "terminal%s%s", ev.terminal ? ":" : "", ev.terminal ? ev.terminal : "");
+    if (cancel) {
+        ev.state = GL_EV_CANCELLED;
+        snprintf(note, sizeof note, "%s", m->note ? m->note : "cancelled by its terminal");
+        if ((rc = escalation_stop(t, &ev)) != 0)
+            return rc;
+        for (size_t i = 0; i < r.n; i++) {
+            gl_dispatch *d = &r.list[i];
+            if (d->state == GL_DS_PENDING || d->state == GL_DS_ACKED || d->state == GL_DS_ACCEPTED) {
+                d->state = GL_DS_CANCELLED;
+                d->next_retry_ms = 0;
+                d->updated_ms = now;
+                if ((rc = store_dispatch_put(t, d)) != 0)
+                    return rc;
+            }
+        }
+    } else {
+        if (m->ev.text)
+            ev.text = m->ev.text;
+        if (m->ev.urgency)
+            ev.urgency = m->ev.urgency;
+        if (m->ev.severity)
+            ev.severity = m->ev.severity;
+        if (m->ev.certainty)
+            ev.certainty = m->ev.certainty;
+        snprintf(note, sizeof note, "%s%s%s%s%s%s%s", m->note ? m->note : "",
+                 m->note ? "; " : "", m->ev.severity ? "severity " : "",
+                 m->ev.severity ? m->ev.severity : "", m->ev.severity && m->ev.text ? "; " : "",
+                 m->ev.text ? "text: " : "", m->ev.text ? m->ev.text : "");
+    }
+    ev.updated_ms = now;
+    if ((rc = store_event_put(t, &ev)) != 0 ||
+        (rc = worker_history(t, seq, now, who, cancel ? "cancelled" : "updated", note)) != 0)
+        return rc;
+    /* Every recipient is told, whatever became of its dispatch. */
+    for (size_t i = 0; i < r.n; i++)
+        if ((rc = worker_notice(w, r.list[i].team, ev.id, cancel ? "cancelled" : "updated", note,
+                                ev.terminal)) != 0)
+            return rc;
+    reply_changed(w, j, &ev, 1);
+    return 0;
+}

@@ -1,0 +1,164 @@
+/* escalation.c — response plans for alerts ("一社(网格)一策").
+ *
+ * Each step of a plan names a squad and an acknowledgement deadline. When an
+ * alert is filed its first squad is dispatched (by the route) and the first
+ * deadline set; when a deadline passes with no squad acknowledging, the next
+ * squad is dispatched and the coordinators told; when the plan is exhausted
+ * the alert is marked unanswered and an operator alarm raised. Deadlines sit
+ * in the store's escalations index, so they survive restarts, and are taken
+ * inside a write transaction, so with several workers each fires once. */
+#include "worker.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/log.h"
+
+#define PLAN_MAX_STEPS 16
+
+static int plan_of(gl_worker *w, const gl_event *ev, dir_plan_step *steps)
+{
+    if (ev->kind != GL_KIND_ALERT || !ev->category)
+        return 0;
+    return dir_plan(w->dir, ev->community, ev->grid, ev->category, steps, PLAN_MAX_STEPS);
+}
+
+static int set_deadline(store_txn *t, gl_event *ev, uint64_t at)
+{
+    int rc = store_escalation_move(t, ev->seq, ev->escalate_at_ms, at);
+    if (rc == 0)
+        ev->escalate_at_ms = at;
+    return rc;
+}
+
+int escalation_start(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now)
+{
+    dir_plan_step steps[PLAN_MAX_STEPS];
+    int n = plan_of(w, ev, steps);
+    if (n <= 0)
+        return 0;
+    ev->plan_step = 1;
+    return set_deadline(t, ev, now + (uint64_t)steps[0].ack_within_s * 1000);
+}
+
+int escalation_stop(store_txn *t, gl_event *ev)
+{
+    return ev->escalate_at_ms ? set_deadline(t, ev, 0) : 0;
+}
+
+/* --- telling the coordinators --- */
+
+typedef struct coordinators {
+    gl_arena *arena;
+    const char *teams[DIR_MAX_ROUTE];
+    int n;
+} coordinators;
+
+static int collect_coordinator(void *ctx, const gl_dispatch *d)
+{
+    coordinators *c = ctx;
+    if (d->role && strcmp(d->role, "coordinator") == 0 && c->n < DIR_MAX_ROUTE)
+        c->teams[c->n++] = arena_strdup(c->arena, d->team);
+    return 0;
+}
+
+int tell_coordinators(gl_worker *w, store_txn *t, const gl_event *ev, const char *what,
+                      const char *note, const char *by)
+{
+    coordinators c = {.arena = &w->batch_arena};
+    int rc = store_dispatch_list(t, ev->seq, collect_coordinator, &c);
+    for (int i = 0; rc == 0 && i < c.n; i++)
+        if (c.teams[i] && (!by || strcmp(c.teams[i], by) != 0))
+            rc = worker_notice(w, c.teams[i], ev->id, what, note, by);
+    return rc;
+}
+
+/* --- the deadline passing --- */
+
+typedef struct squad_ack {
+    int acknowledged;
+} squad_ack;
+
+static int find_squad_ack(void *ctx, const gl_dispatch *d)
+{
+    squad_ack *a = ctx;
+    if (d->role && strcmp(d->role, "squad") == 0 &&
+        (d->state == GL_DS_ACKED || d->state == GL_DS_ACCEPTED || d->state == GL_DS_RESOLVED))
+        a->acknowledged = 1;
+    return 0;
+}
+
+static int escalate_one(gl_worker *w, store_txn *t, uint64_t seq, uint64_t now)
+{
+    gl_event ev;
+    int rc = store_event_get(t, seq, &ev, &w->batch_arena);
+    if (rc)
+        return rc == GL_ENOTFOUND ? 0 : rc;
+    if (!ev.escalate_at_ms || ev.escalate_at_ms > now)
+        return 0;
+    /* An acknowledgement may have come in without clearing the timer (from
+     * an older worker): look before escalating. */
+    squad_ack ack = {0};
+    if ((rc = store_dispatch_list(t, seq, find_squad_ack, &ack)) != 0)
+        return rc;
+    int done = ack.acknowledged || ev.state == GL_EV_ACCEPTED || ev.state == GL_EV_RESOLVED ||
+               ev.state == GL_EV_CLOSED || ev.state == GL_EV_CANCELLED || ev.state == GL_EV_MERGED;
+    dir_plan_step steps[PLAN_MAX_STEPS];
+    int n = done ? 0 : plan_of(w, &ev, steps);
+    uint32_t late = ev.plan_step;
+    char note[400];
+    if (done) {
+        rc = set_deadline(t, &ev, 0);
+    } else if ((int)late < n) {
+        /* plan_step >= 1 whenever a deadline is set (escalation_start). */
+        const dir_plan_step *missed = &steps[late ? late - 1 : 0], *next = &steps[late];
+        snprintf(note, sizeof note, "step %u: %s (no acknowledgement from %s within %us)",
+                 late + 1, next->squad, missed->squad, missed->ack_within_s);
+        ev.plan_step = late + 1;
+        ev.updated_ms = now;
+        if ((rc = worker_dispatch(w, t, &ev, next->squad, "squad", "system", now)) == 0 &&
+            (rc = set_deadline(t, &ev, now + (uint64_t)next->ack_within_s * 1000)) == 0 &&
+            (rc = worker_history(t, seq, now, "system", "escalated", note)) == 0)
+            rc = tell_coordinators(w, t, &ev, "escalated", note, NULL);
+        LOG_W("alert %s escalated: %s", ev.id, note);
+    } else {
+        snprintf(note, sizeof note, "response plan exhausted after %u step%s: no squad acknowledged",
+                 late, late == 1 ? "" : "s");
+        ev.alarm = "unanswered";
+        ev.updated_ms = now;
+        if ((rc = set_deadline(t, &ev, 0)) == 0 &&
+            (rc = worker_history(t, seq, now, "system", "unanswered", note)) == 0)
+            rc = tell_coordinators(w, t, &ev, "unanswered", note, NULL);
+        LOG_E("ALARM: alert %s is unanswered: %s", ev.id, note);
+    }
+    if (rc == 0)
+        rc = store_event_put(t, &ev);
+    return rc;
+}
+
+uint64_t worker_escalate_due(gl_worker *w, uint64_t now)
+{
+    store_txn *t = NULL;
+    if (store_begin(w->st, 0, &t) != 0)
+        return now + 1000;
+    uint64_t first = store_next_escalation(t);
+    store_abort(&t);
+    if (first == 0 || first > now)
+        return first;
+    if (store_begin(w->st, 1, &t) != 0)
+        return now + 1000;
+    uint64_t seqs[64];
+    size_t n = 0;
+    int rc = store_escalation_due(t, now, seqs, GL_ARRAY_LEN(seqs), &n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = escalate_one(w, t, seqs[i], now);
+    uint64_t next = rc == 0 ? store_next_escalation(t) : 0;
+    rc = rc == 0 ? store_commit(&t) : (store_abort(&t), rc);
+    if (rc != 0) {
+        log_limited(LOG_ERROR, "escalate", "escalation of due alerts failed: %s", gl_strerror(rc));
+        worker_flush(w, 0, rc);
+        return now + 1000;
+    }
+    worker_flush(w, 1, 0);
+    return next;
+}
