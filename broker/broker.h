@@ -120,5 +120,6 @@ void broker_reply(broker *b, void *sock, const void *ident, size_t ident_len,
 void broker_reply_error(broker *b, void *sock, frame_msg *fm, int err, const char *reason,
                         const char *id, uint64_t rid);
 void broker_send_heartbeat(broker *b, void *sock, const void *ident, size_t ident_len);
+void broker_pong(broker *b, void *sock, const void *ident, size_t ident_len, uint64_t rid);
 
 #endif

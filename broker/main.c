@@ -41,6 +41,15 @@ void broker_reply_error(broker *b, void *sock, frame_msg *fm, int err, const cha
         frame_send_error(sock, ident, len, err, reason, id, rid);
 }
 
+void broker_pong(broker *b, void *sock, const void *ident, size_t ident_len, uint64_t rid)
+{
+    proto_msg pong;
+    memset(&pong, 0, sizeof pong);
+    pong.cmd = PROTO_PONG;
+    pong.rid = rid;
+    broker_reply(b, sock, ident, ident_len, &pong);
+}
+
 void broker_send_heartbeat(broker *b, void *sock, const void *ident, size_t ident_len)
 {
     static const unsigned char empty_map = 0x80;
@@ -100,14 +109,9 @@ static void on_intake_msg(broker *b, frame_msg *fm)
         if (rc != 0)
             broker_reply_error(b, b->intake, fm, rc, NULL, m.ev.id, m.rid);
         return;
-    case PROTO_PING: {
-        proto_msg pong;
-        memset(&pong, 0, sizeof pong);
-        pong.cmd = PROTO_PONG;
-        pong.rid = m.rid;
-        broker_reply(b, b->intake, ident, len, &pong);
+    case PROTO_PING:
+        broker_pong(b, b->intake, ident, len, m.rid);
         return;
-    }
     }
 }
 

@@ -137,14 +137,9 @@ void broker_on_responder_msg(broker *b, frame_msg *fm)
         if (r)
             responder_remove(b, r, "bye");
         return;
-    case PROTO_PING: {
-        proto_msg pong;
-        memset(&pong, 0, sizeof pong);
-        pong.cmd = PROTO_PONG;
-        pong.rid = m.rid;
-        broker_reply(b, b->responders, ident, len, &pong);
+    case PROTO_PING:
+        broker_pong(b, b->responders, ident, len, m.rid);
         return;
-    }
     case PROTO_ACK:
     case PROTO_ACCEPT:
     case PROTO_DECLINE:

@@ -16,73 +16,36 @@ int worker_history(store_txn *t, uint64_t seq, uint64_t now, const char *who,
     return store_history_add(t, &h);
 }
 
-/* --- collecting a whole event: dispatches and history, copied --- */
+/* --- an event's history, copied out of its listing --- */
 
-typedef struct collect {
+typedef struct history_list {
     gl_arena *arena;
-    gl_dispatch *dispatches;
-    size_t ndispatches, cap;
-    gl_history *history;
-    size_t nhistory, hcap;
+    gl_history *items;
+    size_t n, cap;
     int oom;
-} collect;
+} history_list;
 
-static void *grow(gl_arena *a, void *old, size_t *cap, size_t n, size_t size)
+static int history_list_add(void *ctx, const gl_history *h)
 {
-    if (n < *cap)
-        return old;
-    size_t ncap = *cap ? *cap * 2 : 8;
-    void *p = arena_alloc(a, ncap * size);
-    if (p && old)
-        memcpy(p, old, n * size);
-    *cap = ncap;
-    return p;
-}
-
-static int collect_dispatch(void *ctx, const gl_dispatch *d)
-{
-    collect *c = ctx;
-    gl_dispatch *arr = grow(c->arena, c->dispatches, &c->cap, c->ndispatches, sizeof *arr);
-    if (!arr) {
-        c->oom = 1;
-        return 1;
+    history_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 16;
+        gl_history *items = arena_alloc(l->arena, ncap * sizeof *items);
+        if (!items) {
+            l->oom = 1;
+            return 1;
+        }
+        if (l->items)
+            memcpy(items, l->items, l->n * sizeof *items);
+        l->items = items;
+        l->cap = ncap;
     }
-    c->dispatches = arr;
-    gl_dispatch *copy = &arr[c->ndispatches++];
-    *copy = *d;
-    copy->event = arena_strdup(c->arena, d->event);
-    copy->team = arena_strdup(c->arena, d->team);
-    copy->role = arena_strdup(c->arena, d->role);
-    copy->member = arena_strdup(c->arena, d->member);
-    copy->note = arena_strdup(c->arena, d->note);
+    gl_history *c = &l->items[l->n++];
+    *c = *h;
+    c->who = arena_strdup(l->arena, h->who);
+    c->what = arena_strdup(l->arena, h->what);
+    c->note = arena_strdup(l->arena, h->note);
     return 0;
-}
-
-static int collect_history(void *ctx, const gl_history *h)
-{
-    collect *c = ctx;
-    gl_history *arr = grow(c->arena, c->history, &c->hcap, c->nhistory, sizeof *arr);
-    if (!arr) {
-        c->oom = 1;
-        return 1;
-    }
-    c->history = arr;
-    gl_history *copy = &arr[c->nhistory++];
-    *copy = *h;
-    copy->who = arena_strdup(c->arena, h->who);
-    copy->what = arena_strdup(c->arena, h->what);
-    copy->note = arena_strdup(c->arena, h->note);
-    return 0;
-}
-
-static int list_dispatches(gl_worker *w, store_txn *t, uint64_t seq, collect *c)
-{
-    memset(c, 0, sizeof *c);
-    c->arena = &w->batch_arena;
-    int rc = store_dispatch_list(t, seq, collect_dispatch, c);
-    if (c->oom)
-        return GL_EINTERNAL;
-    return rc;
 }
 
 /* --- SUBMIT --- */
@@ -202,16 +165,18 @@ int worker_show(gl_worker *w, store_txn *t, const wjob *j)
     memset(&m, 0, sizeof m);
     m.cmd = PROTO_EVENT;
     m.rid = j->msg.rid;
-    collect c;
+    dispatch_list dl;
+    history_list hl = {.arena = &w->batch_arena};
+    dispatch_list_init(&dl, &w->batch_arena, 0);
     if ((rc = store_event_get(t, seq, &m.ev, &w->batch_arena)) != 0 ||
-        (rc = list_dispatches(w, t, seq, &c)) != 0)
+        (rc = dispatch_list_event(t, seq, &dl)) != 0)
         return rc;
-    if ((rc = store_history_list(t, seq, collect_history, &c)) != 0 || c.oom)
-        return rc ? rc : GL_EINTERNAL;
-    m.dispatches = c.dispatches;
-    m.ndispatches = c.ndispatches;
-    m.history = c.history;
-    m.nhistory = c.nhistory;
+    if ((rc = store_history_list(t, seq, history_list_add, &hl)) < 0 || hl.oom)
+        return rc < 0 ? rc : GL_EINTERNAL;
+    m.dispatches = dl.items;
+    m.ndispatches = dl.n;
+    m.history = hl.items;
+    m.nhistory = hl.n;
     worker_out_reply(w, j, &m, 0);
     return 0;
 }
@@ -233,10 +198,11 @@ static int live(int state)
 static int take_over(gl_worker *w, store_txn *t, const gl_event *ev, const char *team,
                      uint64_t now)
 {
-    collect c;
-    int rc = list_dispatches(w, t, ev->seq, &c);
-    for (size_t i = 0; rc == 0 && i < c.ndispatches; i++) {
-        gl_dispatch *o = &c.dispatches[i];
+    dispatch_list c;
+    dispatch_list_init(&c, &w->batch_arena, 0);
+    int rc = dispatch_list_event(t, ev->seq, &c);
+    for (size_t i = 0; rc == 0 && i < c.n; i++) {
+        gl_dispatch *o = &c.items[i];
         if (strcmp(o->team, team) == 0)
             continue;
         if (actionable(o->role) && live(o->state)) {
@@ -257,12 +223,13 @@ static int take_over(gl_worker *w, store_txn *t, const gl_event *ev, const char 
  * recipients, then its fallbacks (community office, county triage). */
 static int redispatch(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now)
 {
-    collect c;
-    int rc = list_dispatches(w, t, ev->seq, &c);
+    dispatch_list c;
+    dispatch_list_init(&c, &w->batch_arena, 0);
+    int rc = dispatch_list_event(t, ev->seq, &c);
     if (rc)
         return rc;
-    for (size_t i = 0; i < c.ndispatches; i++)
-        if (actionable(c.dispatches[i].role) && live(c.dispatches[i].state))
+    for (size_t i = 0; i < c.n; i++)
+        if (actionable(c.items[i].role) && live(c.items[i].state))
             return 0;
     dir_route route;
     dir_route_event(w->dir, ev, &route);
@@ -282,8 +249,8 @@ static int redispatch(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now)
     roles[n++] = "triage";
     for (int i = 0; i < n; i++) {
         int had = 0;
-        for (size_t k = 0; k < c.ndispatches; k++)
-            had |= strcmp(c.dispatches[k].team, candidates[i]) == 0;
+        for (size_t k = 0; k < c.n; k++)
+            had |= strcmp(c.items[k].team, candidates[i]) == 0;
         if (had)
             continue;
         const char *role = strcmp(candidates[i], DIR_TEAM_TRIAGE) == 0 ? "triage" : roles[i];

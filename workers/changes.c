@@ -7,35 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef struct recipients {
-    gl_arena *arena;
-    gl_dispatch *list;
-    size_t n, cap;
-} recipients;
-
-static int collect(void *ctx, const gl_dispatch *d)
-{
-    recipients *r = ctx;
-    if (r->n == r->cap) {
-        size_t ncap = r->cap ? r->cap * 2 : 16;
-        gl_dispatch *nl = arena_alloc(r->arena, ncap * sizeof *nl);
-        if (!nl)
-            return 1;
-        if (r->list)
-            memcpy(nl, r->list, r->n * sizeof *nl);
-        r->list = nl;
-        r->cap = ncap;
-    }
-    gl_dispatch *c = &r->list[r->n++];
-    *c = *d;
-    c->event = arena_strdup(r->arena, d->event);
-    c->team = arena_strdup(r->arena, d->team);
-    c->role = arena_strdup(r->arena, d->role);
-    c->member = arena_strdup(r->arena, d->member);
-    c->note = arena_strdup(r->arena, d->note);
-    return 0;
-}
-
 static void reply_changed(gl_worker *w, const wjob *j, const gl_event *ev, int durable)
 {
     proto_msg m;
@@ -81,8 +52,9 @@ int worker_change(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
         return 0;
     }
 
-    recipients r = {.arena = &w->batch_arena};
-    if ((rc = store_dispatch_list(t, seq, collect, &r)) != 0)
+    dispatch_list r;
+    dispatch_list_init(&r, &w->batch_arena, 0);
+    if ((rc = dispatch_list_event(t, seq, &r)) != 0)
         return rc;
     char who[GL_MAX_ID + 16], note[GL_MAX_TEXT];
     snprintf(who, sizeof who, "terminal%s%s", ev.terminal ? ":" : "", ev.terminal ? ev.terminal : "");
@@ -92,7 +64,7 @@ int worker_change(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
         if ((rc = escalation_stop(t, &ev)) != 0)
             return rc;
         for (size_t i = 0; i < r.n; i++) {
-            gl_dispatch *d = &r.list[i];
+            gl_dispatch *d = &r.items[i];
             if (d->state == GL_DS_PENDING || d->state == GL_DS_ACKED || d->state == GL_DS_ACCEPTED) {
                 d->state = GL_DS_CANCELLED;
                 d->next_retry_ms = 0;
@@ -121,7 +93,7 @@ int worker_change(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
         return rc;
     /* Every recipient is told, whatever became of its dispatch. */
     for (size_t i = 0; i < r.n; i++)
-        if ((rc = worker_notice(w, r.list[i].team, ev.id, cancel ? "cancelled" : "updated", note,
+        if ((rc = worker_notice(w, r.items[i].team, ev.id, cancel ? "cancelled" : "updated", note,
                                 ev.terminal)) != 0)
             return rc;
     reply_changed(w, j, &ev, 1);

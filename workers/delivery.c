@@ -86,39 +86,6 @@ int worker_dispatch(gl_worker *w, store_txn *t, gl_event *ev, const char *team,
 
 /* --- resend to a team that said HELLO --- */
 
-typedef struct pending_copy {
-    gl_arena *arena;
-    gl_dispatch *list;
-    size_t n, cap;
-} pending_copy;
-
-static int copy_dispatch(void *ctx, const gl_dispatch *d)
-{
-    pending_copy *p = ctx;
-    if (p->n == p->cap) {
-        /* Bounded: a team reconnecting with a huge backlog gets the oldest
-         * part now and the rest from the retry timer. */
-        if (p->cap >= 4096)
-            return 1;
-        size_t ncap = p->cap ? p->cap * 2 : 64;
-        gl_dispatch *nl = arena_alloc(p->arena, ncap * sizeof *nl);
-        if (!nl)
-            return 1;
-        if (p->list)
-            memcpy(nl, p->list, p->n * sizeof *nl);
-        p->list = nl;
-        p->cap = ncap;
-    }
-    gl_dispatch *c = &p->list[p->n++];
-    *c = *d;
-    c->event = arena_strdup(p->arena, d->event);
-    c->team = arena_strdup(p->arena, d->team);
-    c->role = arena_strdup(p->arena, d->role);
-    c->member = arena_strdup(p->arena, d->member);
-    c->note = arena_strdup(p->arena, d->note);
-    return 0;
-}
-
 static int send_with_event(gl_worker *w, store_txn *t, const gl_dispatch *d)
 {
     gl_event ev;
@@ -133,10 +100,13 @@ void worker_on_presence(gl_worker *w, const char *team)
     store_txn *t = NULL;
     if (store_begin(w->st, 0, &t) != 0)
         return;
-    pending_copy p = {&w->batch_arena, NULL, 0, 0};
-    store_pending_list(t, team, copy_dispatch, &p);
+    /* Bounded: a team reconnecting with a huge backlog gets the oldest part
+     * now and the rest from the retry timer. */
+    dispatch_list p;
+    dispatch_list_init(&p, &w->batch_arena, 4096);
+    store_pending_list(t, team, dispatch_list_add, &p);
     for (size_t i = 0; i < p.n; i++)
-        send_with_event(w, t, &p.list[i]);
+        send_with_event(w, t, &p.items[i]);
     store_abort(&t);
     if (p.n)
         LOG_D("resent %zu pending dispatches to %s", p.n, team);
@@ -146,23 +116,16 @@ void worker_on_presence(gl_worker *w, const char *team)
 
 /* --- resend timer --- */
 
-uint64_t worker_resend_due(gl_worker *w, uint64_t now)
+static int resend(gl_worker *w, store_txn *t, uint64_t now)
 {
-    /* A read transaction first: most looks find nothing due, and need not
-     * queue for the write lock. */
-    store_txn *t = NULL;
-    if (store_begin(w->st, 0, &t) != 0)
-        return now + 1000;
-    uint64_t first = store_next_due(t);
-    store_abort(&t);
-    if (first == 0 || first > now)
-        return first;
-    if (store_begin(w->st, 1, &t) != 0)
-        return now + 1000;
-    pending_copy p = {&w->batch_arena, NULL, 0, 0};
-    int rc = store_due_list(t, now, 256, copy_dispatch, &p);
+    dispatch_list p;
+    dispatch_list_init(&p, &w->batch_arena, 256);
+    int rc = store_due_list(t, now, 256, dispatch_list_add, &p);
+    if (p.oom)
+        return GL_EINTERNAL;
+    rc = rc > 0 ? 0 : rc;
     for (size_t i = 0; rc == 0 && i < p.n; i++) {
-        gl_dispatch *d = &p.list[i];
+        gl_dispatch *d = &p.items[i];
         if (d->state != GL_DS_PENDING) {
             d->next_retry_ms = 0;
         } else {
@@ -174,17 +137,12 @@ uint64_t worker_resend_due(gl_worker *w, uint64_t now)
         if (rc == 0 && d->state == GL_DS_PENDING)
             rc = send_with_event(w, t, d);
     }
-    uint64_t next = rc == 0 ? store_next_due(t) : 0;
     if (rc == 0)
-        rc = store_commit(&t);
-    else
-        store_abort(&t);
-    if (rc != 0) {
-        log_limited(LOG_ERROR, "resend", "resend of due dispatches failed: %s", gl_strerror(rc));
-        worker_flush(w, 0, rc);
-        return now + 1000;
-    }
-    w->counters.resent += p.n;
-    worker_flush(w, 1, 0);
-    return next;
+        w->counters.resent += p.n;
+    return rc;
+}
+
+uint64_t worker_resend_due(gl_worker *w, uint64_t now)
+{
+    return worker_timer_pass(w, now, "resend of due dispatches", store_next_due, resend);
 }

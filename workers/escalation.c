@@ -48,28 +48,17 @@ int escalation_stop(store_txn *t, gl_event *ev)
 
 /* --- telling the coordinators --- */
 
-typedef struct coordinators {
-    gl_arena *arena;
-    const char *teams[DIR_MAX_ROUTE];
-    int n;
-} coordinators;
-
-static int collect_coordinator(void *ctx, const gl_dispatch *d)
-{
-    coordinators *c = ctx;
-    if (d->role && strcmp(d->role, "coordinator") == 0 && c->n < DIR_MAX_ROUTE)
-        c->teams[c->n++] = arena_strdup(c->arena, d->team);
-    return 0;
-}
-
 int tell_coordinators(gl_worker *w, store_txn *t, const gl_event *ev, const char *what,
                       const char *note, const char *by)
 {
-    coordinators c = {.arena = &w->batch_arena};
-    int rc = store_dispatch_list(t, ev->seq, collect_coordinator, &c);
-    for (int i = 0; rc == 0 && i < c.n; i++)
-        if (c.teams[i] && (!by || strcmp(c.teams[i], by) != 0))
-            rc = worker_notice(w, c.teams[i], ev->id, what, note, by);
+    dispatch_list l;
+    dispatch_list_init(&l, &w->batch_arena, 0);
+    int rc = dispatch_list_event(t, ev->seq, &l);
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        const gl_dispatch *d = &l.items[i];
+        if (d->role && strcmp(d->role, "coordinator") == 0 && (!by || strcmp(d->team, by) != 0))
+            rc = worker_notice(w, d->team, ev->id, what, note, by);
+    }
     return rc;
 }
 
@@ -136,29 +125,17 @@ static int escalate_one(gl_worker *w, store_txn *t, uint64_t seq, uint64_t now)
     return rc;
 }
 
-uint64_t worker_escalate_due(gl_worker *w, uint64_t now)
+static int escalate(gl_worker *w, store_txn *t, uint64_t now)
 {
-    store_txn *t = NULL;
-    if (store_begin(w->st, 0, &t) != 0)
-        return now + 1000;
-    uint64_t first = store_next_escalation(t);
-    store_abort(&t);
-    if (first == 0 || first > now)
-        return first;
-    if (store_begin(w->st, 1, &t) != 0)
-        return now + 1000;
     uint64_t seqs[64];
     size_t n = 0;
     int rc = store_escalation_due(t, now, seqs, GL_ARRAY_LEN(seqs), &n);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = escalate_one(w, t, seqs[i], now);
-    uint64_t next = rc == 0 ? store_next_escalation(t) : 0;
-    rc = rc == 0 ? store_commit(&t) : (store_abort(&t), rc);
-    if (rc != 0) {
-        log_limited(LOG_ERROR, "escalate", "escalation of due alerts failed: %s", gl_strerror(rc));
-        worker_flush(w, 0, rc);
-        return now + 1000;
-    }
-    worker_flush(w, 1, 0);
-    return next;
+    return rc;
+}
+
+uint64_t worker_escalate_due(gl_worker *w, uint64_t now)
+{
+    return worker_timer_pass(w, now, "escalation of due alerts", store_next_escalation, escalate);
 }

@@ -131,6 +131,29 @@ uint64_t worker_escalate_due(gl_worker *w, uint64_t now);
 /* changes.c: UPDATE and CANCEL from the event's terminal. */
 int worker_change(gl_worker *w, store_txn *t, const wjob *j, uint64_t now);
 
+/* lists.c */
+/* A copy of dispatches that outlives the listing (strings in an arena). */
+typedef struct dispatch_list {
+    gl_arena *arena;
+    gl_dispatch *items;
+    size_t n, cap;
+    size_t limit;          /* stop after this many; 0: no limit */
+    int oom;
+} dispatch_list;
+void dispatch_list_init(dispatch_list *l, gl_arena *arena, size_t limit);
+/* dispatch_list_add is a store_dispatch_fn that appends a copy to ctx. */
+int dispatch_list_add(void *ctx, const gl_dispatch *d);
+/* dispatch_list_event copies every dispatch of event seq; 0, GL_EINTERNAL
+ * (out of memory) or a store error. */
+int dispatch_list_event(store_txn *t, uint64_t seq, dispatch_list *l);
+/* worker_timer_pass looks (read transaction) whether next_due(t) has come;
+ * only then it takes a write transaction, calls work and commits, and sends
+ * what work queued once the commit is durable. Returns the next due time
+ * (0: none); on failure logs "what failed" and retries in a second. */
+uint64_t worker_timer_pass(gl_worker *w, uint64_t now, const char *what,
+                           uint64_t (*next_due)(store_txn *),
+                           int (*work)(gl_worker *, store_txn *, uint64_t));
+
 /* history helper */
 int worker_history(store_txn *t, uint64_t seq, uint64_t now, const char *who,
                    const char *what, const char *note);
