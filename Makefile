@@ -121,3 +121,7 @@ clean:
 	rm -rf build bin
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# make fuzz: libFuzzer targets (clang) for the protocol decoder and the
+# directory loader, run for a bounded time each (tests/fuzz/fuzz.mk).
+-include tests/fuzz/fuzz.mk
