@@ -75,7 +75,7 @@ typedef struct broker_config {
 } broker_config;
 
 typedef struct broker_counters {
-    uint64_t received[LANE_COUNT], completed, busy_replies, requeued, workers_lost,
+    uint64_t received[LANE_COUNT], done[LANE_COUNT], completed, busy_replies, requeued, workers_lost,
         deliveries, delivered_copies, undeliverable, bad_input, bad_worker_msgs;
 } broker_counters;
 
@@ -93,6 +93,13 @@ typedef struct broker {
     double done_per_ms;       /* smoothed completion rate, for retry_after_ms */
     uint64_t rate_window_start_ms, rate_window_done;
     broker_counters counters;
+    uint64_t started_ms;
+    uint64_t minute_start_ms, minute_in[LANE_COUNT], minute_out[LANE_COUNT],
+        minute_base_in[LANE_COUNT], minute_base_out[LANE_COUNT];
+    void *store_figures;      /* the latest REPORT's store map (msgpack) */
+    size_t store_figures_len;
+    uint64_t store_figures_at_ms;
+    char store_figures_from[GL_MAX_ID + 1];
     gl_arena scratch;         /* decoding scratch, reset per message */
     msgpack_sbuffer sbuf;     /* encoding scratch */
 } broker;
@@ -113,6 +120,11 @@ void broker_on_responder_msg(broker *b, frame_msg *fm);
 void broker_deliver(broker *b, const char *team, int cmd, const void *body, size_t len);
 void broker_responder_tick(broker *b, uint64_t now_ms);
 void broker_free_responders(broker *b);
+
+/* status.c — STATUS answered from memory */
+void broker_on_report(broker *b, const proto_msg *m);
+void broker_on_status(broker *b, void *sock, const void *ident, size_t len, uint64_t rid);
+void broker_minute_tick(broker *b, uint64_t now_ms);
 
 /* main.c — shared helpers */
 void broker_reply(broker *b, void *sock, const void *ident, size_t ident_len,

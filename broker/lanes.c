@@ -204,6 +204,7 @@ static void job_done(broker *b, uint64_t id)
     if (!j)
         return; /* finished twice (requeued after a worker was thought dead) */
     list_remove(&j->owner->inflight, j);
+    b->counters.done[j->lane]++;
     free(j);
     b->counters.completed++;
     b->rate_window_done++;
@@ -303,6 +304,9 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
             hmap_each(b->presence_pending, flush_presence, b);
         return;
     case PROTO_HEARTBEAT:
+        break;
+    case PROTO_REPORT:
+        broker_on_report(b, &m);
         break;
     case PROTO_DONE:
         on_done(b, fm, &m);

@@ -63,7 +63,7 @@ static void on_intake_msg(broker *b, frame_msg *fm)
     const void *ident = frame_identity(fm, &len);
     const void *body = frame_body(fm, &blen);
     if (fm->cmd != PROTO_SUBMIT && fm->cmd != PROTO_SHOW && fm->cmd != PROTO_PING &&
-        fm->cmd != PROTO_UPDATE && fm->cmd != PROTO_CANCEL) {
+        fm->cmd != PROTO_UPDATE && fm->cmd != PROTO_CANCEL && fm->cmd != PROTO_STATUS) {
         b->counters.bad_input++;
         broker_reply_error(b, b->intake, fm, GL_EUNKNOWNCMD,
                            "command not accepted on the intake endpoint", NULL, 0);
@@ -111,6 +111,9 @@ static void on_intake_msg(broker *b, frame_msg *fm)
         return;
     case PROTO_PING:
         broker_pong(b, b->intake, ident, len, m.rid);
+        return;
+    case PROTO_STATUS:
+        broker_on_status(b, b->intake, ident, len, m.rid);
         return;
     }
 }
@@ -229,7 +232,7 @@ int main(int argc, char **argv)
 
     uint64_t next_tick = clock_mono_ms() + (uint64_t)b.cfg.heartbeat_ms;
     uint64_t next_stats = clock_mono_ms() + (uint64_t)b.cfg.stats_interval_s * 1000;
-    b.rate_window_start_ms = clock_mono_ms();
+    b.rate_window_start_ms = b.started_ms = b.minute_start_ms = clock_mono_ms();
     while (!broker_stop_flag) {
         zmq_pollitem_t items[] = {
             {b.workers_sock, 0, ZMQ_POLLIN, 0},
@@ -254,6 +257,7 @@ int main(int argc, char **argv)
         if (now >= next_tick) {
             broker_worker_tick(&b, now);
             broker_responder_tick(&b, now);
+            broker_minute_tick(&b, now);
             broker_pump(&b);
             next_tick = now + (uint64_t)b.cfg.heartbeat_ms / 2;
         }
@@ -274,6 +278,7 @@ out:
     hmap_free(&b.teams);
     hmap_free(&b.presence_pending);
     arena_free(&b.scratch);
+    free(b.store_figures);
     msgpack_sbuffer_destroy(&b.sbuf);
     if (b.intake)
         zmq_close(b.intake);

@@ -104,7 +104,7 @@ void broker_on_responder_msg(broker *b, frame_msg *fm)
     if (r)
         r->last_heard_ms = clock_mono_ms();
     switch (fm->cmd) {
-    case PROTO_HELLO: case PROTO_HEARTBEAT: case PROTO_BYE: case PROTO_PING:
+    case PROTO_HELLO: case PROTO_HEARTBEAT: case PROTO_BYE: case PROTO_PING: case PROTO_STATUS:
     case PROTO_ACK: case PROTO_ACCEPT: case PROTO_DECLINE: case PROTO_RESOLVE: case PROTO_SHOW:
         break;
     default:
@@ -139,6 +139,9 @@ void broker_on_responder_msg(broker *b, frame_msg *fm)
         return;
     case PROTO_PING:
         broker_pong(b, b->responders, ident, len, m.rid);
+        return;
+    case PROTO_STATUS:
+        broker_on_status(b, b->responders, ident, len, m.rid);
         return;
     case PROTO_ACK:
     case PROTO_ACCEPT:

@@ -19,7 +19,7 @@
 int (*store_fault_hook)(const char *op);
 
 const char *const store_db_names[DB_COUNT] = {
-    "events", "event_ids", "dispatches", "pending", "due", "history", "escalations",
+    "events", "event_ids", "dispatches", "pending", "due", "history", "escalations", "alarms",
 };
 
 #define STORE_DEFAULT_MAP ((size_t)1 << 30)
@@ -533,6 +533,8 @@ int store_get_stats(store_txn *t, store_stats *st)
     st->dispatches = ms[DB_DISPATCHES].ms_entries;
     st->pending = ms[DB_PENDING].ms_entries;
     st->scheduled = ms[DB_DUE].ms_entries;
+    st->escalating = ms[DB_ESCALATIONS].ms_entries;
+    st->alarms = ms[DB_ALARMS].ms_entries;
     st->map_size = info.me_mapsize;
     st->map_used = (info.me_last_pgno + 1) * (uint64_t)ms[DB_EVENTS].ms_psize;
     return last_seq(t, &st->last_seq);

@@ -137,6 +137,8 @@ typedef struct store_stats {
     uint64_t dispatches;
     uint64_t pending;      /* PENDING dispatches */
     uint64_t scheduled;    /* entries in due */
+    uint64_t escalating;   /* alerts waiting for an acknowledgement deadline */
+    uint64_t alarms;       /* events with an operator alarm (unanswered alerts) */
     uint64_t last_seq;
     uint64_t map_size, map_used; /* bytes */
 } store_stats;
@@ -162,3 +164,15 @@ int store_escalation_due(store_txn *t, uint64_t now_ms, uint64_t *seqs, size_t m
 /* store_next_escalation returns the earliest escalation time, or 0 when none
  * is set (or on a read error). */
 uint64_t store_next_escalation(store_txn *t);
+
+/* --- operator alarms --- */
+
+/* store_alarm_set raises (reason != NULL) or clears (NULL) the operator alarm
+ * of event seq in the "alarms" index (seq → reason). The event record's
+ * alarm field is the caller's to keep in step. 0, GL_ESTORAGEFULL,
+ * GL_ESTORAGE. */
+int store_alarm_set(store_txn *t, uint64_t seq, const char *reason);
+
+/* store_alarm_list collects the seqs of events with an alarm, oldest event
+ * first, at most max; *n is set to how many. 0 or GL_ESTORAGE. */
+int store_alarm_list(store_txn *t, uint64_t *seqs, size_t max, size_t *n);

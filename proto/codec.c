@@ -317,6 +317,7 @@ static int decode_value(decoder *d, const codec_field *f, const msgpack_object *
         [CT_EVSTATE] = "a string",      [CT_DSSTATE] = "a string",
         [CT_EVENT] = "a map",           [CT_DISPATCHES] = "an array",
         [CT_HISTORY] = "an array",      [CT_ERRNAME] = "a string",
+        [CT_MAP] = "a map",
     };
     static const int wire_type[] = {
         [CT_STR] = MSGPACK_OBJECT_STR,        [CT_UINT] = MSGPACK_OBJECT_POSITIVE_INTEGER,
@@ -325,6 +326,7 @@ static int decode_value(decoder *d, const codec_field *f, const msgpack_object *
         [CT_EVSTATE] = MSGPACK_OBJECT_STR,    [CT_DSSTATE] = MSGPACK_OBJECT_STR,
         [CT_EVENT] = MSGPACK_OBJECT_MAP,      [CT_DISPATCHES] = MSGPACK_OBJECT_ARRAY,
         [CT_HISTORY] = MSGPACK_OBJECT_ARRAY,  [CT_ERRNAME] = MSGPACK_OBJECT_STR,
+        [CT_MAP] = MSGPACK_OBJECT_MAP,
     };
     int type_ok = (int)o->type == wire_type[f->type] ||
                   (f->type == CT_COORD && (o->type == MSGPACK_OBJECT_FLOAT32 ||
@@ -390,6 +392,24 @@ static int decode_value(decoder *d, const codec_field *f, const msgpack_object *
     case CT_EVENT:
         snprintf(sub, sizeof sub, "%s%s.", path, f->key);
         return decode_map(d, &codec_event_table, &o->via.map, AT(base, f->off, void), sub, 0);
+    case CT_MAP: {
+        /* scan() has bounded its depth and lengths already; re-pack the
+         * object to get its bytes. */
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        void *copy = NULL;
+        if (msgpack_pack_object(&pk, *o) == 0 && (copy = arena_alloc(d->arena, sb.size)))
+            memcpy(copy, sb.data, sb.size);
+        size_t n = sb.size;
+        msgpack_sbuffer_destroy(&sb);
+        if (!copy)
+            return fail(d, GL_EINTERNAL, "out of memory");
+        *AT(base, f->off, const void *) = copy;
+        *AT(base, f->aux, size_t) = n;
+        return 0;
+    }
     default:
         return decode_array(d, f, o, base, path);
     }
@@ -513,6 +533,8 @@ static int emitted(const codec_field *f, const void *base)
         return AT_C(base, f->off, gl_event)->id != NULL;
     case CT_ERRNAME:
         return strcmp(errname_of(*AT_C(base, f->off, uint32_t)), "unknown") != 0;
+    case CT_MAP:
+        return *AT_C(base, f->off, const void *) && *AT_C(base, f->aux, size_t);
     default:
         return (f->flags & CF_REQUIRED) || *AT_C(base, f->aux, size_t) != 0;
     }
@@ -524,6 +546,20 @@ static int check_map(const codec_table *t, const void *base);
 static int check_value(const codec_field *f, const void *base)
 {
     switch (f->type) {
+    case CT_MAP: {
+        /* exactly one whole map, as decode_value would accept it: a map
+         * built by hand with a wrong entry count is refused here */
+        const char *p = *AT_C(base, f->off, const char *);
+        size_t n = *AT_C(base, f->aux, size_t), off = 0;
+        if (n > GL_MAX_BODY)
+            return 0;
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        int whole = msgpack_unpack_next(&u, p, n, &off) == MSGPACK_UNPACK_SUCCESS &&
+                    off == n && u.data.type == MSGPACK_OBJECT_MAP;
+        msgpack_unpacked_destroy(&u);
+        return whole;
+    }
     case CT_STR: {
         const char *s = *AT_C(base, f->off, const char *);
         return str_check(f, s, strlen(s)) == SC_OK;
@@ -612,6 +648,10 @@ static int pack_map(msgpack_packer *pk, const codec_table *t, const void *base)
             break;
         case CT_EVENT:
             rc |= pack_map(pk, &codec_event_table, AT_C(base, f->off, void));
+            break;
+        case CT_MAP: /* the bytes of a whole map, as they came */
+            rc |= pk->callback(pk->data, *AT_C(base, f->off, const char *),
+                               *AT_C(base, f->aux, size_t));
             break;
         default: {
             size_t count = *AT_C(base, f->aux, size_t), size = sub_size(f->type);

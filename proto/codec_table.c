@@ -211,6 +211,17 @@ static const codec_field update_fields[] = {
     ROW_ONE_OF(proto_msg, "certainty", ev.certainty, 0, cap_certainty),
     P("note", CT_STR, note, 0, GL_MAX_TEXT),
 };
+static const codec_field figures_fields[] = {
+    RID,
+    P("at_ms", CT_UINT, at_ms, REQ, 0),
+    ROW_AUX(proto_msg, "broker", CT_MAP, broker_figures, broker_figures_len, REQ, 0),
+    ROW_AUX(proto_msg, "store", CT_MAP, store_figures, store_figures_len, 0, 0),
+};
+static const codec_field report_fields[] = {
+    RID,
+    P("worker", CT_STR, worker, REQ, GL_MAX_ID),
+    ROW_AUX(proto_msg, "store", CT_MAP, store_figures, store_figures_len, REQ, 0),
+};
 static const codec_field cancel_fields[] = {
     RID,
     P("id", CT_STR, ev.id, ID_, GL_MAX_ID),
@@ -249,6 +260,9 @@ static const struct {
     [PROTO_UPDATE] = {"UPDATE", TABLE(update_fields)},
     [PROTO_CANCEL] = {"CANCEL", TABLE(cancel_fields)},
     [PROTO_CHANGED] = {"CHANGED", TABLE(filed_fields)},
+    [PROTO_STATUS] = {"STATUS", TABLE(empty_fields)},
+    [PROTO_FIGURES] = {"FIGURES", TABLE(figures_fields)},
+    [PROTO_REPORT] = {"REPORT", TABLE(report_fields)},
 };
 
 const codec_table *codec_command(int cmd)

@@ -25,6 +25,9 @@ enum codec_type {
     CT_ERRNAME,    /* str, ERROR's "name": no member of its own; encoded as
                       gl_errname of the uint32 code at off, checked and
                       dropped on decode */
+    CT_MAP,        /* any map → const void * to its msgpack bytes (copied into
+                      the arena); aux: the size_t length. Carried through
+                      unchanged: figures whose keys the tables do not fix */
 };
 
 enum codec_flag {

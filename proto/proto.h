@@ -53,6 +53,9 @@ enum proto_cmd {
     PROTO_UPDATE,    /* id, terminal?, text?, urgency?, severity?, certainty?, note? → CHANGED */
     PROTO_CANCEL,    /* id, terminal?, note? → CHANGED */
     PROTO_CHANGED,   /* reply: id, seq, kind, state (as FILED) */
+    PROTO_STATUS,    /* operator → broker (intake or responders): → FIGURES */
+    PROTO_FIGURES,   /* reply: at_ms, broker (map), store (map, from the latest REPORT) */
+    PROTO_REPORT,    /* worker → broker, every heartbeat: worker, store (map of store figures) */
     PROTO_CMD_COUNT
 };
 
@@ -95,6 +98,14 @@ typedef struct proto_msg {
     size_t client_len;
     const char *origin;      /* "origin": "intake" or "responders" */
     const char *lane;        /* "lane": "alert" or "routine" */
+
+    /* FIGURES / REPORT: maps of figures carried as msgpack bytes (keys in
+     * PROTOCOL.md, "Status"), so new figures need no codec change */
+    uint64_t at_ms;              /* "at_ms": when the figures were taken */
+    const void *broker_figures;  /* "broker" */
+    size_t broker_figures_len;
+    const void *store_figures;   /* "store" */
+    size_t store_figures_len;
 
     /* EVENT reply */
     gl_dispatch *dispatches; /* "dispatches": array of dispatch maps */

@@ -11,7 +11,8 @@
 /* ---- The spec, as the test reads it ---------------------------------------
  * types: s string, i event id, v one of a list, k kind, e event state,
  * d dispatch state, u uint32, U uint64, b bool, f coordinate, B bin,
- * m event map, D dispatch array, H history array, n error name. */
+ * m event map, D dispatch array, H history array, n error name,
+ * R any map carried as bytes (member: pointer; the length follows it). */
 typedef struct {
     const char *key;
     char type;
@@ -84,6 +85,10 @@ static const tcmd spec[] = {
     {PROTO_CHANGED, {RID, {"id", 'i', 1, 64, O(ev.id)}, {"seq", 'U', 1, 0, O(ev.seq)},
         {"kind", 'k', 1, 0, O(ev.kind)}, {"state", 'e', 1, 0, O(ev.state)},
         {"duplicate", 'b', 0, 0, O(duplicate)}}},
+    {PROTO_STATUS, {RID}},
+    {PROTO_FIGURES, {RID, {"at_ms", 'U', 1, 0, O(at_ms)}, {"broker", 'R', 1, 0, O(broker_figures)},
+        {"store", 'R', 0, 0, O(store_figures)}}},
+    {PROTO_REPORT, {RID, {"worker", 's', 1, 64, O(worker)}, {"store", 'R', 1, 0, O(store_figures)}}},
 };
 
 static const char *const event_keys[] = {"id", "seq", "kind", "category", "community",
@@ -98,6 +103,10 @@ static const char *const history_keys[] = {"seq", "no", "at_ms", "who", "what", 
 
 #define EVID "01J0ZK3V6Q8R2T4W6Y8Z0B2D4F"
 static const unsigned char client_id[] = {0x00, 0x6b, 0x8b, 0x45, 0x67};
+/* {"lanes": {"alert": 0}} and {"events": 42} */
+static const unsigned char broker_map[] = {0x81, 0xa5, 'l', 'a', 'n', 'e', 's', 0x81, 0xa5,
+                                           'a', 'l', 'e', 'r', 't', 0x00};
+static const unsigned char store_map[] = {0x81, 0xa6, 'e', 'v', 'e', 'n', 't', 's', 0x2a};
 static gl_dispatch full_dispatches[2] = {
     {42, EVID, "grid-heping-3", "grid", GL_DS_ACCEPTED, "王芳", "on my way", 2, 1718000000100,
      1718000000200, 0},
@@ -126,7 +135,9 @@ static proto_msg full_msg(int cmd)
         .worker = "worker-1", .credit = 64, .job = 987654321, .client = client_id,
         .client_len = sizeof client_id, .origin = "intake", .lane = "alert",
         .dispatches = full_dispatches, .ndispatches = 2, .history = full_history,
-        .nhistory = 3};
+        .nhistory = 3, .at_ms = 1718000002000, .broker_figures = broker_map,
+        .broker_figures_len = sizeof broker_map, .store_figures = store_map,
+        .store_figures_len = sizeof store_map};
 }
 
 /* ---- Comparing --------------------------------------------------------- */
@@ -185,6 +196,11 @@ static int same_key(const tfield *f, const proto_msg *a, const proto_msg *b)
         return same_event((const gl_event *)pa, (const gl_event *)pb);
     case 'B':
         return a->client_len == b->client_len && memcmp(a->client, b->client, a->client_len) == 0;
+    case 'R': {
+        const void *ra = *(const void *const *)pa, *rb = *(const void *const *)pb;
+        size_t la = *(const size_t *)(pa + sizeof(void *)), lb = *(const size_t *)(pb + sizeof(void *));
+        return la == lb && (!la || memcmp(ra, rb, la) == 0);
+    }
     case 'D':
         for (size_t i = 0; i < a->ndispatches; i++)
             if (!same_dispatch(&a->dispatches[i], &b->dispatches[i]))
@@ -217,6 +233,10 @@ static int clear_key(const tfield *f, proto_msg *m)
         return 1;
     case 'B':
         m->client = NULL;
+        return 1;
+    case 'R':
+        *(const void **)p = NULL;
+        *(size_t *)(p + sizeof(void *)) = 0;
         return 1;
     default:
         return 0;
@@ -455,7 +475,7 @@ static tval wrong_type(char t)
 {
     switch (t) {
     case 'u': case 'U': case 'f': case 'B': return v_str("1");
-    case 'm': return v_type('A');
+    case 'm': case 'R': return v_type('A');
     case 'D': case 'H': return v_type('M');
     default: return v_int(1);
     }

@@ -268,10 +268,12 @@ static int redispatch(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now)
 static int alert_acted(gl_worker *w, store_txn *t, gl_event *ev, const gl_dispatch *d,
                        uint64_t now)
 {
-    if (!ev->escalate_at_ms)
+    if (!ev->escalate_at_ms && !ev->alarm)
         return 0;
     int squad = d->role && strcmp(d->role, "squad") == 0;
     if (squad && d->state == GL_DS_DECLINED) {
+        if (!ev->escalate_at_ms)
+            return 0; /* the plan is exhausted: nothing to bring forward */
         int rc = store_escalation_move(t, ev->seq, ev->escalate_at_ms, now);
         if (rc == 0) {
             ev->escalate_at_ms = now;

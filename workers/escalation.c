@@ -43,7 +43,14 @@ int escalation_start(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now)
 
 int escalation_stop(store_txn *t, gl_event *ev)
 {
-    return ev->escalate_at_ms ? set_deadline(t, ev, 0) : 0;
+    int rc = ev->escalate_at_ms ? set_deadline(t, ev, 0) : 0;
+    if (rc == 0 && ev->alarm) {
+        /* Somebody answered after all (or the alert was withdrawn). */
+        rc = store_alarm_set(t, ev->seq, NULL);
+        if (rc == 0)
+            ev->alarm = NULL;
+    }
+    return rc;
 }
 
 /* --- telling the coordinators --- */
@@ -115,7 +122,7 @@ static int escalate_one(gl_worker *w, store_txn *t, uint64_t seq, uint64_t now)
                  late, late == 1 ? "" : "s");
         ev.alarm = "unanswered";
         ev.updated_ms = now;
-        if ((rc = set_deadline(t, &ev, 0)) == 0 &&
+        if ((rc = set_deadline(t, &ev, 0)) == 0 && (rc = store_alarm_set(t, seq, ev.alarm)) == 0 &&
             (rc = worker_history(t, seq, now, "system", "unanswered", note)) == 0)
             rc = tell_coordinators(w, t, &ev, "unanswered", note, NULL);
         LOG_E("ALARM: alert %s is unanswered: %s", ev.id, note);

@@ -195,11 +195,15 @@ static int run(gl_worker *w)
         if (now - w->last_heard_ms > (uint64_t)(w->cfg.heartbeat_ms * w->cfg.liveness)) {
             LOG_W("broker silent for %ld ms: reconnecting", (long)(now - w->last_heard_ms));
             worker_connect(w);
-        } else if (now - w->last_sent_ms >= (uint64_t)w->cfg.heartbeat_ms) {
-            static const unsigned char empty_map = 0x80;
-            if (frame_send(w->sock, NULL, 0, PROTO_HEARTBEAT, &empty_map, 1, 0, NULL, 0,
-                           ZMQ_DONTWAIT) == 0)
-                w->last_sent_ms = now;
+        } else if (now - w->last_report_ms >= (uint64_t)w->cfg.heartbeat_ms) {
+            /* The report is the heartbeat: any message from a worker is a
+             * sign of life to the broker. */
+            if (worker_report(w) != 0) {
+                static const unsigned char empty_map = 0x80;
+                frame_send(w->sock, NULL, 0, PROTO_HEARTBEAT, &empty_map, 1, 0, NULL, 0,
+                           ZMQ_DONTWAIT);
+            }
+            w->last_report_ms = now;
         }
         if (now >= next_stats) {
             worker_counters *c = &w->counters;

@@ -61,6 +61,7 @@ typedef struct gl_worker {
     msgpack_sbuffer sbuf;
     worker_counters counters;
     int escalation_soon;    /* a deadline was brought forward: look now */
+    uint64_t last_report_ms;
 } gl_worker;
 
 /* A job as received, decoded. */
@@ -118,7 +119,8 @@ uint64_t worker_resend_due(gl_worker *w, uint64_t now);
 /* escalation_start sets the first deadline of an alert's response plan (ev
  * must have its seq; the caller writes ev). */
 int escalation_start(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now);
-/* escalation_stop clears ev's deadline (the caller writes ev). */
+/* escalation_stop clears ev's deadline and its operator alarm, if any (the
+ * caller writes ev). */
 int escalation_stop(store_txn *t, gl_event *ev);
 /* tell_coordinators queues a NOTICE to every team dispatched as coordinator
  * for ev, except the team by. */
@@ -127,6 +129,10 @@ int tell_coordinators(gl_worker *w, store_txn *t, const gl_event *ev, const char
 /* worker_escalate_due escalates the alerts whose deadline has passed; returns
  * the next deadline (0: none). */
 uint64_t worker_escalate_due(gl_worker *w, uint64_t now);
+
+/* report.c: worker_report sends the store's figures to the broker (REPORT);
+ * 0, or a GL_E* code when the store could not be read or the send failed. */
+int worker_report(gl_worker *w);
 
 /* changes.c: UPDATE and CANCEL from the event's terminal. */
 int worker_change(gl_worker *w, store_txn *t, const wjob *j, uint64_t now);
