@@ -133,5 +133,8 @@ void broker_reply_error(broker *b, void *sock, frame_msg *fm, int err, const cha
                         const char *id, uint64_t rid);
 void broker_send_heartbeat(broker *b, void *sock, const void *ident, size_t ident_len);
 void broker_pong(broker *b, void *sock, const void *ident, size_t ident_len, uint64_t rid);
+/* broker_reply_busy answers BUSY with a retry_after_ms hint, and counts it. */
+void broker_reply_busy(broker *b, void *sock, const void *ident, size_t ident_len,
+                       const char *id, uint64_t rid);
 
 #endif

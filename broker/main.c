@@ -41,6 +41,19 @@ void broker_reply_error(broker *b, void *sock, frame_msg *fm, int err, const cha
         frame_send_error(sock, ident, len, err, reason, id, rid);
 }
 
+void broker_reply_busy(broker *b, void *sock, const void *ident, size_t ident_len,
+                       const char *id, uint64_t rid)
+{
+    proto_msg busy;
+    memset(&busy, 0, sizeof busy);
+    busy.cmd = PROTO_BUSY;
+    busy.rid = rid;
+    busy.ev.id = id;
+    busy.retry_after_ms = broker_retry_after_ms(b);
+    broker_reply(b, sock, ident, ident_len, &busy);
+    b->counters.busy_replies++;
+}
+
 void broker_pong(broker *b, void *sock, const void *ident, size_t ident_len, uint64_t rid)
 {
     proto_msg pong;
@@ -81,17 +94,13 @@ static void on_intake_msg(broker *b, frame_msg *fm)
         return;
     }
     switch (fm->cmd) {
-    case PROTO_SUBMIT: {
-        int lane = m.ev.kind == GL_KIND_ALERT ? LANE_ALERT : LANE_ROUTINE;
+    case PROTO_SUBMIT:
+    case PROTO_SHOW: {
+        /* Routine work (other kinds' SUBMITs, SHOW) is bounded: beyond
+         * --max-queue the terminal is told to come back later. */
+        int lane = fm->cmd == PROTO_SUBMIT && m.ev.kind == GL_KIND_ALERT ? LANE_ALERT : LANE_ROUTINE;
         if (lane == LANE_ROUTINE && broker_routine_full(b)) {
-            proto_msg busy;
-            memset(&busy, 0, sizeof busy);
-            busy.cmd = PROTO_BUSY;
-            busy.rid = m.rid;
-            busy.ev.id = m.ev.id;
-            busy.retry_after_ms = broker_retry_after_ms(b);
-            broker_reply(b, b->intake, ident, len, &busy);
-            b->counters.busy_replies++;
+            broker_reply_busy(b, b->intake, ident, len, m.ev.id, m.rid);
             return;
         }
         rc = broker_enqueue(b, ORIGIN_INTAKE, lane, fm->cmd, ident, len, body, blen);
@@ -99,13 +108,11 @@ static void on_intake_msg(broker *b, frame_msg *fm)
             broker_reply_error(b, b->intake, fm, rc, NULL, m.ev.id, m.rid);
         return;
     }
-    case PROTO_SHOW:
     case PROTO_UPDATE:
     case PROTO_CANCEL:
         /* An update or a cancellation (a false alarm withdrawn) can stop an
          * escalation: it rides the alert lane and is never refused busy. */
-        rc = broker_enqueue(b, ORIGIN_INTAKE, fm->cmd == PROTO_SHOW ? LANE_ROUTINE : LANE_ALERT,
-                            fm->cmd, ident, len, body, blen);
+        rc = broker_enqueue(b, ORIGIN_INTAKE, LANE_ALERT, fm->cmd, ident, len, body, blen);
         if (rc != 0)
             broker_reply_error(b, b->intake, fm, rc, NULL, m.ev.id, m.rid);
         return;

@@ -143,17 +143,24 @@ void broker_on_responder_msg(broker *b, frame_msg *fm)
     case PROTO_STATUS:
         broker_on_status(b, b->responders, ident, len, m.rid);
         return;
+    case PROTO_SHOW:
+        /* A query is routine work, bounded like the rest of it. */
+        if (broker_routine_full(b)) {
+            broker_reply_busy(b, b->responders, ident, len, m.ev.id, m.rid);
+            return;
+        }
+        rc = broker_enqueue(b, ORIGIN_RESPONDERS, LANE_ROUTINE, fm->cmd, ident, len, body, blen);
+        if (rc != 0)
+            broker_reply_error(b, b->responders, fm, rc, NULL, m.ev.id, m.rid);
+        return;
     case PROTO_ACK:
     case PROTO_ACCEPT:
     case PROTO_DECLINE:
     case PROTO_RESOLVE:
-    case PROTO_SHOW:
         /* Responders' actions ride the alert lane: an acknowledgement is
          * what stops an alert escalating, so it must not wait behind
          * routine filing. They are never refused as busy. */
-        rc = broker_enqueue(b, ORIGIN_RESPONDERS,
-                            fm->cmd == PROTO_SHOW ? LANE_ROUTINE : LANE_ALERT, fm->cmd,
-                            ident, len, body, blen);
+        rc = broker_enqueue(b, ORIGIN_RESPONDERS, LANE_ALERT, fm->cmd, ident, len, body, blen);
         if (rc != 0)
             broker_reply_error(b, b->responders, fm, rc, NULL, m.event, m.rid);
         return;
