@@ -300,8 +300,18 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
     switch (fm->cmd) {
     case PROTO_READY:
         on_ready(b, fm, &m);
-        if (hmap_count(b->presence_pending))
-            hmap_each(b->presence_pending, flush_presence, b);
+        if (hmap_count(b->presence_pending)) {
+            /* Sending takes a team off the pending map: walk a detached copy,
+             * never the map being changed. */
+            hmap *pending = b->presence_pending;
+            b->presence_pending = hmap_new();
+            if (!b->presence_pending) {
+                b->presence_pending = pending;
+                return;
+            }
+            hmap_each(pending, flush_presence, b);
+            hmap_free(&pending);
+        }
         return;
     case PROTO_HEARTBEAT:
         break;

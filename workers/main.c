@@ -116,12 +116,8 @@ static void run_alerts_first(gl_worker *w, wjob *jobs, size_t n)
 static int run(gl_worker *w)
 {
     wjob *jobs = calloc((size_t)w->cfg.batch, sizeof *jobs);
-    char (*presence)[GL_MAX_ID + 1] = calloc(64, sizeof *presence);
-    if (!jobs || !presence) {
-        free(jobs);
-        free(presence);
+    if (!jobs)
         return GL_EINTERNAL;
-    }
     uint64_t next_due_wall = clock_wall_ms();
     uint64_t next_stats = clock_mono_ms() + 60000;
     while (!worker_stop_flag) {
@@ -141,7 +137,12 @@ static int run(gl_worker *w)
 
         /* Group commit: whatever is waiting, up to the batch bound. */
         arena_reset(&w->batch_arena);
-        size_t njobs = 0, npresence = 0;
+        size_t njobs = 0;
+        /* Teams that said HELLO, once each, in the order they came. */
+        struct team_seen {
+            const char *team;
+            struct team_seen *next;
+        } *presence = NULL, **presence_tail = &presence;
         int reready = 0;
         while (item.revents & ZMQ_POLLIN && njobs < (size_t)w->cfg.batch) {
             frame_msg fm;
@@ -163,8 +164,16 @@ static int run(gl_worker *w)
             } else if (fm.cmd == PROTO_JOB) {
                 take_job(w, &fm, &m, &jobs[njobs++]);
             } else if (fm.cmd == PROTO_PRESENCE) {
-                if (npresence < 64)
-                    snprintf(presence[npresence++], GL_MAX_ID + 1, "%s", m.team);
+                int seen = 0;
+                for (struct team_seen *s = presence; s && !seen; s = s->next)
+                    seen = strcmp(s->team, m.team) == 0;
+                struct team_seen *s = seen ? NULL : arena_alloc(&w->batch_arena, sizeof *s);
+                if (s) {
+                    s->team = m.team; /* decoded into the batch arena */
+                    s->next = NULL;
+                    *presence_tail = s;
+                    presence_tail = &s->next;
+                }
             } else if (fm.cmd == PROTO_ERROR) {
                 reready = 1; /* the broker does not know us (it restarted) */
             }
@@ -172,8 +181,8 @@ static int run(gl_worker *w)
         }
         if (njobs)
             run_alerts_first(w, jobs, njobs);
-        for (size_t i = 0; i < npresence; i++)
-            worker_on_presence(w, presence[i]);
+        for (struct team_seen *s = presence; s; s = s->next)
+            worker_on_presence(w, s->team);
         if (reready)
             send_ready(w);
 
@@ -184,9 +193,10 @@ static int run(gl_worker *w)
             w->escalation_soon = 0;
             arena_reset(&w->batch_arena);
             uint64_t next = worker_resend_due(w, wall);
-            uint64_t next_escalation = worker_escalate_due(w, wall);
-            if (next_escalation && (!next || next_escalation < next))
-                next = next_escalation;
+            uint64_t later[] = {worker_escalate_due(w, wall), worker_deadlines_due(w, wall)};
+            for (size_t i = 0; i < GL_ARRAY_LEN(later); i++)
+                if (later[i] && (!next || later[i] < next))
+                    next = later[i];
             uint64_t horizon = wall + (uint64_t)w->cfg.heartbeat_ms;
             next_due_wall = next && next < horizon ? next : horizon;
         }
@@ -217,7 +227,6 @@ static int run(gl_worker *w)
         }
     }
     free(jobs);
-    free(presence);
     return 0;
 }
 
@@ -240,6 +249,7 @@ int main(int argc, char **argv)
         {"heartbeat-ms", OPT_INT, "1000", "heartbeat interval to the broker", &w.cfg.heartbeat_ms, NULL},
         {"liveness", OPT_INT, "3", "heartbeats missed before the broker is thought gone", &w.cfg.liveness, NULL},
         {"map-mb", OPT_INT, "4096", "LMDB map size in MiB", &w.cfg.map_mb, NULL},
+        {"close-unrated-s", OPT_INT, "604800", "a resolved event nobody rates closes after this many seconds (0: never)", &w.cfg.close_unrated_s, NULL},
         {"log-level", OPT_STR, "info", "error, warn, info or debug", &log_level, "GRIDLINE_LOG_LEVEL"},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
