@@ -106,6 +106,9 @@ void broker_on_responder_msg(broker *b, frame_msg *fm)
     switch (fm->cmd) {
     case PROTO_HELLO: case PROTO_HEARTBEAT: case PROTO_BYE: case PROTO_PING: case PROTO_STATUS:
     case PROTO_ACK: case PROTO_ACCEPT: case PROTO_DECLINE: case PROTO_RESOLVE: case PROTO_SHOW:
+    case PROTO_CLAIM: case PROTO_RELEASE: case PROTO_RETURN: case PROTO_REDIRECT:
+    case PROTO_CONFIRM: case PROTO_DISPUTE: case PROTO_EXTEND: case PROTO_APPROVE:
+    case PROTO_MERGE: case PROTO_BOARD:
         break;
     default:
         b->counters.bad_input++;
@@ -144,6 +147,7 @@ void broker_on_responder_msg(broker *b, frame_msg *fm)
         broker_on_status(b, b->responders, ident, len, m.rid);
         return;
     case PROTO_SHOW:
+    case PROTO_BOARD:
         /* A query is routine work, bounded like the rest of it. */
         if (broker_routine_full(b)) {
             broker_reply_busy(b, b->responders, ident, len, m.ev.id, m.rid);
@@ -157,6 +161,15 @@ void broker_on_responder_msg(broker *b, frame_msg *fm)
     case PROTO_ACCEPT:
     case PROTO_DECLINE:
     case PROTO_RESOLVE:
+    case PROTO_CLAIM:
+    case PROTO_RELEASE:
+    case PROTO_RETURN:
+    case PROTO_REDIRECT:
+    case PROTO_CONFIRM:
+    case PROTO_DISPUTE:
+    case PROTO_EXTEND:
+    case PROTO_APPROVE:
+    case PROTO_MERGE:
         /* Responders' actions ride the alert lane: an acknowledgement is
          * what stops an alert escalating, so it must not wait behind
          * routine filing. They are never refused as busy. */

@@ -97,6 +97,29 @@ int dir_category_claimable(const directory *d, const char *category)
     return c && c->claimable;
 }
 
+const char *dir_community_office(const directory *d, const char *community)
+{
+    const dir_community *c = community ? dir_map_get(&d->communities, community) : NULL;
+    return c ? c->office->id : NULL;
+}
+
+const char *dir_community_duty(const directory *d, const char *community)
+{
+    const dir_community *c = community ? dir_map_get(&d->communities, community) : NULL;
+    return c ? c->duty->id : NULL;
+}
+
+void dir_category_policy(const directory *d, int kind, const char *category, dir_policy *p)
+{
+    const dir_category *c = kind >= GL_KIND_REQUEST && kind <= GL_KIND_FEEDBACK && category
+                                ? dir_map_get(&d->categories[kind], category)
+                                : NULL;
+    if (c)
+        *p = c->policy;
+    else
+        memset(p, 0, sizeof *p);
+}
+
 void dir_get_counts(const directory *d, dir_counts *c)
 {
     *c = d->counts;

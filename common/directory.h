@@ -51,6 +51,15 @@ typedef struct dir_plan_step {
     unsigned ack_within_s;  /* acknowledgement deadline for this step */
 } dir_plan_step;
 
+/* The time limits of a category, in the spirit of the service hotlines'
+ * rules (seconds; 0 = no limit). */
+typedef struct dir_policy {
+    unsigned sign_within_s;     /* a dispatch must be acknowledged within this */
+    unsigned resolve_within_s;  /* the event must be resolved within this of filing */
+    unsigned remind_before_s;   /* the responsible team is reminded this long before due */
+    unsigned lease_s;           /* claimable requests: how long a claim holds */
+} dir_policy;
+
 typedef struct dir_counts {
     size_t communities, compounds, grids, teams, squads, emergency_squads,
         volunteers, owners_committees, property_companies, no_property_compounds,
@@ -75,6 +84,16 @@ int dir_category_known(const directory *d, int kind, const char *category);
 /* dir_category_claimable: 1 if requests of this category are posted to the
  * community's volunteers and party members. */
 int dir_category_claimable(const directory *d, const char *category);
+
+/* dir_community_office / dir_community_duty return the team id of the
+ * community's office (community workers) or duty officer, or NULL when the
+ * community is unknown. */
+const char *dir_community_office(const directory *d, const char *community);
+const char *dir_community_duty(const directory *d, const char *community);
+
+/* dir_category_policy fills p with the time limits of category (zeros when
+ * the category is unknown or has none). */
+void dir_category_policy(const directory *d, int kind, const char *category, dir_policy *p);
 
 /* dir_route_event decides who receives ev (DESIGN.md §3). Strings in out point into
  * the directory. An unknown or missing location routes to county-triage (and

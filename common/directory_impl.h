@@ -53,6 +53,7 @@ typedef struct dir_category {
     const char *id, *name;
     int kind; /* enum gl_kind */
     int claimable;
+    dir_policy policy;  /* time limits; 0 = none */
     size_t alert_index; /* index among alert categories (plans tables) */
     size_t at;
 } dir_category;

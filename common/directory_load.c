@@ -108,10 +108,33 @@ static int load_teams(loader *l, json_t *root)
     return 0;
 }
 
+/* The optional time limits of a category, each 1 s .. 365 days. */
+static int load_policy(loader *l, const char *p, json_t *v, dir_policy *policy)
+{
+    static const char *const keys[] = {"sign_within_s", "resolve_within_s", "remind_before_s",
+                                       "lease_s"};
+    unsigned *fields[] = {&policy->sign_within_s, &policy->resolve_within_s,
+                          &policy->remind_before_s, &policy->lease_s};
+    for (size_t i = 0; i < GL_ARRAY_LEN(keys); i++) {
+        long long n;
+        int rc;
+        if (!json_object_get(v, keys[i]))
+            continue;
+        if ((rc = dirjson_int(&l->j, p, v, keys[i], 1, 365LL * 86400, &n)))
+            return rc;
+        *fields[i] = (unsigned)n;
+    }
+    if (policy->remind_before_s && policy->remind_before_s >= policy->resolve_within_s)
+        return dirjson_fail(&l->j, "%s/remind_before_s: must be less than resolve_within_s", p);
+    return 0;
+}
+
 static int load_categories(loader *l, json_t *root)
 {
     static const char *const keys[] = {"request", "alert", "feedback", NULL};
-    static const char *const item_keys[] = {"id", "name", "claimable", NULL};
+    static const char *const item_keys[] = {"id", "name", "claimable", "sign_within_s",
+                                            "resolve_within_s", "remind_before_s", "lease_s",
+                                            NULL};
     directory *d = l->d;
     json_t *cats = json_object_get(root, "categories");
     int rc;
@@ -144,6 +167,10 @@ static int load_categories(loader *l, json_t *root)
             if (c->claimable && kind != GL_KIND_REQUEST)
                 return dirjson_fail(&l->j, "%s/claimable: only request categories can be claimed",
                                     p);
+            if ((rc = load_policy(l, p, v, &c->policy)))
+                return rc;
+            if (c->policy.lease_s && !c->claimable)
+                return dirjson_fail(&l->j, "%s/lease_s: only claimable categories have a lease", p);
             const dir_category *old = dir_map_put(&d->categories[kind], c->id, c);
             if (old)
                 return dirjson_fail(&l->j,

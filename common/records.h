@@ -33,6 +33,7 @@ enum gl_dispatch_state {
     GL_DS_TAKEN,     /* another team accepted it first */
     GL_DS_RESOLVED,  /* this team resolved it */
     GL_DS_CANCELLED, /* the event was cancelled or merged */
+    GL_DS_RETURNED,  /* this team returned it as not its own (退单), to triage */
 };
 
 typedef struct gl_event {
@@ -61,7 +62,17 @@ typedef struct gl_event {
      * passes (0 = not escalating: acknowledged, exhausted, or cancelled). */
     uint32_t plan_step;
     uint64_t escalate_at_ms;
-    const char *alarm;     /* operator alarm on the event ("unanswered"), or NULL */
+    const char *alarm;     /* operator alarm on the event ("unanswered", "overdue"), or NULL */
+    /* Workflows (issue 4): deadlines from the category's policy, the claim
+     * lease, the resident's rating, merging. 0 / NULL = none. */
+    uint64_t sign_by_ms;     /* dispatches must be acknowledged by then */
+    uint64_t due_ms;         /* must be resolved by then (expected time) */
+    uint64_t remind_at_ms;   /* the responsible team is reminded then */
+    uint64_t lease_until_ms; /* a claim holds until then */
+    uint64_t close_at_ms;    /* a resolved, unrated event closes then */
+    uint64_t extension_ms;   /* a new due time asked for, awaiting approval */
+    const char *rating;      /* "satisfied" or "unsatisfied" */
+    const char *duplicate_of;/* merged into this event id */
 } gl_event;
 
 typedef struct gl_dispatch {

@@ -19,7 +19,7 @@
 int (*store_fault_hook)(const char *op);
 
 const char *const store_db_names[DB_COUNT] = {
-    "events", "event_ids", "dispatches", "pending", "due", "history", "escalations", "alarms",
+    "events", "event_ids", "dispatches", "pending", "due", "history", "escalations", "alarms", "board", "timers",
 };
 
 #define STORE_DEFAULT_MAP ((size_t)1 << 30)

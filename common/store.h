@@ -165,6 +165,46 @@ int store_escalation_due(store_txn *t, uint64_t now_ms, uint64_t *seqs, size_t m
  * is set (or on a read error). */
 uint64_t store_next_escalation(store_txn *t);
 
+/* --- workflow timers: sign-for, reminders, due times, leases, closing --- */
+
+enum store_timer_kind {
+    TIMER_SIGN = 1,   /* dispatches not acknowledged by sign_by_ms */
+    TIMER_REMIND,     /* remind the responsible team before due_ms */
+    TIMER_DUE,        /* not resolved by due_ms */
+    TIMER_LEASE,      /* a claim's lease ends */
+    TIMER_CLOSE,      /* a resolved event nobody rated closes */
+};
+
+typedef struct store_timer {
+    uint64_t at_ms, seq;
+    int kind;         /* enum store_timer_kind */
+} store_timer;
+
+/* store_timer_move moves timer kind of event seq from old_ms to new_ms in
+ * the "timers" index (key ms(u64) seq(u64) kind(u8)); 0 means none on either
+ * side. The event record's field for that kind is the caller's to keep equal
+ * to new_ms. 0, GL_ESTORAGEFULL, GL_ESTORAGE. */
+int store_timer_move(store_txn *t, int kind, uint64_t seq, uint64_t old_ms, uint64_t new_ms);
+
+/* store_timer_due collects the timers at or before now_ms, earliest first,
+ * at most max; *n is set to how many. 0 or GL_ESTORAGE. */
+int store_timer_due(store_txn *t, uint64_t now_ms, store_timer *out, size_t max, size_t *n);
+
+/* store_next_timer returns the earliest timer's time, or 0 when none. */
+uint64_t store_next_timer(store_txn *t);
+
+/* --- the claim board: open claimable events per community --- */
+
+/* store_board_set puts (on) or takes off (!on) event seq on community's
+ * board (key community 0 seq(u64)); idempotent. 0, GL_EBADFIELD,
+ * GL_ESTORAGEFULL, GL_ESTORAGE. */
+int store_board_set(store_txn *t, const char *community, uint64_t seq, int on);
+
+/* store_board_list collects the seqs on community's board, oldest first, at
+ * most max; *n is set to how many. 0, GL_EBADFIELD or GL_ESTORAGE. */
+int store_board_list(store_txn *t, const char *community, uint64_t *seqs, size_t max,
+                     size_t *n);
+
 /* --- operator alarms --- */
 
 /* store_alarm_set raises (reason != NULL) or clears (NULL) the operator alarm

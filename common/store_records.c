@@ -52,6 +52,14 @@ static const struct field event_fields[] = {
     FIELD(gl_event, plan_step, F_U32),
     FIELD(gl_event, escalate_at_ms, F_U64),
     FIELD(gl_event, alarm, F_STR),
+    FIELD(gl_event, sign_by_ms, F_U64),
+    FIELD(gl_event, due_ms, F_U64),
+    FIELD(gl_event, remind_at_ms, F_U64),
+    FIELD(gl_event, lease_until_ms, F_U64),
+    FIELD(gl_event, close_at_ms, F_U64),
+    FIELD(gl_event, extension_ms, F_U64),
+    FIELD(gl_event, rating, F_STR),
+    FIELD(gl_event, duplicate_of, F_STR),
 };
 
 static const struct field dispatch_fields[] = {

@@ -92,3 +92,114 @@ int store_alarm_list(store_txn *t, uint64_t *seqs, size_t max, size_t *n)
     }
     return err == GL_ENOTFOUND ? 0 : err;
 }
+
+/* --- workflow timers: (ms, seq, kind) --- */
+
+static MDB_val timer_key(unsigned char key[17], uint64_t ms, uint64_t seq, int kind)
+{
+    store_put_be64(key, ms);
+    store_put_be64(key + 8, seq);
+    key[16] = (unsigned char)kind;
+    return store_val(key, 17);
+}
+
+int store_timer_move(store_txn *t, int kind, uint64_t seq, uint64_t old_ms, uint64_t new_ms)
+{
+    if (t->failed)
+        return t->failed;
+    if (old_ms == new_ms)
+        return 0;
+    unsigned char key[17];
+    int err = 0;
+    if (old_ms) {
+        MDB_val k = timer_key(key, old_ms, seq, kind);
+        err = store_txn_del(t, DB_TIMERS, &k);
+    }
+    if (!err && new_ms) {
+        MDB_val k = timer_key(key, new_ms, seq, kind), v = store_val(NULL, 0);
+        err = store_txn_put(t, DB_TIMERS, &k, &v, 0);
+    }
+    return err;
+}
+
+int store_timer_due(store_txn *t, uint64_t now_ms, store_timer *out, size_t max, size_t *n)
+{
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    *n = 0;
+    int err = store_txn_cursor(t, DB_TIMERS, &c);
+    if (err)
+        return err;
+    err = store_cursor_get(c, &k, &v, MDB_FIRST);
+    while (!err && *n < max) {
+        const unsigned char *p = k.mv_data;
+        if (k.mv_size != 17)
+            return store_error(MDB_CORRUPTED, "timer key");
+        if (store_get_be64(p) > now_ms)
+            break;
+        out[*n].at_ms = store_get_be64(p);
+        out[*n].seq = store_get_be64(p + 8);
+        out[*n].kind = p[16];
+        (*n)++;
+        err = store_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    return err == GL_ENOTFOUND ? 0 : err;
+}
+
+uint64_t store_next_timer(store_txn *t)
+{
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    if (store_txn_cursor(t, DB_TIMERS, &c) != 0 || store_cursor_get(c, &k, &v, MDB_FIRST) != 0 ||
+        k.mv_size != 17)
+        return 0;
+    return store_get_be64(k.mv_data);
+}
+
+/* --- the claim board: (community 0 seq) --- */
+
+static size_t board_key(store_txn *t, unsigned char *key, const char *community, uint64_t seq)
+{
+    size_t n = store_name_len(t->s, 9, community);
+    if (!n)
+        return 0;
+    memcpy(key, community, n);
+    key[n] = 0;
+    store_put_be64(key + n + 1, seq);
+    return n + 9;
+}
+
+int store_board_set(store_txn *t, const char *community, uint64_t seq, int on)
+{
+    if (t->failed)
+        return t->failed;
+    unsigned char key[STORE_KEY_MAX];
+    size_t n = board_key(t, key, community, seq);
+    if (!n)
+        return GL_EBADFIELD;
+    MDB_val k = store_val(key, n), v = store_val(NULL, 0);
+    return on ? store_txn_put(t, DB_BOARD, &k, &v, 0) : store_txn_del(t, DB_BOARD, &k);
+}
+
+int store_board_list(store_txn *t, const char *community, uint64_t *seqs, size_t max,
+                     size_t *n)
+{
+    unsigned char key[STORE_KEY_MAX];
+    size_t klen = board_key(t, key, community, 0);
+    *n = 0;
+    if (!klen)
+        return GL_EBADFIELD;
+    size_t prefix = klen - 8; /* community and its 0 */
+    MDB_cursor *c = NULL;
+    MDB_val k = store_val(key, klen), v;
+    int err = store_txn_cursor(t, DB_BOARD, &c);
+    if (!err)
+        err = store_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    while (!err && *n < max) {
+        if (k.mv_size != klen || memcmp(k.mv_data, key, prefix) != 0)
+            break;
+        seqs[(*n)++] = store_get_be64((const unsigned char *)k.mv_data + prefix);
+        err = store_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    return err == GL_ENOTFOUND ? 0 : err;
+}

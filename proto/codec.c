@@ -226,14 +226,16 @@ static const char *errname_of(uint32_t code)
 
 static const codec_table *sub_table(int type)
 {
-    return type == CT_EVENT        ? &codec_event_table
-           : type == CT_DISPATCHES ? &codec_dispatch_table
-                                   : &codec_history_table;
+    return type == CT_EVENT || type == CT_EVENTS ? &codec_event_table
+           : type == CT_DISPATCHES              ? &codec_dispatch_table
+                                                : &codec_history_table;
 }
 
 static size_t sub_size(int type)
 {
-    return type == CT_DISPATCHES ? sizeof(gl_dispatch) : sizeof(gl_history);
+    return type == CT_DISPATCHES ? sizeof(gl_dispatch)
+           : type == CT_EVENTS   ? sizeof(gl_event)
+                                 : sizeof(gl_history);
 }
 
 #define AT(base, off, T) ((T *)(void *)((char *)(base) + (off)))
@@ -317,7 +319,7 @@ static int decode_value(decoder *d, const codec_field *f, const msgpack_object *
         [CT_EVSTATE] = "a string",      [CT_DSSTATE] = "a string",
         [CT_EVENT] = "a map",           [CT_DISPATCHES] = "an array",
         [CT_HISTORY] = "an array",      [CT_ERRNAME] = "a string",
-        [CT_MAP] = "a map",
+        [CT_MAP] = "a map",             [CT_EVENTS] = "an array",
     };
     static const int wire_type[] = {
         [CT_STR] = MSGPACK_OBJECT_STR,        [CT_UINT] = MSGPACK_OBJECT_POSITIVE_INTEGER,
@@ -326,7 +328,7 @@ static int decode_value(decoder *d, const codec_field *f, const msgpack_object *
         [CT_EVSTATE] = MSGPACK_OBJECT_STR,    [CT_DSSTATE] = MSGPACK_OBJECT_STR,
         [CT_EVENT] = MSGPACK_OBJECT_MAP,      [CT_DISPATCHES] = MSGPACK_OBJECT_ARRAY,
         [CT_HISTORY] = MSGPACK_OBJECT_ARRAY,  [CT_ERRNAME] = MSGPACK_OBJECT_STR,
-        [CT_MAP] = MSGPACK_OBJECT_MAP,
+        [CT_MAP] = MSGPACK_OBJECT_MAP,        [CT_EVENTS] = MSGPACK_OBJECT_ARRAY,
     };
     int type_ok = (int)o->type == wire_type[f->type] ||
                   (f->type == CT_COORD && (o->type == MSGPACK_OBJECT_FLOAT32 ||
@@ -577,7 +579,8 @@ static int check_value(const codec_field *f, const void *base)
     case CT_EVENT:
         return check_map(&codec_event_table, AT_C(base, f->off, void)) == 0;
     case CT_DISPATCHES:
-    case CT_HISTORY: {
+    case CT_HISTORY:
+    case CT_EVENTS: {
         size_t n = *AT_C(base, f->aux, size_t), size = sub_size(f->type);
         const char *items = *AT_C(base, f->off, const char *);
         if (n > f->max || (n && !items))

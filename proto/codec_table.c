@@ -28,6 +28,7 @@ static const char *const cap_certainty[] = {"Observed", "Likely", "Possible", "U
                                             "Unknown", NULL};
 static const char *const origins[] = {"intake", "responders", NULL};
 static const char *const lanes[] = {"alert", "routine", NULL};
+static const char *const ratings[] = {"satisfied", "unsatisfied", NULL};
 
 /* The event fields a terminal submits, shared by SUBMIT (T = proto_msg,
  * pre = ev.) and the event record map (T = gl_event, pre empty) so the two
@@ -60,6 +61,14 @@ static const codec_field event_fields[] = {
     ROW(gl_event, "plan_step", CT_UINT, plan_step, 0, 0),
     ROW(gl_event, "escalate_at_ms", CT_UINT, escalate_at_ms, 0, 0),
     ROW(gl_event, "alarm", CT_STR, alarm, 0, GL_MAX_SHORT),
+    ROW(gl_event, "sign_by_ms", CT_UINT, sign_by_ms, 0, 0),
+    ROW(gl_event, "due_ms", CT_UINT, due_ms, 0, 0),
+    ROW(gl_event, "remind_at_ms", CT_UINT, remind_at_ms, 0, 0),
+    ROW(gl_event, "lease_until_ms", CT_UINT, lease_until_ms, 0, 0),
+    ROW(gl_event, "close_at_ms", CT_UINT, close_at_ms, 0, 0),
+    ROW(gl_event, "extension_ms", CT_UINT, extension_ms, 0, 0),
+    ROW_ONE_OF(gl_event, "rating", rating, 0, ratings),
+    ROW(gl_event, "duplicate_of", CT_STR, duplicate_of, CF_ID, GL_MAX_ID),
 };
 
 static const codec_field dispatch_fields[] = {
@@ -156,6 +165,52 @@ static const codec_field result_fields[] = {
     P("team", CT_STR, team, REQ, GL_MAX_ID),
     P("state", CT_DSSTATE, state, REQ, 0),
     P("event_state", CT_EVSTATE, event_state, REQ, 0),
+    P("note", CT_STR, note, 0, GL_MAX_TEXT),
+    P("until_ms", CT_UINT, until_ms, 0, 0),
+};
+/* CLAIM, RELEASE, CONFIRM: like ACK; RETURN, DISPUTE: a reason is required */
+static const codec_field redirect_fields[] = {
+    RID,
+    P("event", CT_STR, event, ID_, GL_MAX_ID),
+    P("team", CT_STR, team, REQ, GL_MAX_ID),
+    P("to", CT_STR, to, REQ, GL_MAX_ID),
+    P("member", CT_STR, member, 0, GL_MAX_ID),
+    P("note", CT_STR, note, 0, GL_MAX_TEXT),
+};
+static const codec_field merge_fields[] = {
+    RID,
+    P("event", CT_STR, event, ID_, GL_MAX_ID),
+    P("team", CT_STR, team, REQ, GL_MAX_ID),
+    P("into", CT_STR, into, ID_, GL_MAX_ID),
+    P("member", CT_STR, member, 0, GL_MAX_ID),
+    P("note", CT_STR, note, 0, GL_MAX_TEXT),
+};
+static const codec_field extend_fields[] = {
+    RID,
+    P("event", CT_STR, event, ID_, GL_MAX_ID),
+    P("team", CT_STR, team, REQ, GL_MAX_ID),
+    P("until_ms", CT_UINT, until_ms, REQ, 0),
+    P("member", CT_STR, member, 0, GL_MAX_ID),
+    P("note", CT_STR, note, REQ, GL_MAX_TEXT),
+};
+static const codec_field board_fields[] = {
+    RID,
+    P("community", CT_STR, ev.community, REQ, GL_MAX_ID),
+};
+static const codec_field listing_fields[] = {
+    RID,
+    ROW_AUX(proto_msg, "events", CT_EVENTS, events, nevents, REQ, 1000),
+};
+static const codec_field rate_fields[] = {
+    RID,
+    P("id", CT_STR, ev.id, ID_, GL_MAX_ID),
+    P("terminal", CT_STR, ev.terminal, 0, GL_MAX_ID),
+    ROW_ONE_OF(proto_msg, "rating", ev.rating, REQ, ratings),
+    P("note", CT_STR, note, 0, GL_MAX_TEXT),
+};
+static const codec_field tracking_fields[] = {
+    RID,
+    P("event", CT_EVENT, ev, REQ, 0),
     P("note", CT_STR, note, 0, GL_MAX_TEXT),
 };
 static const codec_field dispatch_msg_fields[] = {
@@ -263,6 +318,20 @@ static const struct {
     [PROTO_STATUS] = {"STATUS", TABLE(empty_fields)},
     [PROTO_FIGURES] = {"FIGURES", TABLE(figures_fields)},
     [PROTO_REPORT] = {"REPORT", TABLE(report_fields)},
+    [PROTO_CLAIM] = {"CLAIM", TABLE(act_fields)},
+    [PROTO_RELEASE] = {"RELEASE", TABLE(act_fields)},
+    [PROTO_RETURN] = {"RETURN", TABLE(decline_fields)},
+    [PROTO_REDIRECT] = {"REDIRECT", TABLE(redirect_fields)},
+    [PROTO_CONFIRM] = {"CONFIRM", TABLE(act_fields)},
+    [PROTO_DISPUTE] = {"DISPUTE", TABLE(decline_fields)},
+    [PROTO_EXTEND] = {"EXTEND", TABLE(extend_fields)},
+    [PROTO_APPROVE] = {"APPROVE", TABLE(act_fields)},
+    [PROTO_MERGE] = {"MERGE", TABLE(merge_fields)},
+    [PROTO_BOARD] = {"BOARD", TABLE(board_fields)},
+    [PROTO_LISTING] = {"LISTING", TABLE(listing_fields)},
+    [PROTO_RATE] = {"RATE", TABLE(rate_fields)},
+    [PROTO_TRACK] = {"TRACK", TABLE(show_fields)},
+    [PROTO_TRACKING] = {"TRACKING", TABLE(tracking_fields)},
 };
 
 const codec_table *codec_command(int cmd)

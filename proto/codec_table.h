@@ -22,6 +22,7 @@ enum codec_type {
     CT_EVENT,      /* map → gl_event (codec_event_table) */
     CT_DISPATCHES, /* array of maps → gl_dispatch *; aux: the size_t count */
     CT_HISTORY,    /* array of maps → gl_history *; aux: the size_t count */
+    CT_EVENTS,     /* array of event maps → gl_event *; aux: the size_t count */
     CT_ERRNAME,    /* str, ERROR's "name": no member of its own; encoded as
                       gl_errname of the uint32 code at off, checked and
                       dropped on decode */
@@ -39,7 +40,7 @@ typedef struct codec_field {
     const char *key;     /* wire key */
     unsigned char type;  /* enum codec_type */
     unsigned char flags; /* enum codec_flag bits */
-    unsigned char size;  /* sizeof the C member (CT_UINT: 4 or 8) */
+    unsigned short size; /* sizeof the C member (CT_UINT: 4 or 8) */
     uint32_t max;        /* CT_STR, CT_BIN: bytes; arrays: elements;
                             CT_COORD: largest magnitude */
     size_t off;          /* offset of the member in the struct filled */

@@ -56,6 +56,21 @@ enum proto_cmd {
     PROTO_STATUS,    /* operator → broker (intake or responders): → FIGURES */
     PROTO_FIGURES,   /* reply: at_ms, broker (map), store (map, from the latest REPORT) */
     PROTO_REPORT,    /* worker → broker, every heartbeat: worker, store (map of store figures) */
+    /* the county's workflows (responders endpoint unless noted) */
+    PROTO_CLAIM,     /* event, team, member?, note? → RESULT (until_ms: the lease) */
+    PROTO_RELEASE,   /* event, team, member?, note? → RESULT: back on the board */
+    PROTO_RETURN,    /* event, team, member?, note (reason) → RESULT: 退单, to triage */
+    PROTO_REDIRECT,  /* event, team, to, member?, note? → RESULT: triage re-routes */
+    PROTO_CONFIRM,   /* event, team, member?, note? → RESULT: owners confirm a resolution */
+    PROTO_DISPUTE,   /* event, team, member?, note (reason) → RESULT: to the community */
+    PROTO_EXTEND,    /* event, team, until_ms, member?, note (reason) → RESULT: asks for time */
+    PROTO_APPROVE,   /* event, team, member?, note? → RESULT: a coordinator grants it */
+    PROTO_MERGE,     /* event, team, into, member?, note? → RESULT: event is a duplicate */
+    PROTO_BOARD,     /* community → LISTING: what is open to claim (either endpoint) */
+    PROTO_LISTING,   /* reply: events (array of event maps) */
+    PROTO_RATE,      /* intake: id, terminal?, rating, note? → CHANGED */
+    PROTO_TRACK,     /* intake: id → TRACKING (Open311-style status of one event) */
+    PROTO_TRACKING,  /* reply: event (map, without contact), note (latest) */
     PROTO_CMD_COUNT
 };
 
@@ -77,6 +92,9 @@ typedef struct proto_msg {
     const char *role;     /* "role" (DISPATCH) */
     const char *what;     /* "what" (NOTICE): "taken", "cancelled", ... */
     const char *by;       /* "by" (NOTICE): team that caused it */
+    const char *to;       /* "to" (REDIRECT): the team the event goes to */
+    const char *into;     /* "into" (MERGE): the event id it duplicates */
+    uint64_t until_ms;    /* "until_ms": EXTEND's new due time; RESULT: a claim's lease */
     int state;            /* "state": dispatch state (RESULT, DISPATCH) */
     int event_state;      /* "event_state" (RESULT) */
     uint32_t attempts;    /* "attempts" (DISPATCH) */
@@ -106,6 +124,10 @@ typedef struct proto_msg {
     size_t broker_figures_len;
     const void *store_figures;   /* "store" */
     size_t store_figures_len;
+
+    /* LISTING reply */
+    gl_event *events;        /* "events": array of event maps */
+    size_t nevents;
 
     /* EVENT reply */
     gl_dispatch *dispatches; /* "dispatches": array of dispatch maps */

@@ -12,7 +12,8 @@
  * types: s string, i event id, v one of a list, k kind, e event state,
  * d dispatch state, u uint32, U uint64, b bool, f coordinate, B bin,
  * m event map, D dispatch array, H history array, n error name,
- * R any map carried as bytes (member: pointer; the length follows it). */
+ * R any map carried as bytes (member: pointer; the length follows it),
+ * E event array. */
 typedef struct {
     const char *key;
     char type;
@@ -64,7 +65,7 @@ static const tcmd spec[] = {
     {PROTO_DECLINE, ACT(1)},
     {PROTO_RESOLVE, ACT(0)},
     {PROTO_RESULT, {RID, EVENT_ID, TEAM, {"state", 'd', 1, 0, O(state)},
-        {"event_state", 'e', 1, 0, O(event_state)}, NOTE(0)}},
+        {"event_state", 'e', 1, 0, O(event_state)}, NOTE(0), {"until_ms", 'U', 0, 0, O(until_ms)}}},
     {PROTO_DISPATCH, {RID, EVENT_ID, {"seq", 'U', 1, 0, O(ev.seq)}, TEAM,
         {"role", 's', 1, 256, O(role)}, {"state", 'd', 1, 0, O(state)},
         {"attempts", 'u', 0, 0, O(attempts)}, {"detail", 'm', 0, 0, O(ev)}}},
@@ -89,12 +90,31 @@ static const tcmd spec[] = {
     {PROTO_FIGURES, {RID, {"at_ms", 'U', 1, 0, O(at_ms)}, {"broker", 'R', 1, 0, O(broker_figures)},
         {"store", 'R', 0, 0, O(store_figures)}}},
     {PROTO_REPORT, {RID, {"worker", 's', 1, 64, O(worker)}, {"store", 'R', 1, 0, O(store_figures)}}},
+    {PROTO_CLAIM, ACT(0)},
+    {PROTO_RELEASE, ACT(0)},
+    {PROTO_RETURN, ACT(1)},
+    {PROTO_REDIRECT, {RID, EVENT_ID, TEAM, {"to", 's', 1, 64, O(to)},
+        {"member", 's', 0, 64, O(member)}, NOTE(0)}},
+    {PROTO_CONFIRM, ACT(0)},
+    {PROTO_DISPUTE, ACT(1)},
+    {PROTO_EXTEND, {RID, EVENT_ID, TEAM, {"until_ms", 'U', 1, 0, O(until_ms)},
+        {"member", 's', 0, 64, O(member)}, NOTE(1)}},
+    {PROTO_APPROVE, ACT(0)},
+    {PROTO_MERGE, {RID, EVENT_ID, TEAM, {"into", 'i', 1, 64, O(into)},
+        {"member", 's', 0, 64, O(member)}, NOTE(0)}},
+    {PROTO_BOARD, {RID, {"community", 's', 1, 64, O(ev.community)}}},
+    {PROTO_LISTING, {RID, {"events", 'E', 1, 1000, 0}}},
+    {PROTO_RATE, {RID, {"id", 'i', 1, 64, O(ev.id)}, {"terminal", 's', 0, 64, O(ev.terminal)},
+        {"rating", 'v', 1, 256, O(ev.rating)}, NOTE(0)}},
+    {PROTO_TRACK, {RID, {"id", 'i', 1, 64, O(ev.id)}}},
+    {PROTO_TRACKING, {RID, {"event", 'm', 1, 0, O(ev)}, NOTE(0)}},
 };
 
 static const char *const event_keys[] = {"id", "seq", "kind", "category", "community",
     "compound", "grid", "terminal", "address", "lat", "lon", "text", "contact", "urgency",
     "severity", "certainty", "state", "team", "created_ms", "updated_ms", "plan_step",
-    "escalate_at_ms", "alarm"};
+    "escalate_at_ms", "alarm", "sign_by_ms", "due_ms", "remind_at_ms", "lease_until_ms",
+    "close_at_ms", "extension_ms", "rating", "duplicate_of"};
 static const char *const dispatch_keys[] = {"event", "seq", "team", "role", "state",
     "member", "note", "attempts", "created_ms", "updated_ms", "next_retry_ms"};
 static const char *const history_keys[] = {"seq", "no", "at_ms", "who", "what", "note"};
@@ -119,6 +139,13 @@ static gl_history full_history[3] = {
     {42, 3, 1718000000200, "team:grid-heping-3/王芳", "accepted", "on my way"},
 };
 
+static gl_event full_events[2] = {
+    {.id = "evt-1", .seq = 1, .kind = GL_KIND_REQUEST, .category = "micro-wish",
+     .community = "heping", .text = "陪读", .state = GL_EV_DISPATCHED, .created_ms = 5},
+    {.id = "evt-2", .seq = 2, .kind = GL_KIND_REQUEST, .category = "daily-help",
+     .community = "heping", .text = "代买药", .state = GL_EV_DISPATCHED, .lease_until_ms = 9},
+};
+
 static proto_msg full_msg(int cmd)
 {
     return (proto_msg){
@@ -127,7 +154,9 @@ static proto_msg full_msg(int cmd)
                "Building 3, Unit 2, Room 401", 1, 38.5112, 106.3857,
                "Elderly resident fell and cannot stand up. 老人摔倒", "+86 951 555 0101",
                "Immediate", "Severe", "Observed", GL_EV_ACCEPTED, "grid-heping-3",
-               1718000000000, 1718000001234, 2, 1718000061234, "unanswered"},
+               1718000000000, 1718000001234, 2, 1718000061234, "unanswered", 1718000001800,
+               1718000172800, 1718000158400, 1718000604800, 1718000700000, 1718000259200,
+               "unsatisfied", "01J0ZK3V6Q8R2T4W6Y8Z0B2D4G"},
         .event = EVID, .team = "grid-heping-3", .member = "王芳", .note = "on my way",
         .role = "grid", .what = "taken", .by = "squad-7", .state = GL_DS_ACCEPTED,
         .event_state = GL_EV_ACCEPTED, .attempts = 3, .duplicate = 1, .code = 105,
@@ -137,7 +166,9 @@ static proto_msg full_msg(int cmd)
         .dispatches = full_dispatches, .ndispatches = 2, .history = full_history,
         .nhistory = 3, .at_ms = 1718000002000, .broker_figures = broker_map,
         .broker_figures_len = sizeof broker_map, .store_figures = store_map,
-        .store_figures_len = sizeof store_map};
+        .store_figures_len = sizeof store_map, .to = "county-triage",
+        .into = "01J0ZK3V6Q8R2T4W6Y8Z0B2D4G", .until_ms = 1718000999000,
+        .events = full_events, .nevents = 2};
 }
 
 /* ---- Comparing --------------------------------------------------------- */
@@ -159,7 +190,11 @@ static int same_event(const gl_event *a, const gl_event *b)
            same_str(a->certainty, b->certainty) && a->state == b->state &&
            same_str(a->team, b->team) && a->created_ms == b->created_ms &&
            a->updated_ms == b->updated_ms && a->plan_step == b->plan_step &&
-           a->escalate_at_ms == b->escalate_at_ms && same_str(a->alarm, b->alarm);
+           a->escalate_at_ms == b->escalate_at_ms && same_str(a->alarm, b->alarm) &&
+           a->sign_by_ms == b->sign_by_ms && a->due_ms == b->due_ms &&
+           a->remind_at_ms == b->remind_at_ms && a->lease_until_ms == b->lease_until_ms &&
+           a->close_at_ms == b->close_at_ms && a->extension_ms == b->extension_ms &&
+           same_str(a->rating, b->rating) && same_str(a->duplicate_of, b->duplicate_of);
 }
 
 static int same_dispatch(const gl_dispatch *a, const gl_dispatch *b)
@@ -206,6 +241,11 @@ static int same_key(const tfield *f, const proto_msg *a, const proto_msg *b)
             if (!same_dispatch(&a->dispatches[i], &b->dispatches[i]))
                 return 0;
         return a->ndispatches == b->ndispatches;
+    case 'E':
+        for (size_t i = 0; i < a->nevents; i++)
+            if (!same_event(&a->events[i], &b->events[i]))
+                return 0;
+        return a->nevents == b->nevents;
     case 'H':
         for (size_t i = 0; i < a->nhistory; i++)
             if (!same_history(&a->history[i], &b->history[i]))
@@ -476,7 +516,7 @@ static tval wrong_type(char t)
     switch (t) {
     case 'u': case 'U': case 'f': case 'B': return v_str("1");
     case 'm': case 'R': return v_type('A');
-    case 'D': case 'H': return v_type('M');
+    case 'D': case 'H': case 'E': return v_type('M');
     default: return v_int(1);
     }
 }
@@ -714,6 +754,8 @@ static void test_framing(void)
     gl_event want = full_msg(PROTO_SUBMIT).ev; /* less what SUBMIT does not carry */
     want.seq = want.created_ms = want.updated_ms = 0, want.state = 0, want.team = NULL;
     want.plan_step = 0, want.escalate_at_ms = 0, want.alarm = NULL;
+    want.sign_by_ms = want.due_ms = want.remind_at_ms = want.lease_until_ms = 0;
+    want.close_at_ms = want.extension_ms = 0, want.rating = NULL, want.duplicate_of = NULL;
     ok(dec_sb(PROTO_SUBMIT, &m) == 0 && same_event(&m.ev, &want),
        "SUBMIT: an unknown key is ignored and the rest decodes");
     edit(PROTO_EVENT, "dispatches.0.priority", &(tval){'I', -5, 0, 0, NULL, 0});

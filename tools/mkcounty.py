@@ -299,9 +299,34 @@ def build():
                                      (rescue_team("yuhuangge", 2), 120),
                                      (rescue_team("dongjie"), 240))})
 
+    # Time limits in the spirit of the 12345 hotline rules (签收时限 / 办结时限):
+    # sign-for within minutes to an hour, resolve within a day to a month, a
+    # reminder before due; claims on micro-wishes and service orders hold a
+    # lease. Seconds. Alerts are timed by their response plans instead.
+    H, D = 3600, 86400
+    POLICY = {
+        "repair": (1800, 2 * D, 4 * H, None), "dispute": (H, 7 * D, D, None),
+        "eldercare": (1800, D, 4 * H, None), "paperwork": (H, 5 * D, D, None),
+        "micro-wish": (None, 30 * D, 3 * D, 7 * D), "service-order": (None, 14 * D, 2 * D, 3 * D),
+        "daily-help": (None, 3 * D, 12 * H, D), "environment": (H, 3 * D, 12 * H, None),
+        "consultation": (H, 2 * D, 4 * H, None),
+        "elevator": (1800, D, 4 * H, None), "leak": (H, 3 * D, 12 * H, None),
+        "parking": (H, 7 * D, D, None), "cleaning": (H, 2 * D, 6 * H, None),
+        "fees": (H, 7 * D, D, None), "property-staff": (H, 3 * D, 12 * H, None),
+    }
+
     def cats(items, claimable=()):
-        return [dict({"id": i, "name": nm}, **({"claimable": True} if i in claimable else {}))
-                for i, nm in items]
+        out = []
+        for i, nm in items:
+            c = {"id": i, "name": nm}
+            if i in claimable:
+                c["claimable"] = True
+            for key, value in zip(("sign_within_s", "resolve_within_s", "remind_before_s",
+                                   "lease_s"), POLICY.get(i, ())):
+                if value:
+                    c[key] = value
+            out.append(c)
+        return out
 
     categories = {
         "request": cats([("repair", "报修"), ("dispute", "矛盾纠纷调解"),

@@ -138,9 +138,11 @@ int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
     }
     if (ev.kind == GL_KIND_ALERT && (rc = escalation_start(w, t, &ev, now)) != 0)
         return rc;
+    if (ev.kind != GL_KIND_ALERT && (rc = deadlines_start(w, t, &ev, now)) != 0)
+        return rc;
     if (route.n > 0) {
         ev.state = GL_EV_DISPATCHED;
-        if ((rc = store_event_put(t, &ev)) != 0 ||
+        if ((rc = worker_save_event(w, t, &ev)) != 0 ||
             (rc = worker_history(t, ev.seq, now, "system", "dispatched", note)) != 0)
             return rc;
     }
@@ -183,20 +185,19 @@ int worker_show(gl_worker *w, store_txn *t, const wjob *j)
 
 /* --- ACK / ACCEPT / DECLINE / RESOLVE --- */
 
-static int actionable(const char *role)
+int actionable(const char *role)
 {
     return strcmp(role, "informed") != 0 && strcmp(role, "coordinator") != 0;
 }
 
-static int live(int state)
+int live(int state)
 {
     return state == GL_DS_PENDING || state == GL_DS_ACKED || state == GL_DS_ACCEPTED;
 }
 
 /* The first team to accept wins: every other live, actionable dispatch
  * becomes TAKEN, and every other team is told. */
-static int take_over(gl_worker *w, store_txn *t, const gl_event *ev, const char *team,
-                     uint64_t now)
+int take_over(gl_worker *w, store_txn *t, const gl_event *ev, const char *team, uint64_t now)
 {
     dispatch_list c;
     dispatch_list_init(&c, &w->batch_arena, 0);
@@ -221,7 +222,7 @@ static int take_over(gl_worker *w, store_txn *t, const gl_event *ev, const char 
 /* After a decline: if no actionable dispatch is still live, the event goes
  * to the next candidate that has not had it — the route's other
  * recipients, then its fallbacks (community office, county triage). */
-static int redispatch(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now)
+int redispatch(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now)
 {
     dispatch_list c;
     dispatch_list_init(&c, &w->batch_arena, 0);
@@ -284,6 +285,32 @@ static int alert_acted(gl_worker *w, store_txn *t, gl_event *ev, const gl_dispat
     if (squad || ev->state == GL_EV_ACCEPTED || ev->state == GL_EV_RESOLVED)
         return escalation_stop(t, ev);
     return 0;
+}
+
+/* What an act does to the category's time limits: seen or taken is signed
+ * for; resolved stops the clock and starts the wait for a rating; a holder
+ * that declines gives up its lease. */
+static int timers_acted(gl_worker *w, store_txn *t, gl_event *ev, int cmd, uint64_t now)
+{
+    int rc = set_timer(t, ev, TIMER_SIGN, &ev->sign_by_ms, 0);
+    if (rc == 0 && cmd == PROTO_ACCEPT && ev->state == GL_EV_ACCEPTED) {
+        dir_policy p;
+        dir_category_policy(w->dir, ev->kind, ev->category, &p);
+        if (p.lease_s && dir_category_claimable(w->dir, ev->category))
+            rc = set_timer(t, ev, TIMER_LEASE, &ev->lease_until_ms, now + p.lease_s * 1000ull);
+    }
+    if (rc == 0 && ev->state != GL_EV_ACCEPTED)
+        rc = set_timer(t, ev, TIMER_LEASE, &ev->lease_until_ms, 0);
+    if (rc == 0 && ev->state == GL_EV_RESOLVED) {
+        rc = deadlines_stop(t, ev);
+        if (rc == 0 && ev->alarm && strcmp(ev->alarm, "overdue") == 0 &&
+            (rc = store_alarm_set(t, ev->seq, NULL)) == 0)
+            ev->alarm = NULL;
+        if (rc == 0 && w->cfg.close_unrated_s > 0)
+            rc = set_timer(t, ev, TIMER_CLOSE, &ev->close_at_ms,
+                           now + (uint64_t)w->cfg.close_unrated_s * 1000);
+    }
+    return rc;
 }
 
 static int finished(int state)
@@ -393,7 +420,9 @@ int worker_act(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
             d.note = m->note;
         if (ev.kind == GL_KIND_ALERT && (rc = alert_acted(w, t, &ev, &d, now)) != 0)
             return rc;
-        if ((rc = store_dispatch_put(t, &d)) != 0 || (rc = store_event_put(t, &ev)) != 0 ||
+        if ((rc = timers_acted(w, t, &ev, j->cmd, now)) != 0)
+            return rc;
+        if ((rc = store_dispatch_put(t, &d)) != 0 || (rc = worker_save_event(w, t, &ev)) != 0 ||
             (rc = worker_history(t, seq, now, who, what, m->note)) != 0)
             return rc;
         if (j->cmd == PROTO_DECLINE && (rc = redispatch(w, t, &ev, now)) != 0)

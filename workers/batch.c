@@ -162,6 +162,24 @@ void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
             case PROTO_CANCEL:
                 rc = worker_change(w, t, j, now);
                 break;
+            case PROTO_CLAIM:
+            case PROTO_RELEASE:
+            case PROTO_RETURN:
+            case PROTO_REDIRECT:
+            case PROTO_CONFIRM:
+            case PROTO_DISPUTE:
+            case PROTO_EXTEND:
+            case PROTO_APPROVE:
+            case PROTO_MERGE:
+                rc = worker_workflow(w, t, j, now);
+                break;
+            case PROTO_RATE:
+                rc = worker_rate(w, t, j, now);
+                break;
+            case PROTO_TRACK:
+            case PROTO_BOARD:
+                rc = worker_query(w, t, j);
+                break;
             case PROTO_ACK:
             case PROTO_ACCEPT:
             case PROTO_DECLINE:

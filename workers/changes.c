@@ -61,7 +61,9 @@ int worker_change(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
     if (cancel) {
         ev.state = GL_EV_CANCELLED;
         snprintf(note, sizeof note, "%s", m->note ? m->note : "cancelled by its terminal");
-        if ((rc = escalation_stop(t, &ev)) != 0)
+        if ((rc = escalation_stop(t, &ev)) != 0 || (rc = deadlines_stop(t, &ev)) != 0 ||
+            (rc = set_timer(t, &ev, TIMER_LEASE, &ev.lease_until_ms, 0)) != 0 ||
+            (rc = set_timer(t, &ev, TIMER_CLOSE, &ev.close_at_ms, 0)) != 0)
             return rc;
         for (size_t i = 0; i < r.n; i++) {
             gl_dispatch *d = &r.items[i];
@@ -88,7 +90,7 @@ int worker_change(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
                  m->ev.text ? "text: " : "", m->ev.text ? m->ev.text : "");
     }
     ev.updated_ms = now;
-    if ((rc = store_event_put(t, &ev)) != 0 ||
+    if ((rc = worker_save_event(w, t, &ev)) != 0 ||
         (rc = worker_history(t, seq, now, who, cancel ? "cancelled" : "updated", note)) != 0)
         return rc;
     /* Every recipient is told, whatever became of its dispatch. */

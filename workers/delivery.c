@@ -60,9 +60,14 @@ int worker_dispatch(gl_worker *w, store_txn *t, gl_event *ev, const char *team,
     (void)who;
     gl_dispatch d;
     int rc = store_dispatch_get(t, ev->seq, team, &d, &w->batch_arena);
-    if (rc == 0 && (d.state == GL_DS_PENDING || d.state == GL_DS_ACKED ||
-                    d.state == GL_DS_ACCEPTED))
-        return 0; /* already live for this team */
+    if (rc == 0 && live(d.state) && strcmp(d.role, role) == 0)
+        return 0; /* already live for this team, in this role */
+    if (rc == 0 && d.state == GL_DS_ACCEPTED) {
+        /* The team has it already; only its role changes. */
+        d.role = role;
+        d.updated_ms = now;
+        return store_dispatch_put(t, &d);
+    }
     if (rc != 0 && rc != GL_ENOTFOUND)
         return rc;
     if (rc == GL_ENOTFOUND) {

@@ -128,7 +128,7 @@ static int escalate_one(gl_worker *w, store_txn *t, uint64_t seq, uint64_t now)
         LOG_E("ALARM: alert %s is unanswered: %s", ev.id, note);
     }
     if (rc == 0)
-        rc = store_event_put(t, &ev);
+        rc = worker_save_event(w, t, &ev);
     return rc;
 }
 

@@ -23,6 +23,7 @@ typedef struct worker_config {
     long retry_max_ms;    /* resend interval ceiling (backoff doubles up to it) */
     long heartbeat_ms, liveness;
     long map_mb;
+    long close_unrated_s; /* a resolved event nobody rates closes after this */
 } worker_config;
 
 /* One message to send after the batch commits. */
@@ -159,6 +160,50 @@ int dispatch_list_event(store_txn *t, uint64_t seq, dispatch_list *l);
 uint64_t worker_timer_pass(gl_worker *w, uint64_t now, const char *what,
                            uint64_t (*next_due)(store_txn *),
                            int (*work)(gl_worker *, store_txn *, uint64_t));
+
+/* actions.c, shared with workflow.c */
+/* actionable: the role acts on an event (not "informed" or "coordinator"). */
+int actionable(const char *role);
+/* live: the dispatch state still counts (pending, acked, accepted). */
+int live(int state);
+/* take_over makes team the one that has ev: other live actionable dispatches
+ * become taken and every other team is told. */
+int take_over(gl_worker *w, store_txn *t, const gl_event *ev, const char *team, uint64_t now);
+/* redispatch sends ev to the next candidate when nothing actionable is live. */
+int redispatch(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now);
+
+/* workflow.c — the county's workflows (issue 4) */
+/* worker_save_event writes ev and keeps the claim board in step: a claimable
+ * request is on its community's board while dispatched and unheld. */
+int worker_save_event(gl_worker *w, store_txn *t, const gl_event *ev);
+/* worker_workflow: CLAIM, RELEASE, RETURN, REDIRECT, CONFIRM, DISPUTE,
+ * EXTEND, APPROVE, MERGE. */
+int worker_workflow(gl_worker *w, store_txn *t, const wjob *j, uint64_t now);
+/* release_claim puts a claimed request back on the board (RELEASE, or the
+ * lease running out): who and why go into the history; every claim team is
+ * told it is open again. The caller writes ev. */
+int release_claim(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now, const char *who,
+                  const char *why);
+/* worker_rate: RATE from the event's terminal. */
+int worker_rate(gl_worker *w, store_txn *t, const wjob *j, uint64_t now);
+/* worker_query: TRACK and BOARD. */
+int worker_query(gl_worker *w, store_txn *t, const wjob *j);
+
+/* deadlines.c — a category's time limits */
+/* deadlines_start sets sign-for, due and reminder times from the category's
+ * policy (ev must have its seq; the caller writes ev). */
+int deadlines_start(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now);
+/* deadlines_stop clears sign-for, due and reminder times. */
+int deadlines_stop(store_txn *t, gl_event *ev);
+/* set_timer moves ev's timer of kind to at (0: none) and keeps *field. */
+int set_timer(store_txn *t, gl_event *ev, int kind, uint64_t *field, uint64_t at);
+/* escalate_to_community gives ev to its community office (role
+ * "community"), or county triage when it has none. */
+int escalate_to_community(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now,
+                          const char *what, const char *note);
+/* worker_deadlines_due fires the workflow timers that have come; returns the
+ * next one's time (0: none). */
+uint64_t worker_deadlines_due(gl_worker *w, uint64_t now);
 
 /* history helper */
 int worker_history(store_txn *t, uint64_t seq, uint64_t now, const char *who,
