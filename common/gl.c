@@ -1,5 +1,7 @@
 #include "gl.h"
 
+#include <string.h>
+
 static const struct {
     int code;
     const char *name;
@@ -45,4 +47,19 @@ const char *gl_errname(int err)
 {
     int i = gl_err_index(err);
     return i < 0 ? "unknown" : gl_errors[i].name;
+}
+
+size_t gl_utf8_trim(char *s)
+{
+    size_t n = strlen(s), lead = n;
+    /* Find the start of the last character: at most 3 continuation bytes. */
+    while (lead > 0 && n - lead < 4 && ((unsigned char)s[lead - 1] & 0xc0) == 0x80)
+        lead--;
+    if (lead == 0)
+        return n;
+    unsigned char c = (unsigned char)s[lead - 1];
+    size_t want = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    if (want && n - (lead - 1) < want)
+        s[n = lead - 1] = '\0';
+    return n;
 }

@@ -43,6 +43,11 @@ const char *gl_strerror(int err);
  * wire ("bad_frame", "busy", ...); unknown codes give "unknown". */
 const char *gl_errname(int err);
 
+/* gl_utf8_trim cuts an incomplete UTF-8 sequence off the end of s (what
+ * snprintf leaves when it truncates Chinese text), so the string stays valid
+ * UTF-8 — the protocol refuses anything else. Returns the new length. */
+size_t gl_utf8_trim(char *s);
+
 /* Limits, documented in proto/PROTOCOL.md. */
 #define GL_MAX_BODY (64 * 1024)   /* bytes in one msgpack body frame */
 #define GL_MAX_ID 64              /* bytes in an event id, team id, member name */

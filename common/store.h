@@ -146,7 +146,6 @@ typedef struct store_stats {
 /* store_get_stats fills st from a read or write transaction. */
 int store_get_stats(store_txn *t, store_stats *st);
 
-#endif
 
 /* --- alert escalation timers --- */
 
@@ -156,10 +155,12 @@ int store_get_stats(store_txn *t, store_stats *st);
  * equal to new_ms. 0, GL_ESTORAGEFULL, GL_ESTORAGE. */
 int store_escalation_move(store_txn *t, uint64_t seq, uint64_t old_ms, uint64_t new_ms);
 
-/* store_escalation_due collects into seqs (at most max) the events whose
- * escalation time is <= now_ms, earliest first; *n is set to how many.
+/* store_escalation_due collects into out (at most max; kind is 0) the
+ * escalation deadlines <= now_ms, earliest first; *n is set to how many.
  * 0 or GL_ESTORAGE. */
-int store_escalation_due(store_txn *t, uint64_t now_ms, uint64_t *seqs, size_t max, size_t *n);
+struct store_timer;
+int store_escalation_due(store_txn *t, uint64_t now_ms, struct store_timer *out, size_t max,
+                         size_t *n);
 
 /* store_next_escalation returns the earliest escalation time, or 0 when none
  * is set (or on a read error). */
@@ -216,3 +217,5 @@ int store_alarm_set(store_txn *t, uint64_t seq, const char *reason);
 /* store_alarm_list collects the seqs of events with an alarm, oldest event
  * first, at most max; *n is set to how many. 0 or GL_ESTORAGE. */
 int store_alarm_list(store_txn *t, uint64_t *seqs, size_t max, size_t *n);
+
+#endif

@@ -30,7 +30,7 @@ int store_escalation_move(store_txn *t, uint64_t seq, uint64_t old_ms, uint64_t 
     return err;
 }
 
-int store_escalation_due(store_txn *t, uint64_t now_ms, uint64_t *seqs, size_t max, size_t *n)
+int store_escalation_due(store_txn *t, uint64_t now_ms, store_timer *out, size_t max, size_t *n)
 {
     MDB_cursor *c = NULL;
     MDB_val k, v;
@@ -44,7 +44,10 @@ int store_escalation_due(store_txn *t, uint64_t now_ms, uint64_t *seqs, size_t m
             return store_error(MDB_CORRUPTED, "escalation key");
         if (store_get_be64(k.mv_data) > now_ms)
             break;
-        seqs[(*n)++] = store_get_be64((const unsigned char *)k.mv_data + 8);
+        out[*n].at_ms = store_get_be64(k.mv_data);
+        out[*n].seq = store_get_be64((const unsigned char *)k.mv_data + 8);
+        out[*n].kind = 0;
+        (*n)++;
         err = store_cursor_get(c, &k, &v, MDB_NEXT);
     }
     return err == GL_ENOTFOUND ? 0 : err;

@@ -6,6 +6,7 @@
 #include "../common/records.h"
 #include "tap.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int main(void)
@@ -42,6 +43,13 @@ int main(void)
     }
     ok(sorted, "10000 ids in a row are strictly increasing");
     is_int(strlen(id1), IDS_LEN, "an id has 26 characters");
+
+    /* "ab" + 汉 + the first 2 of 字's 3 bytes: what snprintf leaves in 8 bytes */
+    char cut[8] = {'a', 'b', '\xe6', '\xb1', '\x89', '\xe5', '\xad', '\0'};
+    is_int(gl_utf8_trim(cut), 5, "a UTF-8 character cut by snprintf is removed whole");
+    is_str(cut, "ab汉", "what remains is valid text");
+    char whole[] = "ab汉";
+    is_int(gl_utf8_trim(whole), 5, "a complete string is left alone");
 
     char when[32];
     is_str(clock_format_utc(86400000ull + 1234, when, sizeof when),

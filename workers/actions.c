@@ -136,7 +136,12 @@ int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
         if (n > 0 && (size_t)n < sizeof note - used)
             used += (size_t)n;
     }
-    if (ev.kind == GL_KIND_ALERT && (rc = escalation_start(w, t, &ev, now)) != 0)
+    /* The plan's deadlines run only when the route called its first squad
+     * (an alert of unknown place goes to triage and the coordinators). */
+    int squad_called = 0;
+    for (int i = 0; i < route.n; i++)
+        squad_called |= strcmp(route.to[i].role, "squad") == 0;
+    if (ev.kind == GL_KIND_ALERT && squad_called && (rc = escalation_start(w, t, &ev, now)) != 0)
         return rc;
     if (ev.kind != GL_KIND_ALERT && (rc = deadlines_start(w, t, &ev, now)) != 0)
         return rc;

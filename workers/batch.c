@@ -43,7 +43,19 @@ static void *encode_body(gl_worker *w, const proto_msg *m, size_t *len)
 int worker_out_reply(gl_worker *w, const wjob *j, const proto_msg *m, int durable)
 {
     size_t len;
+    int cmd = m->cmd;
     void *body = encode_body(w, m, &len);
+    if (!body && cmd != PROTO_ERROR) {
+        /* A reply the codec refuses is a bug here, not the client's: tell
+         * the client so, rather than abort the whole batch. */
+        proto_msg e;
+        memset(&e, 0, sizeof e);
+        e.cmd = cmd = PROTO_ERROR;
+        e.code = (uint32_t)-GL_EINTERNAL;
+        e.reason = "the reply could not be encoded";
+        e.rid = m->rid;
+        body = encode_body(w, &e, &len);
+    }
     out_msg *o = body ? out_new(w) : NULL;
     if (!o)
         return GL_EINTERNAL;
@@ -52,7 +64,7 @@ int worker_out_reply(gl_worker *w, const wjob *j, const proto_msg *m, int durabl
     o->client = j->client;
     o->client_len = j->client_len;
     o->origin = j->origin;
-    o->cmd = m->cmd;
+    o->cmd = cmd;
     o->body = body;
     o->body_len = len;
     o->durable = durable;
@@ -67,7 +79,7 @@ void worker_out_error(gl_worker *w, const wjob *j, int err, const char *reason)
     m.code = (uint32_t)-err;
     m.reason = reason ? reason : gl_strerror(err);
     m.rid = j->msg.rid;
-    m.ev.id = j->cmd == PROTO_SUBMIT || j->cmd == PROTO_SHOW ? j->msg.ev.id : j->msg.event;
+    m.ev.id = j->msg.ev.id ? j->msg.ev.id : j->msg.event; /* intake commands name "id" */
     w->counters.errors++;
     worker_out_reply(w, j, &m, 0);
 }
@@ -76,7 +88,9 @@ int worker_out_deliver(gl_worker *w, const char *team, const proto_msg *m)
 {
     size_t len;
     void *body = encode_body(w, m, &len);
-    out_msg *o = body ? out_new(w) : NULL;
+    if (!body)
+        return 0; /* logged by encode_body; the store holds the truth, a resend follows */
+    out_msg *o = out_new(w);
     if (!o)
         return GL_EINTERNAL;
     o->kind = PROTO_DELIVER;
@@ -143,7 +157,9 @@ void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
 {
     uint64_t now = clock_wall_ms();
     store_txn *t = NULL;
+    watchdog_waiting(1);
     int rc = store_begin(w->st, 1, &t);
+    watchdog_waiting(0);
     if (rc == 0) {
         for (size_t i = 0; i < n && rc == 0; i++) {
             wjob *j = &jobs[i];
@@ -201,6 +217,15 @@ void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
     if (rc != 0) {
         w->counters.commits_failed++;
         log_limited(LOG_ERROR, "commit", "batch of %zu jobs not stored: %s", n, gl_strerror(rc));
+        /* Every job gets an answer, also those the failure stopped before:
+         * a job without a DONE would hold the broker's credit for ever. */
+        for (size_t i = 0; i < n; i++) {
+            int answered = 0;
+            for (size_t k = 0; k < w->out.count && !answered; k++)
+                answered = w->out.msgs[k].kind == PROTO_DONE && w->out.msgs[k].job == jobs[i].id;
+            if (!answered)
+                worker_out_error(w, &jobs[i], rc, NULL);
+        }
     }
     worker_flush(w, rc == 0, rc);
 }

@@ -38,7 +38,9 @@ int worker_change(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
     }
     int cancel = j->cmd == PROTO_CANCEL;
     if (cancel && ev.state == GL_EV_CANCELLED) {
-        reply_changed(w, j, &ev, 0); /* cancelled already: the same answer */
+        /* cancelled already: the same answer — durable, as the first cancel
+         * may be in this very transaction */
+        reply_changed(w, j, &ev, 1);
         return 0;
     }
     if (ev.state == GL_EV_CLOSED || ev.state == GL_EV_CANCELLED || ev.state == GL_EV_MERGED ||
@@ -84,11 +86,20 @@ int worker_change(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
             ev.severity = m->ev.severity;
         if (m->ev.certainty)
             ev.certainty = m->ev.certainty;
-        snprintf(note, sizeof note, "%s%s%s%s%s%s%s", m->note ? m->note : "",
-                 m->note ? "; " : "", m->ev.severity ? "severity " : "",
-                 m->ev.severity ? m->ev.severity : "", m->ev.severity && m->ev.text ? "; " : "",
-                 m->ev.text ? "text: " : "", m->ev.text ? m->ev.text : "");
+        /* "reason; urgency X; severity Y; certainty Z; text: T" — what changed. */
+        const char *parts[][2] = {{"", m->note}, {"urgency ", m->ev.urgency},
+                                  {"severity ", m->ev.severity}, {"certainty ", m->ev.certainty},
+                                  {"text: ", m->ev.text}};
+        size_t used = 0;
+        note[0] = '\0';
+        for (size_t i = 0; i < GL_ARRAY_LEN(parts) && used < sizeof note; i++)
+            if (parts[i][1]) {
+                int k = snprintf(note + used, sizeof note - used, "%s%s%s", used ? "; " : "",
+                                 parts[i][0], parts[i][1]);
+                used = k < 0 ? used : used + (size_t)k;
+            }
     }
+    gl_utf8_trim(note);
     ev.updated_ms = now;
     if ((rc = worker_save_event(w, t, &ev)) != 0 ||
         (rc = worker_history(t, seq, now, who, cancel ? "cancelled" : "updated", note)) != 0)

@@ -54,6 +54,7 @@ int escalate_to_community(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now
     int rc = worker_dispatch(w, t, ev, team, office ? "community" : "triage", "system", now);
     char text[GL_MAX_TEXT];
     snprintf(text, sizeof text, "%s; to %s", note, team);
+    gl_utf8_trim(text);
     if (rc == 0)
         rc = worker_history(t, ev->seq, now, "system", what, text);
     if (rc == 0 && ev->team)

@@ -84,14 +84,17 @@ static int find_squad_ack(void *ctx, const gl_dispatch *d)
     return 0;
 }
 
-static int escalate_one(gl_worker *w, store_txn *t, uint64_t seq, uint64_t now)
+static int escalate_one(gl_worker *w, store_txn *t, const store_timer *due, uint64_t now)
 {
+    uint64_t seq = due->seq;
     gl_event ev;
     int rc = store_event_get(t, seq, &ev, &w->batch_arena);
+    if ((rc == 0 && ev.escalate_at_ms != due->at_ms) || rc == GL_ENOTFOUND)
+        /* A deadline the record no longer names: drop it, or every worker
+         * would find it due on every pass. */
+        return store_escalation_move(t, seq, due->at_ms, 0);
     if (rc)
-        return rc == GL_ENOTFOUND ? 0 : rc;
-    if (!ev.escalate_at_ms || ev.escalate_at_ms > now)
-        return 0;
+        return rc;
     /* An acknowledgement may have come in without clearing the timer (from
      * an older worker): look before escalating. */
     squad_ack ack = {0};
@@ -134,11 +137,11 @@ static int escalate_one(gl_worker *w, store_txn *t, uint64_t seq, uint64_t now)
 
 static int escalate(gl_worker *w, store_txn *t, uint64_t now)
 {
-    uint64_t seqs[64];
+    store_timer due[64];
     size_t n = 0;
-    int rc = store_escalation_due(t, now, seqs, GL_ARRAY_LEN(seqs), &n);
+    int rc = store_escalation_due(t, now, due, GL_ARRAY_LEN(due), &n);
     for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = escalate_one(w, t, seqs[i], now);
+        rc = escalate_one(w, t, &due[i], now);
     return rc;
 }
 

@@ -218,6 +218,7 @@ static int on_redirect(gl_worker *w, store_txn *t, const wjob *j, gl_event *ev, 
     }
     char note[GL_MAX_TEXT];
     snprintf(note, sizeof note, "to %s%s%s", m->to, m->note ? ": " : "", m->note ? m->note : "");
+    gl_utf8_trim(note);
     int rc;
     if ((rc = worker_dispatch(w, t, ev, m->to, "assigned", "system", now)) != 0 ||
         (rc = worker_history(t, ev->seq, now, who_of(w, m), "redirected", note)) != 0)
@@ -296,6 +297,7 @@ static int on_extend(gl_worker *w, store_txn *t, const wjob *j, gl_event *ev, gl
     char when[32], note[GL_MAX_TEXT];
     snprintf(note, sizeof note, "until %s: %s", clock_format_utc(m->until_ms, when, sizeof when),
              m->note);
+    gl_utf8_trim(note);
     int rc = worker_history(t, ev->seq, now, who_of(w, m), "extension requested", note);
     const char *office = dir_community_office(w->dir, ev->community);
     if (rc == 0)
