@@ -45,6 +45,8 @@ typedef struct worker {
     size_t ident_len;
     char name[GL_MAX_ID + 1];
     uint32_t credit;          /* window the worker asked for */
+    uint32_t pid;             /* from READY, 0 if not given */
+    int local;                /* READY named this host: the worker can be fenced */
     job_list inflight;
     uint64_t last_heard_ms, last_sent_ms;
 } worker;
@@ -72,6 +74,7 @@ typedef struct broker_config {
     long liveness;            /* missed heartbeats before a peer is dead */
     long alert_reserve;       /* credit per worker kept free for alerts */
     long stats_interval_s;
+    int fence;                /* SIGKILL silent local workers (they may hold the write lock) */
 } broker_config;
 
 typedef struct broker_counters {
@@ -90,6 +93,7 @@ typedef struct broker {
     hmap *teams;              /* team id → team_members */
     hmap *presence_pending;   /* teams whose PRESENCE no worker has heard yet */
     uint64_t next_job_id;
+    uint64_t fence_grace_until_ms; /* after a fence, other silent workers get time */
     double done_per_ms;       /* smoothed completion rate, for retry_after_ms */
     uint64_t rate_window_start_ms, rate_window_done;
     broker_counters counters;

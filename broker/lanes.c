@@ -2,8 +2,11 @@
  * from workers that die. */
 #include "broker.h"
 
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/clock.h"
 #include "../common/log.h"
@@ -228,6 +231,18 @@ static void on_ready(broker *b, frame_msg *fm, const proto_msg *m)
     const void *ident = frame_identity(fm, &len);
     int index;
     worker *w = worker_find(b, ident, len, &index);
+    char host[256] = "";
+    int local = m->host && gethostname(host, sizeof host - 1) == 0 && strcmp(host, m->host) == 0;
+    if (!w && local && m->pid) {
+        /* The same process on a new connection (it thought us silent, e.g.
+         * while it waited for the store's lock): forget the old entry,
+         * without fencing it — it is this very process. */
+        for (int i = 0; i < b->nworkers; i++)
+            if (b->workers[i]->local && b->workers[i]->pid == m->pid) {
+                worker_remove(b, i, "reconnected");
+                break;
+            }
+    }
     if (w) {
         /* A READY from a known worker means it restarted its session: what
          * we thought it had in flight it no longer has. */
@@ -246,6 +261,8 @@ static void on_ready(broker *b, frame_msg *fm, const proto_msg *m)
     }
     snprintf(w->name, sizeof w->name, "%s", m->worker);
     w->credit = m->credit > 4096 ? 4096 : m->credit;
+    w->pid = m->pid;
+    w->local = local;
     w->last_heard_ms = clock_mono_ms();
     LOG_I("worker %s ready, credit %u (%d connected)", w->name, w->credit, b->nworkers);
     broker_send_heartbeat(b, b->workers_sock, w->ident, w->ident_len);
@@ -297,6 +314,16 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
                     proto_cmd_name(fm->cmd), reason);
         return;
     }
+    if (!w && fm->cmd == PROTO_HEARTBEAT && m.pid) {
+        /* A worker's watchdog on its own connection: alive, maybe waiting
+         * for the store's lock; never answered. */
+        char host[256] = "";
+        int local = m.host && gethostname(host, sizeof host - 1) == 0 && strcmp(host, m.host) == 0;
+        for (int i = 0; i < b->nworkers && local; i++)
+            if (b->workers[i]->local && b->workers[i]->pid == m.pid)
+                b->workers[i]->last_heard_ms = clock_mono_ms();
+        return;
+    }
     switch (fm->cmd) {
     case PROTO_READY:
         on_ready(b, fm, &m);
@@ -341,15 +368,52 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
     }
 }
 
+/* A worker that stops answering may be stuck inside its LMDB write
+ * transaction, holding the lock every other worker waits for: with --fence
+ * the broker kills it (a dead owner's lock is released by LMDB's robust
+ * mutex), then gives the others one more liveness interval, since they may
+ * only have been waiting for that lock. */
+static int worker_fence(broker *b, worker *w, uint64_t now_ms)
+{
+    if (!b->cfg.fence || !w->local || w->pid <= 1)
+        return 0;
+    for (int i = 0; i < b->nworkers; i++)
+        if (b->workers[i] != w && b->workers[i]->local && b->workers[i]->pid == w->pid)
+            return 0; /* that process is alive on another connection */
+    if (kill((pid_t)w->pid, SIGKILL) == 0)
+        LOG_W("worker %s (pid %u) fenced: killed so that it cannot hold the store's write lock",
+              w->name, w->pid);
+    b->fence_grace_until_ms = now_ms + (uint64_t)(b->cfg.heartbeat_ms * b->cfg.liveness);
+    return 1;
+}
+
 void broker_worker_tick(broker *b, uint64_t now_ms)
 {
     uint64_t dead_after = (uint64_t)(b->cfg.heartbeat_ms * b->cfg.liveness);
+    /* The longest silent first: it is the likeliest lock holder. */
+    int order[BROKER_MAX_WORKERS], n = b->nworkers;
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    for (int i = 1; i < n; i++)
+        for (int k = i; k > 0 && b->workers[order[k]]->last_heard_ms <
+                                      b->workers[order[k - 1]]->last_heard_ms; k--) {
+            int tmp = order[k];
+            order[k] = order[k - 1];
+            order[k - 1] = tmp;
+        }
+    int lost = -1;
+    for (int i = 0; i < n && lost < 0; i++) {
+        worker *w = b->workers[order[i]];
+        if (now_ms - w->last_heard_ms > dead_after && now_ms >= b->fence_grace_until_ms)
+            lost = order[i];
+    }
+    if (lost >= 0) {
+        /* One at a time: the others are looked at again next tick. */
+        worker_fence(b, b->workers[lost], now_ms);
+        worker_remove(b, lost, "heartbeat lost");
+    }
     for (int i = b->nworkers - 1; i >= 0; i--) {
         worker *w = b->workers[i];
-        if (now_ms - w->last_heard_ms > dead_after) {
-            worker_remove(b, i, "heartbeat lost");
-            continue;
-        }
         if (now_ms - w->last_sent_ms >= (uint64_t)b->cfg.heartbeat_ms)
             broker_send_heartbeat(b, b->workers_sock, w->ident, w->ident_len);
     }

@@ -133,6 +133,12 @@ static const codec_field event_reply_fields[] = {
     ROW_AUX(proto_msg, "history", CT_HISTORY, history, nhistory, REQ, 1000),
 };
 static const codec_field empty_fields[] = {RID};
+/* HEARTBEAT: a worker's watchdog names its process (see workers/watchdog.c) */
+static const codec_field heartbeat_fields[] = {
+    RID,
+    P("pid", CT_UINT, pid, 0, 0),
+    P("host", CT_STR, host, 0, GL_MAX_SHORT),
+};
 static const codec_field hello_fields[] = {
     RID,
     P("team", CT_STR, team, REQ, GL_MAX_ID),
@@ -235,6 +241,8 @@ static const codec_field ready_fields[] = {
     RID,
     P("worker", CT_STR, worker, REQ, GL_MAX_ID),
     P("credit", CT_UINT, credit, REQ, 0),
+    P("pid", CT_UINT, pid, 0, 0),
+    P("host", CT_STR, host, 0, GL_MAX_SHORT),
 };
 static const codec_field presence_fields[] = {
     RID,
@@ -298,7 +306,7 @@ static const struct {
     [PROTO_PONG] = {"PONG", TABLE(empty_fields)},
     [PROTO_HELLO] = {"HELLO", TABLE(hello_fields)},
     [PROTO_WELCOME] = {"WELCOME", TABLE(welcome_fields)},
-    [PROTO_HEARTBEAT] = {"HEARTBEAT", TABLE(empty_fields)},
+    [PROTO_HEARTBEAT] = {"HEARTBEAT", TABLE(heartbeat_fields)},
     [PROTO_ACK] = {"ACK", TABLE(act_fields)},
     [PROTO_ACCEPT] = {"ACCEPT", TABLE(act_fields)},
     [PROTO_DECLINE] = {"DECLINE", TABLE(decline_fields)},

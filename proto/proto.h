@@ -109,6 +109,8 @@ typedef struct proto_msg {
     uint32_t heartbeat_ms;   /* "heartbeat_ms" */
     const char *worker;      /* "worker": worker name */
     uint32_t credit;         /* "credit": jobs the worker will take at once */
+    uint32_t pid;            /* "pid" (READY): the worker's process id, for fencing */
+    const char *host;        /* "host" (READY): the worker's host name */
 
     /* JOB / DONE / DELIVER headers */
     uint64_t job;            /* "job": broker's job number */

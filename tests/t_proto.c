@@ -59,7 +59,7 @@ static const tcmd spec[] = {
     {PROTO_HELLO, {RID, TEAM, {"member", 's', 1, 64, O(member)}}},
     {PROTO_WELCOME, {RID, TEAM, {"member", 's', 1, 64, O(member)},
         {"heartbeat_ms", 'u', 1, 0, O(heartbeat_ms)}}},
-    {PROTO_HEARTBEAT, {RID}},
+    {PROTO_HEARTBEAT, {RID, {"pid", 'u', 0, 0, O(pid)}, {"host", 's', 0, 256, O(host)}}},
     {PROTO_ACK, ACT(0)},
     {PROTO_ACCEPT, ACT(0)},
     {PROTO_DECLINE, ACT(1)},
@@ -72,7 +72,8 @@ static const tcmd spec[] = {
     {PROTO_NOTICE, {RID, EVENT_ID, TEAM, {"what", 's', 1, 256, O(what)}, NOTE(0),
         {"by", 's', 0, 256, O(by)}}},
     {PROTO_BYE, {RID}},
-    {PROTO_READY, {RID, {"worker", 's', 1, 64, O(worker)}, {"credit", 'u', 1, 0, O(credit)}}},
+    {PROTO_READY, {RID, {"worker", 's', 1, 64, O(worker)}, {"credit", 'u', 1, 0, O(credit)},
+        {"pid", 'u', 0, 0, O(pid)}, {"host", 's', 0, 256, O(host)}}},
     {PROTO_JOB, {RID, CLIENT, {"lane", 'v', 0, 256, O(lane)}}},
     {PROTO_DONE, {RID, CLIENT}},
     {PROTO_DELIVER, {RID, TEAM}},
@@ -167,7 +168,8 @@ static proto_msg full_msg(int cmd)
         .nhistory = 3, .at_ms = 1718000002000, .broker_figures = broker_map,
         .broker_figures_len = sizeof broker_map, .store_figures = store_map,
         .store_figures_len = sizeof store_map, .to = "county-triage",
-        .into = "01J0ZK3V6Q8R2T4W6Y8Z0B2D4G", .until_ms = 1718000999000,
+        .into = "01J0ZK3V6Q8R2T4W6Y8Z0B2D4G", .until_ms = 1718000999000, .pid = 4242,
+        .host = "county-office-1",
         .events = full_events, .nevents = 2};
 }
 

@@ -66,7 +66,10 @@ uint64_t worker_timer_pass(gl_worker *w, uint64_t now, const char *what,
     store_abort(&t);
     if (first == 0 || first > now)
         return first;
-    if (store_begin(w->st, 1, &t) != 0)
+    watchdog_waiting(1);
+    int begun = store_begin(w->st, 1, &t);
+    watchdog_waiting(0);
+    if (begun != 0)
         return now + 1000;
     int rc = work(w, t, now);
     uint64_t next = rc == 0 ? next_due(t) : 0;

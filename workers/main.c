@@ -32,9 +32,13 @@ static void send_ready(gl_worker *w)
 {
     proto_msg m;
     memset(&m, 0, sizeof m);
+    char host[256] = "";
     m.cmd = PROTO_READY;
     m.worker = w->cfg.name;
     m.credit = (uint32_t)w->cfg.credit;
+    m.pid = (uint32_t)getpid();
+    if (gethostname(host, sizeof host - 1) == 0 && host[0])
+        m.host = host;
     if (frame_send_msg(w->sock, NULL, 0, &m, ZMQ_DONTWAIT) == 0)
         w->last_sent_ms = clock_mono_ms();
 }
@@ -121,6 +125,7 @@ static int run(gl_worker *w)
     uint64_t next_due_wall = clock_wall_ms();
     uint64_t next_stats = clock_mono_ms() + 60000;
     while (!worker_stop_flag) {
+        watchdog_progress();
         if (worker_reload_flag) {
             worker_reload_flag = 0;
             reload_directory(w);
@@ -202,7 +207,11 @@ static int run(gl_worker *w)
         }
 
         now = clock_mono_ms();
-        if (now - w->last_heard_ms > (uint64_t)(w->cfg.heartbeat_ms * w->cfg.liveness)) {
+        zmq_pollitem_t waiting = {w->sock, 0, ZMQ_POLLIN, 0};
+        /* The broker is silent only if nothing of its is waiting unread
+         * (this worker may itself have been stalled, e.g. on the lock). */
+        if (now - w->last_heard_ms > (uint64_t)(w->cfg.heartbeat_ms * w->cfg.liveness) &&
+            zmq_poll(&waiting, 1, 0) == 0) {
             LOG_W("broker silent for %ld ms: reconnecting", (long)(now - w->last_heard_ms));
             worker_connect(w);
         } else if (now - w->last_report_ms >= (uint64_t)w->cfg.heartbeat_ms) {
@@ -303,7 +312,10 @@ int main(int argc, char **argv)
     if (w.ctx && worker_connect(&w) == 0) {
         LOG_I("connected to %s, store %s, directory %s", w.cfg.broker_ep, w.cfg.store_dir,
               w.cfg.directory_path);
+        if (watchdog_start(w.ctx, w.cfg.broker_ep, w.cfg.heartbeat_ms, w.cfg.liveness) != 0)
+            LOG_W("no watchdog thread: a wait for the store's lock may look like a stall");
         status = run(&w) == 0 ? 0 : 1;
+        watchdog_stop();
     }
     LOG_I("stopping: %llu events filed in this run", (unsigned long long)w.counters.filed);
     if (w.sock)

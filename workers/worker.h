@@ -205,6 +205,12 @@ int escalate_to_community(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now
  * next one's time (0: none). */
 uint64_t worker_deadlines_due(gl_worker *w, uint64_t now);
 
+/* watchdog.c — see its header comment */
+int watchdog_start(void *ctx, const char *endpoint, long heartbeat_ms, long liveness);
+void watchdog_stop(void);
+void watchdog_progress(void);      /* the main loop went round */
+void watchdog_waiting(int waiting); /* entering (1) / leaving (0) a wait for the write lock */
+
 /* history helper */
 int worker_history(store_txn *t, uint64_t seq, uint64_t now, const char *who,
                    const char *what, const char *note);
