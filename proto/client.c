@@ -497,6 +497,123 @@ int client_act(client *c, int cmd, const char *event, const char *team,
     return 0;
 }
 
+/* ---- UPDATE and CANCEL --------------------------------------------------- */
+
+/* CAP 1.2 values, spelt as PROTOCOL.md §4 lists them: checked here so that a
+ * misspelt value is refused with a reason before anything is sent. */
+static const char *const client_cap_urgency[] = {"Immediate", "Expected", "Future", "Past",
+                                                 "Unknown", NULL};
+static const char *const client_cap_severity[] = {"Extreme", "Severe", "Moderate", "Minor",
+                                                  "Unknown", NULL};
+static const char *const client_cap_certainty[] = {"Observed", "Likely", "Possible",
+                                                   "Unlikely", "Unknown", NULL};
+
+static int client_cap_ok(client *c, const char *field, const char *const *values,
+                         const char *value)
+{
+    if (!value)
+        return 1;
+    for (size_t i = 0; values[i]; i++)
+        if (strcmp(values[i], value) == 0)
+            return 1;
+    size_t used = (size_t)snprintf(c->reason, sizeof c->reason, "%s must be one of ", field);
+    for (size_t i = 0; values[i] && used < sizeof c->reason; i++)
+        used += (size_t)snprintf(c->reason + used, sizeof c->reason - used, "%s%s",
+                                 i ? "|" : "", values[i]);
+    return 0;
+}
+
+static const char *client_given(const char *s) { return s && *s ? s : NULL; }
+
+/* client_change sends req (UPDATE or CANCEL, checked by the caller) and
+ * waits for CHANGED, with client_call's retries. */
+static int client_change(client *c, const proto_msg *req, client_filed *out)
+{
+    static const int expect[] = {PROTO_CHANGED, PROTO_BUSY, PROTO_ERROR, 0};
+    proto_msg rep;
+    frame_msg fm;
+    int rc = client_call(c, req, req->ev.id, expect, &rep, &fm);
+    if (rc)
+        return rc;
+    if (out) {
+        out->seq = rep.ev.seq;
+        out->kind = rep.ev.kind;
+        out->state = rep.ev.state;
+    }
+    frame_close(&fm);
+    return 0;
+}
+
+/* Checks what UPDATE and CANCEL share and fills the request; 0 or a GL_E*
+ * with c->reason set (nothing is sent then). */
+static int client_change_prepare(client *c, int cmd, const char *id, const char *terminal,
+                                 const char *note, proto_msg *req, client_filed *out)
+{
+    if (out) {
+        memset(out, 0, sizeof *out);
+        if (id)
+            snprintf(out->id, sizeof out->id, "%s", id);
+    }
+    c->reason[0] = '\0';
+    c->attempts = 0;
+    if (!client_id_ok(id)) {
+        snprintf(c->reason, sizeof c->reason,
+                 "event id must be 1..%d printable ASCII bytes, no spaces", GL_MAX_ID);
+        return GL_EBADFIELD;
+    }
+    terminal = client_given(terminal);
+    note = client_given(note);
+    if ((terminal && strlen(terminal) > GL_MAX_ID) || (note && strlen(note) > GL_MAX_TEXT)) {
+        snprintf(c->reason, sizeof c->reason, "terminal longer than %d bytes, or note longer "
+                 "than %d", GL_MAX_ID, GL_MAX_TEXT);
+        return GL_EBADFIELD;
+    }
+    memset(req, 0, sizeof *req);
+    req->cmd = cmd;
+    req->ev.id = id;
+    req->ev.terminal = terminal;
+    req->note = note;
+    return 0;
+}
+
+int client_update(client *c, const char *id, const char *terminal, const char *text,
+                  const char *urgency, const char *severity, const char *certainty,
+                  const char *note, client_filed *out)
+{
+    proto_msg req;
+    int rc = client_change_prepare(c, PROTO_UPDATE, id, terminal, note, &req, out);
+    if (rc)
+        return rc;
+    req.ev.text = client_given(text);
+    req.ev.urgency = client_given(urgency);
+    req.ev.severity = client_given(severity);
+    req.ev.certainty = client_given(certainty);
+    if (!req.ev.text && !req.ev.urgency && !req.ev.severity && !req.ev.certainty) {
+        snprintf(c->reason, sizeof c->reason,
+                 "an update needs a new text, urgency, severity or certainty");
+        return GL_EMISSING;
+    }
+    if (req.ev.text && strlen(req.ev.text) > GL_MAX_TEXT) {
+        snprintf(c->reason, sizeof c->reason, "text longer than %d bytes", GL_MAX_TEXT);
+        return GL_EBADFIELD;
+    }
+    if (!client_cap_ok(c, "urgency", client_cap_urgency, req.ev.urgency) ||
+        !client_cap_ok(c, "severity", client_cap_severity, req.ev.severity) ||
+        !client_cap_ok(c, "certainty", client_cap_certainty, req.ev.certainty))
+        return GL_EBADFIELD;
+    return client_change(c, &req, out);
+}
+
+int client_cancel(client *c, const char *id, const char *terminal, const char *note,
+                  client_filed *out)
+{
+    proto_msg req;
+    int rc = client_change_prepare(c, PROTO_CANCEL, id, terminal, note, &req, out);
+    if (rc)
+        return rc;
+    return client_change(c, &req, out);
+}
+
 /* ---- listener ---------------------------------------------------------- */
 
 static void client_listen_hello_msg(const client_listener *l, proto_msg *m)

@@ -3,19 +3,19 @@
  * Two kinds of handle, both over ZeroMQ DEALER sockets with ZMQ_LINGER 0:
  *
  *   client           one request at a time, one reply per request, on the
- *                    intake endpoint (terminals: SUBMIT, SHOW, PING) or the
- *                    responders endpoint (ACK, ACCEPT, DECLINE, RESOLVE, SHOW,
- *                    PING). Reliability is Lazy Pirate (PROTOCOL.md, "Client
- *                    retry rules"): when no reply comes within timeout_ms the
- *                    socket is closed, a fresh one is connected and the SAME
- *                    request (same event id, same rid) is sent again, at most
- *                    `retries` times; an ERROR with a 3xx code (unavailable,
- *                    storage_error, ...) is resent after a backoff of 100 ms,
- *                    doubling up to timeout_ms, counted against the same
- *                    `retries`; a BUSY reply is honoured by sleeping
- *                    retry_after_ms (plus up to 10% jitter) before resending,
- *                    at most `busy_retries` times. 1xx and 2xx ERRORs are
- *                    final.
+ *                    intake endpoint (terminals: SUBMIT, UPDATE, CANCEL, SHOW,
+ *                    PING) or the responders endpoint (ACK, ACCEPT, DECLINE,
+ *                    RESOLVE, SHOW, PING). Reliability is Lazy Pirate
+ *                    (PROTOCOL.md, "Client retry rules"): when no reply comes
+ *                    within timeout_ms the socket is closed, a fresh one is
+ *                    connected and the SAME request (same event id, same rid)
+ *                    is sent again, at most `retries` times; an ERROR with a
+ *                    3xx code (unavailable, storage_error, ...) is resent
+ *                    after a backoff of 100 ms, doubling up to timeout_ms,
+ *                    counted against the same `retries`; a BUSY reply is
+ *                    honoured by sleeping retry_after_ms (plus up to 10%
+ *                    jitter) before resending, at most `busy_retries` times.
+ *                    1xx and 2xx ERRORs are final.
  *   client_listener  a responder's presence on the responders endpoint: HELLO,
  *                    WELCOME, then a stream of DISPATCH and NOTICE messages,
  *                    with HEARTBEATs both ways. Liveness is Paranoid Pirate:
@@ -133,6 +133,36 @@ typedef struct client_result {
  * GL_EBADSTATE, GL_ENOTFOUND, ...); GL_EBUSY; GL_EUNAVAILABLE. */
 int client_act(client *c, int cmd, const char *event, const char *team,
                const char *member, const char *note, client_result *out);
+
+/* client_update sends UPDATE for event id on the intake endpoint and waits
+ * for CHANGED: the event's terminal changes what it reported (in the spirit
+ * of a CAP 1.2 Update). text, urgency, severity and certainty are the new
+ * values (NULL or "": unchanged) and at least one of them must be given;
+ * CAP values are spelt exactly as in PROTOCOL.md §4. terminal (NULL: not
+ * sent) names the terminal asking: when given it must be the one that filed
+ * the event, or the server refuses not_yours. note (NULL: none) is the reason,
+ * passed on to every team the event went to. An update is safe to resend
+ * (the same values again), so the retry rules are client_submit's. Returns 0
+ * and, when out is not NULL, out->id, seq, kind and the event's state
+ * (duplicate 0); GL_EMISSING (no new value) or GL_EBADFIELD (bad id, length
+ * or CAP value) with nothing sent; -code for an ERROR reply (GL_ENOTFOUND,
+ * GL_ENOTYOURS, GL_EBADSTATE once the event is closed, cancelled or merged,
+ * ...); GL_EBUSY; GL_EUNAVAILABLE. */
+int client_update(client *c, const char *id, const char *terminal, const char *text,
+                  const char *urgency, const char *severity, const char *certainty,
+                  const char *note, client_filed *out);
+
+/* client_cancel sends CANCEL for event id and waits for CHANGED: its
+ * terminal withdraws the event (a false alarm). The event becomes cancelled,
+ * its live dispatches are cancelled, an alert stops escalating, and every
+ * team it went to is told. terminal and note as for client_update. A repeated
+ * cancel gets the same CHANGED again, so the retry rules are client_submit's.
+ * Returns 0 and, when out is not NULL, out->id, seq, kind and state
+ * (cancelled); GL_EBADFIELD (bad id or length) with nothing sent; -code for an
+ * ERROR reply (GL_ENOTFOUND, GL_ENOTYOURS, GL_EBADSTATE once the event is
+ * resolved, closed or merged, ...); GL_EBUSY; GL_EUNAVAILABLE. */
+int client_cancel(client *c, const char *id, const char *terminal, const char *note,
+                  client_filed *out);
 
 typedef struct client_listener client_listener;
 

@@ -33,6 +33,9 @@ typedef struct fake {
     /* what the last SUBMIT carried, and the count of messages per command */
     char last_id[GL_MAX_ID + 1], last_contact[GL_MAX_SHORT + 1], last_urgency[32];
     double last_lat;
+    /* what the last UPDATE or CANCEL carried ("" when absent) */
+    char change_terminal[GL_MAX_ID + 1], change_text[64], change_severity[32],
+        change_certainty[32], change_note[64];
     int seen[PROTO_CMD_COUNT];
     int notices_sent;
 } fake;
@@ -100,7 +103,49 @@ static void fake_answer(fake *f, void *sock, const void *ident, size_t identlen,
         r.cmd = PROTO_PONG;
         fake_send(sock, ident, identlen, &r);
         break;
+    case PROTO_UPDATE:
+    case PROTO_CANCEL:
+        snprintf(f->change_terminal, sizeof f->change_terminal, "%s",
+                 m->ev.terminal ? m->ev.terminal : "");
+        snprintf(f->change_text, sizeof f->change_text, "%s", m->ev.text ? m->ev.text : "");
+        snprintf(f->change_severity, sizeof f->change_severity, "%s",
+                 m->ev.severity ? m->ev.severity : "");
+        snprintf(f->change_certainty, sizeof f->change_certainty, "%s",
+                 m->ev.certainty ? m->ev.certainty : "");
+        snprintf(f->change_note, sizeof f->change_note, "%s", m->note ? m->note : "");
+        if (strcmp(m->ev.id, "ev-5") != 0) {
+            fake_error(sock, ident, identlen, m, GL_ENOTFOUND, "no event with this id");
+        } else if (m->ev.terminal && strcmp(m->ev.terminal, "box-1") != 0) {
+            fake_error(sock, ident, identlen, m, GL_ENOTYOURS,
+                       "the event was filed by another terminal");
+        } else if (m->ev.text && strcmp(m->ev.text, "after the end") == 0) {
+            fake_error(sock, ident, identlen, m, GL_EBADSTATE,
+                       "the event is closed, cancelled or merged");
+        } else if (m->ev.text && strcmp(m->ev.text, "too odd") == 0) {
+            fake_error(sock, ident, identlen, m, GL_EBADFIELD, "field 'text' is odd");
+        } else {
+            r.cmd = PROTO_CHANGED;
+            r.ev.id = m->ev.id;
+            r.ev.seq = 5;
+            r.ev.kind = GL_KIND_ALERT;
+            r.ev.state = m->cmd == PROTO_CANCEL ? GL_EV_CANCELLED : GL_EV_DISPATCHED;
+            fake_send(sock, ident, identlen, &r);
+        }
+        break;
     case PROTO_SHOW:
+        if (strcmp(m->ev.id, "ev-6") == 0 || strcmp(m->ev.id, "ev-7") == 0) {
+            /* alerts on a response plan: one escalating, one unanswered */
+            int alarm = strcmp(m->ev.id, "ev-7") == 0;
+            r.cmd = PROTO_EVENT;
+            r.ev = (gl_event){.id = m->ev.id, .seq = 6, .kind = GL_KIND_ALERT,
+                              .category = "fall", .grid = "heping-g1", .text = "call box",
+                              .state = GL_EV_DISPATCHED, .created_ms = 1000,
+                              .plan_step = alarm ? 3 : 2,
+                              .escalate_at_ms = alarm ? 0 : 61000,
+                              .alarm = alarm ? "unanswered" : NULL};
+            fake_send(sock, ident, identlen, &r);
+            break;
+        }
         if (strcmp(m->ev.id, "ev-5") != 0) {
             fake_error(sock, ident, identlen, m, GL_ENOTFOUND, "no such event");
             break;
@@ -158,6 +203,15 @@ static void fake_answer(fake *f, void *sock, const void *ident, size_t identlen,
             r.team = "grid-3";
             r.what = "taken";
             r.by = "grid-4";
+            fake_send(sock, ident, identlen, &r);
+            r.event = "ev-9";
+            r.what = "escalated";
+            r.by = NULL;
+            r.note = "step 2: sq-2-team (no acknowledgement\nfrom sq-1-team within 1s)";
+            fake_send(sock, ident, identlen, &r);
+            r.what = "updated";
+            r.by = "box-1";
+            r.note = "worse; severity Extreme";
             fake_send(sock, ident, identlen, &r);
         }
         break;
@@ -296,11 +350,12 @@ static long long jint(json_t *obj, const char *key)
 static void case_help_and_bad_flags(void)
 {
     is_int(run((const char *[]){"--help", NULL}), 0, "gridline --help exits 0");
-    ok(has("push") && has("listen") && has("resolve") && has("exit status") &&
+    ok(has("push") && has("update ") && has("cancel ") && has("listen") && has("resolve") &&
+           has("exit status") &&
            has("tcp://127.0.0.1:7401") && has("tcp://127.0.0.1:7402"),
        "--help lists the verbs, the endpoints' defaults and the exit statuses");
-    static const char *const verbs[] = {"push", "show", "ping", "listen", "ack", "accept",
-                                        "decline", "resolve"};
+    static const char *const verbs[] = {"push", "update", "cancel", "show", "ping", "listen",
+                                        "ack", "accept", "decline", "resolve"};
     for (size_t i = 0; i < GL_ARRAY_LEN(verbs); i++) {
         is_int(run((const char *[]){verbs[i], "--help", NULL}), 0, "%s --help exits 0", verbs[i]);
         ok(has("--json") && has("--intake") && has("(default: 2500)") && has("exit status"),
@@ -309,6 +364,14 @@ static void case_help_and_bad_flags(void)
     run((const char *[]){"push", "--help", NULL});
     ok(has("--kind") && has("--terminal") && has("--lat") && has("--urgency") && has("--id") &&
            has("--retries") && has("  4  broker unreachable"), "push --help is complete");
+
+    run((const char *[]){"update", "--help", NULL});
+    ok(has("EVENT_ID") && has("--text") && has("--urgency") && has("--severity") &&
+           has("--certainty") && has("--note") && has("--terminal") && has("not_yours (202)") &&
+           has("bad_state (108)"), "update --help is complete, with its refusals");
+    run((const char *[]){"cancel", "--help", NULL});
+    ok(has("EVENT_ID") && has("--note") && has("--terminal") && has("not_found (200)") &&
+           has("stops escalating"), "cancel --help is complete");
 
     is_int(run_all((const char *[]){"push", "--bogus", NULL}), 2, "an unknown flag exits 2");
     ok_out(has("unknown option '--bogus'"), "with a clear message");
@@ -449,9 +512,98 @@ static void case_show(const char *ep)
     is_int(run((const char *[]){"show", "--intake", ep, "ev-5", NULL}), 0, "show text exits 0");
     ok(has("ev-5") && has("contact    138-0000-0000") && has("1970-01-01T00:00:01.000Z") &&
            has("grid-3") && has("on my way"), "a readable block with contact and UTC times");
+    ok(!has("plan step") && !has("escalates") && !has("alarm"),
+       "no plan lines for an event without a plan");
+
+    is_int(run((const char *[]){"show", "ev-6", "--intake", ep, NULL}), 0, "show of an escalating alert");
+    ok_out(has("plan step  2\n") && has("escalates  1970-01-01T00:01:01.000Z\n") && !has("alarm"),
+           "prints the plan step and when it escalates next (UTC)");
+    is_int(run((const char *[]){"show", "ev-6", "--intake", ep, "--json", NULL}), 0, "show --json");
+    j = parse_line(out);
+    ok(jint(j, "plan_step") == 2 && jint(j, "escalate_at_ms") == 61000 &&
+           jstr(j, "escalate_at") && strcmp(jstr(j, "escalate_at"), "1970-01-01T00:01:01.000Z") == 0 &&
+           !json_object_get(j, "alarm"),
+       "JSON: plan_step, escalate_at_ms and escalate_at (UTC)");
+    json_decref(j);
+    is_int(run((const char *[]){"show", "ev-7", "--intake", ep, NULL}), 0, "show of an unanswered alert");
+    ok_out(has("plan step  3\n") && has("alarm      unanswered\n") && !has("escalates"),
+           "prints the plan step and the alarm");
+    is_int(run((const char *[]){"show", "ev-7", "--intake", ep, "--json", NULL}), 0, "show --json");
+    j = parse_line(out);
+    ok(jint(j, "plan_step") == 3 && jstr(j, "alarm") && strcmp(jstr(j, "alarm"), "unanswered") == 0 &&
+           !json_object_get(j, "escalate_at_ms") && !json_object_get(j, "escalate_at"),
+       "JSON: plan_step and alarm, no deadline");
+    json_decref(j);
+
     is_int(run_all((const char *[]){"show", "ev-404", "--intake", ep, NULL}), 6,
            "show of an unknown event exits 6");
     ok(has("not_found"), "saying not_found");
+}
+
+static void case_change(fake *f, const char *ep)
+{
+    fake_mode(f, SUBMIT_FILED);
+    is_int(run((const char *[]){"update", "ev-5", "--intake", ep, "--severity", "extreme",
+                                "--text", "fire spreads", "--note", "worse", "--terminal",
+                                "box-1", NULL}), 0, "update exits 0");
+    is_str(out, "updated ev-5 seq 5 (alert): state dispatched\n", "prints the event's new state");
+    ok(strcmp(f->change_severity, "Extreme") == 0 && strcmp(f->change_text, "fire spreads") == 0 &&
+           strcmp(f->change_note, "worse") == 0 && strcmp(f->change_terminal, "box-1") == 0 &&
+           f->change_certainty[0] == '\0',
+       "it sent the canonical severity, the text, the note and the terminal");
+    is_int(run((const char *[]){"update", "--intake", ep, "--certainty", "likely", "--json", "ev-5",
+                                NULL}), 0, "update --json exits 0");
+    json_t *j = parse_line(out);
+    ok(j && strcmp(out + strlen(out) - 1, "\n") == 0 && strchr(out, '\n') == out + strlen(out) - 1,
+       "one JSON line");
+    is_str(jstr(j, "id"), "ev-5", "JSON id");
+    is_int(jint(j, "seq"), 5, "JSON seq");
+    is_str(jstr(j, "kind"), "alert", "JSON kind");
+    is_str(jstr(j, "state"), "dispatched", "JSON state");
+    ok(json_object_size(j) == 4, "and nothing else");
+    json_decref(j);
+    is_str(f->change_certainty, "Likely", "the certainty was sent");
+    ok(f->change_text[0] == '\0' && f->change_severity[0] == '\0' && f->change_terminal[0] == '\0',
+       "and nothing that was not given");
+
+    fake_mode(f, SUBMIT_FILED);
+    is_int(run_all((const char *[]){"update", "ev-5", "--intake", ep, "--note", "x", NULL}), 2,
+           "update with nothing to change exits 2");
+    ok_out(has("--text, --urgency, --severity or --certainty"), "saying what may change");
+    is_int(run_all((const char *[]){"update", "ev-5", "--intake", ep, "--urgency", "soon", NULL}), 2,
+           "a bad CAP value exits 2");
+    ok(has("Immediate|Expected"), "listing the CAP values");
+    is_int(run_all((const char *[]){"update", "--intake", ep, "--text", "x", NULL}), 2,
+           "update without an event id exits 2");
+    is_int(run_all((const char *[]){"cancel", "bad id", "--intake", ep, NULL}), 2,
+           "cancel of a malformed id exits 2");
+    is_int(fake_seen(f, PROTO_UPDATE) + fake_seen(f, PROTO_CANCEL), 0, "none of them was sent");
+    is_int(run_all((const char *[]){"update", "ev-5", "--intake", ep, "--text", "too odd", NULL}),
+           2, "a 1xx refusal of an update exits 2");
+    ok_out(has("bad_field") && has("field 'text' is odd"), "with the code name and the reason");
+    is_int(run_all((const char *[]){"update", "ev-5", "--intake", ep, "--text", "after the end",
+                                    NULL}), 6, "update refused bad_state exits 6");
+    ok_out(has("refused: bad_state (108): the event is closed, cancelled or merged"),
+           "saying so");
+
+    is_int(run((const char *[]){"cancel", "ev-5", "--intake", ep, "--note", "false alarm",
+                                "--terminal", "box-1", NULL}), 0, "cancel exits 0");
+    is_str(out, "cancelled ev-5 seq 5 (alert): state cancelled\n", "prints the cancelled state");
+    ok(strcmp(f->change_note, "false alarm") == 0 && strcmp(f->change_terminal, "box-1") == 0,
+       "it sent the note and the terminal");
+    is_int(run((const char *[]){"cancel", "ev-5", "--intake", ep, "--json", NULL}), 0,
+           "cancel --json exits 0");
+    j = parse_line(out);
+    is_str(jstr(j, "state"), "cancelled", "JSON: state cancelled");
+    ok(jint(j, "seq") == 5 && jstr(j, "id") && strcmp(jstr(j, "id"), "ev-5") == 0,
+       "JSON: id and seq");
+    json_decref(j);
+    is_int(run_all((const char *[]){"cancel", "ev-404", "--intake", ep, NULL}), 6,
+           "cancel of an unknown event exits 6");
+    ok_out(has("not_found"), "saying not_found");
+    is_int(run_all((const char *[]){"cancel", "ev-5", "--intake", ep, "--terminal", "box-2", NULL}),
+           6, "cancel from another terminal exits 6");
+    ok_out(has("not_yours (202): the event was filed by another terminal"), "saying not_yours");
 }
 
 static void case_act(fake *f, const char *ep)
@@ -499,7 +651,11 @@ static void case_listen(fake *f, const char *ep, const char *nowhere)
     uint64_t took = clock_mono_ms() - t0;
     ok(took >= 900 && took < 3000, "after about a second (%llu ms)", (unsigned long long)took);
     ok_out(has("dispatch ev-9 seq 9 team grid-3 role grid state pending"), "prints the dispatch");
-    ok(has("notice ev-8 team grid-3: taken by grid-4"), "and the notice");
+    ok(has("notice ev-8 team grid-3: taken by grid-4\n"), "and the notice");
+    ok_out(has("notice ev-9 team grid-3: escalated: step 2: sq-2-team (no acknowledgement from "
+               "sq-1-team within 1s)\n"), "a notice's note, on the same line");
+    ok(has("notice ev-9 team grid-3: updated by box-1: worse; severity Extreme\n"),
+       "what, by and note of an update");
     is_int(fake_seen(f, PROTO_ACK), 1, "--ack acknowledged the dispatch");
     ok(fake_seen(f, PROTO_HEARTBEAT) >= 5, "heartbeats were sent (%d)", fake_seen(f, PROTO_HEARTBEAT));
 
@@ -538,6 +694,7 @@ int main(void)
     case_unreachable(nowhere);
     case_push(&f, env.intake);
     case_show(env.intake);
+    case_change(&f, env.intake);
     case_act(&f, env.intake);
     case_listen(&f, env.intake, nowhere);
 

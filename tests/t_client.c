@@ -30,6 +30,8 @@ typedef struct fake_seen {
     char id[GL_MAX_ID + 1]; /* ev.id, or event for responder commands */
     uint64_t rid;
     uint64_t at_ms;         /* monotonic */
+    /* what an UPDATE or CANCEL carried ("" when absent) */
+    char terminal[GL_MAX_ID + 1], text[64], severity[16], certainty[16], note[64];
 } fake_seen;
 
 typedef struct fake fake;
@@ -117,6 +119,14 @@ static void *fake_main(void *arg)
             snprintf(s->id, sizeof s->id, "%s", id ? id : "");
             s->rid = m.rid;
             s->at_ms = clock_mono_ms();
+            if (fm.cmd == PROTO_UPDATE || fm.cmd == PROTO_CANCEL) {
+                snprintf(s->terminal, sizeof s->terminal, "%s", m.ev.terminal ? m.ev.terminal : "");
+                snprintf(s->text, sizeof s->text, "%s", m.ev.text ? m.ev.text : "");
+                snprintf(s->severity, sizeof s->severity, "%s", m.ev.severity ? m.ev.severity : "");
+                snprintf(s->certainty, sizeof s->certainty, "%s",
+                         m.ev.certainty ? m.ev.certainty : "");
+                snprintf(s->note, sizeof s->note, "%s", m.note ? m.note : "");
+            }
             if (f->script)
                 f->script(f, sock, s, &m);
         }
@@ -355,6 +365,52 @@ static void script_act(fake *f, void *sock, const fake_seen *s, const proto_msg 
     r.team = m->team;
     r.state = s->cmd == PROTO_ACCEPT ? GL_DS_ACCEPTED : GL_DS_ACKED;
     r.event_state = s->cmd == PROTO_ACCEPT ? GL_EV_ACCEPTED : GL_EV_DISPATCHED;
+    fake_send(f, sock, s->ident, s->identlen, &r);
+}
+
+/* UPDATE and CANCEL as the workers answer them: the first UPDATE of "ev-7"
+ * is lost; "ev-nope" is not found; terminal "box-2" did not file anything;
+ * "ev-closed" is past changing; "ev-busy" is BUSY once; a cancelled event
+ * gets the same CHANGED again. A CHANGED for another rid comes first. */
+static void script_change(fake *f, void *sock, const fake_seen *s, const proto_msg *m)
+{
+    if (s->cmd != PROTO_UPDATE && s->cmd != PROTO_CANCEL)
+        return;
+    const char *id = m->ev.id;
+    if (strcmp(id, "ev-nope") == 0) {
+        reply_error(f, sock, s, m, GL_ENOTFOUND, "no event with this id");
+        return;
+    }
+    if (m->ev.terminal && strcmp(m->ev.terminal, "box-2") == 0) {
+        reply_error(f, sock, s, m, GL_ENOTYOURS, "the event was filed by another terminal");
+        return;
+    }
+    if (strcmp(id, "ev-closed") == 0) {
+        reply_error(f, sock, s, m, GL_EBADSTATE, "the event is closed, cancelled or merged");
+        return;
+    }
+    if (s->cmd == PROTO_UPDATE && strcmp(id, "ev-7") == 0 && ++f->count == 1)
+        return;
+    proto_msg r;
+    memset(&r, 0, sizeof r);
+    if (strcmp(id, "ev-busy") == 0 && ++f->count == 1) {
+        r.cmd = PROTO_BUSY;
+        r.rid = m->rid;
+        r.retry_after_ms = 100;
+        r.ev.id = id;
+        fake_send(f, sock, s->ident, s->identlen, &r);
+        return;
+    }
+    r.cmd = PROTO_CHANGED;
+    r.ev.id = id;
+    r.ev.seq = 7;
+    r.ev.kind = GL_KIND_ALERT;
+    r.ev.state = s->cmd == PROTO_CANCEL ? GL_EV_CANCELLED : GL_EV_DISPATCHED;
+    r.rid = m->rid + 100; /* another request's rid: must be dropped */
+    r.ev.seq = 999;
+    fake_send(f, sock, s->ident, s->identlen, &r);
+    r.rid = m->rid;
+    r.ev.seq = 7;
     fake_send(f, sock, s->ident, s->identlen, &r);
 }
 
@@ -637,6 +693,75 @@ static void case_act(fake *f, const char *ep)
     client_close(&c);
 }
 
+static void case_change(fake *f, const char *ep)
+{
+    fake_script_set(f, script_change);
+    client_opts o = fast_opts(200, 3);
+    client *c = NULL;
+    client_open(&c, ep, &o, NULL, 0);
+    client_filed out;
+    fake_seen s[16];
+
+    is_int(client_update(c, "ev-7", "box-1", "smoke, now flames", NULL, "Extreme", NULL,
+                         "it spread", &out), 0, "UPDATE with a lost first try is CHANGED");
+    is_str(out.id, "ev-7", "CHANGED: the id");
+    is_int(out.seq, 7, "CHANGED: the seq (a stale CHANGED with an old rid was dropped)");
+    is_int(out.kind, GL_KIND_ALERT, "CHANGED: the kind");
+    is_int(out.state, GL_EV_DISPATCHED, "CHANGED: the event's state");
+    is_int(out.duplicate, 0, "duplicate stays 0");
+    is_int(client_attempts(c), 2, "two attempts");
+    int n = fake_seen_copy(f, PROTO_UPDATE, s, 16);
+    is_int(n, 2, "the broker saw the UPDATE twice");
+    ok(n == 2 && s[0].rid == s[1].rid && !same_ident(&s[0], &s[1]),
+       "the resend is the same request, on a fresh socket");
+    ok(n == 2 && strcmp(s[1].terminal, "box-1") == 0 && strcmp(s[1].text, "smoke, now flames") == 0 &&
+           strcmp(s[1].severity, "Extreme") == 0 && s[1].certainty[0] == '\0' &&
+           strcmp(s[1].note, "it spread") == 0,
+       "it carried the terminal, the new text, the severity and the note, and no certainty");
+
+    is_int(client_update(c, "ev-8", NULL, "", NULL, "", "Likely", "", NULL), 0,
+           "an UPDATE of the certainty alone, without out");
+    n = fake_seen_copy(f, PROTO_UPDATE, s, 16);
+    ok(n == 3 && s[2].terminal[0] == '\0' && s[2].text[0] == '\0' && s[2].note[0] == '\0' &&
+           strcmp(s[2].certainty, "Likely") == 0, "empty strings are left out");
+
+    fake_script_set(f, script_change);
+    is_int(client_update(c, "ev-7", NULL, NULL, "", NULL, NULL, "why not", &out), GL_EMISSING,
+           "an UPDATE with nothing new is refused locally");
+    ok(strstr(client_reason(c), "text, urgency, severity or certainty") != NULL, "reason: %s",
+       client_reason(c));
+    is_str(out.id, "ev-7", "out->id is set even so");
+    is_int(client_update(c, "ev-7", NULL, NULL, NULL, "extreme", NULL, NULL, &out), GL_EBADFIELD,
+           "a misspelt CAP value is refused locally");
+    ok(strstr(client_reason(c), "Extreme|Severe|Moderate|Minor|Unknown") != NULL,
+       "naming the values: %s", client_reason(c));
+    is_int(client_update(c, "ev 7", NULL, "x", NULL, NULL, NULL, NULL, &out), GL_EBADFIELD,
+           "a bad id is refused locally");
+    is_int(client_cancel(c, NULL, NULL, NULL, &out), GL_EBADFIELD, "so is no id");
+    is_int(fake_seen_copy(f, 0, s, 16), 0, "nothing was sent for them");
+
+    is_int(client_cancel(c, "ev-7", "box-1", "false alarm", &out), 0, "CANCEL is CHANGED");
+    is_int(out.state, GL_EV_CANCELLED, "the event is cancelled");
+    is_int(client_cancel(c, "ev-7", "box-1", "false alarm", &out), 0, "a repeated CANCEL too");
+    ok(out.seq == 7 && out.state == GL_EV_CANCELLED, "with the same answer");
+    n = fake_seen_copy(f, PROTO_CANCEL, s, 16);
+    ok(n == 2 && strcmp(s[0].note, "false alarm") == 0 && strcmp(s[0].terminal, "box-1") == 0 &&
+           s[0].rid != s[1].rid, "each CANCEL carried the note and the terminal, with its own rid");
+
+    is_int(client_cancel(c, "ev-nope", NULL, NULL, &out), GL_ENOTFOUND, "ERROR 200: GL_ENOTFOUND");
+    is_int(client_cancel(c, "ev-7", "box-2", NULL, &out), GL_ENOTYOURS,
+           "ERROR 202 (another terminal's event): GL_ENOTYOURS");
+    is_str(client_reason(c), "the event was filed by another terminal", "with the reason");
+    is_int(client_update(c, "ev-closed", NULL, "x", NULL, NULL, NULL, NULL, &out), GL_EBADSTATE,
+           "ERROR 108: GL_EBADSTATE");
+    is_int(client_attempts(c), 1, "refusals are not retried");
+
+    uint64_t t0 = clock_mono_ms();
+    is_int(client_cancel(c, "ev-busy", NULL, NULL, &out), 0, "BUSY, then CHANGED");
+    ok(clock_mono_ms() - t0 >= 100, "after waiting retry_after_ms");
+    client_close(&c);
+}
+
 static void case_listen(fake *f, const char *ep, const char *nowhere)
 {
     fake_script_set(f, script_listen);
@@ -754,6 +879,7 @@ int main(void)
     case_stale(&f, env.intake);
     case_show_ping(&f, env.intake);
     case_act(&f, env.intake);
+    case_change(&f, env.intake);
     case_listen(&f, env.intake, nowhere);
     fake_stop(&f);
     return done_testing();

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int cli_bad(const char *verb, const char *fmt, ...)
 {
@@ -39,6 +40,33 @@ int cli_check_id(const char *verb, const char *flag, const char *value)
             return 1;
         }
     return 0;
+}
+
+static const char *const cli_cap_urgency[] = {"Immediate", "Expected", "Future", "Past",
+                                              "Unknown", NULL};
+static const char *const cli_cap_severity[] = {"Extreme", "Severe", "Moderate", "Minor",
+                                               "Unknown", NULL};
+static const char *const cli_cap_certainty[] = {"Observed", "Likely", "Possible", "Unlikely",
+                                                "Unknown", NULL};
+
+int cli_check_cap(const char *verb, const char *flag, const char **value)
+{
+    if (!*value)
+        return 0;
+    const char *const *values = strcmp(flag, "urgency") == 0    ? cli_cap_urgency
+                                : strcmp(flag, "severity") == 0 ? cli_cap_severity
+                                                                : cli_cap_certainty;
+    for (size_t i = 0; values[i]; i++)
+        if (strcasecmp(values[i], *value) == 0) {
+            *value = values[i];
+            return 0;
+        }
+    char list[128] = "";
+    for (size_t i = 0; values[i]; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? "|" : "",
+                 values[i]);
+    cli_bad(verb, "--%s must be one of %s (got '%s')", flag, list, *value);
+    return 1;
 }
 
 /* Finds the flag row for an argument "--name" or "--name=value". */

@@ -3,8 +3,9 @@
  *
  * main.c picks the verb; args.c holds the flag tables' shared rows and the
  * checks on flag values; output.c prints text and JSON; verbs_terminal.c
- * (push, show, ping) talks to the intake endpoint and verbs_responder.c (ack,
- * accept, decline, resolve, listen) to the responders endpoint. The CLI never
+ * (push, show, ping) and verbs_change.c (update, cancel) talk to the intake
+ * endpoint and verbs_responder.c (ack, accept, decline, resolve, listen) to
+ * the responders endpoint. The CLI never
  * opens the store: every verb needs nothing but the endpoints. */
 #ifndef GL_CLI_H
 #define GL_CLI_H
@@ -53,8 +54,9 @@ typedef struct cli_common {
 /* CLI_COMMON_ROWS are the opt_def rows of the flags every verb takes, bound
  * to the cli_common c. */
 #define CLI_COMMON_ROWS(c)                                                             \
-    {"intake", OPT_STR, CLI_DEFAULT_INTAKE, "intake endpoint (push, show, ping)",     \
-     &(c).intake, "GRIDLINE_INTAKE"},                                                  \
+    {"intake", OPT_STR, CLI_DEFAULT_INTAKE,                                            \
+     "intake endpoint (push, update, cancel, show, ping)", &(c).intake,               \
+     "GRIDLINE_INTAKE"},                                                               \
     {"responders", OPT_STR, CLI_DEFAULT_RESPONDERS,                                    \
      "responders endpoint (listen, ack, accept, decline, resolve)", &(c).responders,  \
      "GRIDLINE_RESPONDERS"},                                                           \
@@ -77,8 +79,8 @@ int cli_parse(const opt_def *defs, size_t n, int argc, char **argv, const char *
 void cli_client_opts(const cli_common *common, client_opts *o);
 
 /* cli_exit_for maps a GL_E* result to an exit status; refusals: 1 for verbs
- * where not_found/taken/not_yours/bad_state mean "refused" (exit 6), 0 for
- * push (1xx → 2, 2xx → 5). */
+ * that act on an existing event, where not_found/taken/not_yours/bad_state
+ * mean "refused" (exit 6; other 1xx → 2), 0 for push (1xx → 2, 2xx → 5). */
 int cli_exit_for(int err, int refusals);
 
 /* cli_report prints "gridline VERB: what: name (code): reason" to stderr for
@@ -94,9 +96,17 @@ int cli_check_len(const char *verb, const char *flag, const char *value, size_t 
 /* cli_check_id: an event id (1..GL_MAX_ID printable ASCII, no spaces). */
 int cli_check_id(const char *verb, const char *flag, const char *value);
 
+/* cli_check_cap accepts a CAP 1.2 value for flag ("urgency", "severity" or
+ * "certainty") in any case and replaces *value with its canonical spelling
+ * ("extreme" → "Extreme"); NULL stays NULL. Otherwise it prints the allowed
+ * values and returns nonzero. */
+int cli_check_cap(const char *verb, const char *flag, const char **value);
+
 /* The verbs: each takes its own argv (argv[0] is the verb) and returns the
  * exit status. */
 int cli_push(int argc, char **argv);
+int cli_update(int argc, char **argv);
+int cli_cancel(int argc, char **argv);
 int cli_show(int argc, char **argv);
 int cli_ping(int argc, char **argv);
 int cli_act(int argc, char **argv);

@@ -16,6 +16,8 @@ static const struct {
     const char *summary;
 } verbs[] = {
     {"push", cli_push, "submit a request, alert or feedback and wait until it is filed"},
+    {"update", cli_update, "change an event this terminal filed: new text or CAP values"},
+    {"cancel", cli_cancel, "withdraw an event this terminal filed (a false alarm)"},
     {"show", cli_show, "show an event, its dispatches and its history"},
     {"ping", cli_ping, "check that the broker answers"},
     {"listen", cli_listen, "receive a team's dispatches and notices"},
@@ -34,8 +36,8 @@ static void usage(FILE *f)
         fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
     fprintf(f,
             "\nglobal flags (also accepted after the verb):\n"
-            "  --intake EP       intake endpoint: push, show, ping (default: %s) "
-            "[env GRIDLINE_INTAKE]\n"
+            "  --intake EP       intake endpoint: push, update, cancel, show, ping\n"
+            "                    (default: %s) [env GRIDLINE_INTAKE]\n"
             "  --responders EP   responders endpoint: listen, ack, accept, decline, resolve\n"
             "                    (default: %s) [env GRIDLINE_RESPONDERS]\n"
             "  --timeout MS      wait for a reply before resending on a fresh connection "
@@ -47,8 +49,8 @@ static void usage(FILE *f)
             "\nenvironment: GRIDLINE_LOG=error|warn|info|debug (default: warn)\n\n"
             "%s%s\n",
             CLI_DEFAULT_INTAKE, CLI_DEFAULT_RESPONDERS, CLI_EXIT_TABLE, CLI_EXIT_REFUSED_ROW);
-    fprintf(f, "     (exit 6 only for show, listen, ack, accept, decline and resolve; push "
-               "reports\n     1xx errors as 2 and others as 5)\n");
+    fprintf(f, "     (exit 6 only for update, cancel, show, listen, ack, accept, decline and\n"
+               "     resolve; push reports 1xx errors as 2 and others as 5)\n");
 }
 
 static int is_global(const char *arg, int *takes_value)

@@ -133,6 +133,14 @@ static void out_set_str(json_t *obj, const char *key, const char *value)
 
 static const char *out_or(const char *s, const char *dflt) { return s && *s ? s : dflt; }
 
+/* out_oneline prints s with line breaks and tabs as spaces: listen prints
+ * one line per message, for people and for line-reading scripts. */
+static void out_oneline(const char *s)
+{
+    for (; *s; s++)
+        putchar(*s == '\n' || *s == '\r' || *s == '\t' ? ' ' : *s);
+}
+
 void out_filed(const client_filed *f, int json)
 {
     if (json) {
@@ -147,6 +155,23 @@ void out_filed(const client_filed *f, int json)
     }
     printf("filed %s seq %llu%s\n", f->id, (unsigned long long)f->seq,
            f->duplicate ? " (duplicate)" : "");
+    fflush(stdout);
+}
+
+void out_changed(const char *verb, const client_filed *f, int json)
+{
+    if (json) {
+        json_t *j = json_object();
+        out_set_str(j, "id", f->id);
+        json_object_set_new(j, "seq", json_integer((json_int_t)f->seq));
+        out_set_str(j, "kind", gl_kind_name(f->kind));
+        out_set_str(j, "state", gl_event_state_name(f->state));
+        out_json_line(j);
+        return;
+    }
+    printf("%s %s seq %llu (%s): state %s\n", strcmp(verb, "cancel") == 0 ? "cancelled" : "updated",
+           f->id, (unsigned long long)f->seq, out_or(gl_kind_name(f->kind), "?"),
+           out_or(gl_event_state_name(f->state), "?"));
     fflush(stdout);
 }
 
@@ -208,6 +233,12 @@ static void out_show_text(const proto_msg *m)
     out_line("certainty", ev->certainty);
     out_time("created", ev->created_ms);
     out_time("updated", ev->updated_ms);
+    if (ev->plan_step) {
+        snprintf(buf, sizeof buf, "%u", ev->plan_step);
+        out_line("plan step", buf);
+    }
+    out_time("escalates", ev->escalate_at_ms);
+    out_line("alarm", ev->alarm);
     out_line("text", ev->text);
 
     printf("\ndispatches (%zu):\n", m->ndispatches);
@@ -245,6 +276,10 @@ void out_show(const proto_msg *m, int json)
         return;
     }
     json_t *j = out_event_json(&m->ev);
+    if (m->ev.escalate_at_ms) {
+        char when[32];
+        out_set_str(j, "escalate_at", clock_format_utc(m->ev.escalate_at_ms, when, sizeof when));
+    }
     json_t *ds = json_array(), *hs = json_array();
     for (size_t i = 0; i < m->ndispatches; i++)
         json_array_append_new(ds, out_dispatch_json(&m->dispatches[i]));
@@ -283,8 +318,10 @@ void out_dispatch(const proto_msg *m, int json)
             printf(" (%s)", ev->address);
         if (ev->urgency || ev->severity)
             printf(" [%s %s]", out_or(ev->urgency, "-"), out_or(ev->severity, "-"));
-        if (ev->text)
-            printf(": %s", ev->text);
+        if (ev->text) {
+            printf(": ");
+            out_oneline(ev->text);
+        }
     }
     printf("\n");
     fflush(stdout);
@@ -307,8 +344,10 @@ void out_notice(const proto_msg *m, int json)
            out_or(m->what, "?"));
     if (m->by)
         printf(" by %s", m->by);
-    if (m->note)
-        printf(": %s", m->note);
+    if (m->note) {
+        printf(": ");
+        out_oneline(m->note);
+    }
     printf("\n");
     fflush(stdout);
 }

@@ -15,18 +15,27 @@
  * {"id","seq","kind","state","duplicate"}. */
 void out_filed(const client_filed *f, int json);
 
+/* out_changed prints an update or cancel result (verb "update" or "cancel"):
+ * "updated ID seq N (KIND): state STATE" / "cancelled ID seq N (KIND): state
+ * STATE", or {"id","seq","kind","state"}. */
+void out_changed(const char *verb, const client_filed *f, int json);
+
 /* out_result prints the outcome of ack/accept/decline/resolve. */
 void out_result(const char *verb, const char *event, const char *team,
                 const client_result *r, int json);
 
-/* out_show prints an EVENT reply: a text block (event, dispatches, history,
- * times in UTC ISO-8601), or one line {event keys..., "dispatches": [...],
- * "history": [{at, at_ms, no, who, what, note}]}. */
+/* out_show prints an EVENT reply: a text block (event, its response-plan
+ * step, escalation deadline and alarm when it has them, dispatches, history,
+ * times in UTC ISO-8601), or one line {event keys..., "escalate_at" (UTC, with
+ * escalate_at_ms), "dispatches": [...], "history": [{at, at_ms, no, who, what,
+ * note}]}. */
 void out_show(const proto_msg *m, int json);
 
-/* out_dispatch / out_notice print one message received by listen:
- * {"type":"dispatch", event, seq, team, role, state, attempts, detail} and
- * {"type":"notice", event, team, what, note, by}. */
+/* out_dispatch / out_notice print one message received by listen, on one
+ * line: "dispatch EVENT seq N team T role R state S attempts A: ..." and
+ * "notice EVENT team T: WHAT[ by BY][: NOTE]" (line breaks inside texts are
+ * shown as spaces), or {"type":"dispatch", event, seq, team, role, state,
+ * attempts, detail} and {"type":"notice", event, team, what, note, by}. */
 void out_dispatch(const proto_msg *m, int json);
 void out_notice(const proto_msg *m, int json);
 

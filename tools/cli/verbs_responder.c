@@ -96,13 +96,18 @@ static void listen_on_signal(int sig)
 #define LISTEN_DESCRIPTION                                                             \
     "Say HELLO as a member of a team on the responders endpoint and print what the\n" \
     "broker sends: the team's pending dispatches first, then new dispatches and\n"     \
-    "notices (e.g. 'taken'). --json prints one object per line: {\"type\":\"dispatch\",\n" \
-    "event, seq, team, role, state, attempts, detail} or {\"type\":\"notice\", event,\n" \
-    "team, what, note, by}. Heartbeats are answered; when the broker is silent for\n"  \
-    "3 heartbeat intervals, listen reconnects and says HELLO again (a dispatch may\n" \
-    "then be printed twice). --ack acknowledges each printed dispatch that is still\n" \
-    "pending, over a second connection. Exits 0 on SIGINT or SIGTERM, after --count\n" \
-    "dispatches (notices are not counted), or after --for seconds.\n\n"                \
+    "notices, one line each: 'notice EVENT team TEAM: WHAT[ by BY][: NOTE]'. WHAT is\n" \
+    "taken (another team accepted: BY), updated or cancelled (by its terminal: BY),\n" \
+    "and for coordinators acked, accepted, declined, resolved (BY: the squad or\n"    \
+    "team), escalated (NOTE: the plan step now called and why) and unanswered (the\n" \
+    "plan is exhausted: an alarm). --json prints one object per line:\n"              \
+    "{\"type\":\"dispatch\", event, seq, team, role, state, attempts, detail} or\n"     \
+    "{\"type\":\"notice\", event, team, what, note, by}. Heartbeats are answered;\n" \
+    "when the broker is silent for 3 heartbeat intervals, listen reconnects and\n"    \
+    "says HELLO again (a dispatch may then be printed twice). --ack acknowledges\n"   \
+    "each printed dispatch that is still pending, over a second connection. Exits\n" \
+    "0 on SIGINT or SIGTERM, after --count dispatches (notices are not counted), or\n" \
+    "after --for seconds.\n\n"                                                         \
     CLI_EXIT_TABLE CLI_EXIT_REFUSED_ROW
 
 int cli_listen(int argc, char **argv)

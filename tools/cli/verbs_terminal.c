@@ -8,33 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-static const char *const cap_urgency[] = {"Immediate", "Expected", "Future", "Past",
-                                          "Unknown", NULL};
-static const char *const cap_severity[] = {"Extreme", "Severe", "Moderate", "Minor",
-                                           "Unknown", NULL};
-static const char *const cap_certainty[] = {"Observed", "Likely", "Possible", "Unlikely",
-                                            "Unknown", NULL};
-
-/* Accepts a CAP value in any case and gives back its canonical spelling;
- * NULL stays NULL. Returns nonzero (after saying why) for other values. */
-static int push_cap(const char *flag, const char *const *values, const char **value)
-{
-    if (!*value)
-        return 0;
-    for (size_t i = 0; values[i]; i++)
-        if (strcasecmp(values[i], *value) == 0) {
-            *value = values[i];
-            return 0;
-        }
-    char list[128] = "";
-    for (size_t i = 0; values[i]; i++)
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? "|" : "",
-                 values[i]);
-    cli_bad("push", "--%s must be one of %s (got '%s')", flag, list, *value);
-    return 1;
-}
 
 static int push_coord(const char *flag, const char *text, double limit, double *out)
 {
@@ -119,9 +92,9 @@ int cli_push(int argc, char **argv)
         cli_check_len("push", "contact", ev.contact, GL_MAX_SHORT) ||
         (ev.id && cli_check_id("push", "--id", ev.id)))
         return CLI_EXIT_BADINPUT;
-    if (push_cap("urgency", cap_urgency, &ev.urgency) ||
-        push_cap("severity", cap_severity, &ev.severity) ||
-        push_cap("certainty", cap_certainty, &ev.certainty))
+    if (cli_check_cap("push", "urgency", &ev.urgency) ||
+        cli_check_cap("push", "severity", &ev.severity) ||
+        cli_check_cap("push", "certainty", &ev.certainty))
         return CLI_EXIT_BADINPUT;
     if (!lat != !lon)
         return cli_bad("push", "--lat and --lon go together");
