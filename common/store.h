@@ -218,4 +218,21 @@ int store_alarm_set(store_txn *t, uint64_t seq, const char *reason);
  * first, at most max; *n is set to how many. 0 or GL_ESTORAGE. */
 int store_alarm_list(store_txn *t, uint64_t *seqs, size_t max, size_t *n);
 
+/* --- consistency check --- */
+
+typedef struct store_fsck_report {
+    uint64_t events, dispatches, history, problems;
+    char first[20][200];   /* the first problems found, described */
+    int nfirst;
+} store_fsck_report;
+
+/* store_fsck checks, in one read transaction, that every index matches the
+ * records: each event's id maps to its seq and back; each dispatch, history
+ * entry and timer belongs to an existing event; the pending and due indexes
+ * hold exactly the PENDING dispatches and the scheduled resends; the
+ * escalation, timer and alarm indexes agree with the events' fields; every
+ * dispatched event has a dispatch; history is numbered 1..n. Returns 0 (the
+ * report says how many problems) or a store error. */
+int store_fsck(store *s, store_fsck_report *r);
+
 #endif

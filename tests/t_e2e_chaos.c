@@ -270,6 +270,14 @@ int main(void)
     is_int(mismatched, 0, "no filed event is missing or under another seq");
     is_int(stats.events, TOTAL, "the store holds exactly %d events: no second record for any id", TOTAL);
     store_abort(&t);
+    store_fsck_report fr;
+    int frc = store_fsck(st, &fr);
+    for (int i = 0; i < fr.nfirst; i++)
+        diag("fsck: %s", fr.first[i]);
+    ok(frc == 0 && fr.problems == 0, "the store passes fsck after the kills: %llu events, "
+       "%llu dispatches, %llu history entries, %llu problems", (unsigned long long)fr.events,
+       (unsigned long long)fr.dispatches, (unsigned long long)fr.history,
+       (unsigned long long)fr.problems);
     store_close(&st);
 
     /* Every dispatch to a listening team arrived (resent after the kills
