@@ -47,7 +47,7 @@ BINS = bin/gridline-broker bin/gridline-worker bin/gridline bin/gridline-sim
 TESTS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all check run bench install clean deps
+.PHONY: all check run bench install clean deps crashtest
 # Keep objects of test programs: they are intermediate, but rebuilding is waste.
 .SECONDARY:
 all: $(BINS)
@@ -111,6 +111,14 @@ deps:
 
 bench: $(REAL_BINS) $(BENCHES)
 	@for b in $(BENCHES); do GRIDLINE_BIN=$(abspath $(BINDIR)) GRIDLINE_DATA=$(abspath data) $$b || exit 1; done
+
+# make crashtest: the crash test's long form — a random process SIGKILLed at
+# a random moment CRASH_CYCLES times under load; every filed event must be
+# stored once, every dispatch delivered, and the store must pass fsck.
+CRASH_CYCLES ?= 200
+crashtest: $(REAL_BINS) $(BUILD)/tests/t_e2e_chaos
+	GRIDLINE_BIN=$(abspath $(BINDIR)) GRIDLINE_DATA=$(abspath data) \
+	  GRIDLINE_CRASH_CYCLES=$(CRASH_CYCLES) $(PROVE) -v --exec '' $(BUILD)/tests/t_e2e_chaos
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/gridline
