@@ -642,9 +642,18 @@ static int pack_map(msgpack_packer *pk, const codec_table *t, const void *base)
         case CT_BOOL:
             rc |= *AT_C(base, f->off, int) ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
             break;
-        case CT_COORD:
-            rc |= msgpack_pack_double(pk, *AT_C(base, f->off, double));
+        case CT_COORD: {
+            /* The smallest exact form, so a decoded message never grows
+             * when encoded again (the decoder takes ints and float32 too). */
+            double v = *AT_C(base, f->off, double);
+            if (v == (double)(int64_t)v)
+                rc |= msgpack_pack_int64(pk, (int64_t)v);
+            else if ((double)(float)v == v)
+                rc |= msgpack_pack_float(pk, (float)v);
+            else
+                rc |= msgpack_pack_double(pk, v);
             break;
+        }
         case CT_BIN:
             rc |= msgpack_pack_bin_with_body(pk, *AT_C(base, f->off, const void *),
                                              *AT_C(base, f->aux, size_t));

@@ -151,6 +151,13 @@ static int board(gl_worker *w, store_txn *t, const wjob *j)
         ev->contact = NULL; /* volunteers see the wish, not the resident's number */
         m.nevents++;
     }
+    /* The oldest first, as many as fit in one body. */
+    while (m.nevents > 0) {
+        w->sbuf.size = 0;
+        if (proto_encode(&m, &w->sbuf) != GL_ETOOLARGE)
+            break;
+        m.nevents = m.nevents * 3 / 4;
+    }
     return worker_out_reply(w, j, &m, 0);
 }
 

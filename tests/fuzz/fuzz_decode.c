@@ -1,0 +1,191 @@
+/* fuzz_decode.c — libFuzzer target for the wire codec (proto/proto.h).
+ *
+ * Input: byte 0 selects the command (its value modulo PROTO_CMD_COUNT + 1, so
+ * 0 and PROTO_CMD_COUNT also try the "unknown command" path and a seed's first
+ * byte is its command number), the rest is the body. Checked, aborting on any
+ * break:
+ *   - proto_cmd_parse on the whole input as a command frame: a hit must name
+ *     exactly those bytes;
+ *   - proto_decode returns 0 or one of the codes its contract lists, and the
+ *     same code whether or not it is given a reason buffer;
+ *   - a failed decode leaves only checked fields behind: an ERROR reply that
+ *     echoes them (as the broker and workers build it) encodes;
+ *   - a successful decode round-trips: encode → decode → encode succeeds and
+ *     the two encodings are byte-identical.
+ * Every input gets a fresh arena, freed at the end, so LeakSanitizer sees
+ * any allocation the codec forgets. */
+#include "../../proto/proto.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The size of the reason buffer the broker and workers pass. */
+#define REASON_LEN 160
+
+static void dump(const char *what, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    fprintf(stderr, "%s (%zu bytes):", what, n);
+    for (size_t i = 0; i < n && i < 512; i++)
+        fprintf(stderr, "%s%02x", i % 32 ? " " : "\n  ", b[i]);
+    fprintf(stderr, "%s\n", n > 512 ? " ..." : "");
+}
+
+/* broken reports a broken invariant for command cmd (decode result rc) and
+ * aborts, which libFuzzer records as a crash with its input. */
+static void __attribute__((noreturn, format(printf, 3, 4)))
+broken(int cmd, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "fuzz_decode: ");
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (cmd %d %s, rc %d %s)\n", cmd,
+            proto_cmd_name(cmd) ? proto_cmd_name(cmd) : "?", rc, gl_errname(rc));
+    abort();
+}
+
+static int documented(int rc)
+{
+    return rc == 0 || rc == GL_ETOOLARGE || rc == GL_EBADBODY || rc == GL_EMISSING ||
+           rc == GL_EBADFIELD || rc == GL_EUNKNOWNKIND || rc == GL_EUNKNOWNCMD ||
+           rc == GL_EINTERNAL;
+}
+
+/* check_cmd_frame: the command frame parser only ever accepts a name exactly. */
+static void check_cmd_frame(const uint8_t *data, size_t size)
+{
+    int cmd = proto_cmd_parse(data, size);
+    if (cmd == PROTO_NONE)
+        return;
+    const char *name = proto_cmd_name(cmd);
+    if (!name || strlen(name) != size || memcmp(name, data, size) != 0)
+        broken(cmd, 0, "proto_cmd_parse accepted a frame that is not the name %s",
+               name ? name : "(null)");
+}
+
+/* check_error_echo: after a failed decode, the broker and workers reply with
+ * an ERROR carrying the reason and whatever id was decoded; proto.h promises
+ * those fields passed their checks, so the reply must encode. */
+static void check_error_echo(int cmd, int rc, const proto_msg *m, const char *reason)
+{
+    const char *ids[] = {m->ev.id, m->event};
+    for (size_t i = 0; i < GL_ARRAY_LEN(ids); i++) {
+        proto_msg e;
+        msgpack_sbuffer buf;
+        memset(&e, 0, sizeof e);
+        e.cmd = PROTO_ERROR;
+        e.code = (uint32_t)-rc;
+        e.reason = reason;
+        e.ev.id = ids[i];
+        e.rid = m->rid;
+        msgpack_sbuffer_init(&buf);
+        int erc = proto_encode(&e, &buf);
+        msgpack_sbuffer_destroy(&buf);
+        if (erc != 0) {
+            fprintf(stderr, "reason: '%s'\nid: '%s'\n", reason, ids[i] ? ids[i] : "(null)");
+            broken(cmd, rc, "the ERROR reply echoing a failed decode does not encode (%s)",
+                   gl_errname(erc));
+        }
+        if (!ids[0] && !ids[1])
+            break;
+    }
+}
+
+/* check_round_trip: encode(m1) = b1, decode(b1) = m2, encode(m2) = b2 == b1. */
+static void check_round_trip(int cmd, const proto_msg *m1, const uint8_t *body, size_t len)
+{
+    msgpack_sbuffer b1, b2;
+    gl_arena arena = {0};
+    proto_msg m2;
+    char reason[REASON_LEN];
+    msgpack_sbuffer_init(&b1);
+    msgpack_sbuffer_init(&b2);
+    int rc = proto_encode(m1, &b1);
+    if (rc != 0) {
+        dump("input body", body, len);
+        broken(cmd, rc, "a decoded message does not encode (%s)", gl_errname(rc));
+    }
+    rc = proto_decode(cmd, b1.data, b1.size, &m2, &arena, reason, sizeof reason);
+    if (rc != 0) {
+        dump("input body", body, len);
+        dump("encoding", b1.data, b1.size);
+        broken(cmd, rc, "the encoding of a decoded message does not decode: %s", reason);
+    }
+    rc = proto_encode(&m2, &b2);
+    if (rc != 0) {
+        dump("encoding", b1.data, b1.size);
+        broken(cmd, rc, "a re-decoded message does not encode (%s)", gl_errname(rc));
+    }
+    if (b1.size != b2.size || memcmp(b1.data, b2.data, b1.size) != 0) {
+        dump("input body", body, len);
+        dump("first encoding", b1.data, b1.size);
+        dump("second encoding", b2.data, b2.size);
+        broken(cmd, 0, "re-encoding the re-decoded message gives different bytes");
+    }
+    msgpack_sbuffer_destroy(&b1);
+    msgpack_sbuffer_destroy(&b2);
+    arena_free(&arena);
+}
+
+static int verbose; /* FUZZ_VERBOSE set: print each input's decode result */
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    verbose = getenv("FUZZ_VERBOSE") != NULL;
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    check_cmd_frame(data, size);
+    if (size == 0)
+        return 0;
+    int cmd = data[0] % (PROTO_CMD_COUNT + 1);
+    const uint8_t *body = data + 1;
+    size_t len = size - 1;
+
+    gl_arena arena = {0};
+    proto_msg m;
+    char reason[REASON_LEN];
+    int rc = proto_decode(cmd, body, len, &m, &arena, reason, sizeof reason);
+    if (verbose)
+        fprintf(stderr, "fuzz_decode: %s: %s\n", proto_cmd_name(cmd) ? proto_cmd_name(cmd) : "?",
+                rc ? reason : "decoded");
+    if (!documented(rc))
+        broken(cmd, rc, "%s: proto_decode returned an undocumented code", reason);
+    if ((cmd <= PROTO_NONE || cmd >= PROTO_CMD_COUNT) != (rc == GL_EUNKNOWNCMD))
+        broken(cmd, rc, "%s: GL_EUNKNOWNCMD for a known command, or not for an unknown one",
+               reason);
+    if (m.cmd != cmd)
+        broken(cmd, rc, "proto_decode did not set m->cmd");
+    if (rc != 0 && reason[0] == '\0')
+        broken(cmd, rc, "proto_decode failed without a reason");
+
+    /* No reason buffer, and a tiny one: same answer, no overflow. */
+    gl_arena quiet_arena = {0};
+    proto_msg quiet;
+    char tiny[4];
+    int rc_quiet = proto_decode(cmd, body, len, &quiet, &quiet_arena, NULL, 0);
+    arena_reset(&quiet_arena);
+    int rc_tiny = proto_decode(cmd, body, len, &quiet, &quiet_arena, tiny, sizeof tiny);
+    arena_free(&quiet_arena);
+    if (rc_quiet != rc || rc_tiny != rc)
+        broken(cmd, rc, "%s: the result depends on the reason buffer", reason);
+
+    if (rc != 0)
+        check_error_echo(cmd, rc, &m, reason);
+    else
+        check_round_trip(cmd, &m, body, len);
+    arena_free(&arena);
+    return 0;
+}
