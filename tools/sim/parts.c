@@ -55,6 +55,11 @@ int sim_terminal(const sim_config *cfg, const sim_county *c, sim_counters *k, in
     double per_second = (double)cfg->rate / (double)cfg->terminals;
     uint64_t interval_us = (uint64_t)(1e6 / per_second);
     uint64_t next = clock_mono_us();
+    /* The requests and feedback this terminal filed, to follow up on. */
+    enum { FOLLOW = 256 };
+    static char follow[FOLLOW][GL_MAX_ID + 1];
+    size_t nfollow = 0, turn = 0;
+    gl_arena a = {0};
     while (!sim_stop) {
         uint64_t now = clock_mono_us();
         if (now < next) {
@@ -109,6 +114,22 @@ int sim_terminal(const sim_config *cfg, const sim_county *c, sim_counters *k, in
         ev.text = s->text;
         client_filed f;
         int rc = client_submit(cl, &ev, &f);
+        if (rc == 0 && slot != 1)
+            snprintf(follow[nfollow++ % FOLLOW], GL_MAX_ID + 1, "%s", f.id);
+        /* Every few events, ask what became of an earlier one and, once it
+         * is resolved, rate it as the resident would: mostly satisfied,
+         * sometimes not (which reopens it to the same team). */
+        if (nfollow > FOLLOW / 4 && ++turn % 3 == 0) {
+            const char *id = follow[(size_t)rand() % (nfollow < FOLLOW ? nfollow : FOLLOW)];
+            proto_msg st;
+            arena_reset(&a);
+            if (client_track(cl, id, &st, &a) == 0 && st.ev.state == GL_EV_RESOLVED) {
+                int happy = rand() % 5 != 0;
+                if (client_rate(cl, id, NULL, happy ? "satisfied" : "unsatisfied",
+                                happy ? "处理及时，满意" : "问题没有彻底解决", NULL) == 0)
+                    SIM_ADD(*(happy ? &k->rated_satisfied : &k->rated_unsatisfied));
+            }
+        }
         if (rc == 0)
             SIM_ADD(k->filed[slot]);
         else if (rc == GL_EBUSY)
@@ -117,6 +138,7 @@ int sim_terminal(const sim_config *cfg, const sim_county *c, sim_counters *k, in
             SIM_ADD(k->errors);
     }
     client_close(&cl);
+    arena_free(&a);
     return 0;
 }
 
@@ -125,14 +147,15 @@ int sim_terminal(const sim_config *cfg, const sim_county *c, sim_counters *k, in
 typedef struct work {
     char event[65];
     int team;          /* index into the listeners */
-    int step;          /* 1: accept next, 2: resolve next */
+    int step;          /* 1: accept (or claim) next, 2: resolve next, 3: owners review */
+    int claim;         /* the team is a claim squad: it claims rather than accepts */
+    int tries;
     uint64_t due_ms;
 } work;
 
 static int acts_on(const char *role)
 {
-    return strcmp(role, "informed") != 0 && strcmp(role, "coordinator") != 0 &&
-           strcmp(role, "owners") != 0;
+    return strcmp(role, "informed") != 0 && strcmp(role, "coordinator") != 0;
 }
 
 static uint64_t think(const sim_config *cfg)
@@ -189,8 +212,11 @@ int sim_responders(const sim_config *cfg, const sim_county *c, sim_counters *k, 
             work *w = &todo[ntodo++];
             snprintf(w->event, sizeof w->event, "%s", m.event);
             w->team = (int)i;
-            w->step = 1;
-            w->due_ms = clock_mono_ms() + think(cfg);
+            w->claim = strcmp(m.role, "claim") == 0;
+            w->step = strcmp(m.role, "owners") == 0 ? 3 : 1;
+            w->tries = 0;
+            /* the owners' committee looks once the property side is done */
+            w->due_ms = clock_mono_ms() + think(cfg) * (w->step == 3 ? 3 : 1);
         }
         uint64_t now = clock_mono_ms();
         for (size_t w = 0; w < ntodo;) {
@@ -201,14 +227,28 @@ int sim_responders(const sim_config *cfg, const sim_county *c, sim_counters *k, 
             }
             client_listener *l = ls[it->team];
             int rc, done = 1;
-            if (it->step == 1 && rand() % 20 == 0) {
+            if (it->step == 3) {
+                /* 三方联动: confirm the property company's work, or dispute it */
+                int dispute = rand() % 5 == 0;
+                rc = client_listen_act(l, dispute ? PROTO_DISPUTE : PROTO_CONFIRM, it->event,
+                                       dispute ? "业主反映问题仍未解决" : "业主委员会确认已处理", NULL);
+                if (rc == 0)
+                    SIM_ADD(*(dispute ? &k->disputed : &k->confirmed));
+                else if (rc == GL_EBADSTATE && ++it->tries < 5) {
+                    it->due_ms = now + think(cfg) * 2; /* not resolved yet: look again */
+                    done = 0;
+                }
+            } else if (it->step == 1 && rand() % 20 == 0) {
                 rc = client_listen_act(l, PROTO_DECLINE, it->event, "不属于本队职责范围", NULL);
                 if (rc == 0)
                     SIM_ADD(k->declined);
             } else if (it->step == 1) {
-                rc = client_listen_act(l, PROTO_ACCEPT, it->event, NULL, NULL);
+                rc = client_listen_act(l, it->claim ? PROTO_CLAIM : PROTO_ACCEPT, it->event, NULL,
+                                       NULL);
                 if (rc == 0) {
                     SIM_ADD(k->accepted);
+                    if (it->claim)
+                        SIM_ADD(k->claimed);
                     it->step = 2;
                     it->due_ms = now + think(cfg);
                     done = 0;

@@ -34,11 +34,13 @@ static void print_summary(const sim_counters *c, double secs, int tty)
 {
     unsigned long filed = c->filed[0] + c->filed[1] + c->filed[2];
     printf("%s[%5.0fs] filed %lu (requests %lu, alerts %lu, feedback %lu) %.0f/s | dispatches "
-           "received %lu | acked %lu | accepted %lu | declined %lu | resolved %lu | taken by "
-           "others %lu | busy %lu | errors %lu   %s",
+           "received %lu | acked %lu | accepted %lu (claimed %lu) | declined %lu | resolved %lu | "
+           "taken by others %lu | owners confirmed %lu disputed %lu | rated satisfied %lu "
+           "unsatisfied %lu | busy %lu | errors %lu   %s",
            tty ? "\r" : "", secs, filed, c->filed[0], c->filed[1], c->filed[2],
-           secs > 0 ? (double)filed / secs : 0.0, c->dispatches, c->acked, c->accepted,
-           c->declined, c->resolved, c->taken, c->busy, c->errors, tty ? "" : "\n");
+           secs > 0 ? (double)filed / secs : 0.0, c->dispatches, c->acked, c->accepted, c->claimed,
+           c->declined, c->resolved, c->taken, c->confirmed, c->disputed, c->rated_satisfied,
+           c->rated_unsatisfied, c->busy, c->errors, tty ? "" : "\n");
     fflush(stdout);
 }
 

@@ -16,6 +16,7 @@ typedef struct sim_config {
 typedef struct sim_counters {
     unsigned long filed[3]; /* requests, alerts, feedback */
     unsigned long busy, errors, dispatches, acked, accepted, declined, resolved, taken;
+    unsigned long claimed, confirmed, disputed, rated_satisfied, rated_unsatisfied;
 } sim_counters;
 
 typedef struct sim_place {
