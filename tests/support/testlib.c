@@ -91,8 +91,18 @@ pid_t tl_spawn(tl_env *env, const char *prog, const char *const argv[])
         fprintf(stderr, "exec %s: %s\n", path, strerror(errno));
         _exit(127);
     }
-    if (tl_npids < (int)(sizeof tl_pids / sizeof tl_pids[0]))
-        tl_pids[tl_npids++] = pid;
+    /* Reuse the slot of a process already stopped or killed: a crash test
+     * spawns hundreds, and every live one must be killed at exit. */
+    int slot = 0;
+    while (slot < tl_npids && tl_pids[slot] > 0)
+        slot++;
+    if (slot < (int)(sizeof tl_pids / sizeof tl_pids[0])) {
+        tl_pids[slot] = pid;
+        if (slot == tl_npids)
+            tl_npids++;
+    } else
+        printf("# testlib: more than %zu live processes; pid %d is not tracked\n",
+               sizeof tl_pids / sizeof tl_pids[0], (int)pid);
     return pid;
 }
 
