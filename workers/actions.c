@@ -295,9 +295,12 @@ static int alert_acted(gl_worker *w, store_txn *t, gl_event *ev, const gl_dispat
 /* What an act does to the category's time limits: seen or taken is signed
  * for; resolved stops the clock and starts the wait for a rating; a holder
  * that declines gives up its lease. */
-static int timers_acted(gl_worker *w, store_txn *t, gl_event *ev, int cmd, uint64_t now)
+static int timers_acted(gl_worker *w, store_txn *t, gl_event *ev, const gl_dispatch *d, int cmd,
+                        uint64_t now)
 {
-    int rc = set_timer(t, ev, TIMER_SIGN, &ev->sign_by_ms, 0);
+    int rc = 0;
+    if (cmd != PROTO_DECLINE && actionable(d->role))
+        rc = set_timer(t, ev, TIMER_SIGN, &ev->sign_by_ms, 0);
     if (rc == 0 && cmd == PROTO_ACCEPT && ev->state == GL_EV_ACCEPTED) {
         dir_policy p;
         dir_category_policy(w->dir, ev->kind, ev->category, &p);
@@ -425,7 +428,7 @@ int worker_act(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
             d.note = m->note;
         if (ev.kind == GL_KIND_ALERT && (rc = alert_acted(w, t, &ev, &d, now)) != 0)
             return rc;
-        if ((rc = timers_acted(w, t, &ev, j->cmd, now)) != 0)
+        if ((rc = timers_acted(w, t, &ev, &d, j->cmd, now)) != 0)
             return rc;
         if ((rc = store_dispatch_put(t, &d)) != 0 || (rc = worker_save_event(w, t, &ev)) != 0 ||
             (rc = worker_history(t, seq, now, who, what, m->note)) != 0)

@@ -37,8 +37,10 @@ int worker_rate(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
         return 0;
     }
     int satisfied = strcmp(m->ev.rating, "satisfied") == 0;
-    if (ev.state == GL_EV_CLOSED && ev.rating && strcmp(ev.rating, m->ev.rating) == 0) {
-        reply_changed(w, j, &ev, 0); /* rated already: the same answer */
+    if (ev.rating && strcmp(ev.rating, m->ev.rating) == 0 && ev.state != GL_EV_RESOLVED) {
+        /* rated already (closed, or reopened and not yet resolved again):
+         * the same answer — durable, the first copy may be in this batch */
+        reply_changed(w, j, &ev, 1);
         return 0;
     }
     if (ev.state != GL_EV_RESOLVED) {

@@ -73,6 +73,38 @@ static int finished(int state)
     return state == GL_EV_CLOSED || state == GL_EV_CANCELLED || state == GL_EV_MERGED;
 }
 
+/* The last history entry of an event: a resent act finds its first copy
+ * there and gets the same answer instead of acting twice. */
+typedef struct last_entry {
+    gl_arena *arena;
+    const char *what, *who, *note;
+} last_entry;
+
+static int keep_last(void *ctx, const gl_history *h)
+{
+    last_entry *l = ctx;
+    l->what = arena_strdup(l->arena, h->what);
+    l->who = arena_strdup(l->arena, h->who);
+    l->note = arena_strdup(l->arena, h->note);
+    return 0;
+}
+
+static int same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* already_done: the event's last history entry is what, by this team's who,
+ * with this note (NULL: any note). */
+static int already_done(gl_worker *w, store_txn *t, const gl_event *ev, const char *what,
+                        const char *who, const char *note)
+{
+    last_entry l = {.arena = &w->batch_arena};
+    if (store_history_list(t, ev->seq, keep_last, &l) < 0 || !l.what)
+        return 0;
+    return strcmp(l.what, what) == 0 && same_str(l.who, who) && (!note || same_str(l.note, note));
+}
+
 /* --- claims --- */
 
 int release_claim(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now, const char *who,
@@ -106,6 +138,8 @@ static int on_claim(gl_worker *w, store_txn *t, const wjob *j, gl_event *ev, gl_
                     uint64_t now)
 {
     const proto_msg *m = &j->msg;
+    if (ev->kind != GL_KIND_REQUEST)
+        return refuse(w, j, GL_EBADSTATE, "only requests are claimed; accept an alert or feedback");
     dir_policy p;
     dir_category_policy(w->dir, ev->kind, ev->category, &p);
     int mine = ev->team && strcmp(ev->team, m->team) == 0;
@@ -188,9 +222,13 @@ static int on_return(gl_worker *w, store_txn *t, const wjob *j, gl_event *ev, gl
     d->updated_ms = now;
     int rc = 0;
     if (ev->team && strcmp(ev->team, m->team) == 0) {
+        /* The holder gives it back: the other claimants may take it. */
+        if (ev->state == GL_EV_ACCEPTED)
+            rc = release_claim(w, t, ev, now, who_of(w, m), "returned by the team that held it");
         ev->team = NULL;
         ev->state = GL_EV_DISPATCHED;
-        rc = set_timer(t, ev, TIMER_LEASE, &ev->lease_until_ms, 0);
+        if (rc == 0)
+            rc = set_timer(t, ev, TIMER_LEASE, &ev->lease_until_ms, 0);
     }
     if (rc != 0 || (rc = store_dispatch_put(t, d)) != 0 ||
         (rc = worker_history(t, ev->seq, now, who_of(w, m), "returned", m->note)) != 0 ||
@@ -219,6 +257,8 @@ static int on_redirect(gl_worker *w, store_txn *t, const wjob *j, gl_event *ev, 
     char note[GL_MAX_TEXT];
     snprintf(note, sizeof note, "to %s%s%s", m->to, m->note ? ": " : "", m->note ? m->note : "");
     gl_utf8_trim(note);
+    if (already_done(w, t, ev, "redirected", who_of(w, m), note))
+        return reply_result(w, j, ev, d, 0); /* a resend: the same answer */
     int rc;
     if ((rc = worker_dispatch(w, t, ev, m->to, "assigned", "system", now)) != 0 ||
         (rc = worker_history(t, ev->seq, now, who_of(w, m), "redirected", note)) != 0)
@@ -247,9 +287,13 @@ static int on_confirm_or_dispute(gl_worker *w, store_txn *t, const wjob *j, gl_e
     int dispute = j->cmd == PROTO_DISPUTE;
     if (strcmp(d->role, "owners") != 0)
         return refuse(w, j, GL_EBADSTATE, "only the owners' committee confirms or disputes");
+    const char *who = who_of(w, m);
+    if (already_done(w, t, ev, dispute ? "escalated" : "confirmed", dispute ? "system" : who,
+                     dispute ? NULL : m->note) ||
+        (dispute && already_done(w, t, ev, "disputed", who, m->note)))
+        return reply_result(w, j, ev, d, 0); /* a resend: the same answer */
     if (ev->state != GL_EV_RESOLVED)
         return refuse(w, j, GL_EBADSTATE, "the property side has not resolved it yet");
-    const char *who = who_of(w, m);
     int rc;
     if (!dispute) {
         d->state = GL_DS_RESOLVED;
@@ -268,10 +312,13 @@ static int on_confirm_or_dispute(gl_worker *w, store_txn *t, const wjob *j, gl_e
     const char *resolver = ev->team;
     ev->state = GL_EV_DISPATCHED;
     ev->team = NULL;
+    /* The reopened feedback is timed again like a new one. */
     if ((rc = set_timer(t, ev, TIMER_CLOSE, &ev->close_at_ms, 0)) != 0 ||
+        (rc = deadlines_start(w, t, ev, now)) != 0 ||
         (rc = worker_history(t, ev->seq, now, who, "disputed", m->note)) != 0)
         return rc;
-    if (resolver && (rc = worker_dispatch(w, t, ev, resolver, "property", "system", now)) != 0)
+    if (resolver && ((rc = worker_dispatch(w, t, ev, resolver, "property", "system", now)) != 0 ||
+                     (rc = worker_notice(w, resolver, ev->id, "disputed", m->note, m->team)) != 0))
         return rc;
     if ((rc = escalate_to_community(w, t, ev, now, "escalated", "disputed by the owners' committee")) != 0)
         return rc;
@@ -291,6 +338,8 @@ static int on_extend(gl_worker *w, store_txn *t, const wjob *j, gl_event *ev, gl
         return refuse(w, j, GL_EBADSTATE, "only a team working the event asks for more time");
     if (finished(ev->state) || ev->state == GL_EV_RESOLVED)
         return refuse(w, j, GL_EBADSTATE, "the event is resolved, closed, cancelled or merged");
+    if (ev->extension_ms == m->until_ms)
+        return reply_result(w, j, ev, d, 0); /* asked for already: the same answer */
     if (m->until_ms <= now || (ev->due_ms && m->until_ms <= ev->due_ms))
         return refuse(w, j, GL_EBADFIELD, "until_ms must be later than now and than the due time");
     ev->extension_ms = m->until_ms;
@@ -315,8 +364,11 @@ static int on_approve(gl_worker *w, store_txn *t, const wjob *j, gl_event *ev, g
     const proto_msg *m = &j->msg;
     if (!coordinates(w, ev, m->team))
         return refuse(w, j, GL_ENOTYOURS, "only the community office or the county's coordinators approve");
-    if (!ev->extension_ms)
+    if (!ev->extension_ms) {
+        if (already_done(w, t, ev, "extension approved", who_of(w, m), NULL))
+            return reply_result(w, j, ev, d, 0); /* a resend: the same answer */
         return refuse(w, j, GL_EBADSTATE, "no extension was asked for");
+    }
     dir_policy p;
     dir_category_policy(w->dir, ev->kind, ev->category, &p);
     uint64_t due = ev->extension_ms;
