@@ -98,6 +98,9 @@ static int client_id_ok(const char *s)
     return 1;
 }
 
+/* An optional string: NULL and "" both mean absent. */
+static const char *client_given(const char *s) { return s && *s ? s : NULL; }
+
 void client_opts_init(client_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -411,33 +414,86 @@ int client_submit(client *c, const gl_event *ev, client_filed *out)
     return 0;
 }
 
+/* client_bad_id sets the reason for an event id that cannot be sent. */
+static int client_bad_id(client *c, const char *what)
+{
+    snprintf(c->reason, sizeof c->reason,
+             "%s must be 1..%d printable ASCII bytes, no spaces", what, GL_MAX_ID);
+    return GL_EBADFIELD;
+}
+
+/* client_query sends req and waits for reply_cmd (or BUSY / ERROR, with
+ * client_call's retries), then decodes the reply once more into the
+ * caller's arena: *out stays valid after the next call on c. */
+static int client_query(client *c, const proto_msg *req, const char *id, int reply_cmd,
+                        proto_msg *out, gl_arena *arena)
+{
+    const int expect[] = {reply_cmd, PROTO_BUSY, PROTO_ERROR, 0};
+    proto_msg rep;
+    frame_msg fm;
+    int rc = client_call(c, req, id, expect, &rep, &fm);
+    if (rc)
+        return rc;
+    size_t len;
+    const void *body = frame_body(&fm, &len);
+    char err[200];
+    rc = proto_decode(reply_cmd, body, len, out, arena, err, sizeof err);
+    if (rc)
+        snprintf(c->reason, sizeof c->reason, "undecodable %s reply: %s",
+                 proto_cmd_name(reply_cmd), err);
+    frame_close(&fm);
+    return rc;
+}
+
 int client_show(client *c, const char *id, proto_msg *out, gl_arena *arena)
 {
     memset(out, 0, sizeof *out);
-    if (!client_id_ok(id)) {
-        snprintf(c->reason, sizeof c->reason,
-                 "event id must be 1..%d printable ASCII bytes, no spaces", GL_MAX_ID);
-        return GL_EBADFIELD;
-    }
+    if (!client_id_ok(id))
+        return client_bad_id(c, "event id");
     proto_msg req;
     memset(&req, 0, sizeof req);
     req.cmd = PROTO_SHOW;
     req.ev.id = id;
-    static const int expect[] = {PROTO_EVENT, PROTO_BUSY, PROTO_ERROR, 0};
-    proto_msg rep;
-    frame_msg fm;
-    int rc = client_call(c, &req, id, expect, &rep, &fm);
-    if (rc)
-        return rc;
-    /* Decoded once more, now into the caller's arena. */
-    size_t len;
-    const void *body = frame_body(&fm, &len);
-    char err[200];
-    rc = proto_decode(PROTO_EVENT, body, len, out, arena, err, sizeof err);
-    if (rc)
-        snprintf(c->reason, sizeof c->reason, "undecodable EVENT reply: %s", err);
-    frame_close(&fm);
-    return rc;
+    return client_query(c, &req, id, PROTO_EVENT, out, arena);
+}
+
+int client_track(client *c, const char *id, proto_msg *out, gl_arena *arena)
+{
+    memset(out, 0, sizeof *out);
+    if (!client_id_ok(id))
+        return client_bad_id(c, "event id");
+    proto_msg req;
+    memset(&req, 0, sizeof req);
+    req.cmd = PROTO_TRACK;
+    req.ev.id = id;
+    return client_query(c, &req, id, PROTO_TRACKING, out, arena);
+}
+
+int client_board(client *c, const char *community, proto_msg *out, gl_arena *arena)
+{
+    memset(out, 0, sizeof *out);
+    if (!community || !*community) {
+        snprintf(c->reason, sizeof c->reason, "BOARD needs a community");
+        return GL_EMISSING;
+    }
+    if (!client_str_ok(community, GL_MAX_ID)) {
+        snprintf(c->reason, sizeof c->reason, "community longer than %d bytes", GL_MAX_ID);
+        return GL_EBADFIELD;
+    }
+    proto_msg req;
+    memset(&req, 0, sizeof req);
+    req.cmd = PROTO_BOARD;
+    req.ev.community = community;
+    return client_query(c, &req, NULL, PROTO_LISTING, out, arena);
+}
+
+int client_status(client *c, proto_msg *out, gl_arena *arena)
+{
+    memset(out, 0, sizeof *out);
+    proto_msg req;
+    memset(&req, 0, sizeof req);
+    req.cmd = PROTO_STATUS;
+    return client_query(c, &req, NULL, PROTO_FIGURES, out, arena);
 }
 
 int client_ping(client *c)
@@ -454,47 +510,144 @@ int client_ping(client *c)
     return rc;
 }
 
-int client_act(client *c, int cmd, const char *event, const char *team,
-               const char *member, const char *note, client_result *out)
+/* ---- acts on a dispatch ----------------------------------------------- */
+
+/* The acts that carry nothing but event, team, member and note. */
+static int client_plain_act(int cmd)
+{
+    switch (cmd) {
+    case PROTO_ACK: case PROTO_ACCEPT: case PROTO_DECLINE: case PROTO_RESOLVE:
+    case PROTO_CLAIM: case PROTO_RELEASE: case PROTO_RETURN: case PROTO_CONFIRM:
+    case PROTO_DISPUTE: case PROTO_APPROVE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The acts whose note is their reason, and so required (PROTOCOL.md §5). */
+static int client_note_required(int cmd)
+{
+    return cmd == PROTO_DECLINE || cmd == PROTO_RETURN || cmd == PROTO_DISPUTE ||
+           cmd == PROTO_EXTEND;
+}
+
+/* client_act_prepare checks what every act carries and fills req; 0, or a
+ * GL_E* with c->reason set (nothing is sent then). */
+static int client_act_prepare(client *c, int cmd, const char *event, const char *team,
+                              const char *member, const char *note, proto_msg *req,
+                              client_result *out)
 {
     if (out)
         memset(out, 0, sizeof *out);
-    if (cmd != PROTO_ACK && cmd != PROTO_ACCEPT && cmd != PROTO_DECLINE &&
-        cmd != PROTO_RESOLVE) {
-        snprintf(c->reason, sizeof c->reason, "not an act: %s",
-                 proto_cmd_name(cmd) ? proto_cmd_name(cmd) : "?");
-        return GL_EBADFIELD;
-    }
-    if (!event || !team || (cmd == PROTO_DECLINE && (!note || !*note))) {
+    c->reason[0] = '\0';
+    c->attempts = 0;
+    member = client_given(member);
+    note = client_given(note);
+    if (!event || !team || !*team || (client_note_required(cmd) && !note)) {
         snprintf(c->reason, sizeof c->reason, "%s needs %s", proto_cmd_name(cmd),
-                 !event ? "an event" : !team ? "a team" : "a note (the reason)");
+                 !event ? "an event" : !team || !*team ? "a team" : "a note (the reason)");
         return GL_EMISSING;
     }
     if (!client_id_ok(event) || !client_str_ok(team, GL_MAX_ID) ||
         (member && strlen(member) > GL_MAX_ID) || (note && strlen(note) > GL_MAX_TEXT)) {
-        snprintf(c->reason, sizeof c->reason, "event, team or member longer than %d bytes, "
-                 "or note longer than %d", GL_MAX_ID, GL_MAX_TEXT);
+        snprintf(c->reason, sizeof c->reason, "event, team or member longer than %d bytes "
+                 "(or a malformed event id), or note longer than %d", GL_MAX_ID, GL_MAX_TEXT);
         return GL_EBADFIELD;
     }
-    proto_msg req;
-    memset(&req, 0, sizeof req);
-    req.cmd = cmd;
-    req.event = event;
-    req.team = team;
-    req.member = member && *member ? member : NULL;
-    req.note = note && *note ? note : NULL;
+    memset(req, 0, sizeof *req);
+    req->cmd = cmd;
+    req->event = event;
+    req->team = team;
+    req->member = member;
+    req->note = note;
+    return 0;
+}
+
+/* client_act_send sends a prepared act and waits for RESULT. */
+static int client_act_send(client *c, const proto_msg *req, client_result *out)
+{
     static const int expect[] = {PROTO_RESULT, PROTO_BUSY, PROTO_ERROR, 0};
     proto_msg rep;
     frame_msg fm;
-    int rc = client_call(c, &req, event, expect, &rep, &fm);
+    int rc = client_call(c, req, req->event, expect, &rep, &fm);
     if (rc)
         return rc;
     if (out) {
         out->state = rep.state;
         out->event_state = rep.event_state;
+        out->until_ms = rep.until_ms;
     }
     frame_close(&fm);
     return 0;
+}
+
+int client_act(client *c, int cmd, const char *event, const char *team,
+               const char *member, const char *note, client_result *out)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!client_plain_act(cmd)) {
+        const char *name = proto_cmd_name(cmd);
+        snprintf(c->reason, sizeof c->reason, "not an act: %s%s", name ? name : "?",
+                 cmd == PROTO_REDIRECT || cmd == PROTO_MERGE || cmd == PROTO_EXTEND
+                     ? " (it has a call of its own)" : "");
+        return GL_EBADFIELD;
+    }
+    proto_msg req;
+    int rc = client_act_prepare(c, cmd, event, team, member, note, &req, out);
+    return rc ? rc : client_act_send(c, &req, out);
+}
+
+int client_redirect(client *c, const char *event, const char *team, const char *to,
+                    const char *member, const char *note, client_result *out)
+{
+    proto_msg req;
+    int rc = client_act_prepare(c, PROTO_REDIRECT, event, team, member, note, &req, out);
+    if (rc)
+        return rc;
+    if (!to || !*to) {
+        snprintf(c->reason, sizeof c->reason, "REDIRECT needs the team to give it to");
+        return GL_EMISSING;
+    }
+    if (!client_str_ok(to, GL_MAX_ID)) {
+        snprintf(c->reason, sizeof c->reason, "'to' longer than %d bytes", GL_MAX_ID);
+        return GL_EBADFIELD;
+    }
+    req.to = to;
+    return client_act_send(c, &req, out);
+}
+
+int client_merge(client *c, const char *event, const char *team, const char *into,
+                 const char *member, const char *note, client_result *out)
+{
+    proto_msg req;
+    int rc = client_act_prepare(c, PROTO_MERGE, event, team, member, note, &req, out);
+    if (rc)
+        return rc;
+    if (!into || !*into) {
+        snprintf(c->reason, sizeof c->reason, "MERGE needs the event it duplicates ('into')");
+        return GL_EMISSING;
+    }
+    if (!client_id_ok(into))
+        return client_bad_id(c, "'into'");
+    req.into = into;
+    return client_act_send(c, &req, out);
+}
+
+int client_extend(client *c, const char *event, const char *team, uint64_t until_ms,
+                  const char *member, const char *note, client_result *out)
+{
+    proto_msg req;
+    int rc = client_act_prepare(c, PROTO_EXTEND, event, team, member, note, &req, out);
+    if (rc)
+        return rc;
+    if (!until_ms) {
+        snprintf(c->reason, sizeof c->reason, "EXTEND needs the new due time (until_ms)");
+        return GL_EMISSING;
+    }
+    req.until_ms = until_ms;
+    return client_act_send(c, &req, out);
 }
 
 /* ---- UPDATE and CANCEL --------------------------------------------------- */
@@ -522,8 +675,6 @@ static int client_cap_ok(client *c, const char *field, const char *const *values
                                  i ? "|" : "", values[i]);
     return 0;
 }
-
-static const char *client_given(const char *s) { return s && *s ? s : NULL; }
 
 /* client_change sends req (UPDATE or CANCEL, checked by the caller) and
  * waits for CHANGED, with client_call's retries. */
@@ -611,6 +762,25 @@ int client_cancel(client *c, const char *id, const char *terminal, const char *n
     int rc = client_change_prepare(c, PROTO_CANCEL, id, terminal, note, &req, out);
     if (rc)
         return rc;
+    return client_change(c, &req, out);
+}
+
+static const char *const client_ratings[] = {"satisfied", "unsatisfied", NULL};
+
+int client_rate(client *c, const char *id, const char *terminal, const char *rating,
+                const char *note, client_filed *out)
+{
+    proto_msg req;
+    int rc = client_change_prepare(c, PROTO_RATE, id, terminal, note, &req, out);
+    if (rc)
+        return rc;
+    if (!client_given(rating)) {
+        snprintf(c->reason, sizeof c->reason, "a rating is needed: satisfied or unsatisfied");
+        return GL_EMISSING;
+    }
+    if (!client_cap_ok(c, "rating", client_ratings, rating))
+        return GL_EBADFIELD;
+    req.ev.rating = rating;
     return client_change(c, &req, out);
 }
 

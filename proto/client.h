@@ -3,9 +3,12 @@
  * Two kinds of handle, both over ZeroMQ DEALER sockets with ZMQ_LINGER 0:
  *
  *   client           one request at a time, one reply per request, on the
- *                    intake endpoint (terminals: SUBMIT, UPDATE, CANCEL, SHOW,
- *                    PING) or the responders endpoint (ACK, ACCEPT, DECLINE,
- *                    RESOLVE, SHOW, PING). Reliability is Lazy Pirate
+ *                    intake endpoint (terminals: SUBMIT, UPDATE, CANCEL, RATE,
+ *                    TRACK, SHOW, PING) or the responders endpoint (teams:
+ *                    ACK, ACCEPT, DECLINE, RESOLVE and the workflow acts
+ *                    CLAIM ... MERGE, SHOW, PING); BOARD and STATUS go to
+ *                    either, whichever the handle was opened on. Reliability
+ *                    is Lazy Pirate
  *                    (PROTOCOL.md, "Client retry rules"): when no reply comes
  *                    within timeout_ms the socket is closed, a fresh one is
  *                    connected and the SAME request (same event id, same rid)
@@ -122,17 +125,96 @@ int client_ping(client *c);
 typedef struct client_result {
     int state;        /* enum gl_dispatch_state of (event, team) after the act */
     int event_state;  /* enum gl_event_state of the event after the act */
+    uint64_t until_ms; /* a claim's lease end (CLAIM), else 0: RESULT's until_ms,
+                          wall-clock ms, as the server sent it (the workflow
+                          acts send the event's lease end whenever it has one) */
 } client_result;
 
-/* client_act sends cmd (PROTO_ACK, PROTO_ACCEPT, PROTO_DECLINE or
- * PROTO_RESOLVE) for event as team; member and note may be NULL, except that
- * DECLINE requires a note (its reason). The server treats a repeated act as
- * harmless, so resends follow the same rules as client_submit. Returns 0 and
- * out (may be NULL); GL_EBADFIELD/GL_EMISSING for a bad cmd or missing
- * field (nothing sent); -code for an ERROR reply (GL_ETAKEN, GL_ENOTYOURS,
- * GL_EBADSTATE, GL_ENOTFOUND, ...); GL_EBUSY; GL_EUNAVAILABLE. */
+/* client_act sends cmd for event as team on the responders endpoint and
+ * waits for RESULT. cmd is one of PROTO_ACK, PROTO_ACCEPT, PROTO_DECLINE,
+ * PROTO_RESOLVE, and the workflow acts PROTO_CLAIM (out->until_ms: the lease
+ * end), PROTO_RELEASE, PROTO_RETURN (退单), PROTO_CONFIRM, PROTO_DISPUTE and
+ * PROTO_APPROVE; REDIRECT, MERGE and EXTEND carry more and have calls of
+ * their own. member and note may be NULL (or ""), except that DECLINE,
+ * RETURN and DISPUTE require a note (the reason). Resends follow the same
+ * rules as client_submit: a repeated act is harmless, except that a DISPUTE
+ * or APPROVE whose first copy took effect (its reply lost) is refused
+ * GL_EBADSTATE on the resend (PROTOCOL.md §11): check the event before
+ * reporting that. Returns 0 and out (may be NULL); GL_EBADFIELD/GL_EMISSING
+ * for a bad cmd or missing field (nothing sent); -code for an ERROR reply
+ * (GL_ETAKEN, GL_ENOTYOURS, GL_EBADSTATE, GL_ENOTFOUND, ...); GL_EBUSY;
+ * GL_EUNAVAILABLE. */
 int client_act(client *c, int cmd, const char *event, const char *team,
                const char *member, const char *note, client_result *out);
+
+/* client_redirect sends REDIRECT: triage, the community office or a
+ * coordinator (team) gives event to the team `to` (a team id of the
+ * directory), which gets a dispatch of role "assigned". note (NULL: none)
+ * goes into the history. Returns as client_act; GL_EMISSING without event,
+ * team or to; the server refuses bad_field for a team it does not know and
+ * bad_state for a team of another role or an event past working. */
+int client_redirect(client *c, const char *event, const char *team, const char *to,
+                    const char *member, const char *note, client_result *out);
+
+/* client_merge sends MERGE: event is a duplicate of the event `into` (same
+ * place, same problem). A team the event was dispatched to, the community
+ * office or duty team, or the county's coordinators may merge. The duplicate
+ * becomes merged (duplicate_of = into), its live dispatches are cancelled and
+ * its teams told. Returns as client_act; GL_EBADFIELD for a malformed into;
+ * the server refuses not_found (no event `into` either), bad_field (into is
+ * the event itself) and bad_state. */
+int client_merge(client *c, const char *event, const char *team, const char *into,
+                 const char *member, const char *note, client_result *out);
+
+/* client_extend sends EXTEND: a team working event asks for its due time to
+ * move to until_ms (wall-clock ms since the epoch), note being the reason
+ * (required). The community office or the coordinators grant it with
+ * client_act(PROTO_APPROVE). Returns as client_act; GL_EMISSING for until_ms
+ * 0 or no note (nothing sent); the server refuses bad_field when until_ms is
+ * not later than now and than the current due time. */
+int client_extend(client *c, const char *event, const char *team, uint64_t until_ms,
+                  const char *member, const char *note, client_result *out);
+
+/* client_rate sends RATE on the intake endpoint and waits for CHANGED: the
+ * terminal (or the resident through it) rates the outcome of a resolved
+ * event. rating is "satisfied" (the event closes) or "unsatisfied" (it is
+ * reopened to the team that resolved it, note being the reason); terminal and
+ * note as for client_update. Returns 0 and, when out is not NULL, out->id,
+ * seq, kind and state (closed, or dispatched when reopened); GL_EMISSING
+ * without a rating and GL_EBADFIELD for a bad id, rating or length (nothing
+ * sent); -code for an ERROR reply
+ * (GL_ENOTFOUND, GL_ENOTYOURS, GL_EBADSTATE when the event is not resolved);
+ * GL_EBUSY (RATE is routine work); GL_EUNAVAILABLE. A repeated satisfied
+ * rating gets the same CHANGED; a resent unsatisfied one, once the first has
+ * reopened the event, gets GL_EBADSTATE. */
+int client_rate(client *c, const char *id, const char *terminal, const char *rating,
+                const char *note, client_filed *out);
+
+/* client_track sends TRACK for event id on the intake endpoint and decodes
+ * the TRACKING reply into *out, strings in arena: out->ev is the event as
+ * its reporter may see it (no contact; for a duplicate, the state, team, due
+ * time and update time of the event it was merged into), out->note the
+ * latest note of its history. Returns 0, -code for an ERROR reply
+ * (GL_ENOTFOUND), GL_EBADFIELD for a bad id (nothing sent), GL_EBUSY,
+ * GL_EUNAVAILABLE. */
+int client_track(client *c, const char *id, proto_msg *out, gl_arena *arena);
+
+/* client_board sends BOARD for community and decodes the LISTING reply into
+ * *out, strings and array in arena: out->events[0..out->nevents), oldest
+ * first, are the community's claimable requests open to claim (without the
+ * reporter's contact). Returns 0 (an unknown community has an empty board),
+ * GL_EMISSING without a community and GL_EBADFIELD for one longer than
+ * GL_MAX_ID (nothing sent), -code for an ERROR reply, GL_EBUSY,
+ * GL_EUNAVAILABLE. */
+int client_board(client *c, const char *community, proto_msg *out, gl_arena *arena);
+
+/* client_status sends STATUS, answered by the broker from memory, and
+ * decodes the FIGURES reply into *out in arena: out->at_ms (wall-clock ms),
+ * out->broker_figures (broker_figures_len bytes) and out->store_figures
+ * (store_figures_len bytes; NULL when no worker has reported yet), each one
+ * msgpack map whose keys PROTOCOL.md §7.4 lists and which may gain keys.
+ * Returns 0, -code for an ERROR reply, GL_EUNAVAILABLE. */
+int client_status(client *c, proto_msg *out, gl_arena *arena);
 
 /* client_update sends UPDATE for event id on the intake endpoint and waits
  * for CHANGED: the event's terminal changes what it reported (in the spirit
@@ -190,8 +272,9 @@ int client_listen_open(client_listener **out, const char *endpoint, const char *
 int client_listen_next(client_listener *l, int timeout_ms, proto_msg *out,
                        gl_arena *arena);
 
-/* client_listen_act acts on a dispatch (PROTO_ACK, ACCEPT, DECLINE, RESOLVE)
- * as the listener's team and member, like client_act. It uses a second
+/* client_listen_act acts on a dispatch as the listener's team and member,
+ * like client_act (the same commands: ACK, ACCEPT, DECLINE, RESOLVE, CLAIM,
+ * RELEASE, RETURN, CONFIRM, DISPUTE, APPROVE). It uses a second
  * DEALER socket to the same endpoint (opened on first use, sharing the
  * listener's context), so the RESULT never mixes with the DISPATCH stream;
  * while it waits, the listener's own socket is not read: the broker's

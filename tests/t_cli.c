@@ -38,7 +38,14 @@ typedef struct fake {
         change_certainty[32], change_note[64];
     int seen[PROTO_CMD_COUNT];
     int notices_sent;
+    /* what the last workflow act, RATE or BOARD carried ("" / 0 when absent) */
+    char act_team[GL_MAX_ID + 1], act_to[GL_MAX_ID + 1], act_into[GL_MAX_ID + 1],
+        act_note[64], act_rating[16], act_terminal[GL_MAX_ID + 1], act_community[GL_MAX_ID + 1];
+    uint64_t act_until_ms;
+    int figures_minimal; /* STATUS: a broker map with one key, and no store map */
 } fake;
+
+#define LEASE_END 1800000000000ULL /* 2027-01-15T08:00:00.000Z */
 
 static void fake_send(void *sock, const void *ident, size_t identlen, proto_msg *m)
 {
@@ -66,6 +73,123 @@ static gl_history fake_history[2] = {
     {.seq = 5, .no = 1, .at_ms = 1000, .who = "terminal:box-1", .what = "filed"},
     {.seq = 5, .no = 2, .at_ms = 2000, .who = "team:grid-3/li", .what = "accepted",
      .note = "on my way"},
+};
+
+static void kv_u64(msgpack_packer *pk, const char *key, uint64_t v)
+{
+    msgpack_pack_str_with_body(pk, key, strlen(key));
+    msgpack_pack_uint64(pk, v);
+}
+
+static void kv_str(msgpack_packer *pk, const char *key, const char *v)
+{
+    msgpack_pack_str_with_body(pk, key, strlen(key));
+    msgpack_pack_str_with_body(pk, v, strlen(v));
+}
+
+static void pk_key(msgpack_packer *pk, const char *k)
+{
+    msgpack_pack_str_with_body(pk, k, strlen(k));
+}
+
+/* A FIGURES reply as the broker makes it (broker/status.c, workers/report.c),
+ * with a figure of each map that this CLI does not know yet; or, minimal, a
+ * broker map with nothing but its uptime and no store map. */
+static void fake_figures(fake *f, void *sock, const void *ident, size_t identlen, uint64_t rid)
+{
+    msgpack_sbuffer b, st;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&b);
+    msgpack_sbuffer_init(&st);
+    msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+    if (f->figures_minimal) {
+        msgpack_pack_map(&pk, 1);
+        kv_u64(&pk, "uptime_ms", 1500);
+    } else {
+        msgpack_pack_map(&pk, 7);
+        kv_u64(&pk, "uptime_ms", 3723000);
+        pk_key(&pk, "lanes");
+        msgpack_pack_map(&pk, 2);
+        pk_key(&pk, "alert");
+        msgpack_pack_map(&pk, 6);
+        kv_u64(&pk, "depth", 0);
+        kv_u64(&pk, "bytes", 0);
+        kv_u64(&pk, "oldest_ms", 0);
+        kv_u64(&pk, "received", 12);
+        kv_u64(&pk, "in_per_min", 4);
+        kv_u64(&pk, "out_per_min", 4);
+        pk_key(&pk, "routine");
+        msgpack_pack_map(&pk, 7);
+        kv_u64(&pk, "depth", 3);
+        kv_u64(&pk, "bytes", 900);
+        kv_u64(&pk, "oldest_ms", 1500);
+        kv_u64(&pk, "received", 1234);
+        kv_u64(&pk, "in_per_min", 40);
+        kv_u64(&pk, "out_per_min", 38);
+        kv_u64(&pk, "refused_per_min", 7);
+        kv_u64(&pk, "in_flight", 2);
+        pk_key(&pk, "workers");
+        msgpack_pack_array(&pk, 1);
+        msgpack_pack_map(&pk, 4);
+        kv_str(&pk, "name", "w1");
+        kv_u64(&pk, "credit", 256);
+        kv_u64(&pk, "in_flight", 2);
+        kv_u64(&pk, "heard_ms_ago", 300);
+        pk_key(&pk, "responders");
+        msgpack_pack_map(&pk, 2);
+        kv_u64(&pk, "connected", 3);
+        pk_key(&pk, "teams");
+        msgpack_pack_map(&pk, 2);
+        kv_u64(&pk, "grid-3", 2);
+        kv_u64(&pk, "county-coordinators", 1);
+        pk_key(&pk, "counters");
+        msgpack_pack_map(&pk, 4);
+        kv_u64(&pk, "completed", 1234);
+        kv_u64(&pk, "busy_replies", 5);
+        kv_str(&pk, "store_reported_by", "w1");
+        kv_u64(&pk, "store_report_age_ms", 400);
+        pk_key(&pk, "future_figure");
+        msgpack_pack_map(&pk, 1);
+        kv_u64(&pk, "x", 1);
+
+        msgpack_packer_init(&pk, &st, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 12);
+        kv_u64(&pk, "events", 1234);
+        kv_u64(&pk, "last_seq", 1240);
+        kv_u64(&pk, "dispatches", 4000);
+        kv_u64(&pk, "pending_dispatches", 12);
+        kv_u64(&pk, "scheduled_resends", 10);
+        kv_u64(&pk, "escalating_alerts", 1);
+        kv_u64(&pk, "unanswered_alerts", 2);
+        pk_key(&pk, "unanswered");
+        msgpack_pack_array(&pk, 2);
+        msgpack_pack_str_with_body(&pk, "ev-a", 4);
+        msgpack_pack_str_with_body(&pk, "ev-b", 4);
+        kv_u64(&pk, "map_size_bytes", 4294967296ULL);
+        kv_u64(&pk, "map_used_bytes", 13107200);
+        kv_u64(&pk, "reported_at_ms", 1699999999600ULL);
+        kv_u64(&pk, "dead_letters", 5);
+    }
+    proto_msg r;
+    memset(&r, 0, sizeof r);
+    r.cmd = PROTO_FIGURES;
+    r.rid = rid;
+    r.at_ms = 1700000000000ULL;
+    r.broker_figures = b.data;
+    r.broker_figures_len = b.size;
+    r.store_figures = st.size ? st.data : NULL;
+    r.store_figures_len = st.size;
+    fake_send(sock, ident, identlen, &r);
+    msgpack_sbuffer_destroy(&b);
+    msgpack_sbuffer_destroy(&st);
+}
+
+static gl_event fake_board[2] = {
+    {.id = "wish-1", .seq = 11, .kind = GL_KIND_REQUEST, .category = "micro-wish",
+     .community = "heping", .text = "a radio", .state = GL_EV_DISPATCHED, .created_ms = 1000},
+    {.id = "wish-2", .seq = 12, .kind = GL_KIND_REQUEST, .category = "daily-help",
+     .community = "heping", .grid = "heping-g1", .text = "carry coal\nupstairs",
+     .state = GL_EV_DISPATCHED, .created_ms = 2000, .due_ms = 90000},
 };
 
 /* Replies as a broker with workers would, per command; f->mu is held. */
@@ -146,6 +270,19 @@ static void fake_answer(fake *f, void *sock, const void *ident, size_t identlen,
             fake_send(sock, ident, identlen, &r);
             break;
         }
+        if (strcmp(m->ev.id, "ev-8") == 0) {
+            /* a request with every workflow key set */
+            r.cmd = PROTO_EVENT;
+            r.ev = (gl_event){.id = "ev-8", .seq = 8, .kind = GL_KIND_REQUEST,
+                              .category = "micro-wish", .community = "heping", .text = "radio",
+                              .state = GL_EV_MERGED, .created_ms = 1000,
+                              .sign_by_ms = 2000, .due_ms = 3000, .remind_at_ms = 2500,
+                              .lease_until_ms = LEASE_END, .close_at_ms = 4000,
+                              .extension_ms = 5000, .rating = "unsatisfied",
+                              .duplicate_of = "ev-5", .alarm = "overdue"};
+            fake_send(sock, ident, identlen, &r);
+            break;
+        }
         if (strcmp(m->ev.id, "ev-5") != 0) {
             fake_error(sock, ident, identlen, m, GL_ENOTFOUND, "no such event");
             break;
@@ -174,6 +311,86 @@ static void fake_answer(fake *f, void *sock, const void *ident, size_t identlen,
         r.state = m->cmd == PROTO_ACK ? GL_DS_ACKED : GL_DS_ACCEPTED;
         r.event_state = m->cmd == PROTO_ACK ? GL_EV_DISPATCHED : GL_EV_ACCEPTED;
         fake_send(sock, ident, identlen, &r);
+        break;
+    case PROTO_CLAIM: case PROTO_RELEASE: case PROTO_RETURN: case PROTO_REDIRECT:
+    case PROTO_CONFIRM: case PROTO_DISPUTE: case PROTO_EXTEND: case PROTO_APPROVE:
+    case PROTO_MERGE:
+        snprintf(f->act_team, sizeof f->act_team, "%s", m->team);
+        snprintf(f->act_to, sizeof f->act_to, "%s", m->to ? m->to : "");
+        snprintf(f->act_into, sizeof f->act_into, "%s", m->into ? m->into : "");
+        snprintf(f->act_note, sizeof f->act_note, "%s", m->note ? m->note : "");
+        f->act_until_ms = m->until_ms;
+        if (strcmp(m->event, "ev-taken") == 0) {
+            fake_error(sock, ident, identlen, m, GL_ETAKEN, "already claimed by another team");
+            break;
+        }
+        if (m->to && strcmp(m->to, "ghost") == 0) {
+            fake_error(sock, ident, identlen, m, GL_EBADFIELD, "unknown team 'ghost'");
+            break;
+        }
+        if (m->into && strcmp(m->into, "ev-404") == 0) {
+            fake_error(sock, ident, identlen, m, GL_ENOTFOUND,
+                       "no event with the id given in 'into'");
+            break;
+        }
+        r.cmd = PROTO_RESULT;
+        r.event = m->event;
+        r.team = m->team;
+        r.state = m->cmd == PROTO_RETURN ? GL_DS_RETURNED
+                  : m->cmd == PROTO_MERGE ? GL_DS_CANCELLED
+                  : m->cmd == PROTO_REDIRECT ? GL_DS_RESOLVED
+                  : m->cmd == PROTO_CLAIM ? GL_DS_ACCEPTED : GL_DS_ACKED;
+        r.event_state = m->cmd == PROTO_MERGE ? GL_EV_MERGED
+                        : m->cmd == PROTO_CLAIM ? GL_EV_ACCEPTED : GL_EV_DISPATCHED;
+        r.until_ms = m->cmd == PROTO_CLAIM ? LEASE_END : 0;
+        fake_send(sock, ident, identlen, &r);
+        break;
+    case PROTO_RATE:
+        snprintf(f->act_rating, sizeof f->act_rating, "%s", m->ev.rating);
+        snprintf(f->act_note, sizeof f->act_note, "%s", m->note ? m->note : "");
+        snprintf(f->act_terminal, sizeof f->act_terminal, "%s",
+                 m->ev.terminal ? m->ev.terminal : "");
+        if (strcmp(m->ev.id, "ev-open") == 0) {
+            fake_error(sock, ident, identlen, m, GL_EBADSTATE, "only a resolved event can be rated");
+            break;
+        }
+        r.cmd = PROTO_CHANGED;
+        r.ev.id = m->ev.id;
+        r.ev.seq = 21;
+        r.ev.kind = GL_KIND_REQUEST;
+        r.ev.state = strcmp(m->ev.rating, "satisfied") == 0 ? GL_EV_CLOSED : GL_EV_DISPATCHED;
+        fake_send(sock, ident, identlen, &r);
+        break;
+    case PROTO_TRACK:
+        if (strcmp(m->ev.id, "ev-404") == 0) {
+            fake_error(sock, ident, identlen, m, GL_ENOTFOUND, "no event with this id");
+            break;
+        }
+        r.cmd = PROTO_TRACKING;
+        if (strcmp(m->ev.id, "ev-dup") == 0)
+            r.ev = (gl_event){.id = "ev-dup", .seq = 22, .kind = GL_KIND_REQUEST,
+                              .category = "repair", .text = "leak", .state = GL_EV_RESOLVED,
+                              .team = "heping-g1-team", .updated_ms = 7000,
+                              .duplicate_of = "ev-21"};
+        else
+            r.ev = (gl_event){.id = m->ev.id, .seq = 21, .kind = GL_KIND_REQUEST,
+                              .category = "repair", .text = "tap leaks", .address = "Bldg 3",
+                              .state = GL_EV_ACCEPTED, .team = "heping-g1-team",
+                              .created_ms = 1000, .due_ms = 172800000, .updated_ms = 5000};
+        r.note = strcmp(m->ev.id, "ev-dup") == 0 ? NULL : "on my way";
+        fake_send(sock, ident, identlen, &r);
+        break;
+    case PROTO_BOARD:
+        snprintf(f->act_community, sizeof f->act_community, "%s", m->ev.community);
+        r.cmd = PROTO_LISTING;
+        if (strcmp(m->ev.community, "heping") == 0) {
+            r.events = fake_board;
+            r.nevents = 2;
+        }
+        fake_send(sock, ident, identlen, &r);
+        break;
+    case PROTO_STATUS:
+        fake_figures(f, sock, ident, identlen, m->rid);
         break;
     case PROTO_HELLO:
         r.cmd = PROTO_WELCOME;
@@ -351,11 +568,17 @@ static void case_help_and_bad_flags(void)
 {
     is_int(run((const char *[]){"--help", NULL}), 0, "gridline --help exits 0");
     ok(has("push") && has("update ") && has("cancel ") && has("listen") && has("resolve") &&
-           has("exit status") &&
+           has("exit status") && has("  board ") && has("  claim ") && has("  release ") &&
+           has("  return ") && has("  redirect ") && has("  confirm ") && has("  dispute ") &&
+           has("  extend ") && has("  approve ") && has("  merge ") && has("  rate ") &&
+           has("  track ") && has("  status ") && has("  top ") &&
            has("tcp://127.0.0.1:7401") && has("tcp://127.0.0.1:7402"),
        "--help lists the verbs, the endpoints' defaults and the exit statuses");
     static const char *const verbs[] = {"push", "update", "cancel", "show", "ping", "listen",
-                                        "ack", "accept", "decline", "resolve"};
+                                        "ack", "accept", "decline", "resolve", "claim",
+                                        "release", "return", "redirect", "confirm", "dispute",
+                                        "extend", "approve", "merge", "board", "rate", "track",
+                                        "status", "top"};
     for (size_t i = 0; i < GL_ARRAY_LEN(verbs); i++) {
         is_int(run((const char *[]){verbs[i], "--help", NULL}), 0, "%s --help exits 0", verbs[i]);
         ok(has("--json") && has("--intake") && has("(default: 2500)") && has("exit status"),
@@ -372,6 +595,21 @@ static void case_help_and_bad_flags(void)
     run((const char *[]){"cancel", "--help", NULL});
     ok(has("EVENT_ID") && has("--note") && has("--terminal") && has("not_found (200)") &&
            has("stops escalating"), "cancel --help is complete");
+
+    run((const char *[]){"extend", "--help", NULL});
+    ok(has("--until") && has("--note") && has("+2h") && has("2026-12-01T08:00:00Z") &&
+           has("taken (201)"), "extend --help names --until, its forms and the refusals");
+    run((const char *[]){"redirect", "--help", NULL});
+    ok(has("--to") && !has("--into") && !has("--until"), "redirect --help has --to only");
+    run((const char *[]){"merge", "--help", NULL});
+    ok(has("--into") && !has("--to "), "merge --help has --into");
+    run((const char *[]){"track", "--help", NULL});
+    ok(has("service_request_id") && has("agency_responsible") && has("expected_datetime") &&
+           has("status_notes") && has("duplicate_of"), "track --help lists the Open311 fields");
+    run((const char *[]){"top", "--help", NULL});
+    ok(has("--interval") && has("--count") && has("(default: 2000)"), "top --help");
+    run((const char *[]){"board", "--help", NULL});
+    ok(has("--community") && has("--responders"), "board --help");
 
     is_int(run_all((const char *[]){"push", "--bogus", NULL}), 2, "an unknown flag exits 2");
     ok_out(has("unknown option '--bogus'"), "with a clear message");
@@ -626,6 +864,347 @@ static void case_act(fake *f, const char *ep)
     ok_out(has("taken") && has("grid-4 accepted it first"), "with the reason");
 }
 
+static void case_workflow(fake *f, const char *ep)
+{
+    fake_mode(f, SUBMIT_FILED);
+    is_int(run((const char *[]){"claim", "--responders", ep, "--team", "sq-redvest", "--event",
+                                "wish-1", "--member", "li", NULL}), 0, "claim exits 0");
+    is_str(out, "claim wish-1 team sq-redvest: dispatch accepted, event accepted, lease until "
+                "2027-01-15T08:00:00.000Z\n", "claim prints the lease end");
+    is_int(run((const char *[]){"claim", "--responders", ep, "--team", "sq-redvest", "--event",
+                                "wish-1", "--json", NULL}), 0, "claim --json exits 0");
+    json_t *j = parse_line(out);
+    is_str(jstr(j, "act"), "claim", "JSON act");
+    is_str(jstr(j, "state"), "accepted", "JSON state");
+    ok(jint(j, "until_ms") == (long long)LEASE_END && jstr(j, "until") &&
+           strcmp(jstr(j, "until"), "2027-01-15T08:00:00.000Z") == 0,
+       "JSON until_ms and until (UTC)");
+    json_decref(j);
+    is_int(run_all((const char *[]){"claim", "--responders", ep, "--team", "sq-party", "--event",
+                                    "ev-taken", NULL}), 6, "a claim of a claimed request exits 6");
+    ok_out(has("taken (201): already claimed by another team"), "saying taken");
+
+    static const char *const plain[] = {"release", "confirm", "approve"};
+    for (size_t i = 0; i < GL_ARRAY_LEN(plain); i++) {
+        is_int(run((const char *[]){plain[i], "--responders", ep, "--team", "heping-office",
+                                    "--event", "ev-5", "--note", "fine", NULL}), 0,
+               "%s exits 0", plain[i]);
+        ok_out(strncmp(out, plain[i], strlen(plain[i])) == 0 && has(": dispatch acked") &&
+                   !has("lease until"), "%s prints its outcome", plain[i]);
+        is_str(f->act_note, "fine", "with the note sent");
+    }
+
+    fake_mode(f, SUBMIT_FILED);
+    is_int(run_all((const char *[]){"return", "--responders", ep, "--team", "g1", "--event",
+                                    "ev-5", NULL}), 2, "return without --note exits 2");
+    ok_out(has("--note is required"), "saying the reason is required");
+    is_int(run_all((const char *[]){"dispute", "--responders", ep, "--team", "oc-1", "--event",
+                                    "ev-5", NULL}), 2, "dispute without --note exits 2");
+    is_int(run_all((const char *[]){"redirect", "--responders", ep, "--team", "county-triage",
+                                    "--event", "ev-5", NULL}), 2, "redirect without --to exits 2");
+    ok_out(has("--to is required"), "saying --to is required");
+    is_int(run_all((const char *[]){"merge", "--responders", ep, "--team", "county-triage",
+                                    "--event", "ev-5", NULL}), 2, "merge without --into exits 2");
+    is_int(run_all((const char *[]){"merge", "--responders", ep, "--team", "county-triage",
+                                    "--event", "ev-5", "--into", "not an id", NULL}), 2,
+           "merge --into a malformed id exits 2");
+    is_int(run_all((const char *[]){"extend", "--responders", ep, "--team", "g1", "--event",
+                                    "ev-5", "--note", "parts", NULL}), 2,
+           "extend without --until exits 2");
+    is_int(run_all((const char *[]){"extend", "--responders", ep, "--team", "g1", "--event",
+                                    "ev-5", "--until", "+2h", NULL}), 2,
+           "extend without --note exits 2");
+    static const char *const bad_until[] = {"tomorrow", "+2", "+0h", "+2y", "2h",
+                                            "2030-12-01T08:00:00", "2030-13-01T08:00:00Z",
+                                            "2030-02-30T08:00:00Z", "2030-12-01 08:00:00Z",
+                                            "2030-12-01T24:00:00Z", "2030-12-01T08:00:00+08:00"};
+    for (size_t i = 0; i < GL_ARRAY_LEN(bad_until); i++) {
+        is_int(run_all((const char *[]){"extend", "--responders", ep, "--team", "g1", "--event",
+                                        "ev-5", "--note", "parts", "--until", bad_until[i],
+                                        NULL}), 2, "--until '%s' exits 2", bad_until[i]);
+        ok_out(has("--until must be"), "saying what --until takes");
+    }
+    is_int(run_all((const char *[]){"extend", "--responders", ep, "--team", "g1", "--event",
+                                    "ev-5", "--note", "parts", "--until", "2020-01-01T00:00:00Z",
+                                    NULL}), 2, "an --until in the past exits 2");
+    ok_out(has("in the future"), "saying it must be in the future");
+    is_int(fake_seen(f, PROTO_RETURN) + fake_seen(f, PROTO_DISPUTE) + fake_seen(f, PROTO_REDIRECT) +
+               fake_seen(f, PROTO_MERGE) + fake_seen(f, PROTO_EXTEND), 0,
+           "none of them was sent");
+
+    is_int(run((const char *[]){"return", "--responders", ep, "--team", "heping-g1-team",
+                                "--event", "ev-5", "--note", "not our grid", NULL}), 0,
+           "return with a reason exits 0");
+    is_str(out, "return ev-5 team heping-g1-team: dispatch returned, event dispatched\n",
+           "the dispatch is returned");
+    is_str(f->act_note, "not our grid", "the reason was sent");
+    is_int(run((const char *[]){"redirect", "--responders", ep, "--team", "county-triage",
+                                "--event", "ev-5", "--to", "heping-g2-team", NULL}), 0,
+           "redirect exits 0");
+    is_str(out, "redirect ev-5 team county-triage to heping-g2-team: dispatch resolved, event "
+                "dispatched\n", "redirect names the new team");
+    is_str(f->act_to, "heping-g2-team", "'to' was sent");
+    is_int(run_all((const char *[]){"redirect", "--responders", ep, "--team", "county-triage",
+                                    "--event", "ev-5", "--to", "ghost", NULL}), 2,
+           "redirect to an unknown team exits 2");
+    ok_out(has("bad_field (105): unknown team 'ghost'"), "with the server's reason");
+    is_int(run((const char *[]){"merge", "--responders", ep, "--team", "heping-office", "--event",
+                                "ev-7", "--into", "ev-6", "--json", NULL}), 0, "merge --json");
+    j = parse_line(out);
+    ok(jstr(j, "into") && strcmp(jstr(j, "into"), "ev-6") == 0 && jstr(j, "event_state") &&
+           strcmp(jstr(j, "event_state"), "merged") == 0, "JSON into and event_state merged");
+    json_decref(j);
+    is_str(f->act_into, "ev-6", "'into' was sent");
+    is_int(run_all((const char *[]){"merge", "--responders", ep, "--team", "heping-office",
+                                    "--event", "ev-7", "--into", "ev-404", NULL}), 6,
+           "merge into an unknown event exits 6");
+
+    /* --until: ISO-8601 UTC, or from now */
+    is_int(run((const char *[]){"extend", "--responders", ep, "--team", "g1", "--event", "ev-5",
+                                "--note", "parts on order", "--until", "2030-12-01T08:00:00Z",
+                                NULL}), 0, "extend --until ISO exits 0");
+    ok(f->act_until_ms == 1922342400000ULL, "2030-12-01T08:00:00Z is sent as 1922342400000");
+    is_str(out, "extend ev-5 team g1 asking until 2030-12-01T08:00:00.000Z: dispatch acked, "
+                "event dispatched\n", "extend prints the time asked for");
+    is_str(f->act_note, "parts on order", "and sent the reason");
+    run((const char *[]){"extend", "--responders", ep, "--team", "g1", "--event", "ev-5",
+                         "--note", "x", "--until", "2030-12-01T08:00:00.250Z", NULL});
+    ok(f->act_until_ms == 1922342400250ULL, "milliseconds are kept");
+    run((const char *[]){"extend", "--responders", ep, "--team", "g1", "--event", "ev-5",
+                         "--note", "x", "--until", "2030-12-01T08:00+00:00", NULL});
+    ok(f->act_until_ms == 1922342400000ULL, "seconds may be left out, +00:00 is UTC");
+    run((const char *[]){"extend", "--responders", ep, "--team", "g1", "--event", "ev-5",
+                         "--note", "x", "--until", "2032-02-29T00:00:00Z", NULL});
+    ok(f->act_until_ms == 1961625600000ULL, "a leap day");
+    static const struct {
+        const char *when;
+        uint64_t ms;
+    } rel[] = {{"+90m", 5400000}, {"+2h", 7200000}, {"+3d", 259200000}, {"+1w", 604800000}};
+    for (size_t i = 0; i < GL_ARRAY_LEN(rel); i++) {
+        uint64_t before = clock_wall_ms();
+        int rc = run((const char *[]){"extend", "--responders", ep, "--team", "g1", "--event",
+                                      "ev-5", "--note", "x", "--until", rel[i].when, "--json",
+                                      NULL});
+        uint64_t after = clock_wall_ms();
+        is_int(rc, 0, "extend --until %s exits 0", rel[i].when);
+        ok(f->act_until_ms >= before + rel[i].ms && f->act_until_ms <= after + rel[i].ms,
+           "--until %s is now + %llu ms", rel[i].when, (unsigned long long)rel[i].ms);
+        j = parse_line(out);
+        ok(jint(j, "extension_ms") == (long long)f->act_until_ms && jstr(j, "extension"),
+           "JSON extension_ms and extension");
+        json_decref(j);
+    }
+}
+
+static void case_followup(fake *f, const char *ep)
+{
+    fake_mode(f, SUBMIT_FILED);
+    is_int(run((const char *[]){"rate", "ev-21", "satisfied", "--intake", ep, "--note",
+                                "thank you", "--terminal", "box-1", NULL}), 0, "rate exits 0");
+    is_str(out, "rated ev-21 seq 21 (request) satisfied: state closed\n", "prints the new state");
+    ok(strcmp(f->act_rating, "satisfied") == 0 && strcmp(f->act_note, "thank you") == 0 &&
+           strcmp(f->act_terminal, "box-1") == 0, "sent the rating, the note and the terminal");
+    is_int(run((const char *[]){"rate", "--intake", ep, "--json", "ev-21", "unsatisfied", NULL}),
+           0, "rate unsatisfied --json exits 0");
+    json_t *j = parse_line(out);
+    ok(jstr(j, "id") && strcmp(jstr(j, "id"), "ev-21") == 0 && jint(j, "seq") == 21 &&
+           strcmp(jstr(j, "state"), "dispatched") == 0 &&
+           strcmp(jstr(j, "rating"), "unsatisfied") == 0 && strcmp(jstr(j, "kind"), "request") == 0,
+       "JSON id, seq, kind, state (reopened) and rating");
+    json_decref(j);
+    fake_mode(f, SUBMIT_FILED);
+    is_int(run_all((const char *[]){"rate", "ev-21", "--intake", ep, NULL}), 2,
+           "rate without a rating exits 2");
+    ok_out(has("missing the rating"), "saying the rating is missing");
+    is_int(run_all((const char *[]){"rate", "ev-21", "great", "--intake", ep, NULL}), 2,
+           "a rating that is neither exits 2");
+    ok_out(has("satisfied or unsatisfied"), "naming the two");
+    is_int(fake_seen(f, PROTO_RATE), 0, "nothing was sent");
+    is_int(run_all((const char *[]){"rate", "ev-open", "satisfied", "--intake", ep, NULL}), 6,
+           "rating an unresolved event exits 6");
+    ok_out(has("bad_state (108): only a resolved event can be rated"), "saying bad_state");
+
+    is_int(run((const char *[]){"track", "ev-21", "--intake", ep, NULL}), 0, "track exits 0");
+    ok_out(has("service_request_id  ev-21\n") && has("status              open (accepted)\n") &&
+               has("agency_responsible  heping-g1-team\n") &&
+               has("expected_datetime   1970-01-03T00:00:00.000Z\n") &&
+               has("updated_datetime    1970-01-01T00:00:05.000Z\n") &&
+               has("status_notes        on my way\n") && !has("duplicate_of"),
+           "Open311-style lines");
+    is_int(run((const char *[]){"track", "ev-21", "--intake", ep, "--json", NULL}), 0,
+           "track --json exits 0");
+    ok(strchr(out, '\n') == out + strlen(out) - 1, "one line");
+    j = parse_line(out);
+    is_str(jstr(j, "service_request_id"), "ev-21", "service_request_id");
+    is_str(jstr(j, "status"), "open", "status open");
+    is_str(jstr(j, "state"), "accepted", "the exact state");
+    is_str(jstr(j, "agency_responsible"), "heping-g1-team", "agency_responsible");
+    is_str(jstr(j, "expected_datetime"), "1970-01-03T00:00:00.000Z", "expected_datetime (due)");
+    is_str(jstr(j, "updated_datetime"), "1970-01-01T00:00:05.000Z", "updated_datetime");
+    is_str(jstr(j, "status_notes"), "on my way", "status_notes (latest note)");
+    is_str(jstr(j, "service_code"), "repair", "service_code");
+    is_str(jstr(j, "requested_datetime"), "1970-01-01T00:00:01.000Z", "requested_datetime");
+    ok(!json_object_get(j, "duplicate_of") && !json_object_get(j, "contact"),
+       "no duplicate_of, no contact");
+    json_decref(j);
+    is_int(run((const char *[]){"track", "ev-dup", "--intake", ep, "--json", NULL}), 0,
+           "track of a duplicate");
+    j = parse_line(out);
+    is_str(jstr(j, "status"), "closed", "resolved is closed for Open311");
+    is_str(jstr(j, "state"), "resolved", "with the exact state");
+    is_str(jstr(j, "duplicate_of"), "ev-21", "duplicate_of");
+    ok(json_is_null(json_object_get(j, "expected_datetime")) &&
+           json_is_null(json_object_get(j, "status_notes")),
+       "unknown Open311 values are null, the keys still there");
+    json_decref(j);
+    is_int(run((const char *[]){"track", "ev-dup", "--intake", ep, NULL}), 0, "track text");
+    ok_out(has("status              closed (resolved)\n") && has("duplicate_of        ev-21\n") &&
+               has("expected_datetime   -\n"), "a duplicate in text");
+    is_int(run_all((const char *[]){"track", "ev-404", "--intake", ep, NULL}), 6,
+           "track of an unknown event exits 6");
+
+    is_int(run((const char *[]){"board", "--community", "heping", "--responders", ep, NULL}), 0,
+           "board exits 0");
+    ok_out(has("board heping: 2 open to claim\n") &&
+               has("wish-1 seq 11 micro-wish since 1970-01-01T00:00:01.000Z: a radio\n") &&
+               has("wish-2 seq 12 daily-help at heping-g1 since 1970-01-01T00:00:02.000Z due "
+                   "1970-01-01T00:01:30.000Z: carry coal upstairs\n"),
+           "one line per request, oldest first");
+    is_str(f->act_community, "heping", "the community was sent");
+    is_int(run((const char *[]){"board", "--community", "heping", "--responders", ep, "--json",
+                                NULL}), 0, "board --json exits 0");
+    char *second = strchr(out, '\n');
+    ok(second && second[1] && strchr(second + 1, '\n') == out + strlen(out) - 1,
+       "two lines, one per request");
+    if (second)
+        *second = '\0';
+    j = parse_line(out);
+    ok(jstr(j, "id") && strcmp(jstr(j, "id"), "wish-1") == 0 && jint(j, "seq") == 11 &&
+           strcmp(jstr(j, "kind"), "request") == 0 && strcmp(jstr(j, "state"), "dispatched") == 0 &&
+           strcmp(jstr(j, "category"), "micro-wish") == 0 && jstr(j, "created"),
+       "each with id, seq, kind, state, category and created");
+    json_decref(j);
+    is_int(run((const char *[]){"board", "--community", "nowhere", "--responders", ep, NULL}), 0,
+           "an empty board exits 0");
+    is_str(out, "board nowhere: 0 open to claim\n", "and says so");
+    is_int(run((const char *[]){"board", "--community", "heping", "--responders", ep, "--json",
+                                "--community", "nowhere", NULL}), 0, "an empty board in JSON");
+    is_str(out, "", "prints nothing");
+    is_int(run_all((const char *[]){"board", "--responders", ep, NULL}), 2,
+           "board without --community exits 2");
+}
+
+static void case_show_workflow(const char *ep)
+{
+    is_int(run((const char *[]){"show", "ev-8", "--intake", ep, NULL}), 0, "show ev-8");
+    ok_out(has("sign by    1970-01-01T00:00:02.000Z\n") && has("due        1970-01-01T00:00:03.000Z\n") &&
+               has("reminder   1970-01-01T00:00:02.500Z\n") &&
+               has("lease      2027-01-15T08:00:00.000Z\n") &&
+               has("extension  1970-01-01T00:00:05.000Z asked for, awaiting approval\n") &&
+               has("closes     1970-01-01T00:00:04.000Z\n") && has("rating     unsatisfied\n") &&
+               has("duplicate of ev-5\n") && has("alarm      overdue\n") && has("merged"),
+           "show prints the time limits, lease, extension, rating and duplicate");
+    is_int(run((const char *[]){"show", "ev-8", "--intake", ep, "--json", NULL}), 0,
+           "show ev-8 --json");
+    json_t *j = parse_line(out);
+    ok(jint(j, "due_ms") == 3000 && jstr(j, "due") &&
+           strcmp(jstr(j, "due"), "1970-01-01T00:00:03.000Z") == 0 && jstr(j, "sign_by") &&
+           jstr(j, "remind_at") && jstr(j, "close_at") && jstr(j, "extension") &&
+           jint(j, "lease_until_ms") == (long long)LEASE_END &&
+           strcmp(jstr(j, "lease_until"), "2027-01-15T08:00:00.000Z") == 0 &&
+           strcmp(jstr(j, "rating"), "unsatisfied") == 0 &&
+           strcmp(jstr(j, "duplicate_of"), "ev-5") == 0,
+       "JSON: the wire keys and their UTC companions");
+    json_decref(j);
+    is_int(run((const char *[]){"show", "ev-5", "--intake", ep, NULL}), 0, "show ev-5");
+    ok(!has("due ") && !has("lease") && !has("rating") && !has("duplicate"),
+       "no workflow lines for an event without them");
+}
+
+static void case_status(fake *f, const char *ep)
+{
+    fake_mode(f, SUBMIT_FILED);
+    is_int(run((const char *[]){"status", "--intake", ep, NULL}), 0, "status exits 0");
+    ok_out(has("gridline status at 2023-11-14T22:13:20.000Z, broker up 1h 02m\n"),
+           "when, and the broker's uptime");
+    ok_out(has("  alert            0         -        4        4         12\n") &&
+               has("  routine          3     1.5 s       40       38       1234\n"),
+           "lanes: depth, oldest, in and out per minute, received");
+    ok_out(has("refused_per_min 7"), "a lane figure it does not know is shown too");
+    ok_out(has("jobs in flight at workers: 2\n"), "jobs in flight");
+    ok_out(has("workers (1)\n") && has("  w1                           256          2  300 ms ago\n"),
+           "workers: name, credit, in flight, last heard");
+    ok_out(has("responders: 3 connected, 2 teams\n") && has("  county-coordinators 1   grid-3 2\n"),
+           "responders per team, by name");
+    ok_out(has("store (reported by w1, 400 ms ago)\n") && has("  events               1234 (last seq 1240)\n") &&
+               has("  pending dispatches   12\n") && has("  scheduled resends    10\n") &&
+               has("  escalating alerts    1\n") && has("  UNANSWERED ALERTS    2: ev-a ev-b\n") &&
+               has("  map                  12.5 MiB used of 4.0 GiB (0.3%)\n"),
+           "the store's figures, with the unanswered alerts' ids");
+    ok_out(has("dead_letters 5"), "a store figure it does not know is shown too");
+    ok_out(has("counters\n  completed 1234   busy_replies 5\n") && !has("store_report_age_ms"),
+           "the counters");
+    ok_out(has("other broker figures\n  future_figure {\"x\":1}\n"),
+           "and an unknown broker figure, as JSON");
+
+    is_int(run((const char *[]){"status", "--intake", ep, "--json", NULL}), 0,
+           "status --json exits 0");
+    ok(strchr(out, '\n') == out + strlen(out) - 1, "one line");
+    json_t *j = parse_line(out);
+    is_str(jstr(j, "at"), "2023-11-14T22:13:20.000Z", "at (UTC)");
+    json_t *broker = json_object_get(j, "broker"), *store = json_object_get(j, "store");
+    json_t *routine = json_object_get(json_object_get(broker, "lanes"), "routine");
+    is_int(jint(routine, "depth"), 3, "broker.lanes.routine.depth");
+    is_int(jint(json_object_get(json_object_get(broker, "responders"), "teams"), "grid-3"), 2,
+           "broker.responders.teams.grid-3");
+    is_str(jstr(json_array_get(json_object_get(broker, "workers"), 0), "name"), "w1",
+           "broker.workers[0].name");
+    is_int(jint(json_object_get(broker, "future_figure"), "x"), 1, "unknown figures pass through");
+    is_int(jint(store, "events"), 1234, "store.events");
+    is_int(json_array_size(json_object_get(store, "unanswered")), 2, "store.unanswered");
+    is_int(jint(store, "dead_letters"), 5, "store.dead_letters");
+    json_decref(j);
+
+    pthread_mutex_lock(&f->mu);
+    f->figures_minimal = 1;
+    pthread_mutex_unlock(&f->mu);
+    is_int(run((const char *[]){"status", "--intake", ep, NULL}), 0,
+           "status of a broker that says almost nothing exits 0");
+    ok_out(has("broker up 1.5 s") && has("lanes ") && has("workers -\n") &&
+               has("responders: - connected\n") && has("store: no worker has reported yet\n"),
+           "missing figures are shown as missing");
+    is_int(run((const char *[]){"status", "--intake", ep, "--json", NULL}), 0, "and in JSON");
+    j = parse_line(out);
+    ok(json_is_null(json_object_get(j, "store")) &&
+           jint(json_object_get(j, "broker"), "uptime_ms") == 1500,
+       "store is null, broker has what it had");
+    json_decref(j);
+    pthread_mutex_lock(&f->mu);
+    f->figures_minimal = 0;
+    pthread_mutex_unlock(&f->mu);
+
+    fake_mode(f, SUBMIT_FILED);
+    uint64_t t0 = clock_mono_ms();
+    is_int(run((const char *[]){"top", "--intake", ep, "--interval", "200", "--count", "3", NULL}),
+           0, "top --count 3 exits 0");
+    uint64_t took = clock_mono_ms() - t0;
+    ok(took >= 400 && took < 5000, "after two intervals (%llu ms)", (unsigned long long)took);
+    int clears = 0;
+    for (const char *p = out; (p = strstr(p, "\033[H\033[2J")) != NULL; p++)
+        clears++;
+    is_int(clears, 3, "the screen was cleared three times");
+    is_int(fake_seen(f, PROTO_STATUS), 3, "and STATUS asked three times");
+    ok_out(has("UNANSWERED ALERTS    2: ev-a ev-b"), "showing the figures");
+    is_int(run_all((const char *[]){"top", "--intake", ep, "--interval", "5", NULL}), 2,
+           "an --interval below 100 ms exits 2");
+
+    const char *const argv[] = {"gridline", "top", "--intake", ep, "--interval", "100", NULL};
+    pid_t pid = tl_spawn(&env, "gridline", argv);
+    tl_sleep_ms(400);
+    int status = tl_stop(pid);
+    ok(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "top exits 0 on SIGTERM");
+}
+
 static void case_listen(fake *f, const char *ep, const char *nowhere)
 {
     fake_mode(f, SUBMIT_FILED);
@@ -696,6 +1275,10 @@ int main(void)
     case_show(env.intake);
     case_change(&f, env.intake);
     case_act(&f, env.intake);
+    case_workflow(&f, env.intake);
+    case_followup(&f, env.intake);
+    case_show_workflow(env.intake);
+    case_status(&f, env.intake);
     case_listen(&f, env.intake, nowhere);
 
     pthread_mutex_lock(&f.mu);

@@ -30,8 +30,12 @@ typedef struct fake_seen {
     char id[GL_MAX_ID + 1]; /* ev.id, or event for responder commands */
     uint64_t rid;
     uint64_t at_ms;         /* monotonic */
-    /* what an UPDATE or CANCEL carried ("" when absent) */
-    char terminal[GL_MAX_ID + 1], text[64], severity[16], certainty[16], note[64];
+    /* what an UPDATE, CANCEL or RATE carried ("" when absent) */
+    char terminal[GL_MAX_ID + 1], text[64], severity[16], certainty[16];
+    /* what any command carried: note, and the workflow commands' fields */
+    char note[64], team[GL_MAX_ID + 1], member[GL_MAX_ID + 1], to[GL_MAX_ID + 1],
+        into[GL_MAX_ID + 1], rating[16], community[GL_MAX_ID + 1];
+    uint64_t until_ms;
 } fake_seen;
 
 typedef struct fake fake;
@@ -119,14 +123,22 @@ static void *fake_main(void *arg)
             snprintf(s->id, sizeof s->id, "%s", id ? id : "");
             s->rid = m.rid;
             s->at_ms = clock_mono_ms();
-            if (fm.cmd == PROTO_UPDATE || fm.cmd == PROTO_CANCEL) {
+            if (fm.cmd == PROTO_UPDATE || fm.cmd == PROTO_CANCEL || fm.cmd == PROTO_RATE) {
                 snprintf(s->terminal, sizeof s->terminal, "%s", m.ev.terminal ? m.ev.terminal : "");
                 snprintf(s->text, sizeof s->text, "%s", m.ev.text ? m.ev.text : "");
                 snprintf(s->severity, sizeof s->severity, "%s", m.ev.severity ? m.ev.severity : "");
                 snprintf(s->certainty, sizeof s->certainty, "%s",
                          m.ev.certainty ? m.ev.certainty : "");
-                snprintf(s->note, sizeof s->note, "%s", m.note ? m.note : "");
+                snprintf(s->rating, sizeof s->rating, "%s", m.ev.rating ? m.ev.rating : "");
             }
+            snprintf(s->note, sizeof s->note, "%s", m.note ? m.note : "");
+            snprintf(s->team, sizeof s->team, "%s", m.team ? m.team : "");
+            snprintf(s->member, sizeof s->member, "%s", m.member ? m.member : "");
+            snprintf(s->to, sizeof s->to, "%s", m.to ? m.to : "");
+            snprintf(s->into, sizeof s->into, "%s", m.into ? m.into : "");
+            snprintf(s->community, sizeof s->community, "%s",
+                     m.ev.community ? m.ev.community : "");
+            s->until_ms = m.until_ms;
             if (f->script)
                 f->script(f, sock, s, &m);
         }
@@ -414,6 +426,159 @@ static void script_change(fake *f, void *sock, const fake_seen *s, const proto_m
     fake_send(f, sock, s->ident, s->identlen, &r);
 }
 
+/* The county's workflow acts as the workers answer them: a CLAIM holds a
+ * lease; the first REDIRECT of "ev-5" is lost; a REDIRECT to "ghost" is
+ * refused bad_field; a MERGE into "ev-404" not_found; acts on "ev-taken"
+ * are refused taken. */
+#define LEASE_END 1800000000000ULL
+
+static void script_workflow(fake *f, void *sock, const fake_seen *s, const proto_msg *m)
+{
+    switch (s->cmd) {
+    case PROTO_CLAIM: case PROTO_RELEASE: case PROTO_RETURN: case PROTO_REDIRECT:
+    case PROTO_CONFIRM: case PROTO_DISPUTE: case PROTO_EXTEND: case PROTO_APPROVE:
+    case PROTO_MERGE:
+        break;
+    default:
+        return;
+    }
+    if (strcmp(m->event, "ev-taken") == 0) {
+        reply_error(f, sock, s, m, GL_ETAKEN, "already claimed by another team");
+        return;
+    }
+    if (s->cmd == PROTO_REDIRECT && strcmp(m->to, "ghost") == 0) {
+        reply_error(f, sock, s, m, GL_EBADFIELD, "unknown team 'ghost'");
+        return;
+    }
+    if (s->cmd == PROTO_MERGE && strcmp(m->into, "ev-404") == 0) {
+        reply_error(f, sock, s, m, GL_ENOTFOUND, "no event with the id given in 'into'");
+        return;
+    }
+    if (s->cmd == PROTO_REDIRECT && strcmp(m->event, "ev-5") == 0 && ++f->count == 1)
+        return;
+    proto_msg r;
+    memset(&r, 0, sizeof r);
+    r.cmd = PROTO_RESULT;
+    r.rid = m->rid;
+    r.event = m->event;
+    r.team = m->team;
+    r.state = GL_DS_ACKED;
+    r.event_state = GL_EV_DISPATCHED;
+    switch (s->cmd) {
+    case PROTO_CLAIM:
+        r.state = GL_DS_ACCEPTED;
+        r.event_state = GL_EV_ACCEPTED;
+        r.until_ms = LEASE_END;
+        break;
+    case PROTO_RETURN:
+        r.state = GL_DS_RETURNED;
+        break;
+    case PROTO_REDIRECT:
+    case PROTO_CONFIRM:
+        r.state = GL_DS_RESOLVED;
+        r.event_state = s->cmd == PROTO_CONFIRM ? GL_EV_RESOLVED : GL_EV_DISPATCHED;
+        break;
+    case PROTO_MERGE:
+        r.state = GL_DS_CANCELLED;
+        r.event_state = GL_EV_MERGED;
+        break;
+    default:
+        break;
+    }
+    fake_send(f, sock, s->ident, s->identlen, &r);
+}
+
+static gl_event board_events[2] = {
+    {.id = "wish-1", .seq = 11, .kind = GL_KIND_REQUEST, .category = "micro-wish",
+     .community = "heping", .text = "a radio", .state = GL_EV_DISPATCHED, .created_ms = 1000},
+    {.id = "wish-2", .seq = 12, .kind = GL_KIND_REQUEST, .category = "daily-help",
+     .community = "heping", .grid = "heping-g1", .text = "carry coal upstairs",
+     .state = GL_EV_DISPATCHED, .created_ms = 2000, .due_ms = 90000},
+};
+
+static void kv_u64(msgpack_packer *pk, const char *key, uint64_t v)
+{
+    msgpack_pack_str_with_body(pk, key, strlen(key));
+    msgpack_pack_uint64(pk, v);
+}
+
+/* The followup and query commands: RATE (ev-open is not resolved; terminal
+ * box-2 filed nothing), TRACK (BUSY once for ev-busy), BOARD, STATUS (no
+ * store figures for the first STATUS after count was set to 100). */
+static void script_followup(fake *f, void *sock, const fake_seen *s, const proto_msg *m)
+{
+    proto_msg r;
+    memset(&r, 0, sizeof r);
+    r.rid = m->rid;
+    if (s->cmd == PROTO_RATE) {
+        if (m->ev.terminal && strcmp(m->ev.terminal, "box-2") == 0) {
+            reply_error(f, sock, s, m, GL_ENOTYOURS, "the event was filed by another terminal");
+        } else if (strcmp(m->ev.id, "ev-open") == 0) {
+            reply_error(f, sock, s, m, GL_EBADSTATE, "only a resolved event can be rated");
+        } else {
+            r.cmd = PROTO_CHANGED;
+            r.ev.id = m->ev.id;
+            r.ev.seq = 21;
+            r.ev.kind = GL_KIND_REQUEST;
+            r.ev.state = strcmp(m->ev.rating, "satisfied") == 0 ? GL_EV_CLOSED : GL_EV_DISPATCHED;
+            fake_send(f, sock, s->ident, s->identlen, &r);
+        }
+    } else if (s->cmd == PROTO_TRACK) {
+        if (strcmp(m->ev.id, "ev-404") == 0) {
+            reply_error(f, sock, s, m, GL_ENOTFOUND, "no event with this id");
+            return;
+        }
+        if (strcmp(m->ev.id, "ev-busy") == 0 && ++f->count == 1) {
+            r.cmd = PROTO_BUSY;
+            r.retry_after_ms = 100;
+            r.ev.id = m->ev.id;
+            fake_send(f, sock, s->ident, s->identlen, &r);
+            return;
+        }
+        r.cmd = PROTO_TRACKING;
+        r.ev = (gl_event){.id = m->ev.id, .seq = 21, .kind = GL_KIND_REQUEST,
+                          .category = "repair", .text = "tap leaks", .state = GL_EV_ACCEPTED,
+                          .team = "heping-g1-team", .due_ms = 172800000, .updated_ms = 5000,
+                          .duplicate_of = strcmp(m->ev.id, "ev-dup") == 0 ? "ev-21" : NULL};
+        r.note = "on my way";
+        fake_send(f, sock, s->ident, s->identlen, &r);
+    } else if (s->cmd == PROTO_BOARD) {
+        r.cmd = PROTO_LISTING;
+        if (strcmp(m->ev.community, "heping") == 0) {
+            r.events = board_events;
+            r.nevents = 2;
+        }
+        fake_send(f, sock, s->ident, s->identlen, &r);
+    } else if (s->cmd == PROTO_STATUS) {
+        msgpack_sbuffer b, st;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&b);
+        msgpack_sbuffer_init(&st);
+        msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 2);
+        kv_u64(&pk, "uptime_ms", 65000);
+        msgpack_pack_str_with_body(&pk, "lanes", 5);
+        msgpack_pack_map(&pk, 1);
+        msgpack_pack_str_with_body(&pk, "routine", 7);
+        msgpack_pack_map(&pk, 1);
+        kv_u64(&pk, "depth", 3);
+        msgpack_packer_init(&pk, &st, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 1);
+        kv_u64(&pk, "events", 1234);
+        r.cmd = PROTO_FIGURES;
+        r.at_ms = 1700000000000ULL;
+        r.broker_figures = b.data;
+        r.broker_figures_len = b.size;
+        if (f->count++ != 100) {
+            r.store_figures = st.data;
+            r.store_figures_len = st.size;
+        }
+        fake_send(f, sock, s->ident, s->identlen, &r);
+        msgpack_sbuffer_destroy(&b);
+        msgpack_sbuffer_destroy(&st);
+    }
+}
+
 static void send_dispatch(fake *f, void *sock, const unsigned char *ident, size_t len,
                           const char *event)
 {
@@ -467,6 +632,8 @@ static void script_listen(fake *f, void *sock, const fake_seen *s, const proto_m
         fake_send(f, sock, s->ident, s->identlen, &n);
     } else if (s->cmd == PROTO_ACK) {
         script_act(f, sock, s, m);
+    } else if (s->cmd == PROTO_CLAIM) {
+        script_workflow(f, sock, s, m);
     }
 }
 
@@ -762,6 +929,188 @@ static void case_change(fake *f, const char *ep)
     client_close(&c);
 }
 
+static void case_workflow(fake *f, const char *ep)
+{
+    fake_script_set(f, script_workflow);
+    client_opts o = fast_opts(200, 3);
+    client *c = NULL;
+    client_open(&c, ep, &o, NULL, 0);
+    client_result r;
+    fake_seen s[16];
+
+    is_int(client_act(c, PROTO_CLAIM, "wish-1", "sq-redvest", "li", NULL, &r), 0, "CLAIM");
+    is_int(r.state, GL_DS_ACCEPTED, "CLAIM: the dispatch is accepted");
+    is_int(r.event_state, GL_EV_ACCEPTED, "CLAIM: the event is accepted");
+    ok(r.until_ms == LEASE_END, "CLAIM: until_ms is the lease end from RESULT");
+    int n = fake_seen_copy(f, PROTO_CLAIM, s, 16);
+    ok(n == 1 && strcmp(s[0].id, "wish-1") == 0 && strcmp(s[0].team, "sq-redvest") == 0 &&
+           strcmp(s[0].member, "li") == 0 && s[0].note[0] == '\0',
+       "CLAIM carried event, team and member, and no note");
+    is_int(client_act(c, PROTO_CLAIM, "ev-taken", "sq-party", NULL, NULL, &r), GL_ETAKEN,
+           "a CLAIM of a claimed request: GL_ETAKEN");
+    is_int(r.until_ms, 0, "until_ms is 0 after a refusal");
+
+    static const int plain[] = {PROTO_RELEASE, PROTO_CONFIRM, PROTO_APPROVE};
+    for (size_t i = 0; i < GL_ARRAY_LEN(plain); i++) {
+        is_int(client_act(c, plain[i], "ev-5", "heping-office", NULL, "ok", &r), 0, "%s",
+               proto_cmd_name(plain[i]));
+        ok(r.until_ms == 0 && r.state != 0, "%s: RESULT decoded, no lease",
+           proto_cmd_name(plain[i]));
+    }
+    is_int(client_act(c, PROTO_RETURN, "ev-5", "heping-g1-team", NULL, "not our grid", &r), 0,
+           "RETURN with its reason");
+    is_int(r.state, GL_DS_RETURNED, "the dispatch is returned");
+    is_int(client_act(c, PROTO_DISPUTE, "ev-5", "oc-heping-c1", NULL, "still broken", &r), 0,
+           "DISPUTE with its reason");
+    n = fake_seen_copy(f, PROTO_DISPUTE, s, 16);
+    ok(n == 1 && strcmp(s[0].note, "still broken") == 0, "DISPUTE carried the reason");
+
+    fake_script_set(f, script_workflow);
+    is_int(client_act(c, PROTO_RETURN, "ev-5", "heping-g1-team", NULL, NULL, &r), GL_EMISSING,
+           "RETURN without a reason is refused locally");
+    ok(strstr(client_reason(c), "RETURN needs a note") != NULL, "reason: %s", client_reason(c));
+    is_int(client_act(c, PROTO_DISPUTE, "ev-5", "oc-heping-c1", NULL, "", &r), GL_EMISSING,
+           "so is DISPUTE with an empty one");
+    is_int(client_act(c, PROTO_REDIRECT, "ev-5", "county-triage", NULL, NULL, &r), GL_EBADFIELD,
+           "REDIRECT is not a plain act");
+    ok(strstr(client_reason(c), "call of its own") != NULL, "reason: %s", client_reason(c));
+    is_int(client_redirect(c, "ev-5", "county-triage", NULL, NULL, NULL, &r), GL_EMISSING,
+           "REDIRECT without 'to' is refused locally");
+    is_int(client_redirect(c, "ev-5", "county-triage",
+                           "a-team-name-much-longer-than-sixty-four-bytes-is-not-a-team-id-at-all",
+                           NULL, NULL, &r), GL_EBADFIELD, "so is a 'to' that is too long");
+    is_int(client_merge(c, "ev-5", "county-triage", "not an id", NULL, NULL, &r), GL_EBADFIELD,
+           "MERGE into a malformed id is refused locally");
+    is_int(client_merge(c, "ev-5", "county-triage", NULL, NULL, NULL, &r), GL_EMISSING,
+           "MERGE without 'into' too");
+    is_int(client_extend(c, "ev-5", "heping-g1-team", 0, NULL, "parts", &r), GL_EMISSING,
+           "EXTEND without a time is refused locally");
+    is_int(client_extend(c, "ev-5", "heping-g1-team", 1900000000000ULL, NULL, NULL, &r),
+           GL_EMISSING, "EXTEND without a reason too");
+    is_int(fake_seen_copy(f, 0, s, 16), 0, "nothing was sent for them");
+
+    is_int(client_redirect(c, "ev-5", "county-triage", "heping-g2-team", "zhang", "their street",
+                           &r), 0, "REDIRECT with a lost first try succeeds");
+    is_int(r.state, GL_DS_RESOLVED, "triage's dispatch is done");
+    n = fake_seen_copy(f, PROTO_REDIRECT, s, 16);
+    is_int(n, 2, "REDIRECT was resent once");
+    ok(n == 2 && s[0].rid == s[1].rid && !same_ident(&s[0], &s[1]) &&
+           strcmp(s[1].to, "heping-g2-team") == 0 && strcmp(s[1].note, "their street") == 0 &&
+           strcmp(s[1].member, "zhang") == 0,
+       "the same REDIRECT, with its 'to', note and member, on a fresh socket");
+    is_int(client_redirect(c, "ev-6", "county-triage", "ghost", NULL, NULL, &r), GL_EBADFIELD,
+           "REDIRECT to an unknown team: ERROR bad_field");
+    is_str(client_reason(c), "unknown team 'ghost'", "with the server's reason");
+
+    is_int(client_merge(c, "ev-7", "heping-office", "ev-6", NULL, "same leak", &r), 0, "MERGE");
+    is_int(r.event_state, GL_EV_MERGED, "the event is merged");
+    n = fake_seen_copy(f, PROTO_MERGE, s, 16);
+    ok(n == 1 && strcmp(s[0].into, "ev-6") == 0 && strcmp(s[0].note, "same leak") == 0,
+       "MERGE carried 'into' and the note");
+    is_int(client_merge(c, "ev-7", "heping-office", "ev-404", NULL, NULL, &r), GL_ENOTFOUND,
+           "MERGE into an unknown event: GL_ENOTFOUND");
+
+    is_int(client_extend(c, "ev-5", "heping-g1-team", 1900000000000ULL, "li", "parts on order",
+                         &r), 0, "EXTEND");
+    n = fake_seen_copy(f, PROTO_EXTEND, s, 16);
+    ok(n == 1 && s[0].until_ms == 1900000000000ULL && strcmp(s[0].note, "parts on order") == 0,
+       "EXTEND carried until_ms and the reason");
+    client_close(&c);
+}
+
+static void case_followup(fake *f, const char *ep)
+{
+    fake_script_set(f, script_followup);
+    client_opts o = fast_opts(500, 2);
+    client *c = NULL;
+    client_open(&c, ep, &o, NULL, 0);
+    fake_seen s[16];
+    client_filed out;
+
+    is_int(client_rate(c, "ev-21", "box-1", "satisfied", "thank you", &out), 0, "RATE satisfied");
+    is_str(out.id, "ev-21", "CHANGED: the id");
+    is_int(out.state, GL_EV_CLOSED, "the event is closed");
+    int n = fake_seen_copy(f, PROTO_RATE, s, 16);
+    ok(n == 1 && strcmp(s[0].rating, "satisfied") == 0 && strcmp(s[0].terminal, "box-1") == 0 &&
+           strcmp(s[0].note, "thank you") == 0, "RATE carried the rating, terminal and note");
+    is_int(client_rate(c, "ev-21", NULL, "unsatisfied", "still leaks", &out), 0,
+           "RATE unsatisfied");
+    is_int(out.state, GL_EV_DISPATCHED, "the event is reopened");
+    is_int(client_rate(c, "ev-21", NULL, "meh", NULL, &out), GL_EBADFIELD,
+           "a rating that is neither is refused locally");
+    ok(strstr(client_reason(c), "satisfied|unsatisfied") != NULL, "reason: %s",
+       client_reason(c));
+    is_int(client_rate(c, "ev-21", NULL, NULL, NULL, &out), GL_EMISSING, "so is no rating");
+    is_int(client_rate(c, "ev 21", NULL, "satisfied", NULL, &out), GL_EBADFIELD,
+           "and a malformed id");
+    is_int(fake_seen_copy(f, PROTO_RATE, s, 16), 2, "none of them was sent");
+    is_int(client_rate(c, "ev-open", NULL, "satisfied", NULL, &out), GL_EBADSTATE,
+           "rating an event that is not resolved: GL_EBADSTATE");
+    is_int(client_rate(c, "ev-21", "box-2", "satisfied", NULL, &out), GL_ENOTYOURS,
+           "rating another terminal's event: GL_ENOTYOURS");
+
+    gl_arena arena = {0};
+    proto_msg m;
+    is_int(client_track(c, "ev-21", &m, &arena), 0, "TRACK gets TRACKING");
+    is_str(m.ev.id, "ev-21", "its event id");
+    is_int(m.ev.state, GL_EV_ACCEPTED, "its state");
+    is_str(m.ev.team, "heping-g1-team", "the team responsible");
+    ok(m.ev.due_ms == 172800000, "the due time");
+    is_str(m.note, "on my way", "the latest note");
+    ok(m.ev.duplicate_of == NULL, "no duplicate_of");
+    is_int(client_track(c, "ev-dup", &m, &arena), 0, "TRACK of a duplicate");
+    is_str(m.ev.duplicate_of, "ev-21", "names the event it follows");
+    uint64_t t0 = clock_mono_ms();
+    is_int(client_track(c, "ev-busy", &m, &arena), 0, "TRACK answered BUSY once, then TRACKING");
+    ok(clock_mono_ms() - t0 >= 100, "after retry_after_ms");
+    is_int(client_track(c, "ev-404", &m, &arena), GL_ENOTFOUND, "TRACK of nothing: GL_ENOTFOUND");
+    is_int(client_track(c, "bad id", &m, &arena), GL_EBADFIELD, "a malformed id is not sent");
+
+    is_int(client_board(c, "heping", &m, &arena), 0, "BOARD gets LISTING");
+    is_int(m.nevents, 2, "two requests open to claim");
+    if (m.nevents == 2) {
+        is_str(m.events[0].id, "wish-1", "oldest first");
+        is_str(m.events[1].text, "carry coal upstairs", "with their texts");
+        ok(m.events[1].due_ms == 90000, "and due times");
+    }
+    n = fake_seen_copy(f, PROTO_BOARD, s, 16);
+    ok(n == 1 && strcmp(s[0].community, "heping") == 0, "BOARD carried the community");
+    is_int(client_board(c, "nowhere", &m, &arena), 0, "an empty board is an answer");
+    is_int(m.nevents, 0, "with no events");
+    is_int(client_board(c, "", &m, &arena), GL_EMISSING, "BOARD without a community: GL_EMISSING");
+    is_int(client_board(c, "c-0123456789012345678901234567890123456789012345678901234567890123",
+                        &m, &arena), GL_EBADFIELD, "an over-long community: GL_EBADFIELD");
+
+    is_int(client_status(c, &m, &arena), 0, "STATUS gets FIGURES");
+    ok(m.at_ms == 1700000000000ULL, "at_ms");
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    int nested = 0;
+    if (m.broker_figures &&
+        msgpack_unpack_next(&u, m.broker_figures, m.broker_figures_len, NULL) ==
+            MSGPACK_UNPACK_SUCCESS && u.data.type == MSGPACK_OBJECT_MAP) {
+        const msgpack_object_map *top = &u.data.via.map;
+        for (uint32_t i = 0; i < top->size; i++)
+            if (top->ptr[i].key.via.str.size == 5 &&
+                memcmp(top->ptr[i].key.via.str.ptr, "lanes", 5) == 0 &&
+                top->ptr[i].val.type == MSGPACK_OBJECT_MAP) {
+                const msgpack_object *routine = &top->ptr[i].val.via.map.ptr[0].val;
+                nested = routine->type == MSGPACK_OBJECT_MAP &&
+                         routine->via.map.ptr[0].val.via.u64 == 3;
+            }
+    }
+    msgpack_unpacked_destroy(&u);
+    ok(nested, "the broker map is handed over whole: lanes.routine.depth is 3");
+    ok(m.store_figures && m.store_figures_len > 0, "the store map too");
+    pthread_mutex_lock(&f->mu);
+    f->count = 100;
+    pthread_mutex_unlock(&f->mu);
+    is_int(client_status(c, &m, &arena), 0, "FIGURES before any worker reported");
+    ok(m.store_figures == NULL && m.store_figures_len == 0, "has no store map");
+    arena_free(&arena);
+    client_close(&c);
+}
+
 static void case_listen(fake *f, const char *ep, const char *nowhere)
 {
     fake_script_set(f, script_listen);
@@ -800,6 +1149,12 @@ static void case_listen(fake *f, const char *ep, const char *nowhere)
     client_result r;
     is_int(client_listen_act(l, PROTO_ACK, "ev-9", NULL, &r), 0, "ACK from within the listener");
     is_int(r.state, GL_DS_ACKED, "dispatch acked");
+    is_int(client_listen_act(l, PROTO_CLAIM, "ev-9", NULL, &r), 0,
+           "CLAIM from within the listener");
+    ok(r.state == GL_DS_ACCEPTED && r.until_ms == LEASE_END, "claimed, with the lease end");
+    fake_seen claims[8];
+    ok(fake_seen_copy(f, PROTO_CLAIM, claims, 8) == 1 && strcmp(claims[0].team, "grid-3") == 0 &&
+           strcmp(claims[0].member, "li") == 0, "as the listener's team and member");
     fake_seen hello[8], acks[8];
     int nh = fake_seen_copy(f, PROTO_HELLO, hello, 8);
     int na = fake_seen_copy(f, PROTO_ACK, acks, 8);
@@ -880,6 +1235,8 @@ int main(void)
     case_show_ping(&f, env.intake);
     case_act(&f, env.intake);
     case_change(&f, env.intake);
+    case_workflow(&f, env.intake);
+    case_followup(&f, env.intake);
     case_listen(&f, env.intake, nowhere);
     fake_stop(&f);
     return done_testing();

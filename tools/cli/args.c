@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,18 +81,19 @@ static const opt_def *cli_find(const opt_def *defs, size_t n, const char *arg)
     return NULL;
 }
 
-int cli_parse(const opt_def *defs, size_t n, int argc, char **argv, const char *usage,
-              const char *description, cli_common *common, const char **positional,
-              const char *pos_name)
+int cli_parse_args(const opt_def *defs, size_t n, int argc, char **argv, const char *usage,
+                   const char *description, cli_common *common, const char **positional[],
+                   const char *const pos_names[], size_t npos)
 {
     const char *verb = argv[0];
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (!rest)
         return cli_bad(verb, "out of memory");
     int nrest = 0, help = 0;
+    size_t taken = 0;
     rest[nrest++] = argv[0];
-    /* The one positional argument is taken out before opts_parse, which
-     * knows only flags; a flag's value is never mistaken for it. */
+    /* The positional arguments are taken out before opts_parse, which
+     * knows only flags; a flag's value is never mistaken for one. */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
@@ -102,8 +104,8 @@ int cli_parse(const opt_def *defs, size_t n, int argc, char **argv, const char *
             int takes_value = (d && d->kind != OPT_FLAG) || strcmp(a, "--config") == 0;
             if (takes_value && !strchr(a, '=') && i + 1 < argc)
                 rest[nrest++] = argv[++i];
-        } else if (positional && !*positional && a[0] != '-') {
-            *positional = a;
+        } else if (taken < npos && a[0] != '-') {
+            *positional[taken++] = a;
         } else {
             rest[nrest++] = argv[i];
         }
@@ -123,8 +125,96 @@ int cli_parse(const opt_def *defs, size_t n, int argc, char **argv, const char *
         return cli_bad(verb, "--retries must be 0..1000 (got %ld)", common->retries);
     if (!common->intake || !*common->intake || !common->responders || !*common->responders)
         return cli_bad(verb, "--intake and --responders need an endpoint");
-    if (positional && !*positional)
-        return cli_bad(verb, "missing %s (see gridline %s --help)", pos_name, verb);
+    if (taken < npos)
+        return cli_bad(verb, "missing %s (see gridline %s --help)", pos_names[taken], verb);
+    return 0;
+}
+
+int cli_parse(const opt_def *defs, size_t n, int argc, char **argv, const char *usage,
+              const char *description, cli_common *common, const char **positional,
+              const char *pos_name)
+{
+    const char **pos[1] = {positional};
+    const char *const names[1] = {pos_name};
+    return cli_parse_args(defs, n, argc, argv, usage, description, common, pos, names,
+                          positional ? 1 : 0);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil): no timegm(), no TZ. */
+static int64_t cli_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Reads exactly n digits at *p into *v. */
+static int cli_digits(const char **p, int n, unsigned *v)
+{
+    *v = 0;
+    for (int i = 0; i < n; i++, (*p)++) {
+        if (**p < '0' || **p > '9')
+            return -1;
+        *v = *v * 10 + (unsigned)(**p - '0');
+    }
+    return 0;
+}
+
+int cli_parse_when(const char *text, uint64_t now_ms, uint64_t *out)
+{
+    const char *p = text;
+    if (!p || !*p)
+        return -1;
+    if (*p == '+') {
+        char *end;
+        p++;
+        if (*p < '0' || *p > '9')
+            return -1;
+        unsigned long long n = strtoull(p, &end, 10);
+        uint64_t unit = 0;
+        if (end[0] && !end[1])
+            unit = end[0] == 's' ? 1000 : end[0] == 'm' ? 60000 : end[0] == 'h' ? 3600000
+                 : end[0] == 'd' ? 86400000 : end[0] == 'w' ? 604800000 : 0;
+        if (!unit || n == 0 || n > 3650ULL * 86400000 / unit)
+            return -1; /* at most ten years ahead */
+        *out = now_ms + n * unit;
+        return 0;
+    }
+    /* YYYY-MM-DDTHH:MM[:SS[.fff]]Z (or +00:00): UTC only, so that a time
+     * means the same on every machine. */
+    unsigned y, mo, d, h, mi, sec = 0, ms = 0;
+    if (cli_digits(&p, 4, &y) || *p++ != '-' || cli_digits(&p, 2, &mo) || *p++ != '-' ||
+        cli_digits(&p, 2, &d) || (*p != 'T' && *p != 't'))
+        return -1;
+    p++;
+    if (cli_digits(&p, 2, &h) || *p++ != ':' || cli_digits(&p, 2, &mi))
+        return -1;
+    if (*p == ':') {
+        p++;
+        if (cli_digits(&p, 2, &sec))
+            return -1;
+        if (*p == '.') {
+            p++;
+            unsigned scale = 100;
+            if (*p < '0' || *p > '9')
+                return -1;
+            for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
+                ms += (unsigned)(*p - '0') * scale;
+        }
+    }
+    if (!((p[0] == 'Z' || p[0] == 'z') && !p[1]) && strcmp(p, "+00:00") != 0)
+        return -1;
+    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+        (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 59)
+        return -1;
+    int64_t days = cli_days_from_civil(y, mo, d);
+    *out = (uint64_t)days * 86400000 + ((uint64_t)h * 3600 + mi * 60 + sec) * 1000 + ms;
     return 0;
 }
 

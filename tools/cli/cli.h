@@ -2,15 +2,18 @@
  * verb takes, the exit statuses, and the error report.
  *
  * main.c picks the verb; args.c holds the flag tables' shared rows and the
- * checks on flag values; output.c prints text and JSON; verbs_terminal.c
- * (push, show, ping) and verbs_change.c (update, cancel) talk to the intake
- * endpoint and verbs_responder.c (ack, accept, decline, resolve, listen) to
- * the responders endpoint. The CLI never
- * opens the store: every verb needs nothing but the endpoints. */
+ * checks on flag values; output.c prints text and JSON, output_status.c the
+ * service's figures. verbs_terminal.c (push, show, ping), verbs_change.c
+ * (update, cancel), verbs_followup.c (rate, track; and board, which asks on
+ * the responders endpoint) and verbs_status.c (status, top) talk to the
+ * intake endpoint; verbs_responder.c (listen, ack, accept, decline, resolve
+ * and the workflow acts claim ... merge) to the responders endpoint. The CLI
+ * never opens the store: every verb needs nothing but the endpoints. */
 #ifndef GL_CLI_H
 #define GL_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../../common/opts.h"
 #include "../../proto/client.h"
@@ -55,10 +58,12 @@ typedef struct cli_common {
  * to the cli_common c. */
 #define CLI_COMMON_ROWS(c)                                                             \
     {"intake", OPT_STR, CLI_DEFAULT_INTAKE,                                            \
-     "intake endpoint (push, update, cancel, show, ping)", &(c).intake,               \
+     "intake endpoint (push, update, cancel, rate, track, show, status, top, ping)",  \
+     &(c).intake,                                                                      \
      "GRIDLINE_INTAKE"},                                                               \
     {"responders", OPT_STR, CLI_DEFAULT_RESPONDERS,                                    \
-     "responders endpoint (listen, ack, accept, decline, resolve)", &(c).responders,  \
+     "responders endpoint (listen, board and the acts: ack, claim, ...)",             \
+     &(c).responders,                                                                  \
      "GRIDLINE_RESPONDERS"},                                                           \
     {"timeout", OPT_INT, "2500", "ms to wait for a reply before resending on a fresh " \
      "socket", &(c).timeout_ms, NULL},                                                 \
@@ -74,6 +79,21 @@ typedef struct cli_common {
 int cli_parse(const opt_def *defs, size_t n, int argc, char **argv, const char *usage,
               const char *description, cli_common *common, const char **positional,
               const char *pos_name);
+
+/* cli_parse_args is cli_parse for a verb with npos positional arguments, all
+ * required: the first non-flag argument goes to *positional[0] (named
+ * pos_names[0] in the message when missing), the next to *positional[1]. */
+int cli_parse_args(const opt_def *defs, size_t n, int argc, char **argv, const char *usage,
+                   const char *description, cli_common *common, const char **positional[],
+                   const char *const pos_names[], size_t npos);
+
+/* cli_parse_when reads a time given on the command line: ISO-8601 UTC
+ * ("2026-12-01T08:00:00Z", seconds and milliseconds optional, "+00:00"
+ * accepted for "Z") or an offset from now_ms ("+90m", "+2h", "+3d"; also
+ * "s" and "w"; at most ten years). Sets *out to wall-clock ms since the
+ * epoch; returns 0, or -1 for anything else (local times are refused: the
+ * same text must mean the same instant on every machine). */
+int cli_parse_when(const char *text, uint64_t now_ms, uint64_t *out);
 
 /* cli_client_opts turns the common flags into client options. */
 void cli_client_opts(const cli_common *common, client_opts *o);
@@ -111,5 +131,10 @@ int cli_show(int argc, char **argv);
 int cli_ping(int argc, char **argv);
 int cli_act(int argc, char **argv);
 int cli_listen(int argc, char **argv);
+int cli_board(int argc, char **argv);
+int cli_rate(int argc, char **argv);
+int cli_track(int argc, char **argv);
+int cli_status(int argc, char **argv);
+int cli_top(int argc, char **argv);
 
 #endif

@@ -18,13 +18,27 @@ static const struct {
     {"push", cli_push, "submit a request, alert or feedback and wait until it is filed"},
     {"update", cli_update, "change an event this terminal filed: new text or CAP values"},
     {"cancel", cli_cancel, "withdraw an event this terminal filed (a false alarm)"},
+    {"rate", cli_rate, "rate a resolved event: satisfied closes it, unsatisfied reopens it"},
+    {"track", cli_track, "what became of an event (Open311-style status, due time, note)"},
     {"show", cli_show, "show an event, its dispatches and its history"},
+    {"status", cli_status, "the service at a glance: lanes, workers, teams, store figures"},
+    {"top", cli_top, "gridline status, refreshed in the terminal"},
     {"ping", cli_ping, "check that the broker answers"},
     {"listen", cli_listen, "receive a team's dispatches and notices"},
+    {"board", cli_board, "what a community has open to claim"},
     {"ack", cli_act, "acknowledge a dispatch"},
     {"accept", cli_act, "accept (claim) an event for a team"},
     {"decline", cli_act, "decline a dispatch, with a reason"},
     {"resolve", cli_act, "resolve an accepted event"},
+    {"claim", cli_act, "claim a request from the board; holds a lease"},
+    {"release", cli_act, "give a claimed request back to the board"},
+    {"return", cli_act, "return an event that is not the team's (退单), with a reason"},
+    {"redirect", cli_act, "triage or the community gives an event to another team"},
+    {"confirm", cli_act, "owners' committee: confirm the property side's resolution"},
+    {"dispute", cli_act, "owners' committee: dispute it, with a reason"},
+    {"extend", cli_act, "ask for a later due time, with a reason"},
+    {"approve", cli_act, "community office or coordinators: grant an extension"},
+    {"merge", cli_act, "mark an event as a duplicate of another"},
 };
 
 static void usage(FILE *f)
@@ -33,13 +47,14 @@ static void usage(FILE *f)
                "       gridline VERB --help    every flag of VERB, with its default\n\n"
                "verbs:\n");
     for (size_t i = 0; i < GL_ARRAY_LEN(verbs); i++)
-        fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+        fprintf(f, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
     fprintf(f,
             "\nglobal flags (also accepted after the verb):\n"
-            "  --intake EP       intake endpoint: push, update, cancel, show, ping\n"
-            "                    (default: %s) [env GRIDLINE_INTAKE]\n"
-            "  --responders EP   responders endpoint: listen, ack, accept, decline, resolve\n"
-            "                    (default: %s) [env GRIDLINE_RESPONDERS]\n"
+            "  --intake EP       intake endpoint: push, update, cancel, rate, track, show,\n"
+            "                    status, top, ping (default: %s)\n"
+            "                    [env GRIDLINE_INTAKE]\n"
+            "  --responders EP   responders endpoint: listen, board, and the acts ack ...\n"
+            "                    merge (default: %s) [env GRIDLINE_RESPONDERS]\n"
             "  --timeout MS      wait for a reply before resending on a fresh connection "
             "(default: 2500)\n"
             "  --retries N       resends after no reply, and after each busy reply "
@@ -49,8 +64,9 @@ static void usage(FILE *f)
             "\nenvironment: GRIDLINE_LOG=error|warn|info|debug (default: warn)\n\n"
             "%s%s\n",
             CLI_DEFAULT_INTAKE, CLI_DEFAULT_RESPONDERS, CLI_EXIT_TABLE, CLI_EXIT_REFUSED_ROW);
-    fprintf(f, "     (exit 6 only for update, cancel, show, listen, ack, accept, decline and\n"
-               "     resolve; push reports 1xx errors as 2 and others as 5)\n");
+    fprintf(f, "     (exit 6 only for verbs that act on an existing event: update, cancel,\n"
+               "     rate, track, show, listen and the acts; push reports 1xx errors as 2\n"
+               "     and others as 5)\n");
 }
 
 static int is_global(const char *arg, int *takes_value)

@@ -80,6 +80,19 @@ static json_t *out_map_json(msgpack_sbuffer *buf)
     return j && json_is_object(j) ? j : (json_decref(j), json_object());
 }
 
+json_t *out_msgpack_json(const void *data, size_t len)
+{
+    if (!data)
+        return NULL;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    json_t *j = NULL;
+    if (msgpack_unpack_next(&u, data, len, NULL) == MSGPACK_UNPACK_SUCCESS)
+        j = out_from_msgpack(&u.data);
+    msgpack_unpacked_destroy(&u);
+    return j;
+}
+
 #define OUT_PACKED_JSON(pack_fn, rec)                                          \
     do {                                                                       \
         msgpack_sbuffer buf;                                                   \
@@ -114,7 +127,7 @@ static json_t *out_history_json(const gl_history *h)
     return ordered;
 }
 
-static void out_json_line(json_t *j)
+void out_json_line(json_t *j)
 {
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     if (s) {
@@ -175,9 +188,25 @@ void out_changed(const char *verb, const client_filed *f, int json)
     fflush(stdout);
 }
 
-void out_result(const char *verb, const char *event, const char *team,
-                const client_result *r, int json)
+/* out_set_time sets key (ISO-8601 UTC) and, when ms_key is not NULL, ms_key
+ * (the number) for a time that is set. */
+static void out_set_time(json_t *obj, const char *key, const char *ms_key, uint64_t ms)
 {
+    char when[32];
+    if (!ms)
+        return;
+    out_set_str(obj, key, clock_format_utc(ms, when, sizeof when));
+    if (ms_key)
+        json_object_set_new(obj, ms_key, json_integer((json_int_t)ms));
+}
+
+void out_result(const char *verb, const char *event, const char *team,
+                const client_result *r, const out_act_extra *x, int json)
+{
+    static const out_act_extra none;
+    char when[32];
+    if (!x)
+        x = &none;
     if (json) {
         json_t *j = json_object();
         out_set_str(j, "event", event);
@@ -185,12 +214,160 @@ void out_result(const char *verb, const char *event, const char *team,
         out_set_str(j, "act", verb);
         out_set_str(j, "state", gl_dispatch_state_name(r->state));
         out_set_str(j, "event_state", gl_event_state_name(r->event_state));
+        out_set_str(j, "to", x->to);
+        out_set_str(j, "into", x->into);
+        out_set_time(j, "extension", "extension_ms", x->extension_ms);
+        out_set_time(j, "until", "until_ms", r->until_ms);
         out_json_line(j);
         return;
     }
-    printf("%s %s team %s: dispatch %s, event %s\n", verb, event, team,
-           out_or(gl_dispatch_state_name(r->state), "?"),
+    printf("%s %s team %s", verb, event, team);
+    if (x->to)
+        printf(" to %s", x->to);
+    if (x->into)
+        printf(" into %s", x->into);
+    if (x->extension_ms)
+        printf(" asking until %s", clock_format_utc(x->extension_ms, when, sizeof when));
+    printf(": dispatch %s, event %s", out_or(gl_dispatch_state_name(r->state), "?"),
            out_or(gl_event_state_name(r->event_state), "?"));
+    if (r->until_ms)
+        printf(", lease until %s", clock_format_utc(r->until_ms, when, sizeof when));
+    printf("\n");
+    fflush(stdout);
+}
+
+void out_rated(const client_filed *f, const char *rating, int json)
+{
+    if (json) {
+        json_t *j = json_object();
+        out_set_str(j, "id", f->id);
+        json_object_set_new(j, "seq", json_integer((json_int_t)f->seq));
+        out_set_str(j, "kind", gl_kind_name(f->kind));
+        out_set_str(j, "state", gl_event_state_name(f->state));
+        out_set_str(j, "rating", rating);
+        out_json_line(j);
+        return;
+    }
+    printf("rated %s seq %llu (%s) %s: state %s\n", f->id, (unsigned long long)f->seq,
+           out_or(gl_kind_name(f->kind), "?"), rating,
+           out_or(gl_event_state_name(f->state), "?"));
+    fflush(stdout);
+}
+
+void out_board(const char *community, const proto_msg *m, int json)
+{
+    char when[32];
+    if (json) {
+        for (size_t i = 0; i < m->nevents; i++) {
+            json_t *j = out_event_json(&m->events[i]);
+            out_set_time(j, "created", NULL, m->events[i].created_ms);
+            out_json_line(j);
+        }
+        return;
+    }
+    printf("board %s: %zu open to claim\n", community, m->nevents);
+    for (size_t i = 0; i < m->nevents; i++) {
+        const gl_event *ev = &m->events[i];
+        printf("%s seq %llu %s", out_or(ev->id, "?"), (unsigned long long)ev->seq,
+               out_or(ev->category, "?"));
+        if (ev->grid || ev->compound)
+            printf(" at %s", ev->grid ? ev->grid : ev->compound);
+        if (ev->created_ms)
+            printf(" since %s", clock_format_utc(ev->created_ms, when, sizeof when));
+        if (ev->due_ms)
+            printf(" due %s", clock_format_utc(ev->due_ms, when, sizeof when));
+        if (ev->text) {
+            printf(": ");
+            out_oneline(ev->text);
+        }
+        printf("\n");
+    }
+    fflush(stdout);
+}
+
+/* Open311 GeoReport v2 has two statuses; gridline's states map onto them. */
+static const char *out_open311_status(int state)
+{
+    switch (state) {
+    case GL_EV_FILED:
+    case GL_EV_DISPATCHED:
+    case GL_EV_ACCEPTED:
+        return "open";
+    case GL_EV_RESOLVED:
+    case GL_EV_CLOSED:
+    case GL_EV_CANCELLED:
+    case GL_EV_MERGED:
+        return "closed";
+    default:
+        return NULL;
+    }
+}
+
+/* Sets key to s, or to null: Open311 keys are always present. */
+static void out_set_or_null(json_t *obj, const char *key, const char *s)
+{
+    if (s)
+        out_set_str(obj, key, s);
+    else
+        json_object_set_new(obj, key, json_null());
+}
+
+void out_track(const proto_msg *m, int json)
+{
+    const gl_event *ev = &m->ev;
+    char due[32] = "", updated[32] = "", requested[32] = "";
+    if (ev->due_ms)
+        clock_format_utc(ev->due_ms, due, sizeof due);
+    if (ev->updated_ms)
+        clock_format_utc(ev->updated_ms, updated, sizeof updated);
+    if (ev->created_ms)
+        clock_format_utc(ev->created_ms, requested, sizeof requested);
+    const char *status = out_open311_status(ev->state);
+    const char *state = gl_event_state_name(ev->state);
+    if (json) {
+        json_t *j = json_object();
+        out_set_or_null(j, "service_request_id", ev->id);
+        out_set_or_null(j, "status", status);
+        out_set_or_null(j, "state", state && *state ? state : NULL);
+        out_set_or_null(j, "agency_responsible", ev->team);
+        out_set_or_null(j, "expected_datetime", due[0] ? due : NULL);
+        out_set_or_null(j, "updated_datetime", updated[0] ? updated : NULL);
+        out_set_or_null(j, "status_notes", m->note);
+        out_set_str(j, "duplicate_of", ev->duplicate_of);
+        out_set_or_null(j, "service_code", ev->category);
+        out_set_or_null(j, "description", ev->text);
+        out_set_or_null(j, "requested_datetime", requested[0] ? requested : NULL);
+        out_set_or_null(j, "address", ev->address);
+        if (ev->has_coords) {
+            json_object_set_new(j, "lat", json_real(ev->lat));
+            json_object_set_new(j, "long", json_real(ev->lon));
+        }
+        out_set_str(j, "kind", gl_kind_name(ev->kind));
+        json_object_set_new(j, "seq", json_integer((json_int_t)ev->seq));
+        out_json_line(j);
+        return;
+    }
+    printf("%-19s %s\n", "service_request_id", out_or(ev->id, "?"));
+    printf("%-19s %s (%s)\n", "status", out_or(status, "?"), out_or(state, "?"));
+    printf("%-19s %s\n", "agency_responsible", out_or(ev->team, "-"));
+    printf("%-19s %s\n", "expected_datetime", due[0] ? due : "-");
+    printf("%-19s %s\n", "updated_datetime", updated[0] ? updated : "-");
+    printf("%-19s ", "status_notes");
+    out_oneline(out_or(m->note, "-"));
+    printf("\n");
+    if (ev->duplicate_of)
+        printf("%-19s %s\n", "duplicate_of", ev->duplicate_of);
+    printf("%-19s %s/%s\n", "service_code", out_or(gl_kind_name(ev->kind), "?"),
+           out_or(ev->category, "?"));
+    if (requested[0])
+        printf("%-19s %s\n", "requested_datetime", requested);
+    if (ev->address)
+        printf("%-19s %s\n", "address", ev->address);
+    if (ev->text) {
+        printf("%-19s ", "description");
+        out_oneline(ev->text);
+        printf("\n");
+    }
     fflush(stdout);
 }
 
@@ -239,6 +416,18 @@ static void out_show_text(const proto_msg *m)
     }
     out_time("escalates", ev->escalate_at_ms);
     out_line("alarm", ev->alarm);
+    out_time("sign by", ev->sign_by_ms);
+    out_time("due", ev->due_ms);
+    out_time("reminder", ev->remind_at_ms);
+    out_time("lease", ev->lease_until_ms);
+    if (ev->extension_ms) {
+        char when[32];
+        printf("%-10s %s asked for, awaiting approval\n", "extension",
+               clock_format_utc(ev->extension_ms, when, sizeof when));
+    }
+    out_time("closes", ev->close_at_ms);
+    out_line("rating", ev->rating);
+    out_line("duplicate of", ev->duplicate_of);
     out_line("text", ev->text);
 
     printf("\ndispatches (%zu):\n", m->ndispatches);
@@ -276,10 +465,13 @@ void out_show(const proto_msg *m, int json)
         return;
     }
     json_t *j = out_event_json(&m->ev);
-    if (m->ev.escalate_at_ms) {
-        char when[32];
-        out_set_str(j, "escalate_at", clock_format_utc(m->ev.escalate_at_ms, when, sizeof when));
-    }
+    out_set_time(j, "escalate_at", NULL, m->ev.escalate_at_ms);
+    out_set_time(j, "sign_by", NULL, m->ev.sign_by_ms);
+    out_set_time(j, "due", NULL, m->ev.due_ms);
+    out_set_time(j, "remind_at", NULL, m->ev.remind_at_ms);
+    out_set_time(j, "lease_until", NULL, m->ev.lease_until_ms);
+    out_set_time(j, "close_at", NULL, m->ev.close_at_ms);
+    out_set_time(j, "extension", NULL, m->ev.extension_ms);
     json_t *ds = json_array(), *hs = json_array();
     for (size_t i = 0; i < m->ndispatches; i++)
         json_array_append_new(ds, out_dispatch_json(&m->dispatches[i]));
