@@ -137,10 +137,8 @@ typedef struct client_result {
  * PROTO_APPROVE; REDIRECT, MERGE and EXTEND carry more and have calls of
  * their own. member and note may be NULL (or ""), except that DECLINE,
  * RETURN and DISPUTE require a note (the reason). Resends follow the same
- * rules as client_submit: a repeated act is harmless, except that a DISPUTE
- * or APPROVE whose first copy took effect (its reply lost) is refused
- * GL_EBADSTATE on the resend (PROTOCOL.md §11): check the event before
- * reporting that. Returns 0 and out (may be NULL); GL_EBADFIELD/GL_EMISSING
+ * rules as client_submit: a repeated act is harmless — the server answers a
+ * resend whose first copy took effect the same (PROTOCOL.md §11). Returns 0 and out (may be NULL); GL_EBADFIELD/GL_EMISSING
  * for a bad cmd or missing field (nothing sent); -code for an ERROR reply
  * (GL_ETAKEN, GL_ENOTYOURS, GL_EBADSTATE, GL_ENOTFOUND, ...); GL_EBUSY;
  * GL_EUNAVAILABLE. */
@@ -184,9 +182,8 @@ int client_extend(client *c, const char *event, const char *team, uint64_t until
  * without a rating and GL_EBADFIELD for a bad id, rating or length (nothing
  * sent); -code for an ERROR reply
  * (GL_ENOTFOUND, GL_ENOTYOURS, GL_EBADSTATE when the event is not resolved);
- * GL_EBUSY (RATE is routine work); GL_EUNAVAILABLE. A repeated satisfied
- * rating gets the same CHANGED; a resent unsatisfied one, once the first has
- * reopened the event, gets GL_EBADSTATE. */
+ * GL_EBUSY (RATE is routine work); GL_EUNAVAILABLE. A repeated rating gets
+ * the same CHANGED, satisfied or not. */
 int client_rate(client *c, const char *id, const char *terminal, const char *rating,
                 const char *note, client_filed *out);
 
