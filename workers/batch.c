@@ -71,6 +71,19 @@ int worker_out_reply(gl_worker *w, const wjob *j, const proto_msg *m, int durabl
     return 0;
 }
 
+void worker_reply_changed(gl_worker *w, const wjob *j, const gl_event *ev, int durable)
+{
+    proto_msg m;
+    memset(&m, 0, sizeof m);
+    m.cmd = PROTO_CHANGED;
+    m.rid = j->msg.rid;
+    m.ev.id = ev->id;
+    m.ev.seq = ev->seq;
+    m.ev.kind = ev->kind;
+    m.ev.state = ev->state;
+    worker_out_reply(w, j, &m, durable);
+}
+
 void worker_out_error(gl_worker *w, const wjob *j, int err, const char *reason)
 {
     proto_msg m;

@@ -7,19 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void reply_changed(gl_worker *w, const wjob *j, const gl_event *ev, int durable)
-{
-    proto_msg m;
-    memset(&m, 0, sizeof m);
-    m.cmd = PROTO_CHANGED;
-    m.rid = j->msg.rid;
-    m.ev.id = ev->id;
-    m.ev.seq = ev->seq;
-    m.ev.kind = ev->kind;
-    m.ev.state = ev->state;
-    worker_out_reply(w, j, &m, durable);
-}
-
 int worker_change(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
 {
     const proto_msg *m = &j->msg;
@@ -40,7 +27,7 @@ int worker_change(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
     if (cancel && ev.state == GL_EV_CANCELLED) {
         /* cancelled already: the same answer — durable, as the first cancel
          * may be in this very transaction */
-        reply_changed(w, j, &ev, 1);
+        worker_reply_changed(w, j, &ev, 1);
         return 0;
     }
     if (ev.state == GL_EV_CLOSED || ev.state == GL_EV_CANCELLED || ev.state == GL_EV_MERGED ||
@@ -109,6 +96,6 @@ int worker_change(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
         if ((rc = worker_notice(w, r.items[i].team, ev.id, cancel ? "cancelled" : "updated", note,
                                 ev.terminal)) != 0)
             return rc;
-    reply_changed(w, j, &ev, 1);
+    worker_reply_changed(w, j, &ev, 1);
     return 0;
 }

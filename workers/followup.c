@@ -7,19 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void reply_changed(gl_worker *w, const wjob *j, const gl_event *ev, int durable)
-{
-    proto_msg m;
-    memset(&m, 0, sizeof m);
-    m.cmd = PROTO_CHANGED;
-    m.rid = j->msg.rid;
-    m.ev.id = ev->id;
-    m.ev.seq = ev->seq;
-    m.ev.kind = ev->kind;
-    m.ev.state = ev->state;
-    worker_out_reply(w, j, &m, durable);
-}
-
 int worker_rate(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
 {
     const proto_msg *m = &j->msg;
@@ -40,7 +27,7 @@ int worker_rate(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
     if (ev.rating && strcmp(ev.rating, m->ev.rating) == 0 && ev.state != GL_EV_RESOLVED) {
         /* rated already (closed, or reopened and not yet resolved again):
          * the same answer — durable, the first copy may be in this batch */
-        reply_changed(w, j, &ev, 1);
+        worker_reply_changed(w, j, &ev, 1);
         return 0;
     }
     if (ev.state != GL_EV_RESOLVED) {
@@ -78,7 +65,7 @@ int worker_rate(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
     }
     if ((rc = worker_save_event(w, t, &ev)) != 0)
         return rc;
-    reply_changed(w, j, &ev, 1);
+    worker_reply_changed(w, j, &ev, 1);
     return 0;
 }
 

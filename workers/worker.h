@@ -84,6 +84,9 @@ typedef struct wjob {
 void worker_run_batch(gl_worker *w, wjob *jobs, size_t n);
 /* worker_out_reply queues the reply to a job: body is encoded from m. */
 int worker_out_reply(gl_worker *w, const wjob *j, const proto_msg *m, int durable);
+/* worker_reply_changed queues CHANGED (id, seq, kind, state of ev): the
+ * answer to UPDATE, CANCEL and RATE. */
+void worker_reply_changed(gl_worker *w, const wjob *j, const gl_event *ev, int durable);
 /* worker_out_error queues an ERROR reply to a job. */
 void worker_out_error(gl_worker *w, const wjob *j, int err, const char *reason);
 /* worker_out_deliver queues a message for every connected member of team. */

@@ -263,3 +263,38 @@ int cli_report(const char *verb, int err, const char *reason, int refusals)
                 reason && *reason ? reason : gl_strerror(err));
     return status;
 }
+
+int cli_event_query(int argc, char **argv, const char *verb, const char *usage,
+                    const char *description,
+                    int (*call)(client *c, const char *id, proto_msg *out, gl_arena *arena),
+                    void (*print)(const proto_msg *m, int json))
+{
+    cli_common c;
+    memset(&c, 0, sizeof c);
+    const char *id = NULL;
+    opt_def defs[] = {CLI_COMMON_ROWS(c)};
+    int rc = cli_parse(defs, GL_ARRAY_LEN(defs), argc, argv, usage, description, &c, &id,
+                       "EVENT_ID");
+    if (rc)
+        return rc == 1 ? CLI_EXIT_OK : rc;
+    if (cli_check_id(verb, "EVENT_ID", id))
+        return CLI_EXIT_BADINPUT;
+    client_opts o;
+    cli_client_opts(&c, &o);
+    client *cl = NULL;
+    char err[512];
+    rc = client_open(&cl, c.intake, &o, err, sizeof err);
+    if (rc)
+        return cli_report(verb, rc, err, 1);
+    gl_arena arena = {0};
+    proto_msg m;
+    rc = call(cl, id, &m, &arena);
+    int status = CLI_EXIT_OK;
+    if (rc == 0)
+        print(&m, c.json);
+    else
+        status = cli_report(verb, rc, client_reason(cl), 1);
+    arena_free(&arena);
+    client_close(&cl);
+    return status;
+}

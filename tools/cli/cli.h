@@ -122,6 +122,14 @@ int cli_check_id(const char *verb, const char *flag, const char *value);
  * values and returns nonzero. */
 int cli_check_cap(const char *verb, const char *flag, const char **value);
 
+/* cli_event_query runs a verb that asks the intake endpoint about one event
+ * (show, track): parse the common flags and EVENT_ID, call, print with
+ * print(m, json). Returns the exit status. */
+int cli_event_query(int argc, char **argv, const char *verb, const char *usage,
+                    const char *description,
+                    int (*call)(client *c, const char *id, proto_msg *out, gl_arena *arena),
+                    void (*print)(const proto_msg *m, int json));
+
 /* The verbs: each takes its own argv (argv[0] is the verb) and returns the
  * exit status. */
 int cli_push(int argc, char **argv);

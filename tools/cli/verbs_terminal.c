@@ -136,34 +136,7 @@ int cli_push(int argc, char **argv)
 
 int cli_show(int argc, char **argv)
 {
-    cli_common c;
-    memset(&c, 0, sizeof c);
-    const char *id = NULL;
-    opt_def defs[] = {CLI_COMMON_ROWS(c)};
-    int rc = cli_parse(defs, GL_ARRAY_LEN(defs), argc, argv, SHOW_USAGE, SHOW_DESCRIPTION,
-                       &c, &id, "EVENT_ID");
-    if (rc)
-        return rc == 1 ? CLI_EXIT_OK : rc;
-    if (cli_check_id("show", "EVENT_ID", id))
-        return CLI_EXIT_BADINPUT;
-    client_opts o;
-    cli_client_opts(&c, &o);
-    client *cl = NULL;
-    char err[512];
-    rc = client_open(&cl, c.intake, &o, err, sizeof err);
-    if (rc)
-        return cli_report("show", rc, err, 1);
-    gl_arena arena = {0};
-    proto_msg m;
-    rc = client_show(cl, id, &m, &arena);
-    int status = CLI_EXIT_OK;
-    if (rc == 0)
-        out_show(&m, c.json);
-    else
-        status = cli_report("show", rc, client_reason(cl), 1);
-    arena_free(&arena);
-    client_close(&cl);
-    return status;
+    return cli_event_query(argc, argv, "show", SHOW_USAGE, SHOW_DESCRIPTION, client_show, out_show);
 }
 
 #define PING_USAGE "gridline ping [--intake EP] [--json]"
