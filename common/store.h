@@ -214,9 +214,13 @@ int store_board_list(store_txn *t, const char *community, uint64_t *seqs, size_t
  * GL_ESTORAGE. */
 int store_alarm_set(store_txn *t, uint64_t seq, const char *reason);
 
-/* store_alarm_list collects the seqs of events with an alarm, oldest event
- * first, at most max; *n is set to how many. 0 or GL_ESTORAGE. */
-int store_alarm_list(store_txn *t, uint64_t *seqs, size_t max, size_t *n);
+/* store_alarm_list collects the seqs of events whose alarm is reason (NULL:
+ * any), oldest event first, at most max; *n is set to how many were
+ * collected and *count (if not NULL) to how many match in all. Alarms are
+ * few (each is an operator's to-do), so this walks them all. 0 or
+ * GL_ESTORAGE. */
+int store_alarm_list(store_txn *t, const char *reason, uint64_t *seqs, size_t max, size_t *n,
+                     uint64_t *count);
 
 /* --- consistency check --- */
 

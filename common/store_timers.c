@@ -78,21 +78,29 @@ int store_alarm_set(store_txn *t, uint64_t seq, const char *reason)
     return store_txn_put(t, DB_ALARMS, &k, &v, 0);
 }
 
-int store_alarm_list(store_txn *t, uint64_t *seqs, size_t max, size_t *n)
+int store_alarm_list(store_txn *t, const char *reason, uint64_t *seqs, size_t max, size_t *n,
+                     uint64_t *count)
 {
     MDB_cursor *c = NULL;
     MDB_val k, v;
+    uint64_t matching = 0;
     *n = 0;
     int err = store_txn_cursor(t, DB_ALARMS, &c);
     if (err)
         return err;
     err = store_cursor_get(c, &k, &v, MDB_FIRST);
-    while (!err && *n < max) {
+    while (!err) {
         if (k.mv_size != 8)
             return store_error(MDB_CORRUPTED, "alarm key");
-        seqs[(*n)++] = store_get_be64(k.mv_data);
+        if (!reason || (v.mv_size == strlen(reason) && memcmp(v.mv_data, reason, v.mv_size) == 0)) {
+            if (*n < max)
+                seqs[(*n)++] = store_get_be64(k.mv_data);
+            matching++;
+        }
         err = store_cursor_get(c, &k, &v, MDB_NEXT);
     }
+    if (count)
+        *count = matching;
     return err == GL_ENOTFOUND ? 0 : err;
 }
 

@@ -30,8 +30,8 @@ static int store_figures(proto_msg *m)
 }
 
 /* wait_alarms polls STATUS (pumping the listeners) until the store figures
- * count want alarms and list (or not) the ids given; at most ms. 1 when so;
- * *n gets the last count seen. */
+ * count want overdue events and list (or not) the ids given; at most ms. 1
+ * when so; *n gets the last count seen. */
 static int wait_alarms(uint64_t want, const char *listed, const char *unlisted, int ms,
                        uint64_t *n)
 {
@@ -40,11 +40,11 @@ static int wait_alarms(uint64_t want, const char *listed, const char *unlisted, 
     for (;;) {
         proto_msg m;
         if (store_figures(&m) == 0 &&
-            wf_figure_u64(m.store_figures, m.store_figures_len, "unanswered_alerts", n) == 0 &&
+            wf_figure_u64(m.store_figures, m.store_figures_len, "overdue_events", n) == 0 &&
             *n == want &&
-            (!listed || wf_figure_has_str(m.store_figures, m.store_figures_len, "unanswered", listed)) &&
+            (!listed || wf_figure_has_str(m.store_figures, m.store_figures_len, "overdue", listed)) &&
             (!unlisted ||
-             !wf_figure_has_str(m.store_figures, m.store_figures_len, "unanswered", unlisted)))
+             !wf_figure_has_str(m.store_figures, m.store_figures_len, "overdue", unlisted)))
             return 1;
         if (clock_mono_ms() >= until)
             return 0;
@@ -146,12 +146,18 @@ static void case_overdue(void)
 
     uint64_t n = 0;
     ok(wait_alarms(2, "dl-work", NULL, 3000, &n),
-       "status: the store figures count 2 alarms (unanswered_alerts %llu)", (unsigned long long)n);
+       "status: the store figures count 2 overdue events (overdue_events %llu)",
+       (unsigned long long)n);
     proto_msg s;
     if (store_figures(&s) == 0) {
-        ok(wf_figure_has_str(s.store_figures, s.store_figures_len, "unanswered", "dl-work") &&
-               wf_figure_has_str(s.store_figures, s.store_figures_len, "unanswered", "dl-sign"),
+        ok(wf_figure_has_str(s.store_figures, s.store_figures_len, "overdue", "dl-work") &&
+               wf_figure_has_str(s.store_figures, s.store_figures_len, "overdue", "dl-sign"),
            "and name both events");
+        uint64_t unanswered = 99;
+        ok(wf_figure_u64(s.store_figures, s.store_figures_len, "unanswered_alerts", &unanswered) == 0 &&
+               unanswered == 0 &&
+               !wf_figure_has_str(s.store_figures, s.store_figures_len, "unanswered", "dl-work"),
+           "overdue requests are not counted as unanswered alerts");
     }
 }
 

@@ -17,23 +17,46 @@ static void pack_kv(msgpack_packer *pk, const char *key, uint64_t v)
     msgpack_pack_uint64(pk, v);
 }
 
+/* The ids of the first REPORT_ALARMS events with this alarm, and how many
+ * there are. */
+typedef struct alarm_figures {
+    uint64_t count;
+    size_t n;
+    const char *ids[REPORT_ALARMS];
+} alarm_figures;
+
+static int alarms_of(gl_worker *w, store_txn *t, const char *reason, alarm_figures *a)
+{
+    uint64_t seqs[REPORT_ALARMS];
+    int rc = store_alarm_list(t, reason, seqs, REPORT_ALARMS, &a->n, &a->count);
+    for (size_t i = 0; rc == 0 && i < a->n; i++) {
+        gl_event ev;
+        a->ids[i] = store_event_get(t, seqs[i], &ev, &w->scratch) == 0 ? ev.id : "?";
+    }
+    return rc;
+}
+
+static void pack_ids(msgpack_packer *pk, const char *key, const alarm_figures *a)
+{
+    msgpack_pack_str_with_body(pk, key, strlen(key));
+    msgpack_pack_array(pk, a->n);
+    for (size_t i = 0; i < a->n; i++)
+        msgpack_pack_str_with_body(pk, a->ids[i], strlen(a->ids[i]));
+}
+
 int worker_report(gl_worker *w)
 {
     store_txn *t = NULL;
     store_stats st;
-    uint64_t seqs[REPORT_ALARMS];
-    size_t nalarms = 0;
+    alarm_figures unanswered, overdue;
     arena_reset(&w->scratch);
-    const char *ids[REPORT_ALARMS];
     if (store_begin(w->st, 0, &t) != 0)
         return GL_ESTORAGE;
     int rc = store_get_stats(t, &st);
     if (rc == 0)
-        rc = store_alarm_list(t, seqs, REPORT_ALARMS, &nalarms);
-    for (size_t i = 0; rc == 0 && i < nalarms; i++) {
-        gl_event ev;
-        ids[i] = store_event_get(t, seqs[i], &ev, &w->scratch) == 0 ? ev.id : "?";
-    }
+        rc = alarms_of(w, t, "unanswered", &unanswered);
+    if (rc == 0)
+        rc = alarms_of(w, t, "overdue", &overdue);
     if (rc != 0) {
         store_abort(&t);
         return rc;
@@ -42,18 +65,18 @@ int worker_report(gl_worker *w)
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 11);
+    msgpack_pack_map(&pk, 14);
     pack_kv(&pk, "events", st.events);
     pack_kv(&pk, "last_seq", st.last_seq);
     pack_kv(&pk, "dispatches", st.dispatches);
     pack_kv(&pk, "pending_dispatches", st.pending);
     pack_kv(&pk, "scheduled_resends", st.scheduled);
     pack_kv(&pk, "escalating_alerts", st.escalating);
-    pack_kv(&pk, "unanswered_alerts", st.alarms);
-    msgpack_pack_str_with_body(&pk, "unanswered", 10);
-    msgpack_pack_array(&pk, nalarms);
-    for (size_t i = 0; i < nalarms; i++)
-        msgpack_pack_str_with_body(&pk, ids[i], strlen(ids[i]));
+    pack_kv(&pk, "alarms", st.alarms);
+    pack_kv(&pk, "unanswered_alerts", unanswered.count);
+    pack_ids(&pk, "unanswered", &unanswered);
+    pack_kv(&pk, "overdue_events", overdue.count);
+    pack_ids(&pk, "overdue", &overdue);
     pack_kv(&pk, "map_size_bytes", st.map_size);
     pack_kv(&pk, "map_used_bytes", st.map_used);
     pack_kv(&pk, "reported_at_ms", clock_wall_ms());

@@ -243,13 +243,35 @@ static void st_responders(const json_t *r)
     st_end(&l);
 }
 
+/* One alarm line: "LABEL  N: id id ... (and M more)". */
+static void st_alarm_line(const json_t *store, const char *label, const char *count_key,
+                          const char *ids_key)
+{
+    char a[64], c[64];
+    printf("  %-20s %s", label, st_num(store, count_key, a, sizeof a));
+    const json_t *ids = json_object_get(store, ids_key);
+    if (json_is_array(ids) && json_array_size(ids)) {
+        size_t i;
+        json_t *id;
+        printf(":");
+        json_array_foreach(ids, i, id) {
+            st_value(id, c, sizeof c);
+            printf(" %s", c);
+        }
+        long long total = json_integer_value(json_object_get(store, count_key));
+        if (total > (long long)json_array_size(ids))
+            printf(" (and %lld more)", total - (long long)json_array_size(ids));
+    }
+    printf("\n");
+}
+
 static void st_store(const json_t *store, const json_t *counters)
 {
     static const char *const known[] = {
         "events", "last_seq", "dispatches", "pending_dispatches", "scheduled_resends",
-        "escalating_alerts", "unanswered_alerts", "unanswered", "map_size_bytes",
-        "map_used_bytes", "reported_at_ms", NULL};
-    char a[64], b[64], c[64];
+        "escalating_alerts", "alarms", "unanswered_alerts", "unanswered", "overdue_events",
+        "overdue", "map_size_bytes", "map_used_bytes", "reported_at_ms", NULL};
+    char a[64], b[64];
     const char *from = json_string_value(json_object_get(counters, "store_reported_by"));
     if (!json_is_object(store)) {
         printf("store: no worker has reported yet\n");
@@ -267,21 +289,8 @@ static void st_store(const json_t *store, const json_t *counters)
            st_num(store, "pending_dispatches", a, sizeof a));
     printf("  %-20s %s\n", "scheduled resends", st_num(store, "scheduled_resends", a, sizeof a));
     printf("  %-20s %s\n", "escalating alerts", st_num(store, "escalating_alerts", a, sizeof a));
-    printf("  %-20s %s", "UNANSWERED ALERTS", st_num(store, "unanswered_alerts", a, sizeof a));
-    const json_t *ids = json_object_get(store, "unanswered");
-    if (json_is_array(ids) && json_array_size(ids)) {
-        size_t i;
-        json_t *id;
-        printf(":");
-        json_array_foreach(ids, i, id) {
-            st_value(id, c, sizeof c);
-            printf(" %s", c);
-        }
-        long long total = json_integer_value(json_object_get(store, "unanswered_alerts"));
-        if (total > (long long)json_array_size(ids))
-            printf(" (and %lld more)", total - (long long)json_array_size(ids));
-    }
-    printf("\n");
+    st_alarm_line(store, "UNANSWERED ALERTS", "unanswered_alerts", "unanswered");
+    st_alarm_line(store, "OVERDUE", "overdue_events", "overdue");
     const json_t *used = json_object_get(store, "map_used_bytes");
     const json_t *size = json_object_get(store, "map_size_bytes");
     if (json_is_integer(used) && json_is_integer(size) && json_integer_value(size) > 0) {
