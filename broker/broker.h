@@ -48,6 +48,7 @@ typedef struct worker {
     uint32_t pid;             /* from READY, 0 if not given */
     int local;                /* READY named this host: the worker can be fenced */
     job_list inflight;
+    uint32_t routine_inflight; /* of inflight, the routine-lane jobs */
     uint64_t last_heard_ms, last_sent_ms;
 } worker;
 
@@ -73,6 +74,7 @@ typedef struct broker_config {
     long heartbeat_ms;
     long liveness;            /* missed heartbeats before a peer is dead */
     long alert_reserve;       /* credit per worker kept free for alerts */
+    long routine_window;      /* routine jobs in flight per worker at most */
     long stats_interval_s;
     int fence;                /* SIGKILL silent local workers (they may hold the write lock) */
 } broker_config;

@@ -117,6 +117,8 @@ static void worker_requeue(broker *b, worker *w)
     job *j;
     while ((j = w->inflight.tail) != NULL) {
         list_remove(&w->inflight, j);
+        if (j->lane == LANE_ROUTINE)
+            w->routine_inflight--;
         hmap_del_u64(b->jobs_in_flight, j->id);
         j->owner = NULL;
         list_push_front(&b->lanes[j->lane], j);
@@ -147,6 +149,13 @@ static worker *worker_pick(broker *b, int lane)
         if (lane == LANE_ROUTINE) {
             long reserve = b->cfg.alert_reserve < (long)w->credit ? b->cfg.alert_reserve : (long)w->credit - 1;
             free_slots -= reserve;
+            /* A worker works what it holds in order: an alert that reaches
+             * it waits for the routine jobs ahead of it. Holding at most a
+             * window of them bounds that wait to one small batch; the rest
+             * of the backlog waits here, behind any alert. */
+            long window = b->cfg.routine_window - (long)w->routine_inflight;
+            if (window < free_slots)
+                free_slots = window;
         }
         if (free_slots > best_free) {
             best = w;
@@ -195,6 +204,8 @@ void broker_pump(broker *b)
             }
             j->owner = w;
             list_push_back(&w->inflight, j);
+            if (j->lane == LANE_ROUTINE)
+                w->routine_inflight++;
             if (hmap_put_u64(b->jobs_in_flight, j->id, j) != 0)
                 LOG_E("out of memory tracking job %llu", (unsigned long long)j->id);
         }
@@ -207,6 +218,8 @@ static void job_done(broker *b, uint64_t id)
     if (!j)
         return; /* finished twice (requeued after a worker was thought dead) */
     list_remove(&j->owner->inflight, j);
+    if (j->lane == LANE_ROUTINE)
+        j->owner->routine_inflight--;
     b->counters.done[j->lane]++;
     free(j);
     b->counters.completed++;

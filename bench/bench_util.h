@@ -1,0 +1,186 @@
+/* bench_util.h — what gridline's benchmark programs share: latency
+ * percentiles, a log-bucket histogram for streams too long to keep sample by
+ * sample, and CPU / run-queue accounting of processes read from /proc.
+ *
+ * Header-only on purpose: the Makefile builds every .c file in bench/ as a program
+ * of its own, so shared code cannot live in a .c file here. Everything is
+ * static inline (no warning when a program leaves a helper unused). */
+#ifndef GL_BENCH_UTIL_H
+#define GL_BENCH_UTIL_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* bu_sleep_us sleeps us microseconds, resuming after signals. */
+static inline void bu_sleep_us(uint64_t us)
+{
+    struct timespec ts = {(time_t)(us / 1000000u), (long)(us % 1000000u) * 1000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+static inline int bu_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* bu_percentile returns the nearest-rank p-th percentile (0 < p <= 100) of
+ * n sorted values; 0 when n is 0. With 300 samples p99 is the 3rd largest. */
+static inline uint64_t bu_percentile(const uint64_t *sorted, size_t n, double p)
+{
+    if (n == 0)
+        return 0;
+    size_t rank = (size_t)ceil(p / 100.0 * (double)n);
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return sorted[rank - 1];
+}
+
+/* A latency histogram in microseconds: exact below 100 µs, then buckets 1%
+ * wide up to 100 s (values above land in the last bucket; max is exact). */
+#define BU_HIST_EXACT 100
+#define BU_HIST_BUCKETS (BU_HIST_EXACT + 1400)
+
+typedef struct bu_hist {
+    uint64_t count[BU_HIST_BUCKETS];
+    uint64_t n, max_us, sum_us;
+} bu_hist;
+
+static inline int bu_hist_bucket(uint64_t us)
+{
+    if (us < BU_HIST_EXACT)
+        return (int)us;
+    int b = BU_HIST_EXACT + (int)(log((double)us / BU_HIST_EXACT) / log(1.01));
+    return b < BU_HIST_BUCKETS ? b : BU_HIST_BUCKETS - 1;
+}
+
+/* The upper edge of bucket b, in µs (what a percentile reports: within 1%). */
+static inline uint64_t bu_hist_value(int b)
+{
+    if (b < BU_HIST_EXACT)
+        return (uint64_t)b;
+    return (uint64_t)ceil(BU_HIST_EXACT * pow(1.01, b - BU_HIST_EXACT + 1));
+}
+
+static inline void bu_hist_add(bu_hist *h, uint64_t us)
+{
+    h->count[bu_hist_bucket(us)]++;
+    h->n++;
+    h->sum_us += us;
+    if (us > h->max_us)
+        h->max_us = us;
+}
+
+static inline void bu_hist_merge(bu_hist *into, const bu_hist *from)
+{
+    for (int i = 0; i < BU_HIST_BUCKETS; i++)
+        into->count[i] += from->count[i];
+    into->n += from->n;
+    into->sum_us += from->sum_us;
+    if (from->max_us > into->max_us)
+        into->max_us = from->max_us;
+}
+
+/* bu_hist_percentile: the nearest-rank p-th percentile, at most max_us. */
+static inline uint64_t bu_hist_percentile(const bu_hist *h, double p)
+{
+    if (h->n == 0)
+        return 0;
+    uint64_t rank = (uint64_t)ceil(p / 100.0 * (double)h->n), seen = 0;
+    if (rank < 1)
+        rank = 1;
+    for (int i = 0; i < BU_HIST_BUCKETS; i++) {
+        seen += h->count[i];
+        if (seen >= rank) {
+            uint64_t v = bu_hist_value(i);
+            return v < h->max_us ? v : h->max_us;
+        }
+    }
+    return h->max_us;
+}
+
+/* CPU time and time spent runnable but waiting for a CPU (the run queue),
+ * summed over every thread of a process, from /proc/PID/task/TID/schedstat
+ * (nanoseconds). Threads that exit between two samples take their share
+ * with them, so sample while the threads of interest are alive. */
+typedef struct bu_usage {
+    uint64_t cpu_ns, wait_ns, slices;
+} bu_usage;
+
+/* bu_proc_usage fills u for pid (0: this process); -1 when /proc cannot be
+ * read (the process is gone). */
+static inline int bu_proc_usage(pid_t pid, bu_usage *u)
+{
+    char path[64];
+    memset(u, 0, sizeof *u);
+    if (pid)
+        snprintf(path, sizeof path, "/proc/%ld/task", (long)pid);
+    else
+        snprintf(path, sizeof path, "/proc/self/task");
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char file[384];
+        snprintf(file, sizeof file, "%s/%s/schedstat", path, e->d_name);
+        FILE *f = fopen(file, "r");
+        if (!f)
+            continue;
+        unsigned long long cpu, wait, slices;
+        if (fscanf(f, "%llu %llu %llu", &cpu, &wait, &slices) == 3) {
+            u->cpu_ns += cpu;
+            u->wait_ns += wait;
+            u->slices += slices;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return 0;
+}
+
+static inline bu_usage bu_usage_delta(const bu_usage *end, const bu_usage *start)
+{
+    bu_usage d = {end->cpu_ns - start->cpu_ns, end->wait_ns - start->wait_ns,
+                  end->slices - start->slices};
+    return d;
+}
+
+/* The machine as a whole, from the first line of /proc/stat (clock ticks):
+ * busy = everything but idle and iowait. Returns -1 if unreadable. */
+typedef struct bu_machine {
+    unsigned long long busy, total;
+} bu_machine;
+
+static inline int bu_machine_sample(bu_machine *m)
+{
+    memset(m, 0, sizeof *m);
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return -1;
+    unsigned long long v[10] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+    fclose(f);
+    if (n < 5)
+        return -1;
+    /* guest and guest_nice (8, 9) are already counted in user and nice. */
+    for (int i = 0; i < 8 && i < n; i++)
+        m->total += v[i];
+    m->busy = m->total - v[3] - v[4];
+    return 0;
+}
+
+#endif
