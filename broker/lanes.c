@@ -64,8 +64,17 @@ int broker_routine_full(const broker *b)
 uint32_t broker_retry_after_ms(const broker *b)
 {
     /* Time for the workers to drain half the routine queue at the rate they
-     * have lately shown, within bounds a terminal can live with. */
-    double rate = b->done_per_ms > 0.01 ? b->done_per_ms : 0.01;
+     * have lately shown, within bounds a terminal can live with. The
+     * smoothed rate lags a burst after an idle spell (it is near zero
+     * then), so the current second counts too, and while no rate is known
+     * at all a short wait is asked for rather than the longest. */
+    uint64_t now = clock_mono_ms();
+    double current = now > b->rate_window_start_ms
+                         ? (double)b->rate_window_done / (double)(now - b->rate_window_start_ms)
+                         : 0.0;
+    double rate = b->done_per_ms > current ? b->done_per_ms : current;
+    if (rate < 0.01)
+        return b->nworkers ? 50 : 1000;
     double ms = (double)b->lanes[LANE_ROUTINE].count / 2.0 / rate;
     if (ms < 20)
         ms = 20;
