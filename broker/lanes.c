@@ -364,6 +364,9 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
         return;
     case PROTO_HEARTBEAT:
         break;
+    case PROTO_PING: /* "is a broker here?" (a second broker checking an ipc endpoint) */
+        broker_pong(b, b->workers_sock, ident, len, m.rid);
+        return;
     case PROTO_REPORT:
         broker_on_report(b, &m);
         break;

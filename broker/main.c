@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/clock.h"
 #include "../common/log.h"
@@ -153,6 +154,27 @@ static void drain(broker *b, void *sock, void (*handle)(broker *, frame_msg *), 
     }
 }
 
+/* An ipc:// endpoint is a file: binding it again silently takes it from a
+ * broker still running there (libzmq unlinks the file). Ask first: a PING
+ * answered means another broker is alive on it; silence means a stale file
+ * left by a broker that died, which the bind may replace. */
+static int ipc_endpoint_taken(broker *b, const char *ep)
+{
+    if (strncmp(ep, "ipc://", 6) != 0 || access(ep + 6, F_OK) != 0)
+        return 0;
+    void *s = zmq_socket(b->ctx, ZMQ_DEALER);
+    int zero = 0, taken = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_connect(s, ep) == 0) {
+        static const unsigned char empty_map = 0x80;
+        frame_send(s, NULL, 0, PROTO_PING, &empty_map, 1, 0, NULL, 0, ZMQ_DONTWAIT);
+        zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
+        taken = zmq_poll(&item, 1, 300) == 1;
+    }
+    zmq_close(s);
+    return taken;
+}
+
 static void *bind_router(broker *b, const char *ep, const char *what)
 {
     void *s = zmq_socket(b->ctx, ZMQ_ROUTER);
@@ -238,6 +260,17 @@ int main(int argc, char **argv)
     int status = 1;
     if (!b.ctx || !b.jobs_in_flight || !b.responders_by_ident || !b.teams || !b.presence_pending)
         goto out;
+    /* Check every endpoint before binding any: a refused start must leave
+     * the broker already there untouched. */
+    const char *const eps[][2] = {{b.cfg.intake_ep, "intake"},
+                                  {b.cfg.responders_ep, "responders"},
+                                  {b.cfg.workers_ep, "workers"}};
+    for (size_t i = 0; i < GL_ARRAY_LEN(eps); i++)
+        if (ipc_endpoint_taken(&b, eps[i][0])) {
+            LOG_E("the %s endpoint %s is in use: another broker answers there", eps[i][1],
+                  eps[i][0]);
+            goto out;
+        }
     b.intake = bind_router(&b, b.cfg.intake_ep, "intake");
     b.responders = bind_router(&b, b.cfg.responders_ep, "responders");
     b.workers_sock = bind_router(&b, b.cfg.workers_ep, "workers");

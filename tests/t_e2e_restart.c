@@ -81,6 +81,22 @@ int main(void)
     ok(has_ack && m.ndispatches == 1 && m.dispatches[0].state == GL_DS_ACKED,
        "with its dispatch still acknowledged and its history kept");
     client_close(&c);
+
+    /* A second broker on the same ipc:// endpoints must not take them. */
+    pid_t second = tl_broker(&env, NULL);
+    int status = -1, exited = 0;
+    for (int waited = 0; waited < 5000 && !exited; waited += 50) {
+        exited = waitpid(second, &status, WNOHANG) == second;
+        tl_sleep_ms(50);
+    }
+    if (exited)
+        tl_forget(second);
+    ok(exited && WIFEXITED(status) && WEXITSTATUS(status) != 0,
+       "a second broker on the same endpoints refuses to start (exit %d)",
+       exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    client_open(&c, env.intake, NULL, NULL, 0);
+    is_int(client_show(c, "restart-00", &m, &a), 0, "and the running service still answers");
+    client_close(&c);
     client_listen_close(&l);
     arena_free(&a);
     return done_testing();

@@ -129,7 +129,7 @@ pid_t tl_worker(tl_env *env, const char *name, const char *const extra[])
     return tl_spawn_extra(env, "gridline-worker", args, 9, extra);
 }
 
-static void tl_forget(pid_t pid)
+void tl_forget(pid_t pid)
 {
     for (int i = 0; i < tl_npids; i++)
         if (tl_pids[i] == pid)

@@ -38,6 +38,10 @@ pid_t tl_worker(tl_env *env, const char *name, const char *const extra[]);
 int tl_stop(pid_t pid);
 void tl_kill9(pid_t pid);
 
+/* tl_forget stops tracking pid (the test reaped it itself), so the exit
+ * cleanup never signals a pid the system may have reused. */
+void tl_forget(pid_t pid);
+
 /* tl_alive: 1 if pid has not exited. */
 int tl_alive(pid_t pid);
 
