@@ -139,6 +139,10 @@ void broker_reply_error(broker *b, void *sock, frame_msg *fm, int err, const cha
                         const char *id, uint64_t rid);
 void broker_send_heartbeat(broker *b, void *sock, const void *ident, size_t ident_len);
 void broker_pong(broker *b, void *sock, const void *ident, size_t ident_len, uint64_t rid);
+/* broker_decode decodes fm's body into m (strings in b->scratch). On
+ * failure it counts the bad input, logs it (rate-limited) and answers ERROR
+ * with the code and reason, then returns the GL_E* code. */
+int broker_decode(broker *b, void *sock, frame_msg *fm, proto_msg *m, const char *endpoint);
 /* broker_reply_busy answers BUSY with a retry_after_ms hint, and counts it. */
 void broker_reply_busy(broker *b, void *sock, const void *ident, size_t ident_len,
                        const char *id, uint64_t rid);

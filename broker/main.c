@@ -42,6 +42,23 @@ void broker_reply_error(broker *b, void *sock, frame_msg *fm, int err, const cha
         frame_send_error(sock, ident, len, err, reason, id, rid);
 }
 
+int broker_decode(broker *b, void *sock, frame_msg *fm, proto_msg *m, const char *endpoint)
+{
+    size_t blen;
+    const void *body = frame_body(fm, &blen);
+    char reason[160];
+    arena_reset(&b->scratch);
+    int rc = proto_decode(fm->cmd, body, blen, m, &b->scratch, reason, sizeof reason);
+    if (rc == 0)
+        return 0;
+    b->counters.bad_input++;
+    log_limited(LOG_WARN, endpoint, "bad %s on %s: %s (%s)", proto_cmd_name(fm->cmd), endpoint,
+                gl_errname(rc), reason);
+    /* Echo what decoded of the id, so the client knows which request failed. */
+    broker_reply_error(b, sock, fm, rc, reason, m->ev.id ? m->ev.id : m->event, m->rid);
+    return rc;
+}
+
 void broker_reply_busy(broker *b, void *sock, const void *ident, size_t ident_len,
                        const char *id, uint64_t rid)
 {
@@ -85,16 +102,9 @@ static void on_intake_msg(broker *b, frame_msg *fm)
         return;
     }
     proto_msg m;
-    char reason[160];
-    arena_reset(&b->scratch);
-    int rc = proto_decode(fm->cmd, body, blen, &m, &b->scratch, reason, sizeof reason);
-    if (rc != 0) {
-        b->counters.bad_input++;
-        log_limited(LOG_WARN, "bad-intake", "bad %s on intake: %s (%s)",
-                    proto_cmd_name(fm->cmd), gl_errname(rc), reason);
-        broker_reply_error(b, b->intake, fm, rc, reason, m.ev.id, m.rid);
+    int rc = broker_decode(b, b->intake, fm, &m, "intake");
+    if (rc != 0)
         return;
-    }
     switch (fm->cmd) {
     case PROTO_SUBMIT:
     case PROTO_SHOW:

@@ -117,16 +117,9 @@ void broker_on_responder_msg(broker *b, frame_msg *fm)
         return;
     }
     proto_msg m;
-    char reason[160];
-    arena_reset(&b->scratch);
-    int rc = proto_decode(fm->cmd, body, blen, &m, &b->scratch, reason, sizeof reason);
-    if (rc != 0) {
-        b->counters.bad_input++;
-        log_limited(LOG_WARN, "bad-responder", "bad %s on responders: %s",
-                    proto_cmd_name(fm->cmd), reason);
-        broker_reply_error(b, b->responders, fm, rc, reason, NULL, m.rid);
+    int rc = broker_decode(b, b->responders, fm, &m, "responders");
+    if (rc != 0)
         return;
-    }
     switch (fm->cmd) {
     case PROTO_HELLO:
         on_hello(b, fm, &m);

@@ -45,6 +45,20 @@ char *arena_strdup(gl_arena *a, const char *s)
     return s ? arena_strndup(a, s, strlen(s)) : NULL;
 }
 
+void *arena_grow(gl_arena *a, void *items, size_t n, size_t *cap, size_t size)
+{
+    if (items && n < *cap)
+        return items;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    void *grown = arena_alloc(a, ncap * size);
+    if (!grown)
+        return NULL;
+    if (items && n)
+        memcpy(grown, items, n * size);
+    *cap = ncap;
+    return grown;
+}
+
 void arena_reset(gl_arena *a)
 {
     /* The head is the largest block (each new one doubles); keep it. */

@@ -21,6 +21,12 @@ char *arena_strndup(gl_arena *a, const char *s, size_t len);
 /* arena_strdup copies a NUL-terminated string; NULL in gives NULL out. */
 char *arena_strdup(gl_arena *a, const char *s);
 
+/* arena_grow makes room for one more item in the array items (n in use,
+ * *cap allocated, each size bytes): it returns items when there is room,
+ * else a copy twice as large (at least 16), updating *cap; NULL on ENOMEM
+ * (items stays valid). The old copy is left to the arena. */
+void *arena_grow(gl_arena *a, void *items, size_t n, size_t *cap, size_t size);
+
 /* arena_reset forgets every allocation but keeps the largest block. */
 void arena_reset(gl_arena *a);
 

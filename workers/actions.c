@@ -28,18 +28,12 @@ typedef struct history_list {
 static int history_list_add(void *ctx, const gl_history *h)
 {
     history_list *l = ctx;
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 16;
-        gl_history *items = arena_alloc(l->arena, ncap * sizeof *items);
-        if (!items) {
-            l->oom = 1;
-            return 1;
-        }
-        if (l->items)
-            memcpy(items, l->items, l->n * sizeof *items);
-        l->items = items;
-        l->cap = ncap;
+    gl_history *items = arena_grow(l->arena, l->items, l->n, &l->cap, sizeof *items);
+    if (!items) {
+        l->oom = 1;
+        return 1;
     }
+    l->items = items;
     gl_history *c = &l->items[l->n++];
     *c = *h;
     c->who = arena_strdup(l->arena, h->who);

@@ -18,18 +18,12 @@ int dispatch_list_add(void *ctx, const gl_dispatch *d)
     dispatch_list *l = ctx;
     if (l->limit && l->n == l->limit)
         return 1;
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 16;
-        gl_dispatch *items = arena_alloc(l->arena, ncap * sizeof *items);
-        if (!items) {
-            l->oom = 1;
-            return 1;
-        }
-        if (l->items)
-            memcpy(items, l->items, l->n * sizeof *items);
-        l->items = items;
-        l->cap = ncap;
+    gl_dispatch *items = arena_grow(l->arena, l->items, l->n, &l->cap, sizeof *items);
+    if (!items) {
+        l->oom = 1;
+        return 1;
     }
+    l->items = items;
     gl_dispatch *c = &l->items[l->n];
     *c = *d;
     c->event = arena_strdup(l->arena, d->event);

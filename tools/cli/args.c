@@ -264,6 +264,16 @@ int cli_report(const char *verb, int err, const char *reason, int refusals)
     return status;
 }
 
+int cli_connect(const cli_common *c, const char *endpoint, const char *verb, int refusals,
+                client **out)
+{
+    client_opts o;
+    char err[512];
+    cli_client_opts(c, &o);
+    int rc = client_open(out, endpoint, &o, err, sizeof err);
+    return rc ? cli_report(verb, rc, err, refusals) : 0;
+}
+
 int cli_event_query(int argc, char **argv, const char *verb, const char *usage,
                     const char *description,
                     int (*call)(client *c, const char *id, proto_msg *out, gl_arena *arena),
@@ -279,13 +289,9 @@ int cli_event_query(int argc, char **argv, const char *verb, const char *usage,
         return rc == 1 ? CLI_EXIT_OK : rc;
     if (cli_check_id(verb, "EVENT_ID", id))
         return CLI_EXIT_BADINPUT;
-    client_opts o;
-    cli_client_opts(&c, &o);
     client *cl = NULL;
-    char err[512];
-    rc = client_open(&cl, c.intake, &o, err, sizeof err);
-    if (rc)
-        return cli_report(verb, rc, err, 1);
+    if ((rc = cli_connect(&c, c.intake, verb, 1, &cl)) != 0)
+        return rc;
     gl_arena arena = {0};
     proto_msg m;
     rc = call(cl, id, &m, &arena);

@@ -122,6 +122,12 @@ int cli_check_id(const char *verb, const char *flag, const char *value);
  * values and returns nonzero. */
 int cli_check_cap(const char *verb, const char *flag, const char **value);
 
+/* cli_connect opens a client on endpoint with the common flags' options.
+ * Returns 0 and *out, or the exit status after reporting why (as verb;
+ * refusals as for cli_exit_for). */
+int cli_connect(const cli_common *c, const char *endpoint, const char *verb, int refusals,
+                client **out);
+
 /* cli_event_query runs a verb that asks the intake endpoint about one event
  * (show, track): parse the common flags and EVENT_ID, call, print with
  * print(m, json). Returns the exit status. */

@@ -42,13 +42,10 @@ static int change_send(const char *verb, const cli_common *c, const char *id,
                        const char *terminal, const char *text, const char *urgency,
                        const char *severity, const char *certainty, const char *note)
 {
-    client_opts o;
-    cli_client_opts(c, &o);
     client *cl = NULL;
-    char err[512];
-    int rc = client_open(&cl, c->intake, &o, err, sizeof err);
+    int rc = cli_connect(c, c->intake, verb, 1, &cl);
     if (rc)
-        return cli_report(verb, rc, err, 1);
+        return rc;
     client_filed changed;
     if (strcmp(verb, "cancel") == 0)
         rc = client_cancel(cl, id, terminal, note, &changed);

@@ -50,13 +50,9 @@ int cli_rate(int argc, char **argv)
     if (strcmp(rating, "satisfied") != 0 && strcmp(rating, "unsatisfied") != 0)
         return cli_bad("rate", "the rating must be satisfied or unsatisfied (got '%s')", rating);
 
-    client_opts o;
-    cli_client_opts(&c, &o);
     client *cl = NULL;
-    char err[512];
-    rc = client_open(&cl, c.intake, &o, err, sizeof err);
-    if (rc)
-        return cli_report("rate", rc, err, 1);
+    if ((rc = cli_connect(&c, c.intake, "rate", 1, &cl)) != 0)
+        return rc;
     client_filed changed;
     rc = client_rate(cl, id, terminal, rating, note, &changed);
     int status = CLI_EXIT_OK;
@@ -119,13 +115,9 @@ int cli_board(int argc, char **argv)
         return cli_bad("board", "--community is required");
     if (cli_check_len("board", "community", community, GL_MAX_ID))
         return CLI_EXIT_BADINPUT;
-    client_opts o;
-    cli_client_opts(&c, &o);
     client *cl = NULL;
-    char err[512];
-    rc = client_open(&cl, c.responders, &o, err, sizeof err);
-    if (rc)
-        return cli_report("board", rc, err, 0);
+    if ((rc = cli_connect(&c, c.responders, "board", 0, &cl)) != 0)
+        return rc;
     gl_arena arena = {0};
     proto_msg m;
     rc = client_board(cl, community, &m, &arena);

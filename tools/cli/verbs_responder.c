@@ -144,13 +144,9 @@ int cli_act(int argc, char **argv)
             return cli_bad(verb, "--until must be in the future (got '%s')", until);
     }
 
-    client_opts o;
-    cli_client_opts(&c, &o);
     client *cl = NULL;
-    char err[512];
-    rc = client_open(&cl, c.responders, &o, err, sizeof err);
-    if (rc)
-        return cli_report(verb, rc, err, 1);
+    if ((rc = cli_connect(&c, c.responders, verb, 1, &cl)) != 0)
+        return rc;
     client_result result;
     switch (acts[which].cmd) {
     case PROTO_REDIRECT:

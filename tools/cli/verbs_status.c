@@ -49,13 +49,9 @@ int cli_status(int argc, char **argv)
                        &c, NULL, NULL);
     if (rc)
         return rc == 1 ? CLI_EXIT_OK : rc;
-    client_opts o;
-    cli_client_opts(&c, &o);
     client *cl = NULL;
-    char err[512];
-    rc = client_open(&cl, c.intake, &o, err, sizeof err);
-    if (rc)
-        return cli_report("status", rc, err, 0);
+    if ((rc = cli_connect(&c, c.intake, "status", 0, &cl)) != 0)
+        return rc;
     int status = status_fetch(cl, "status", c.json);
     client_close(&cl);
     return status;

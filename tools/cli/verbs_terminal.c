@@ -104,13 +104,9 @@ int cli_push(int argc, char **argv)
         ev.has_coords = 1;
     }
 
-    client_opts o;
-    cli_client_opts(&c, &o);
     client *cl = NULL;
-    char err[512];
-    rc = client_open(&cl, c.intake, &o, err, sizeof err);
-    if (rc)
-        return cli_report("push", rc, err, 0);
+    if ((rc = cli_connect(&c, c.intake, "push", 0, &cl)) != 0)
+        return rc;
     client_filed filed;
     rc = client_submit(cl, &ev, &filed);
     int status;
@@ -153,13 +149,9 @@ int cli_ping(int argc, char **argv)
                        &c, NULL, NULL);
     if (rc)
         return rc == 1 ? CLI_EXIT_OK : rc;
-    client_opts o;
-    cli_client_opts(&c, &o);
     client *cl = NULL;
-    char err[512];
-    rc = client_open(&cl, c.intake, &o, err, sizeof err);
-    if (rc)
-        return cli_report("ping", rc, err, 0);
+    if ((rc = cli_connect(&c, c.intake, "ping", 0, &cl)) != 0)
+        return rc;
     uint64_t start = clock_mono_ms();
     rc = client_ping(cl);
     int status = CLI_EXIT_OK;
