@@ -47,7 +47,7 @@
 #define RECEIPT_WAIT_MS 3000   /* after the last FILED, for stragglers */
 
 typedef struct bench_cfg {
-    long alerts, terminals, inflight, duration_s, payload, pace_ms, workers;
+    long alerts, terminals, inflight, duration_s, payload, pace_ms, workers, alert_workers;
     int quick;
     const char *broker_args, *worker_args, *trace_path;
 } bench_cfg;
@@ -141,11 +141,11 @@ typedef struct proc_ref {
     pid_t pid; /* 0: this process */
 } proc_ref;
 
-static proc_ref procs[2 + MAX_WORKERS];
+static proc_ref procs[2 + 2 * MAX_WORKERS];
 static int nprocs;
 
 typedef struct usage_snap {
-    bu_usage u[2 + MAX_WORKERS];
+    bu_usage u[2 + 2 * MAX_WORKERS];
     bu_machine machine;
     uint64_t mono_us;
 } usage_snap;
@@ -456,7 +456,8 @@ static double others_pct_core(const phase_result *r)
 static void print_table(const phase_result *p)
 {
     const phase_result *a = &p[0], *b = &p[1];
-    printf("\nbench_alert: %ld workers, demo county, fresh store in %s\n", cfg.workers, env.dir);
+    printf("\nbench_alert: %ld workers + %ld alert-lane workers, demo county, fresh store in %s\n",
+           cfg.workers, cfg.alert_workers, env.dir);
     printf("  no load: %ld alerts, one every %ld ms\n", cfg.alerts, cfg.pace_ms);
     printf("  flood:   %ld terminals x %ld routine SUBMITs in flight, %ld-byte text, %ld s;\n"
            "           %ld alerts spread over it after a warm-up\n\n",
@@ -553,10 +554,10 @@ static void json_phase(const char *key, const phase_result *r)
 
 static void print_json(const phase_result *p)
 {
-    printf("{\"bench\":\"alert\",\"workers\":%ld,\"alerts\":%ld,\"pace_ms\":%ld,\"terminals\":%ld,"
+    printf("{\"bench\":\"alert\",\"workers\":%ld,\"alert_workers\":%ld,\"alerts\":%ld,\"pace_ms\":%ld,\"terminals\":%ld,"
            "\"inflight\":%ld,\"duration_s\":%ld,\"payload\":%ld,",
-           cfg.workers, cfg.alerts, cfg.pace_ms, cfg.terminals, cfg.inflight, cfg.duration_s,
-           cfg.payload);
+           cfg.workers, cfg.alert_workers, cfg.alerts, cfg.pace_ms, cfg.terminals, cfg.inflight,
+           cfg.duration_s, cfg.payload);
     json_phase("no_load", &p[0]);
     printf(",");
     json_phase("flood", &p[1]);
@@ -627,6 +628,7 @@ int main(int argc, char **argv)
         {"duration", OPT_INT, "10", "seconds of routine flood", &cfg.duration_s, NULL},
         {"payload", OPT_INT, "400", "bytes of text in each routine event (UTF-8)", &cfg.payload, NULL},
         {"workers", OPT_INT, "2", "gridline-worker processes sharing the store", &cfg.workers, NULL},
+        {"alert-workers", OPT_INT, "1", "more workers started with --lanes alert (kept free for alerts)", &cfg.alert_workers, NULL},
         {"broker-args", OPT_STR, "", "extra broker arguments, space-separated (\"--max-queue 500\")", &cfg.broker_args, NULL},
         {"worker-args", OPT_STR, "", "extra arguments for every worker (\"--batch 64\")", &cfg.worker_args, NULL},
         {"trace", OPT_STR, NULL, "write every alert's timestamps (CLOCK_MONOTONIC µs) as CSV to this file", &cfg.trace_path, NULL},
@@ -657,7 +659,8 @@ int main(int argc, char **argv)
     if (cfg.alerts < 1 || cfg.alerts > 1000000 || cfg.terminals < 1 || cfg.terminals > 256 ||
         cfg.inflight < 1 || cfg.inflight > MAX_INFLIGHT || cfg.duration_s < 1 ||
         cfg.duration_s > 3600 || cfg.payload < 1 || cfg.payload > GL_MAX_TEXT ||
-        cfg.pace_ms < 0 || cfg.pace_ms > 60000 || cfg.workers < 1 || cfg.workers > MAX_WORKERS) {
+        cfg.pace_ms < 0 || cfg.pace_ms > 60000 || cfg.workers < 1 || cfg.workers > MAX_WORKERS ||
+        cfg.alert_workers < 0 || cfg.alert_workers > MAX_WORKERS) {
         fprintf(stderr, "bench_alert: an option is out of range (see --help)\n");
         return 2;
     }
@@ -683,6 +686,14 @@ int main(int argc, char **argv)
     for (long i = 0; i < cfg.workers; i++) {
         snprintf(names[i], sizeof names[i], "w%ld", i + 1);
         procs[nprocs++] = (proc_ref){names[i], tl_worker(&env, names[i], wextra)};
+    }
+    static char alert_names[MAX_WORKERS][24];
+    const char *aextra[34] = {"--lanes", "alert"};
+    for (int i = 0; i < 31 && wextra[i]; i++)
+        aextra[i + 2] = wextra[i];
+    for (long i = 0; i < cfg.alert_workers; i++) {
+        snprintf(alert_names[i], sizeof alert_names[i], "wa%ld", i + 1);
+        procs[nprocs++] = (proc_ref){alert_names[i], tl_worker(&env, alert_names[i], aextra)};
     }
     procs[nprocs++] = (proc_ref){"bench", 0};
     if (tl_wait_workers(&env, 15000) != 0) {

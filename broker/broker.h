@@ -47,6 +47,7 @@ typedef struct worker {
     uint32_t credit;          /* window the worker asked for */
     uint32_t pid;             /* from READY, 0 if not given */
     int local;                /* READY named this host: the worker can be fenced */
+    unsigned lanes;           /* bit (1 << LANE_*) per lane it takes, from READY */
     job_list inflight;
     uint32_t routine_inflight; /* of inflight, the routine-lane jobs */
     uint64_t last_heard_ms, last_sent_ms;

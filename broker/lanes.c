@@ -146,14 +146,22 @@ static void worker_remove(broker *b, int index, const char *why)
     free(w);
 }
 
-/* The worker with the most free credit; routine work must leave
- * alert_reserve slots free so an alert never waits for a busy worker. */
+/* The worker with the most free credit among those that take the lane;
+ * routine work must leave alert_reserve slots free so an alert never waits
+ * for a busy worker. An alert-lane job goes to a worker that takes only the
+ * alert lane whenever one has credit: it is never in the middle of a routine
+ * batch, and acts on an alert then follow the alert through the same worker,
+ * in order. */
 static worker *worker_pick(broker *b, int lane)
 {
     worker *best = NULL;
     long best_free = 0;
+    int best_dedicated = 0;
     for (int i = 0; i < b->nworkers; i++) {
         worker *w = b->workers[i];
+        if (!(w->lanes & (1u << lane)))
+            continue;
+        int dedicated = w->lanes == (1u << lane);
         long free_slots = (long)w->credit - (long)w->inflight.count;
         if (lane == LANE_ROUTINE) {
             long reserve = b->cfg.alert_reserve < (long)w->credit ? b->cfg.alert_reserve : (long)w->credit - 1;
@@ -166,9 +174,12 @@ static worker *worker_pick(broker *b, int lane)
             if (window < free_slots)
                 free_slots = window;
         }
-        if (free_slots > best_free) {
+        if (free_slots <= 0 || (best_dedicated && !dedicated))
+            continue;
+        if (dedicated > best_dedicated || free_slots > best_free) {
             best = w;
             best_free = free_slots;
+            best_dedicated = dedicated;
         }
     }
     return best;
@@ -285,8 +296,12 @@ static void on_ready(broker *b, frame_msg *fm, const proto_msg *m)
     w->credit = m->credit > 4096 ? 4096 : m->credit;
     w->pid = m->pid;
     w->local = local;
+    w->lanes = !m->lane || strcmp(m->lane, "all") == 0 ? (1u << LANE_ALERT) | (1u << LANE_ROUTINE)
+               : strcmp(m->lane, "alert") == 0         ? 1u << LANE_ALERT
+                                                       : 1u << LANE_ROUTINE;
     w->last_heard_ms = clock_mono_ms();
-    LOG_I("worker %s ready, credit %u (%d connected)", w->name, w->credit, b->nworkers);
+    LOG_I("worker %s ready, credit %u, lanes %s (%d connected)", w->name, w->credit,
+          m->lane ? m->lane : "all", b->nworkers);
     broker_send_heartbeat(b, b->workers_sock, w->ident, w->ident_len);
 }
 

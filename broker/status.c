@@ -79,8 +79,11 @@ void broker_on_status(broker *b, void *sock, const void *ident, size_t len, uint
     msgpack_pack_array(&pk, (size_t)b->nworkers);
     for (int i = 0; i < b->nworkers; i++) {
         const worker *w = b->workers[i];
-        msgpack_pack_map(&pk, 4);
+        msgpack_pack_map(&pk, 5);
         kv_str(&pk, "name", w->name);
+        kv_str(&pk, "lanes", w->lanes == (1u << LANE_ALERT)     ? "alert"
+                             : w->lanes == (1u << LANE_ROUTINE) ? "routine"
+                                                                : "all");
         kv_u64(&pk, "credit", w->credit);
         kv_u64(&pk, "in_flight", w->inflight.count);
         kv_u64(&pk, "heard_ms_ago", now_ms - w->last_heard_ms);

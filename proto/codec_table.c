@@ -28,6 +28,8 @@ static const char *const cap_certainty[] = {"Observed", "Likely", "Possible", "U
                                             "Unknown", NULL};
 static const char *const origins[] = {"intake", "responders", NULL};
 static const char *const lanes[] = {"alert", "routine", NULL};
+/* READY "lanes": which lanes a worker takes (absent: both). */
+static const char *const worker_lanes[] = {"all", "alert", "routine", NULL};
 static const char *const ratings[] = {"satisfied", "unsatisfied", NULL};
 
 /* The event fields a terminal submits, shared by SUBMIT (T = proto_msg,
@@ -243,6 +245,7 @@ static const codec_field ready_fields[] = {
     P("credit", CT_UINT, credit, REQ, 0),
     P("pid", CT_UINT, pid, 0, 0),
     P("host", CT_STR, host, 0, GL_MAX_SHORT),
+    ROW_ONE_OF(proto_msg, "lanes", lane, 0, worker_lanes),
 };
 static const codec_field presence_fields[] = {
     RID,

@@ -44,7 +44,7 @@ enum proto_cmd {
     PROTO_NOTICE,    /* broker → responder: event, team, what, note?, by? */
     PROTO_BYE,       /* responder leaving (no reply) */
     /* worker ↔ broker (workers endpoint) */
-    PROTO_READY,     /* worker → broker: worker, credit */
+    PROTO_READY,     /* worker → broker: worker, credit, pid?, host?, lanes? */
     PROTO_JOB,       /* broker → worker: header job, client, origin, lane; + inner cmd, body */
     PROTO_DONE,      /* worker → broker: header job, client, origin; + inner reply cmd, body */
     PROTO_DELIVER,   /* worker → broker: header team; + inner DISPATCH/NOTICE, body */
@@ -117,7 +117,8 @@ typedef struct proto_msg {
     const void *client;      /* "client": bin, the ROUTER identity of the requester */
     size_t client_len;
     const char *origin;      /* "origin": "intake" or "responders" */
-    const char *lane;        /* "lane": "alert" or "routine" */
+    const char *lane;        /* "lane": "alert" or "routine"; READY's "lanes":
+                                "all", "alert" or "routine" */
 
     /* FIGURES / REPORT: maps of figures carried as msgpack bytes (keys in
      * PROTOCOL.md, "Status"), so new figures need no codec change */

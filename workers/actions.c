@@ -71,6 +71,24 @@ static const char *submitter(gl_worker *w, const gl_event *ev)
     return who ? who : "terminal";
 }
 
+void worker_route_new(gl_worker *w, const gl_event *in, uint64_t now, gl_event *ev,
+                      dir_route *route)
+{
+    *ev = *in;
+    ev->state = GL_EV_FILED;
+    ev->team = NULL;
+    ev->created_ms = ev->updated_ms = now;
+    dir_route_event(w->dir, ev, route);
+    /* Keep the location the directory resolved (a call box gives only its
+     * terminal id; its grid and community are filled in here). */
+    if (!ev->community)
+        ev->community = route->community;
+    if (!ev->grid)
+        ev->grid = route->grid;
+    if (!ev->compound)
+        ev->compound = route->compound;
+}
+
 int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
 {
     const gl_event *in = &j->msg.ev;
@@ -96,21 +114,9 @@ int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
         return 0;
     }
 
-    gl_event ev = *in;
-    ev.state = GL_EV_FILED;
-    ev.team = NULL;
-    ev.created_ms = ev.updated_ms = now;
+    gl_event ev;
     dir_route route;
-    dir_route_event(w->dir, &ev, &route);
-    /* Keep the location the directory resolved (a call box gives only its
-     * terminal id; its grid and community are filled in here). */
-    if (!ev.community)
-        ev.community = route.community;
-    if (!ev.grid)
-        ev.grid = route.grid;
-    if (!ev.compound)
-        ev.compound = route.compound;
-
+    worker_route_new(w, in, now, &ev, &route);
     if ((rc = store_event_add(t, &ev)) != 0)
         return rc;
     const char *who = submitter(w, &ev);
@@ -121,15 +127,21 @@ int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
     char note[GL_MAX_TEXT];
     size_t used = 0;
     note[0] = '\0';
+    /* The DISPATCHes of an alert sent early (early.c) are not sent again;
+     * the records written here are what is resent until acknowledged. */
+    w->dispatch_quiet = j->early_dispatched;
     for (int i = 0; i < route.n; i++) {
         rc = worker_dispatch(w, t, &ev, route.to[i].team, route.to[i].role, who, now);
-        if (rc)
+        if (rc) {
+            w->dispatch_quiet = 0;
             return rc;
+        }
         int n = snprintf(note + used, sizeof note - used, "%s%s (%s)", i ? ", " : "",
                          route.to[i].team, route.to[i].role);
         if (n > 0 && (size_t)n < sizeof note - used)
             used += (size_t)n;
     }
+    w->dispatch_quiet = 0;
     /* The plan's deadlines run only when the route called its first squad
      * (an alert of unknown place goes to triage and the coordinators). */
     int squad_called = 0;

@@ -168,6 +168,9 @@ void worker_flush(gl_worker *w, int ok, int err)
 
 void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
 {
+    /* Before the wait for the store's one writer: an alert's people are
+     * told now, the alert is filed next. */
+    worker_early_dispatch(w, jobs, n);
     uint64_t now = clock_wall_ms();
     store_txn *t = NULL;
     watchdog_waiting(1);
@@ -241,4 +244,6 @@ void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
         }
     }
     worker_flush(w, rc == 0, rc);
+    if (rc != 0)
+        worker_early_withdraw(w, jobs, n, rc);
 }

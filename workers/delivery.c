@@ -86,7 +86,7 @@ int worker_dispatch(gl_worker *w, store_txn *t, gl_event *ev, const char *team,
     if ((rc = store_dispatch_put(t, &d)) != 0)
         return rc;
     w->counters.dispatches++;
-    return worker_send_dispatch(w, &d, ev);
+    return w->dispatch_quiet ? 0 : worker_send_dispatch(w, &d, ev);
 }
 
 /* --- resend to a team that said HELLO --- */

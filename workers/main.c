@@ -37,6 +37,7 @@ static void send_ready(gl_worker *w)
     m.worker = w->cfg.name;
     m.credit = (uint32_t)w->cfg.credit;
     m.pid = (uint32_t)getpid();
+    m.lane = w->cfg.lanes;
     if (gethostname(host, sizeof host - 1) == 0 && host[0])
         m.host = host;
     if (frame_send_msg(w->sock, NULL, 0, &m, ZMQ_DONTWAIT) == 0)
@@ -259,6 +260,7 @@ int main(int argc, char **argv)
         {"liveness", OPT_INT, "3", "heartbeats missed before the broker is thought gone", &w.cfg.liveness, NULL},
         {"map-mb", OPT_INT, "4096", "LMDB map size in MiB", &w.cfg.map_mb, NULL},
         {"close-unrated-s", OPT_INT, "604800", "a resolved event nobody rates closes after this many seconds (0: never)", &w.cfg.close_unrated_s, NULL},
+        {"lanes", OPT_STR, "all", "lanes the broker sends here: all, alert (a worker kept free for alerts and acts) or routine", &w.cfg.lanes, NULL},
         {"log-level", OPT_STR, "info", "error, warn, info or debug", &log_level, "GRIDLINE_LOG_LEVEL"},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
@@ -274,6 +276,11 @@ int main(int argc, char **argv)
     if (!w.cfg.name)
         w.cfg.name = default_name;
     int level = log_level_parse(log_level);
+    if (strcmp(w.cfg.lanes, "all") != 0 && strcmp(w.cfg.lanes, "alert") != 0 &&
+        strcmp(w.cfg.lanes, "routine") != 0) {
+        fprintf(stderr, "gridline-worker: --lanes must be all, alert or routine\n");
+        return 2;
+    }
     if (level < 0 || w.cfg.credit < 1 || w.cfg.batch < 1 || w.cfg.retry_ms < 1 ||
         w.cfg.heartbeat_ms < 1 || w.cfg.liveness < 1 || w.cfg.map_mb < 1 ||
         strlen(w.cfg.name) > GL_MAX_ID) {

@@ -24,6 +24,7 @@ typedef struct worker_config {
     long heartbeat_ms, liveness;
     long map_mb;
     long close_unrated_s; /* a resolved event nobody rates closes after this */
+    const char *lanes;    /* "all", "alert" or "routine": what the broker sends */
 } worker_config;
 
 /* One message to send after the batch commits. */
@@ -63,6 +64,8 @@ typedef struct gl_worker {
     worker_counters counters;
     int escalation_soon;    /* a deadline was brought forward: look now */
     uint64_t last_report_ms;
+    int dispatch_quiet;     /* worker_dispatch writes the record, sends nothing
+                               (the alert's DISPATCH went out early) */
 } gl_worker;
 
 /* A job as received, decoded. */
@@ -75,6 +78,8 @@ typedef struct wjob {
     int cmd;
     proto_msg msg;
     int decode_err;         /* GL_E* when the inner body did not decode */
+    int early_dispatched;   /* an alert whose DISPATCHes went out before its
+                               commit (early.c) */
     char reason[160];
 } wjob;
 
@@ -102,6 +107,20 @@ void worker_flush(gl_worker *w, int ok, int err);
 int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now);
 int worker_show(gl_worker *w, store_txn *t, const wjob *j);
 int worker_act(gl_worker *w, store_txn *t, const wjob *j, uint64_t now);
+/* worker_route_new makes ev, the record a new event in is filed as (state
+ * filed, times now, the location the directory resolved), and its route. */
+void worker_route_new(gl_worker *w, const gl_event *in, uint64_t now, gl_event *ev,
+                      dir_route *route);
+
+/* early.c — an alert's DISPATCHes before its commit */
+/* worker_early_dispatch sends, for each new alert among jobs[0..n), the
+ * DISPATCHes of its route at once (seq 0: not filed yet) and marks the job
+ * early_dispatched; it looks only under a read transaction. */
+void worker_early_dispatch(gl_worker *w, wjob *jobs, size_t n);
+/* worker_early_withdraw tells the teams of every early-dispatched job of
+ * jobs[0..n) that the alert was not filed after all (err: why), and sends
+ * that at once. */
+void worker_early_withdraw(gl_worker *w, wjob *jobs, size_t n, int err);
 
 /* delivery.c */
 /* worker_dispatch creates (or re-opens) the dispatch of ev to team with role,
