@@ -157,6 +157,11 @@ static worker *worker_pick(broker *b, int lane)
     worker *best = NULL;
     long best_free = 0;
     int best_dedicated = 0;
+    /* With a worker kept for alerts, the alert lane does not wait behind the
+     * others' routine jobs: their routine window need not be small. */
+    int alert_kept = 0;
+    for (int i = 0; lane == LANE_ROUTINE && i < b->nworkers && !alert_kept; i++)
+        alert_kept = b->workers[i]->lanes == 1u << LANE_ALERT;
     for (int i = 0; i < b->nworkers; i++) {
         worker *w = b->workers[i];
         if (!(w->lanes & (1u << lane)))
@@ -171,7 +176,7 @@ static worker *worker_pick(broker *b, int lane)
              * window of them bounds that wait to one small batch; the rest
              * of the backlog waits here, behind any alert. */
             long window = b->cfg.routine_window - (long)w->routine_inflight;
-            if (window < free_slots)
+            if (!alert_kept && window < free_slots)
                 free_slots = window;
         }
         if (free_slots <= 0 || (best_dedicated && !dedicated))

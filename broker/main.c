@@ -235,7 +235,7 @@ int main(int argc, char **argv)
         {"heartbeat-ms", OPT_INT, "1000", "heartbeat interval to workers and responders", &b.cfg.heartbeat_ms, NULL},
         {"liveness", OPT_INT, "3", "heartbeats missed before a worker or responder is dead", &b.cfg.liveness, NULL},
         {"alert-reserve", OPT_INT, "4", "credit per worker kept free for the alert lane", &b.cfg.alert_reserve, NULL},
-        {"routine-window", OPT_INT, "32", "routine jobs a worker may hold at once: an alert waits for at most these (smaller: faster alerts, less batching)", &b.cfg.routine_window, NULL},
+        {"routine-window", OPT_INT, "32", "routine jobs a worker may hold at once: an alert waits for at most these (smaller: faster alerts, less batching; not applied while a --lanes alert worker is connected)", &b.cfg.routine_window, NULL},
         {"fence", OPT_FLAG, NULL, "SIGKILL a worker on this host that stops heartbeating, so a worker hung inside its write transaction cannot stall the store (use when a supervisor restarts workers)", &b.cfg.fence, NULL},
         {"stats-interval", OPT_INT, "60", "seconds between counter lines in the log (0: never)", &b.cfg.stats_interval_s, NULL},
         {"log-level", OPT_STR, "info", "error, warn, info or debug", &log_level, "GRIDLINE_LOG_LEVEL"},
