@@ -32,7 +32,7 @@ static int push_coord(const char *flag, const char *text, double limit, double *
     "{\"id\",\"seq\",\"kind\",\"state\",\"duplicate\"}. --community may be left out "   \
     "when\n--compound, --grid or --terminal is given (a one-button call box sends only\n" \
     "--terminal). Without --id a new time-ordered id is made; every retry resends\n"   \
-    "that same id.\n\n" CLI_EXIT_TABLE
+    "that same id.\n\n" CLI_EXIT_TABLE "\n  6  forbidden (203): this key may not submit this"
 
 int cli_push(int argc, char **argv)
 {
