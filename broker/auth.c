@@ -157,12 +157,18 @@ static void *zap_thread(void *arg)
             else
                 zmq_msg_close(&part);
         }
-        if (!failed && n > 0)
-            zap_answer(a, parts, n);
+        int err = failed ? zmq_errno() : 0;
+        if (err == ETERM) {
+            for (int i = 0; i < n; i++)
+                zmq_msg_close(&parts[i]);
+            break;
+        }
+        /* Whatever came, answer it: a REP socket that received must send
+         * before it can receive again. */
+        if (n > 0)
+            zap_answer(a, parts, failed ? 1 : n);
         for (int i = 0; i < n; i++)
             zmq_msg_close(&parts[i]);
-        if (failed && zmq_errno() == ETERM)
-            break;
     }
     zmq_close(a->zap);
     return NULL;
