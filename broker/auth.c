@@ -329,10 +329,16 @@ static const char *refusal(const keys_principal *p, int cmd, const proto_msg *m,
             return NULL; /* the worker checks the event is this terminal's */
         if (cmd == PROTO_SUBMIT || cmd == PROTO_UPDATE || cmd == PROTO_CANCEL ||
             cmd == PROTO_RATE) {
-            if (m->ev.terminal && strcmp(m->ev.terminal, p->scope) == 0)
+            /* What it files carries its terminal; a change names it or not
+             * (the worker checks the stored event's terminal either way). */
+            if (m->ev.terminal ? strcmp(m->ev.terminal, p->scope) == 0 : cmd != PROTO_SUBMIT)
                 return NULL;
-            snprintf(buf, len, "this key is terminal %s: %s must carry terminal \"%s\"",
-                     p->scope, proto_cmd_name(cmd), p->scope);
+            if (m->ev.terminal)
+                snprintf(buf, len, "this key is terminal %s: %s cannot name another terminal",
+                         p->scope, proto_cmd_name(cmd));
+            else
+                snprintf(buf, len, "this key is terminal %s: SUBMIT must carry terminal \"%s\"",
+                         p->scope, p->scope);
             return buf;
         }
         return "a terminal may only submit, update, cancel, rate, track and show its own events";

@@ -138,6 +138,9 @@ static void case_refuse_plain_network(void)
     is_int(tl_run(&env, "gridline-broker", argv, out, sizeof out, 10000), 2,
            "a broker asked to listen plain on 0.0.0.0 refuses to start (exit 2)");
     ok(port_bindable("0.0.0.0", port), "and never bound the port");
+    snprintf(ep, sizeof ep, "tcp://*:%d", port);
+    is_int(tl_run(&env, "gridline-broker", argv, out, sizeof out, 10000), 2,
+           "nor on tcp://*: (every interface)");
     const char *argv2[] = {"gridline-broker", "--intake", intake, "--workers", env.workers,
                            "--responders", env.responders, "--keys", keys_dir, NULL};
     is_int(tl_run(&env, "gridline-broker", argv2, out, sizeof out, 10000), 2,
@@ -230,6 +233,30 @@ int main(void)
     is_int(client_track(desk2, "ev-1", &tr, &arena), GL_EFORBIDDEN, "and TRACK too");
     is_int(client_cancel(desk2, "ev-1", "T-2", "not mine", NULL), GL_EFORBIDDEN,
            "and it cannot cancel it");
+    is_int(client_cancel(desk2, "ev-1", NULL, "not mine", NULL), GL_EFORBIDDEN,
+           "not even without naming a terminal");
+    is_int(client_update(desk1, "ev-1", "T-2", "new text", NULL, NULL, NULL, NULL, NULL),
+           GL_EFORBIDDEN, "terminal T-1 cannot name another terminal in an UPDATE");
+    is_int(client_update(desk1, "ev-1", NULL, "the light on floor 3", NULL, NULL, NULL, NULL,
+                         NULL), 0, "but updates its own event");
+
+    /* The CLI with --key and --server-key: push fills in the terminal. */
+    char out[512], key1[600];
+    snprintf(key1, sizeof key1, "%s/desk-1.secret", keys_dir);
+    const char *push[] = {"gridline", "push", "--intake", intake, "--key", key1, "--server-key",
+                          broker_pub, "--kind", "request", "--category", "repair", "--grid",
+                          "heping-g1", "--text", "a loose handrail", "--id", "ev-cli", NULL};
+    is_int(tl_run(&env, "gridline", push, out, sizeof out, 20000), 0,
+           "gridline push --key ... --server-key ... files over CURVE");
+    proto_msg shown;
+    is_int(client_show(desk1, "ev-cli", &shown, &arena), 0, "the event is stored");
+    is_str(shown.ev.terminal ? shown.ev.terminal : "(none)", "T-1",
+           "as filed by the key's terminal");
+    const char *push2[] = {"gridline", "push", "--intake", intake, "--key", key1, "--server-key",
+                           broker_pub, "--kind", "request", "--category", "repair", "--grid",
+                           "heping-g1", "--text", "x", "--terminal", "T-2", NULL};
+    is_int(tl_run(&env, "gridline", push2, out, sizeof out, 20000), 6,
+           "gridline push as another terminal exits 6 (forbidden)");
     is_int(client_status(desk1, &tr, &arena), GL_EFORBIDDEN, "a terminal may not read STATUS");
 
     /* A terminal cannot act as a team. */

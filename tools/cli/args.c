@@ -1,6 +1,8 @@
 /* args.c — flag parsing shared by the verbs, value checks, exit statuses. */
 #include "cli.h"
 
+#include "../../common/keys.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -130,6 +132,13 @@ int cli_parse_args(const opt_def *defs, size_t n, int argc, char **argv, const c
     char err[512];
     if (client_opts_curve(&common->curve, common->key, common->server_key, err, sizeof err))
         return cli_bad(verb, "%s", err);
+    keys_pair pair;
+    if (common->key && *common->key &&
+        keys_parse_file(common->key, 1, &pair, err, sizeof err) == 0) {
+        common->key_role = pair.who.role;
+        memcpy(common->key_scope, pair.who.scope, sizeof common->key_scope);
+        explicit_bzero(&pair, sizeof pair);
+    }
     return 0;
 }
 

@@ -55,6 +55,8 @@ typedef struct cli_common {
     int json;
     const char *key, *server_key; /* CURVE: own .secret file, broker's public key */
     client_opts curve;            /* the keys read from them by cli_parse */
+    int key_role;                 /* --key's keys_role and scope (0: no key) */
+    char key_scope[GL_MAX_ID + 1];
 } cli_common;
 
 /* CLI_COMMON_ROWS are the opt_def rows of the flags every verb takes, bound

@@ -3,6 +3,7 @@
 #include "output.h"
 
 #include "../../common/clock.h"
+#include "../../common/keys.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -80,6 +81,8 @@ int cli_push(int argc, char **argv)
         return cli_bad("push", "--category is required");
     if (!ev.text)
         return cli_bad("push", "--text is required");
+    if (!ev.terminal && c.key_role == KEYS_TERMINAL)
+        ev.terminal = c.key_scope; /* a terminal's key names the terminal (its scope) */
     if (!ev.community && !ev.compound && !ev.grid && !ev.terminal)
         return cli_bad("push", "say where: --community, --compound, --grid or --terminal");
     if (cli_check_len("push", "category", ev.category, GL_MAX_ID) ||
