@@ -13,6 +13,7 @@
 
 #include "../common/arena.h"
 #include "../common/hmap.h"
+#include "../common/keys.h"
 #include "../proto/frame.h"
 
 enum { LANE_ALERT = 0, LANE_ROUTINE = 1, LANE_COUNT };
@@ -32,6 +33,8 @@ typedef struct job {
     size_t client_len, body_len;
     unsigned char *client;    /* points into data */
     unsigned char *body;
+    int principal_role;       /* the sender's keys_role (KEYS_NONE: plain), for the worker */
+    char principal_scope[GL_MAX_ID + 1];
     unsigned char data[];     /* client identity, then body */
 } job;
 
@@ -109,6 +112,8 @@ typedef struct broker {
     char store_figures_from[GL_MAX_ID + 1];
     gl_arena scratch;         /* decoding scratch, reset per message */
     msgpack_sbuffer sbuf;     /* encoding scratch */
+    struct broker_auth *auth; /* NULL in plain mode (auth.h) */
+    keys_principal principal; /* sender of the message being handled (role 0: plain) */
 } broker;
 
 /* lanes.c — jobs and workers */

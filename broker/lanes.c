@@ -103,6 +103,8 @@ int broker_enqueue(broker *b, int origin, int lane, int cmd, const void *client,
     j->body = j->data + client_len;
     memcpy(j->client, client, client_len);
     memcpy(j->body, body, body_len);
+    j->principal_role = b->principal.role;
+    memcpy(j->principal_scope, b->principal.scope, sizeof j->principal_scope);
     list_push_back(&b->lanes[lane], j);
     b->counters.received[lane]++;
     return 0;
@@ -200,6 +202,10 @@ static int job_send(broker *b, worker *w, job *j)
     hdr.client_len = j->client_len;
     hdr.origin = origin_names[j->origin];
     hdr.lane = lane_names[j->lane];
+    if (j->principal_role) { /* who asks, for the worker's own checks (auth.h) */
+        hdr.role = keys_role_name(j->principal_role);
+        hdr.scope = j->principal_scope;
+    }
     b->sbuf.size = 0;
     int rc = proto_encode(&hdr, &b->sbuf);
     if (rc == 0)

@@ -1,6 +1,7 @@
 /* gridline-broker — intake, worker and responder endpoints; lanes, credit,
  * heartbeats and presence. One zmq_poll loop; no durable state. */
 #include "broker.h"
+#include "auth.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -13,7 +14,13 @@
 #include "../common/log.h"
 #include "../common/opts.h"
 
-static volatile sig_atomic_t broker_stop_flag;
+static volatile sig_atomic_t broker_stop_flag, broker_reload_flag;
+
+static void broker_on_hup(int sig)
+{
+    (void)sig;
+    broker_reload_flag = 1;
+}
 
 static void broker_on_signal(int sig)
 {
@@ -103,7 +110,7 @@ static void on_intake_msg(broker *b, frame_msg *fm)
     }
     proto_msg m;
     int rc = broker_decode(b, b->intake, fm, &m, "intake");
-    if (rc != 0)
+    if (rc != 0 || broker_auth_allow(b, fm, &m, "intake") != 0)
         return;
     switch (fm->cmd) {
     case PROTO_SUBMIT:
@@ -196,12 +203,13 @@ static void *bind_router(broker *b, const char *ep, const char *what)
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    if (zmq_bind(s, ep) != 0) {
+    if (broker_auth_socket(b->auth, s, ep, what) != 0 || zmq_bind(s, ep) != 0) {
         LOG_E("cannot bind the %s endpoint %s: %s", what, ep, zmq_strerror(errno));
         zmq_close(s);
         return NULL;
     }
-    LOG_I("%s endpoint on %s", what, ep);
+    LOG_I("%s endpoint on %s%s", what, ep,
+          b->auth && strncmp(ep, "tcp://", 6) == 0 ? " (CURVE)" : "");
     return s;
 }
 
@@ -224,7 +232,8 @@ int main(int argc, char **argv)
 {
     broker b;
     memset(&b, 0, sizeof b);
-    const char *log_level = NULL;
+    const char *log_level = NULL, *keys_dir = NULL, *curve_secret = NULL;
+    int insecure = 0;
     const opt_def defs[] = {
         {"intake", OPT_STR, "tcp://127.0.0.1:7401", "endpoint terminals connect to", &b.cfg.intake_ep, "GRIDLINE_INTAKE"},
         {"workers", OPT_STR, "tcp://127.0.0.1:7403", "endpoint routing workers connect to", &b.cfg.workers_ep, "GRIDLINE_WORKERS"},
@@ -239,6 +248,9 @@ int main(int argc, char **argv)
         {"fence", OPT_FLAG, NULL, "SIGKILL a worker on this host that stops heartbeating, so a worker hung inside its write transaction cannot stall the store (use when a supervisor restarts workers)", &b.cfg.fence, NULL},
         {"stats-interval", OPT_INT, "60", "seconds between counter lines in the log (0: never)", &b.cfg.stats_interval_s, NULL},
         {"log-level", OPT_STR, "info", "error, warn, info or debug", &log_level, "GRIDLINE_LOG_LEVEL"},
+        {"keys", OPT_STR, NULL, "keys directory (DIR/NAME.pub: public key, role, scope; see gridline keygen): CURVE on every tcp:// endpoint, only these keys admitted, roles enforced; reloaded on SIGHUP", &keys_dir, "GRIDLINE_KEYS"},
+        {"curve-secret", OPT_STR, NULL, "the broker's key pair (a .secret file of role broker), with --keys", &curve_secret, "GRIDLINE_CURVE_SECRET"},
+        {"insecure", OPT_FLAG, NULL, "allow plain (unauthenticated) tcp:// endpoints that are not loopback", &insecure, NULL},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
                         "gridline-broker [--intake EP] [--workers EP] [--responders EP] [options]",
@@ -256,6 +268,17 @@ int main(int argc, char **argv)
         return 2;
     }
     log_init("broker", level);
+    const char *const tcp_eps[] = {b.cfg.intake_ep, b.cfg.responders_ep, b.cfg.workers_ep};
+    char auth_err[512];
+    if (!keys_dir != !curve_secret) {
+        fprintf(stderr, "gridline-broker: --keys and --curve-secret go together\n");
+        return 2;
+    }
+    if (broker_auth_check_endpoints(tcp_eps, GL_ARRAY_LEN(tcp_eps), keys_dir != NULL, insecure,
+                                    auth_err, sizeof auth_err) != 0) {
+        fprintf(stderr, "gridline-broker: %s\n", auth_err);
+        return 2;
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -263,6 +286,8 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    sa.sa_handler = broker_on_hup;
+    sigaction(SIGHUP, &sa, NULL);
 
     b.ctx = zmq_ctx_new();
     b.jobs_in_flight = hmap_new();
@@ -284,6 +309,11 @@ int main(int argc, char **argv)
                   eps[i][0]);
             goto out;
         }
+    if (keys_dir && broker_auth_start(b.ctx, keys_dir, curve_secret, &b.auth, auth_err,
+                                      sizeof auth_err) != 0) {
+        LOG_E("%s", auth_err);
+        goto out;
+    }
     b.intake = bind_router(&b, b.cfg.intake_ep, "intake");
     b.responders = bind_router(&b, b.cfg.responders_ep, "responders");
     b.workers_sock = bind_router(&b, b.cfg.workers_ep, "workers");
@@ -294,6 +324,10 @@ int main(int argc, char **argv)
     uint64_t next_stats = clock_mono_ms() + (uint64_t)b.cfg.stats_interval_s * 1000;
     b.rate_window_start_ms = b.started_ms = b.minute_start_ms = clock_mono_ms();
     while (!broker_stop_flag) {
+        if (broker_reload_flag) {
+            broker_reload_flag = 0;
+            broker_auth_reload(b.auth);
+        }
         zmq_pollitem_t items[] = {
             {b.workers_sock, 0, ZMQ_POLLIN, 0},
             {b.responders, 0, ZMQ_POLLIN, 0},
@@ -324,6 +358,7 @@ int main(int argc, char **argv)
             broker_worker_tick(&b, now);
             broker_responder_tick(&b, now);
             broker_minute_tick(&b, now);
+            broker_auth_tick(&b);
             broker_pump(&b);
             next_tick = now + (uint64_t)b.cfg.heartbeat_ms / 2;
         }
@@ -336,6 +371,7 @@ int main(int argc, char **argv)
     log_counters(&b);
     status = 0;
 out:
+    broker_auth_stop(&b.auth, b.ctx);
     broker_free_jobs(&b);
     if (b.responders_by_ident)
         broker_free_responders(&b);

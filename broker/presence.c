@@ -1,6 +1,7 @@
 /* presence.c — responders on the responders endpoint: who of each team is
  * connected, their heartbeats, and delivery of dispatches to every member. */
 #include "broker.h"
+#include "auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,7 +119,7 @@ void broker_on_responder_msg(broker *b, frame_msg *fm)
     }
     proto_msg m;
     int rc = broker_decode(b, b->responders, fm, &m, "responders");
-    if (rc != 0)
+    if (rc != 0 || broker_auth_allow(b, fm, &m, "responders") != 0)
         return;
     switch (fm->cmd) {
     case PROTO_HELLO:

@@ -27,6 +27,7 @@ static const struct {
     {GL_EINTERNAL, "internal", "internal error"},
     {GL_ECONFIG, "bad_config", "invalid configuration"},
     {GL_ESYS, "system_error", "system call failed"},
+    {GL_EFORBIDDEN, "forbidden", "the sender's role or scope does not allow this"},
 };
 
 static int gl_err_index(int err)

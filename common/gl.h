@@ -33,6 +33,7 @@ enum gl_err {
     GL_EINTERNAL = -304,     /* a bug or resource failure (ENOMEM) */
     GL_ECONFIG = -305,       /* configuration or directory file invalid */
     GL_ESYS = -306,          /* a system call failed; see errno in the log */
+    GL_EFORBIDDEN = -203,    /* the sender's role or scope does not allow this */
 };
 
 /* gl_strerror returns a static, stable description of a GL_E* code (or of 0).

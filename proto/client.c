@@ -84,8 +84,8 @@ void client_opts_init(client_opts *o)
 
 /* Makes a DEALER connected to endpoint, with LINGER 0 so that closing it
  * never waits for a broker that is not there. */
-int client_socket(void *ctx, const char *endpoint, void **out, char *errbuf,
-                         size_t errlen)
+int client_socket(void *ctx, const char *endpoint, const client_opts *o, void **out,
+                  char *errbuf, size_t errlen)
 {
     void *s = zmq_socket(ctx, ZMQ_DEALER);
     if (!s) {
@@ -94,6 +94,14 @@ int client_socket(void *ctx, const char *endpoint, void **out, char *errbuf,
     }
     int zero = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    if (o->curve_server_key[0] && strncmp(endpoint, "tcp://", 6) == 0 &&
+        (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, o->curve_server_key, 40) != 0 ||
+         zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, o->curve_public_key, 40) != 0 ||
+         zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, o->curve_secret_key, 40) != 0)) {
+        client_errf(errbuf, errlen, "cannot use CURVE: %s", zmq_strerror(zmq_errno()));
+        zmq_close(s);
+        return GL_ECONFIG;
+    }
     if (zmq_connect(s, endpoint) != 0) {
         int e = zmq_errno();
         client_errf(errbuf, errlen, "cannot connect to '%s': %s", endpoint, zmq_strerror(e));
@@ -148,7 +156,7 @@ int client_open(client **out, const char *endpoint, const client_opts *opts, cha
         client_errf(errbuf, errlen, "cannot make a ZeroMQ context: %s",
                     zmq_strerror(zmq_errno()));
     else
-        rc = client_socket(c->ctx, endpoint, &c->sock, errbuf, errlen);
+        rc = client_socket(c->ctx, endpoint, &c->opts, &c->sock, errbuf, errlen);
     if (rc) {
         client_close(&c);
         return rc;
@@ -275,7 +283,7 @@ int client_call(client *c, const proto_msg *req_in, const char *id,
     int silences = 0, busies = 0;
     for (;;) {
         if (!c->sock) {
-            rc = client_socket(c->ctx, c->endpoint, &c->sock, c->reason, sizeof c->reason);
+            rc = client_socket(c->ctx, c->endpoint, &c->opts, &c->sock, c->reason, sizeof c->reason);
             if (rc)
                 goto done;
         }

@@ -65,10 +65,23 @@ typedef struct client_opts {
     volatile sig_atomic_t *stop; /* NULL, or a flag a signal handler sets: a call
                                     interrupted by a signal while it is set
                                     gives up with GL_ESYS ("interrupted") */
+    /* CURVE (PROTOCOL.md, "Security"), used on tcp:// endpoints when
+     * curve_server_key is set: the broker's public key and this client's
+     * key pair, 40 characters of Z85 each; "" = plain. client_opts_curve
+     * fills them from key files. */
+    char curve_server_key[41], curve_public_key[41], curve_secret_key[41];
 } client_opts;
 
 /* client_opts_init fills o with the defaults above and a private context. */
 void client_opts_init(client_opts *o);
+
+/* client_opts_curve sets o's CURVE keys: key_file is this principal's
+ * .secret file (gridline keygen; readable by its owner only), server_key the
+ * broker's public key (40 characters of Z85, or its .pub file). Both NULL:
+ * nothing changes (plain). Returns 0, or GL_ECONFIG when only one is given
+ * or a file is bad; then err says which file and line and why. */
+int client_opts_curve(client_opts *o, const char *key_file, const char *server_key, char *err,
+                      size_t errlen);
 
 typedef struct client client;
 

@@ -38,8 +38,10 @@ struct client_listener {
 
 /* client_errf formats into buf (len bytes) when buf is not NULL. */
 void client_errf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* client_socket makes a DEALER on ctx connected to endpoint (LINGER 0). */
-int client_socket(void *ctx, const char *endpoint, void **out, char *errbuf, size_t errlen);
+/* client_socket makes a DEALER on ctx connected to endpoint (LINGER 0), a
+ * CURVE client when o says so and endpoint is tcp://. */
+int client_socket(void *ctx, const char *endpoint, const client_opts *o, void **out,
+                  char *errbuf, size_t errlen);
 /* client_drop_socket closes c's socket; the next send opens a fresh one. */
 void client_drop_socket(client *c);
 /* client_str_ok: NULL, or 1..max bytes of valid text. */

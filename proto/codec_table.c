@@ -258,6 +258,8 @@ static const codec_field job_fields[] = {
     ROW_AUX(proto_msg, "client", CT_BIN, client, client_len, REQ, 255),
     ROW_ONE_OF(proto_msg, "origin", origin, REQ, origins),
     ROW_ONE_OF(proto_msg, "lane", lane, 0, lanes),
+    P("role", CT_STR, role, 0, GL_MAX_SHORT),
+    P("scope", CT_STR, scope, 0, GL_MAX_ID),
 };
 static const codec_field done_fields[] = {
     RID,

@@ -76,7 +76,7 @@ static int client_listen_rehello(client_listener *l)
 {
     client *c = l->conn;
     client_drop_socket(c);
-    int rc = client_socket(c->ctx, c->endpoint, &c->sock, c->reason, sizeof c->reason);
+    int rc = client_socket(c->ctx, c->endpoint, &c->opts, &c->sock, c->reason, sizeof c->reason);
     if (rc)
         return rc;
     proto_msg hello;

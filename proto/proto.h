@@ -137,6 +137,9 @@ typedef struct proto_msg {
     size_t ndispatches;
     gl_history *history;     /* "history": array of history maps */
     size_t nhistory;
+
+    /* JOB header, with CURVE: the sender's "role" (above) and its "scope" */
+    const char *scope;
 } proto_msg;
 
 /* proto_cmd_name returns the wire name of a command ("SUBMIT"), or NULL for

@@ -190,6 +190,8 @@ int worker_show(gl_worker *w, store_txn *t, const wjob *j)
     m.ndispatches = dl.n;
     m.history = hl.items;
     m.nhistory = hl.n;
+    if (!worker_auth_sees_contact(j, m.dispatches, m.ndispatches))
+        m.ev.contact = NULL; /* private: only those who must reach the resident */
     worker_out_reply(w, j, &m, 0);
     return 0;
 }

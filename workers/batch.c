@@ -183,6 +183,13 @@ void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
                 worker_out_error(w, j, j->decode_err, j->reason);
                 continue;
             }
+            int refused = worker_auth_refuse(w, t, j);
+            if (refused < 0) {
+                rc = refused;
+                break;
+            }
+            if (refused)
+                continue;
             switch (j->cmd) {
             case PROTO_SUBMIT:
                 rc = worker_submit(w, t, j, now);

@@ -12,6 +12,7 @@
 
 #include "../common/clock.h"
 #include "../common/log.h"
+#include "../common/keys.h"
 #include "../common/opts.h"
 
 static volatile sig_atomic_t worker_stop_flag, worker_reload_flag;
@@ -53,7 +54,8 @@ static int worker_connect(gl_worker *w)
     zmq_setsockopt(w->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(w->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(w->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    if (zmq_connect(w->sock, w->cfg.broker_ep) != 0) {
+    if (worker_curve_socket(w->sock, w->cfg.broker_ep) != 0 ||
+        zmq_connect(w->sock, w->cfg.broker_ep) != 0) {
         LOG_E("cannot connect to %s: %s", w->cfg.broker_ep, zmq_strerror(errno));
         return GL_EUNAVAILABLE;
     }
@@ -86,6 +88,8 @@ static void take_job(gl_worker *w, frame_msg *fm, const proto_msg *hdr, wjob *j)
     j->client_len = client ? hdr->client_len : 0;
     j->origin = arena_strdup(&w->batch_arena, hdr->origin);
     j->lane_alert = hdr->lane && strcmp(hdr->lane, "alert") == 0;
+    j->principal_role = hdr->role ? keys_role_parse(hdr->role) : 0;
+    j->principal_scope = hdr->scope;
     j->cmd = fm->inner_cmd;
     size_t len;
     const void *body = frame_inner_body(fm, &len);
@@ -244,7 +248,7 @@ int main(int argc, char **argv)
 {
     gl_worker w;
     memset(&w, 0, sizeof w);
-    const char *log_level = NULL;
+    const char *log_level = NULL, *key_file = NULL, *server_key = NULL;
     char default_name[32];
     snprintf(default_name, sizeof default_name, "worker-%ld", (long)getpid());
     const opt_def defs[] = {
@@ -262,6 +266,8 @@ int main(int argc, char **argv)
         {"close-unrated-s", OPT_INT, "604800", "a resolved event nobody rates closes after this many seconds (0: never)", &w.cfg.close_unrated_s, NULL},
         {"lanes", OPT_STR, "all", "lanes the broker sends here: all, alert (a worker kept free for alerts and acts) or routine", &w.cfg.lanes, NULL},
         {"log-level", OPT_STR, "info", "error, warn, info or debug", &log_level, "GRIDLINE_LOG_LEVEL"},
+        {"key", OPT_STR, NULL, "this worker's key pair (a .secret file of role worker, gridline keygen): CURVE to a tcp:// --broker, with --server-key", &key_file, "GRIDLINE_KEY"},
+        {"server-key", OPT_STR, NULL, "the broker's public key: 40 characters of Z85, or its .pub file", &server_key, "GRIDLINE_SERVER_KEY"},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
                         "gridline-worker [--broker EP] [--store DIR] [--directory FILE] [options]",
@@ -294,6 +300,10 @@ int main(int argc, char **argv)
     log_init(component, level);
 
     char err[512];
+    if (worker_curve_init(key_file, server_key, err, sizeof err) != 0) {
+        fprintf(stderr, "gridline-worker: %s\n", err);
+        return 2;
+    }
     if (dir_load(w.cfg.directory_path, &w.dir, err, sizeof err) != 0) {
         LOG_E("cannot load the directory: %s", err);
         return 1;

@@ -39,6 +39,7 @@ static void *watchdog_main(void *arg)
     int zero = 0, one = 1;
     zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(sock, ZMQ_RCVHWM, &one, sizeof one);
+    worker_curve_socket(sock, dog.endpoint);
     zmq_connect(sock, dog.endpoint);
     char host[256] = "";
     gethostname(host, sizeof host - 1);

@@ -81,6 +81,8 @@ typedef struct wjob {
     int early_dispatched;   /* an alert whose DISPATCHes went out before its
                                commit (early.c) */
     char reason[160];
+    int principal_role;     /* with CURVE: the sender's keys_role (0: plain), */
+    const char *principal_scope; /* and its scope, from the JOB header */
 } wjob;
 
 /* batch.c */
@@ -226,6 +228,23 @@ int escalate_to_community(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now
 /* worker_deadlines_due fires the workflow timers that have come; returns the
  * next one's time (0: none). */
 uint64_t worker_deadlines_due(gl_worker *w, uint64_t now);
+
+/* auth.c — CURVE keys and the checks that need the store */
+/* worker_curve_init reads this worker's key pair and the broker's public key
+ * (both NULL: plain). 0 or GL_ECONFIG with err. */
+int worker_curve_init(const char *key_file, const char *server_key, char *err, size_t errlen);
+/* worker_curve_socket makes sock a CURVE client before it connects to a
+ * tcp:// endpoint, when keys were given. 0 or GL_ESYS. */
+int worker_curve_socket(void *sock, const char *endpoint);
+/* worker_auth_refuse: a terminal may show, track, update, cancel and rate
+ * only the events it filed. Returns 1 after queueing ERROR forbidden, 0 to
+ * go on, or a store error. */
+int worker_auth_refuse(gl_worker *w, store_txn *t, const wjob *j);
+/* worker_auth_sees_contact: 1 when the sender of j may see the reporter's
+ * contact of the event with these dispatches: plain mode, an operator, its
+ * own terminal, or a member of a team it was dispatched to in a role that
+ * reaches the resident. */
+int worker_auth_sees_contact(const wjob *j, const gl_dispatch *dispatches, size_t n);
 
 /* watchdog.c — see its header comment */
 int watchdog_start(void *ctx, const char *endpoint, long heartbeat_ms, long liveness);

@@ -1,6 +1,8 @@
 /* args.c — flag parsing shared by the verbs, value checks, exit statuses. */
 #include "cli.h"
 
+#include "../../common/keys.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -127,6 +129,16 @@ int cli_parse_args(const opt_def *defs, size_t n, int argc, char **argv, const c
         return cli_bad(verb, "--intake and --responders need an endpoint");
     if (taken < npos)
         return cli_bad(verb, "missing %s (see gridline %s --help)", pos_names[taken], verb);
+    char err[512];
+    if (client_opts_curve(&common->curve, common->key, common->server_key, err, sizeof err))
+        return cli_bad(verb, "%s", err);
+    keys_pair pair;
+    if (common->key && *common->key &&
+        keys_parse_file(common->key, 1, &pair, err, sizeof err) == 0) {
+        common->key_role = pair.who.role;
+        memcpy(common->key_scope, pair.who.scope, sizeof common->key_scope);
+        explicit_bzero(&pair, sizeof pair);
+    }
     return 0;
 }
 
@@ -224,6 +236,9 @@ void cli_client_opts(const cli_common *common, client_opts *o)
     o->timeout_ms = (int)common->timeout_ms;
     o->retries = (int)common->retries;
     o->busy_retries = (int)common->retries;
+    memcpy(o->curve_server_key, common->curve.curve_server_key, sizeof o->curve_server_key);
+    memcpy(o->curve_public_key, common->curve.curve_public_key, sizeof o->curve_public_key);
+    memcpy(o->curve_secret_key, common->curve.curve_secret_key, sizeof o->curve_secret_key);
 }
 
 int cli_exit_for(int err, int refusals)
@@ -232,7 +247,7 @@ int cli_exit_for(int err, int refusals)
         return CLI_EXIT_OK;
     if (err == GL_ECONFIG)
         return CLI_EXIT_BADINPUT;
-    if (refusals && (err == GL_EBADSTATE || (err <= -200 && err > -300)))
+    if (err == GL_EFORBIDDEN || (refusals && (err == GL_EBADSTATE || (err <= -200 && err > -300))))
         return CLI_EXIT_REFUSED;
     if (err <= -100 && err > -200)
         return CLI_EXIT_BADINPUT;

@@ -43,7 +43,8 @@ enum cli_exit {
     "     request on a fresh connection), or the broker has no worker (unavailable)\n" \
     "  5  other server errors (storage_full, storage_error, internal)"
 #define CLI_EXIT_REFUSED_ROW                                                           \
-    "\n  6  refused: not_found (200), taken (201), not_yours (202), bad_state (108)"
+    "\n  6  refused: not_found (200), taken (201), not_yours (202), bad_state (108),\n" \
+    "     forbidden (203)"
 
 /* The flags every verb takes. */
 typedef struct cli_common {
@@ -52,6 +53,10 @@ typedef struct cli_common {
     long timeout_ms;
     long retries;
     int json;
+    const char *key, *server_key; /* CURVE: own .secret file, broker's public key */
+    client_opts curve;            /* the keys read from them by cli_parse */
+    int key_role;                 /* --key's keys_role and scope (0: no key) */
+    char key_scope[GL_MAX_ID + 1];
 } cli_common;
 
 /* CLI_COMMON_ROWS are the opt_def rows of the flags every verb takes, bound
@@ -69,7 +74,11 @@ typedef struct cli_common {
      "socket", &(c).timeout_ms, NULL},                                                 \
     {"retries", OPT_INT, "5", "resends after no reply, and after each busy reply",    \
      &(c).retries, NULL},                                                              \
-    {"json", OPT_FLAG, NULL, "print one JSON object per line", &(c).json, NULL}
+    {"json", OPT_FLAG, NULL, "print one JSON object per line", &(c).json, NULL},        \
+    {"key", OPT_STR, NULL, "this principal's key pair (NAME.secret from gridline "     \
+     "keygen): CURVE on tcp:// endpoints, with --server-key", &(c).key, "GRIDLINE_KEY"}, \
+    {"server-key", OPT_STR, NULL, "the broker's public key: 40 characters of Z85, or "  \
+     "its .pub file", &(c).server_key, "GRIDLINE_SERVER_KEY"}
 
 /* cli_parse runs opts_parse on a verb's argv (argv[0] is the verb) and checks
  * the common flags. positional: NULL, or where to put the one non-flag
@@ -150,5 +159,6 @@ int cli_rate(int argc, char **argv);
 int cli_track(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_top(int argc, char **argv);
+int cli_keygen(int argc, char **argv);
 
 #endif

@@ -39,11 +39,12 @@ static const struct {
     {"extend", cli_act, "ask for a later due time, with a reason"},
     {"approve", cli_act, "community office or coordinators: grant an extension"},
     {"merge", cli_act, "mark an event as a duplicate of another"},
+    {"keygen", cli_keygen, "make a CURVE key pair for a terminal, member, operator, worker, broker"},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: gridline [--intake EP] [--responders EP] VERB [flags]\n"
+    fprintf(f, "usage: gridline [--intake EP] [--responders EP] [--key F --server-key K] VERB [flags]\n"
                "       gridline VERB --help    every flag of VERB, with its default\n\n"
                "verbs:\n");
     for (size_t i = 0; i < GL_ARRAY_LEN(verbs); i++)
@@ -60,18 +61,22 @@ static void usage(FILE *f)
             "  --retries N       resends after no reply, and after each busy reply "
             "(default: 5)\n"
             "  --json            one JSON object per line\n"
+            "  --key FILE        this principal's key pair (gridline keygen): CURVE on\n"
+            "                    tcp:// endpoints, with --server-key [env GRIDLINE_KEY]\n"
+            "  --server-key K    the broker's public key (Z85, or its .pub file)\n"
+            "                    [env GRIDLINE_SERVER_KEY]\n"
             "  --help            this help\n"
             "\nenvironment: GRIDLINE_LOG=error|warn|info|debug (default: warn)\n\n"
             "%s%s\n",
             CLI_DEFAULT_INTAKE, CLI_DEFAULT_RESPONDERS, CLI_EXIT_TABLE, CLI_EXIT_REFUSED_ROW);
     fprintf(f, "     (exit 6 only for verbs that act on an existing event: update, cancel,\n"
                "     rate, track, show, listen and the acts; push reports 1xx errors as 2\n"
-               "     and others as 5)\n");
+               "     and others as 5; forbidden (203) is 6 for every verb)\n");
 }
 
 static int is_global(const char *arg, int *takes_value)
 {
-    static const char *const globals[] = {"--intake", "--responders"};
+    static const char *const globals[] = {"--intake", "--responders", "--key", "--server-key"};
     for (size_t i = 0; i < GL_ARRAY_LEN(globals); i++) {
         size_t n = strlen(globals[i]);
         if (strncmp(arg, globals[i], n) == 0 && (arg[n] == '\0' || arg[n] == '=')) {

@@ -3,6 +3,7 @@
 #include "output.h"
 
 #include "../../common/clock.h"
+#include "../../common/keys.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -32,7 +33,7 @@ static int push_coord(const char *flag, const char *text, double limit, double *
     "{\"id\",\"seq\",\"kind\",\"state\",\"duplicate\"}. --community may be left out "   \
     "when\n--compound, --grid or --terminal is given (a one-button call box sends only\n" \
     "--terminal). Without --id a new time-ordered id is made; every retry resends\n"   \
-    "that same id.\n\n" CLI_EXIT_TABLE
+    "that same id.\n\n" CLI_EXIT_TABLE "\n  6  forbidden (203): this key may not submit this"
 
 int cli_push(int argc, char **argv)
 {
@@ -80,6 +81,8 @@ int cli_push(int argc, char **argv)
         return cli_bad("push", "--category is required");
     if (!ev.text)
         return cli_bad("push", "--text is required");
+    if (!ev.terminal && c.key_role == KEYS_TERMINAL)
+        ev.terminal = c.key_scope; /* a terminal's key names the terminal (its scope) */
     if (!ev.community && !ev.compound && !ev.grid && !ev.terminal)
         return cli_bad("push", "say where: --community, --compound, --grid or --terminal");
     if (cli_check_len("push", "category", ev.category, GL_MAX_ID) ||
