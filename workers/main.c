@@ -227,11 +227,12 @@ static int run(gl_worker *w)
         if (now >= next_stats) {
             worker_counters *c = &w->counters;
             LOG_I("batches %llu, jobs %llu, filed %llu, duplicates %llu, errors %llu, "
-                  "dispatches %llu, resent %llu, failed commits %llu",
+                  "dispatches %llu, resent %llu, failed commits %llu, dead-lettered %llu",
                   (unsigned long long)c->batches, (unsigned long long)c->jobs,
                   (unsigned long long)c->filed, (unsigned long long)c->duplicates,
                   (unsigned long long)c->errors, (unsigned long long)c->dispatches,
-                  (unsigned long long)c->resent, (unsigned long long)c->commits_failed);
+                  (unsigned long long)c->resent, (unsigned long long)c->commits_failed,
+                  (unsigned long long)c->dead_lettered);
             next_stats = now + 60000;
         }
     }
@@ -259,6 +260,7 @@ int main(int argc, char **argv)
         {"liveness", OPT_INT, "3", "heartbeats missed before the broker is thought gone", &w.cfg.liveness, NULL},
         {"map-mb", OPT_INT, "4096", "LMDB map size in MiB", &w.cfg.map_mb, NULL},
         {"close-unrated-s", OPT_INT, "604800", "a resolved event nobody rates closes after this many seconds (0: never)", &w.cfg.close_unrated_s, NULL},
+        {"delivery-limit", OPT_INT, "50", "sends of an unacknowledged dispatch before it becomes a dead letter (0: no limit)", &w.cfg.delivery_limit, NULL},
         {"log-level", OPT_STR, "info", "error, warn, info or debug", &log_level, "GRIDLINE_LOG_LEVEL"},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
@@ -276,6 +278,7 @@ int main(int argc, char **argv)
     int level = log_level_parse(log_level);
     if (level < 0 || w.cfg.credit < 1 || w.cfg.batch < 1 || w.cfg.retry_ms < 1 ||
         w.cfg.heartbeat_ms < 1 || w.cfg.liveness < 1 || w.cfg.map_mb < 1 ||
+        w.cfg.delivery_limit < 0 ||
         strlen(w.cfg.name) > GL_MAX_ID) {
         fprintf(stderr, "gridline-worker: an option is out of range (see --help)\n");
         return 2;

@@ -39,6 +39,11 @@ static const struct {
     {"extend", cli_act, "ask for a later due time, with a reason"},
     {"approve", cli_act, "community office or coordinators: grant an extension"},
     {"merge", cli_act, "mark an event as a duplicate of another"},
+    {"list", cli_list, "events filed, by kind, state, community, grid, team, time, overdue"},
+    {"export", cli_export, "a period's events as CSV or JSON lines, for monthly reports"},
+    {"deadletters", cli_deadletters, "dispatches parked after the delivery limit, with reasons"},
+    {"requeue", cli_requeue, "send an event's dead letters again, with a fresh count"},
+    {"close-dead", cli_close_dead, "close an event's dead letters without sending them"},
 };
 
 static void usage(FILE *f)
