@@ -65,6 +65,12 @@ int worker_requeue(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
     gl_event ev;
     if (rc || (rc = store_event_get(t, seq, &ev, &w->batch_arena)) != 0)
         return rc;
+    if (!m->close && (ev.state == GL_EV_CLOSED || ev.state == GL_EV_CANCELLED ||
+                      ev.state == GL_EV_MERGED)) {
+        worker_out_error(w, j, GL_EBADSTATE,
+                         "the event is closed, cancelled or merged: close its dead letters");
+        return 0;
+    }
     dispatch_list all;
     dispatch_list_init(&all, &w->batch_arena, 0);
     if ((rc = dispatch_list_event(t, seq, &all)) != 0)

@@ -168,6 +168,14 @@ static const char *cursor_text(gl_worker *w, int dead, uint64_t ms, uint64_t seq
     return arena_strdup(&w->batch_arena, buf);
 }
 
+/* A query that could not be read is answered with the error; it never fails
+ * the batch whose write transaction it runs beside. */
+static int answer_failed(gl_worker *w, const wjob *j, int err)
+{
+    worker_out_error(w, j, err, NULL);
+    return 0;
+}
+
 int worker_list(gl_worker *w, const wjob *j)
 {
     const proto_msg *f = &j->msg;
@@ -193,7 +201,7 @@ int worker_list(gl_worker *w, const wjob *j)
     store_txn *t = NULL;
     int rc = store_begin(w->st, 0, &t);
     if (rc)
-        return rc;
+        return answer_failed(w, j, rc);
     p.t = t;
     uint64_t resume_ms = 0, resume_seq = 0;
     int more = 0;
@@ -225,7 +233,7 @@ int worker_list(gl_worker *w, const wjob *j)
     }
     if (rc < 0 || p.oom) {
         store_abort(&t);
-        return rc < 0 ? rc : GL_EINTERNAL;
+        return answer_failed(w, j, rc < 0 ? rc : GL_EINTERNAL);
     }
 
     proto_msg m;
@@ -235,7 +243,7 @@ int worker_list(gl_worker *w, const wjob *j)
     m.events = p.n ? arena_alloc(&w->batch_arena, p.n * sizeof *m.events) : NULL;
     if (p.n && !m.events) {
         store_abort(&t);
-        return GL_EINTERNAL;
+        return answer_failed(w, j, GL_EINTERNAL);
     }
     for (size_t i = 0; i < p.n && rc >= 0; i++) {
         gl_event *ev = &m.events[m.nevents];
@@ -251,7 +259,7 @@ int worker_list(gl_worker *w, const wjob *j)
     }
     store_abort(&t);
     if (rc < 0 || p.oom)
-        return rc < 0 ? rc : GL_EINTERNAL;
+        return answer_failed(w, j, rc < 0 ? rc : GL_EINTERNAL);
     m.dispatches = p.dead;
     m.ndispatches = p.ndead;
     m.history = p.hist;

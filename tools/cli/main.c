@@ -52,7 +52,7 @@ static void usage(FILE *f)
                "       gridline VERB --help    every flag of VERB, with its default\n\n"
                "verbs:\n");
     for (size_t i = 0; i < GL_ARRAY_LEN(verbs); i++)
-        fprintf(f, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
+        fprintf(f, "  %-11s %s\n", verbs[i].name, verbs[i].summary);
     fprintf(f,
             "\nglobal flags (also accepted after the verb):\n"
             "  --intake EP       intake endpoint: push, update, cancel, rate, track, show,\n"
