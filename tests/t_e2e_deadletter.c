@@ -12,6 +12,8 @@
  *     receives it (attempts 1), acknowledges it, and it leaves the dead
  *     letters; requeueing it again is refused;
  *   - `gridline close-dead` closes the other, with a note;
+ *   - a team online that never acknowledges reaches the limit as well, and
+ *     cancelling the event closes its dead letter;
  *   - an event every candidate declines is parked as unrouted. */
 #include "support/workflow.h"
 
@@ -205,6 +207,32 @@ static void case_dead_letter(void)
     ok(wf_heard_count(TEAM, PROTO_DISPATCH, "dl-b", NULL) == 0, "a closed dead letter is not sent");
 }
 
+/* A team online that receives but never acknowledges reaches the limit too;
+ * cancelling the event closes its dead letter. */
+static void case_cancelled(void)
+{
+    client_filed f;
+    wf_submit("dl-d", GL_KIND_REQUEST, "repair", "mingzhu", NULL, "mingzhu-g1", &f);
+    dead_seen d;
+    uint64_t until = clock_mono_ms() + 15000;
+    do {
+        wf_pump(200);
+        dead_letters("dl-d", &d);
+    } while (!d.has && clock_mono_ms() < until);
+    ok(d.has && wf_heard_count(TEAM, PROTO_DISPATCH, "dl-d", NULL) == LIMIT,
+       "received %d times but never acknowledged: a dead letter",
+       wf_heard_count(TEAM, PROTO_DISPATCH, "dl-d", NULL));
+    client_filed c;
+    ok(client_cancel(wf_terminal, "dl-d", WF_TERMINAL, "误报", &c) == 0, "its terminal cancels it");
+    dead_letters("dl-d", &d);
+    proto_msg m;
+    const gl_dispatch *x = wf_show("dl-d", &m) == 0 ? wf_dispatch(&m, TEAM) : NULL;
+    ok(!d.has && x && x->state == GL_DS_CANCELLED,
+       "the dead letter is cancelled with the event");
+    int status = wf_cli((const char *const[]){"requeue", "dl-d", NULL});
+    ok(status == 6, "requeue of a cancelled event is refused (exit 6)");
+}
+
 static void case_unrouted(void)
 {
     client_filed f;
@@ -243,6 +271,7 @@ int main(void)
         return 1;
     }
     case_dead_letter();
+    case_cancelled();
     case_unrouted();
     return wf_finish();
 }
