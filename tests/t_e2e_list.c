@@ -11,6 +11,8 @@
  *   - `gridline export --format csv` is parsed back (RFC 4180, an id with a
  *     quote and a comma in it) and `--format jsonl` too: one row per event
  *     of the period, with the accepted time of the accepted ones;
+ *   - three requests not resolved within their 2 s limit: `list --overdue`
+ *     gives exactly those, and export marks them overdue;
  *   - bad input: an unknown kind, an unreadable time, a bad cursor. */
 #include "support/workflow.h"
 
@@ -211,11 +213,8 @@ static void case_filters(void)
     list_case((const char *const[]){"list", "--json", "--all", "--kind", "feedback", "--team",
                                     team, NULL},
               w_feedback_property, "list --kind feedback --team (owners' committee)");
-    int status = wf_cli((const char *const[]){"list", "--json", "--all", "--overdue", NULL});
     idset s;
-    ids_of_json_lines(wf_out, &s);
-    ok(status == 0 && s.lines == 0, "list --overdue: none of these is overdue");
-    status = wf_cli((const char *const[]){"list", "--json", "--all", "--community", "nowhere", NULL});
+    int status = wf_cli((const char *const[]){"list", "--json", "--all", "--community", "nowhere", NULL});
     ids_of_json_lines(wf_out, &s);
     ok(status == 0 && s.lines == 0, "an unknown community lists nothing");
 
@@ -417,6 +416,44 @@ static void case_export(void)
     expect_ok(&s, w_first, "export --until: only the period's events");
 }
 
+/* Paperwork must be resolved within 2 s in this county: three such requests
+ * nobody resolves become overdue; the 25 others are not. */
+static void case_overdue(void)
+{
+    static const char *const ids[] = {"ovd-1", "ovd-2", "ovd-3"};
+    int filed = 0;
+    for (int i = 0; i < 3; i++) {
+        char grid[24];
+        snprintf(grid, sizeof grid, "%s-g2", communities[i]);
+        filed += wf_submit(ids[i], GL_KIND_REQUEST, "paperwork", communities[i], NULL, grid,
+                           NULL) == 0;
+    }
+    is_int(filed, 3, "three paperwork requests filed, due within 2 s");
+    int status = 0, lines = 0, found = 0;
+    uint64_t until = clock_mono_ms() + 15000;
+    do {
+        wf_pump(250);
+        status = wf_cli((const char *const[]){"list", "--json", "--all", "--overdue", NULL});
+        lines = found = 0;
+        for (const char *p = wf_out; (p = strstr(p, "{\"")) != NULL; p++)
+            lines++;
+        for (int i = 0; i < 3; i++) {
+            char needle[40];
+            snprintf(needle, sizeof needle, "\"id\":\"%s\"", ids[i]);
+            found += strstr(wf_out, needle) != NULL;
+        }
+    } while ((found < 3 || lines != 3) && clock_mono_ms() < until);
+    ok(status == 0 && found == 3 && lines == 3,
+       "list --overdue: exactly the three overdue requests (%d listed)", lines);
+    status = wf_cli((const char *const[]){"export", "--since", "1h", "--format", "csv", "--overdue",
+                                          NULL});
+    int yes = 0;
+    for (const char *p = wf_out; (p = strstr(p, ",yes\r\n")) != NULL; p++)
+        yes++;
+    ok(status == 0 && yes == 3 && wf_out_has("ovd-2,"),
+       "export --overdue: their rows say overdue yes");
+}
+
 static void case_bad_input(void)
 {
     int status = wf_cli((const char *const[]){"list", "--kind", "bogus", NULL});
@@ -449,6 +486,11 @@ static void case_bad_input(void)
 int main(void)
 {
     tl_setup(&wf_env, "list");
+    static const wf_limits limits[] = {{"request", "paperwork", -1, 2, 0, -1}};
+    if (wf_write_county(limits, GL_ARRAY_LEN(limits), NULL, 0) != 0) {
+        printf("Bail out! cannot write the test county\n");
+        return 1;
+    }
     if (wf_start(2, NULL) != 0) {
         printf("Bail out! broker and workers did not come up\n");
         return 1;
@@ -457,6 +499,7 @@ int main(void)
     case_filters();
     case_paging();
     case_export();
+    case_overdue();
     case_bad_input();
     return wf_finish();
 }
