@@ -472,8 +472,9 @@ int store_event_put(store_txn *t, const gl_event *ev)
         if (err)
             return err;
     }
-    if ((err = store_txn_get(t, DB_EVENTS, &k, &v)) != 0 ||
-        (err = store_index_event_changed(t, v.mv_data, v.mv_size, ev)) != 0)
+    /* v is still the record as it was (only reads since): its index
+     * entries move to what ev says. */
+    if ((err = store_index_event_changed(t, v.mv_data, v.mv_size, ev)) != 0)
         return err;
     if ((err = store_rec_encode_event(&s->sbuf, ev)) != 0)
         return err;
