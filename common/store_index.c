@@ -45,6 +45,14 @@ int store_index_key_parse(const unsigned char *k, size_t len, int *dim, const ch
     return 0;
 }
 
+static const char *const dim_names[IX_DIM_COUNT] = {
+    "", "time", "kind", "state", "community", "grid", "team", "alarm"};
+
+const char *store_index_dim_name(int dim)
+{
+    return dim > 0 && dim < IX_DIM_COUNT ? dim_names[dim] : "";
+}
+
 /* The value of ev in dim (NULL: no entry in that dimension). */
 static const char *dim_value(const gl_event *ev, int dim)
 {
@@ -504,9 +512,7 @@ int store_index_check(store_txn *t, store_fsck_report *r)
                 continue;
             expected++;
             if (!n || !has_key(t, DB_EVENT_INDEX, key, n))
-                problem(r, "event %s: no event_index entry for %s '%s'", ev.id,
-                        dim == IX_TIME ? "time" : dim == IX_KIND ? "kind" : dim == IX_STATE ? "state"
-                        : dim == IX_COMMUNITY ? "community" : dim == IX_GRID ? "grid" : "alarm",
+                problem(r, "event %s: no event_index entry for %s '%s'", ev.id, dim_names[dim],
                         val);
         }
     }

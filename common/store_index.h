@@ -36,6 +36,10 @@ enum store_dim {
     IX_DIM_COUNT
 };
 
+/* store_index_dim_name names dim ("time", "kind", ... "alarm"; "" when out
+ * of range), for log lines. */
+const char *store_index_dim_name(int dim);
+
 /* store_index_key writes the event_index key (dim, value, ms, seq) into k
  * (room for max bytes); value NULL is empty. Returns the key's length, or 0
  * when it does not fit or value holds a NUL-free string longer than max

@@ -224,7 +224,7 @@ int worker_list(gl_worker *w, const wjob *j)
         int dim = 0;
         rc = store_query_events(t, &q, on_event, &p, &dim, &resume_ms, &resume_seq);
         more = rc == 1;
-        LOG_D("LIST answered from index %d: %zu events", dim, p.n);
+        LOG_D("LIST answered from the %s index: %zu events", store_index_dim_name(dim), p.n);
     }
     if (rc == GL_EBADFIELD) {
         store_abort(&t);
