@@ -102,7 +102,8 @@ static void on_intake_msg(broker *b, frame_msg *fm)
     const void *body = frame_body(fm, &blen);
     if (fm->cmd != PROTO_SUBMIT && fm->cmd != PROTO_SHOW && fm->cmd != PROTO_PING &&
         fm->cmd != PROTO_UPDATE && fm->cmd != PROTO_CANCEL && fm->cmd != PROTO_STATUS &&
-        fm->cmd != PROTO_RATE && fm->cmd != PROTO_TRACK && fm->cmd != PROTO_BOARD) {
+        fm->cmd != PROTO_RATE && fm->cmd != PROTO_TRACK && fm->cmd != PROTO_BOARD &&
+        fm->cmd != PROTO_LIST && fm->cmd != PROTO_REQUEUE) {
         b->counters.bad_input++;
         broker_reply_error(b, b->intake, fm, GL_EUNKNOWNCMD,
                            "command not accepted on the intake endpoint", NULL, 0);
@@ -117,7 +118,9 @@ static void on_intake_msg(broker *b, frame_msg *fm)
     case PROTO_SHOW:
     case PROTO_RATE:
     case PROTO_TRACK:
-    case PROTO_BOARD: {
+    case PROTO_BOARD:
+    case PROTO_LIST:    /* operators (issue 5): routine work */
+    case PROTO_REQUEUE: {
         /* Routine work (other kinds' SUBMITs, SHOW) is bounded: beyond
          * --max-queue the terminal is told to come back later. */
         int lane = fm->cmd == PROTO_SUBMIT && m.ev.kind == GL_KIND_ALERT ? LANE_ALERT : LANE_ROUTINE;

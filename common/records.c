@@ -7,7 +7,8 @@ static const char *const kind_names[] = {"", "request", "alert", "feedback"};
 static const char *const event_state_names[] = {
     "", "filed", "dispatched", "accepted", "resolved", "closed", "cancelled", "merged"};
 static const char *const dispatch_state_names[] = {
-    "", "pending", "acked", "accepted", "declined", "taken", "resolved", "cancelled", "returned"};
+    "", "pending", "acked", "accepted", "declined", "taken", "resolved", "cancelled", "returned",
+    "dead"};
 
 static const char *name_of(const char *const *names, size_t n, int v)
 {

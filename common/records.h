@@ -34,6 +34,8 @@ enum gl_dispatch_state {
     GL_DS_RESOLVED,  /* this team resolved it */
     GL_DS_CANCELLED, /* the event was cancelled or merged */
     GL_DS_RETURNED,  /* this team returned it as not its own (退单), to triage */
+    GL_DS_DEAD,      /* a dead letter: not acknowledged after the delivery limit
+                        (note: the reason); an operator requeues or closes it */
 };
 
 typedef struct gl_event {

@@ -11,6 +11,7 @@
 #include "gl.h"
 #include "log.h"
 #include "store_fault.h"
+#include "store_index.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ int (*store_fault_hook)(const char *op);
 
 const char *const store_db_names[DB_COUNT] = {
     "events", "event_ids", "dispatches", "pending", "due", "history", "escalations", "alarms", "board", "timers",
+    "event_index", "dead_letters",
 };
 
 #define STORE_DEFAULT_MAP ((size_t)1 << 30)
@@ -78,6 +80,30 @@ static size_t due_key(unsigned char *k, uint64_t ms, uint64_t seq, const char *t
 
 /* --- environment --- */
 
+/* index_if_missing builds the history-query indexes of a store made before
+ * they existed (events but an empty event_index). */
+static int index_if_missing(store *s, const char *dir)
+{
+    MDB_txn *txn;
+    MDB_stat ev, ix;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return store_error(rc, "begin read");
+    rc = mdb_stat(txn, s->dbi[DB_EVENTS], &ev);
+    if (!rc)
+        rc = mdb_stat(txn, s->dbi[DB_EVENT_INDEX], &ix);
+    mdb_txn_abort(txn);
+    if (rc)
+        return store_error(rc, "stat");
+    if (ev.ms_entries == 0 || ix.ms_entries != 0)
+        return 0;
+    uint64_t n = 0;
+    int err = store_index_rebuild(s, &n);
+    if (err == 0)
+        LOG_I("store: built the event index of %s (%llu events)", dir, (unsigned long long)n);
+    return err;
+}
+
 int store_open(const char *dir, const store_opts *opts, store **out)
 {
     *out = NULL;
@@ -134,6 +160,10 @@ int store_open(const char *dir, const store_opts *opts, store **out)
     txn = NULL;
     if (rc)
         goto fail;
+    if ((err = index_if_missing(s, dir)) != 0) {
+        store_close(&s);
+        return err;
+    }
     *out = s;
     return 0;
 
@@ -400,6 +430,8 @@ int store_event_add(store_txn *t, gl_event *ev)
             err = store_txn_fail(t, MDB_CORRUPTED, "events append");
         return err;
     }
+    if ((err = store_index_event_added(t, &rec)) != 0)
+        return err;
     ev->seq = rec.seq;
     t->next_seq++;
     return 0;
@@ -440,6 +472,10 @@ int store_event_put(store_txn *t, const gl_event *ev)
         if (err)
             return err;
     }
+    /* v is still the record as it was (only reads since): its index
+     * entries move to what ev says. */
+    if ((err = store_index_event_changed(t, v.mv_data, v.mv_size, ev)) != 0)
+        return err;
     if ((err = store_rec_encode_event(&s->sbuf, ev)) != 0)
         return err;
     v = store_val(s->sbuf.data, s->sbuf.size);
@@ -487,7 +523,8 @@ int store_dispatch_put(store_txn *t, const gl_dispatch *d)
         return err;
     MDB_val k = store_val(key, store_dispatch_key(key, d->seq, d->team, n));
     MDB_val v = store_val(s->sbuf.data, s->sbuf.size), empty = store_val("", 0);
-    if ((err = store_txn_put(t, DB_DISPATCHES, &k, &v, 0)) != 0)
+    if ((err = store_txn_put(t, DB_DISPATCHES, &k, &v, 0)) != 0 ||
+        (err = store_index_dispatch_changed(t, old.state, d)) != 0)
         return err;
 
     int was_pending = old.state == GL_DS_PENDING, is_pending = d->state == GL_DS_PENDING;

@@ -8,6 +8,8 @@
  *   pending    team(string) 0 seq(u64) → (empty)          PENDING dispatches per team
  *   due        ms(u64) seq(u64) team   → (empty)          resend timers
  *   history    seq(u64) no(u32)        → history record
+ *   event_index, dead_letters: history queries and dead letters, kept by the
+ *              writes below; see store_index.h
  * Records are msgpack maps with the wire key names (PROTOCOL.md), so a record
  * read by mdb_dump can be decoded by anyone who read the spec.
  *
@@ -235,7 +237,8 @@ typedef struct store_fsck_report {
  * entry and timer belongs to an existing event; the pending and due indexes
  * hold exactly the PENDING dispatches and the scheduled resends; the
  * escalation, timer and alarm indexes agree with the events' fields; every
- * dispatched event has a dispatch; history is numbered 1..n. Returns 0 (the
+ * dispatched event has a dispatch; history is numbered 1..n; the event index
+ * and the dead letters hold exactly what the records call for. Returns 0 (the
  * report says how many problems) or a store error. */
 int store_fsck(store *s, store_fsck_report *r);
 

@@ -4,6 +4,7 @@
  * read transaction, so it can run while workers write. */
 #include "gl.h"
 #include "store_impl.h"
+#include "store_index.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -264,6 +265,8 @@ int store_fsck(store *s, store_fsck_report *r)
     };
     for (size_t i = 0; rc == 0 && i < sizeof passes / sizeof passes[0]; i++)
         rc = walk(t, passes[i].db, passes[i].fn, &f);
+    if (rc == 0)
+        rc = store_index_check(t, r); /* history queries and dead letters */
     store_abort(&t);
     arena_free(&f.arena);
     return rc;

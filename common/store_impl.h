@@ -16,7 +16,9 @@
 
 enum store_db {
     DB_EVENTS, DB_EVENT_IDS, DB_DISPATCHES, DB_PENDING, DB_DUE, DB_HISTORY, DB_ESCALATIONS,
-    DB_ALARMS, DB_BOARD, DB_TIMERS, DB_COUNT
+    DB_ALARMS, DB_BOARD, DB_TIMERS,
+    DB_EVENT_INDEX, DB_DEAD_LETTERS, /* store_index.h */
+    DB_COUNT
 };
 
 /* store_db_names[db] is the LMDB name of db, also used in log lines. */

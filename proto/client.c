@@ -405,8 +405,8 @@ static int client_bad_id(client *c, const char *what)
 /* client_query sends req and waits for reply_cmd (or BUSY / ERROR, with
  * client_call's retries), then decodes the reply once more into the
  * caller's arena: *out stays valid after the next call on c. */
-static int client_query(client *c, const proto_msg *req, const char *id, int reply_cmd,
-                        proto_msg *out, gl_arena *arena)
+int client_query(client *c, const proto_msg *req, const char *id, int reply_cmd,
+                 proto_msg *out, gl_arena *arena)
 {
     const int expect[] = {reply_cmd, PROTO_BUSY, PROTO_ERROR, 0};
     proto_msg rep;

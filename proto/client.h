@@ -312,4 +312,37 @@ int client_listen_reconnects(const client_listener *l);
  * the private context, frees *l and sets it to NULL; NULL is fine. */
 void client_listen_close(client_listener **l);
 
+/* --- operators: history queries and dead letters (issue 5, client_list.c) --- */
+
+/* A LIST query: every set member must match (PROTOCOL.md, LIST). */
+typedef struct client_list_query {
+    int kind;                     /* enum gl_kind; 0: any */
+    int state;                    /* enum gl_event_state; 0: any */
+    const char *community, *grid, *team; /* NULL: any */
+    uint64_t since_ms, until_ms;  /* filed in [since, until); 0: open */
+    int overdue;                  /* only events with the alarm overdue */
+    int dead;                     /* the dead letters instead of events */
+    int history;                  /* add each event's milestones */
+    uint32_t limit;               /* events per page; 0: the server's default (100) */
+    const char *after;            /* the previous page's out->next; NULL: the first page */
+} client_list_query;
+
+/* client_list sends LIST on the intake endpoint and decodes the LISTING into
+ * *out, strings and arrays in arena: out->events (oldest filed first; no
+ * reporter contact), out->dispatches (q->dead: the dead letters of those
+ * events), out->history (q->history: their milestones) and out->next (the
+ * cursor of the next page, NULL at the end; a page may be shorter than the
+ * limit and still have a next). Returns 0, GL_EBADFIELD for a value too
+ * long (nothing sent), -code for an ERROR reply, GL_EBUSY, GL_EUNAVAILABLE. */
+int client_list(client *c, const client_list_query *q, proto_msg *out, gl_arena *arena);
+
+/* client_requeue sends REQUEUE for event id: its dead letters (only the one
+ * to team, if not NULL) are dispatched again with a fresh delivery count, or
+ * closed when close is set (note: why). The LISTING reply in *out holds the
+ * event and the dispatches changed. Returns 0, GL_ENOTFOUND, GL_EBADSTATE
+ * (no such dead letter — also what a resend gets after the first try
+ * worked), GL_EBADFIELD (bad id, nothing sent), GL_EBUSY, GL_EUNAVAILABLE. */
+int client_requeue(client *c, const char *id, const char *team, int close, const char *note,
+                   proto_msg *out, gl_arena *arena);
+
 #endif

@@ -52,5 +52,9 @@ int client_error_code(uint32_t code);
  * the Lazy Pirate retries (see client.c). */
 int client_call(client *c, const proto_msg *req_in, const char *id, const int *expect,
                 proto_msg *rep, frame_msg *fm);
+/* client_query sends req and decodes the reply_cmd reply into out (strings
+ * in arena); BUSY and ERROR become their GL_E* (see client.c). */
+int client_query(client *c, const proto_msg *req, const char *id, int reply_cmd,
+                 proto_msg *out, gl_arena *arena);
 
 #endif

@@ -208,6 +208,10 @@ static const codec_field board_fields[] = {
 static const codec_field listing_fields[] = {
     RID,
     ROW_AUX(proto_msg, "events", CT_EVENTS, events, nevents, REQ, 1000),
+    /* issue 5: LIST's and REQUEUE's additions */
+    ROW_AUX(proto_msg, "dispatches", CT_DISPATCHES, dispatches, ndispatches, 0, 1000),
+    ROW_AUX(proto_msg, "history", CT_HISTORY, history, nhistory, 0, 1000),
+    P("next", CT_STR, next, 0, GL_MAX_SHORT),
 };
 static const codec_field rate_fields[] = {
     RID,
@@ -297,6 +301,30 @@ static const codec_field cancel_fields[] = {
     P("note", CT_STR, note, 0, GL_MAX_TEXT),
 };
 
+/* LIST, REQUEUE (issue 5) */
+static const codec_field list_fields[] = {
+    RID,
+    P("kind", CT_KIND, ev.kind, 0, 0),
+    P("state", CT_EVSTATE, ev.state, 0, 0),
+    P("community", CT_STR, ev.community, 0, GL_MAX_ID),
+    P("grid", CT_STR, ev.grid, 0, GL_MAX_ID),
+    P("team", CT_STR, team, 0, GL_MAX_ID),
+    P("since_ms", CT_UINT, since_ms, 0, 0),
+    P("until_ms", CT_UINT, until_ms, 0, 0),
+    P("overdue", CT_BOOL, overdue, 0, 0),
+    P("dead", CT_BOOL, dead, 0, 0),
+    P("history", CT_BOOL, with_history, 0, 0),
+    P("limit", CT_UINT, limit, 0, 0),
+    P("after", CT_STR, after, 0, GL_MAX_SHORT),
+};
+static const codec_field requeue_fields[] = {
+    RID,
+    P("id", CT_STR, ev.id, ID_, GL_MAX_ID),
+    P("team", CT_STR, team, 0, GL_MAX_ID),
+    P("close", CT_BOOL, close, 0, 0),
+    P("note", CT_STR, note, 0, GL_MAX_TEXT),
+};
+
 static const struct {
     const char *name;
     codec_table body;
@@ -345,6 +373,8 @@ static const struct {
     [PROTO_RATE] = {"RATE", TABLE(rate_fields)},
     [PROTO_TRACK] = {"TRACK", TABLE(show_fields)},
     [PROTO_TRACKING] = {"TRACKING", TABLE(tracking_fields)},
+    [PROTO_LIST] = {"LIST", TABLE(list_fields)},
+    [PROTO_REQUEUE] = {"REQUEUE", TABLE(requeue_fields)},
 };
 
 const codec_table *codec_command(int cmd)

@@ -71,6 +71,11 @@ enum proto_cmd {
     PROTO_RATE,      /* intake: id, terminal?, rating, note? → CHANGED */
     PROTO_TRACK,     /* intake: id → TRACKING (Open311-style status of one event) */
     PROTO_TRACKING,  /* reply: event (map, without contact), note (latest) */
+    /* operators: history queries and dead letters (issue 5), intake endpoint */
+    PROTO_LIST,      /* filters, limit, after → LISTING (events, next; dead letters:
+                        dispatches; with history: milestones) */
+    PROTO_REQUEUE,   /* id, team?, close?, note? → LISTING: dead letters sent again
+                        with a fresh count (or closed) */
     PROTO_CMD_COUNT
 };
 
@@ -140,6 +145,17 @@ typedef struct proto_msg {
 
     /* JOB header, with CURVE: the sender's "role" (above) and its "scope" */
     const char *scope;
+    /* LIST / REQUEUE (issue 5); LIST also filters by ev.kind, ev.state,
+     * ev.community, ev.grid, team and until_ms ("until_ms": filed before) */
+    uint64_t since_ms;       /* "since_ms": filed at or after */
+    uint32_t limit;          /* "limit": most events in one LISTING */
+    int overdue;             /* "overdue": only events with the alarm overdue */
+    int dead;                /* "dead": the dead letters instead of events */
+    int with_history;        /* "history": add each event's milestones */
+    int close;               /* "close" (REQUEUE): close the dead letters instead */
+    const char *after;       /* "after": the cursor from the previous LISTING's next */
+    const char *next;        /* "next" (LISTING): the cursor of the next page; absent
+                                at the end */
 } proto_msg;
 
 /* proto_cmd_name returns the wire name of a command ("SUBMIT"), or NULL for

@@ -168,7 +168,7 @@ static void fake_figures(fake *f, void *sock, const void *ident, size_t identlen
         kv_u64(&pk, "map_size_bytes", 4294967296ULL);
         kv_u64(&pk, "map_used_bytes", 13107200);
         kv_u64(&pk, "reported_at_ms", 1699999999600ULL);
-        kv_u64(&pk, "dead_letters", 5);
+        kv_u64(&pk, "quarantined", 5);
     }
     proto_msg r;
     memset(&r, 0, sizeof r);
@@ -1141,7 +1141,7 @@ static void case_status(fake *f, const char *ep)
                has("  escalating alerts    1\n") && has("  UNANSWERED ALERTS    2: ev-a ev-b\n") &&
                has("  map                  12.5 MiB used of 4.0 GiB (0.3%)\n"),
            "the store's figures, with the unanswered alerts' ids");
-    ok_out(has("dead_letters 5"), "a store figure it does not know is shown too");
+    ok_out(has("quarantined 5"), "a store figure it does not know is shown too");
     ok_out(has("counters\n  completed 1234   busy_replies 5\n") && !has("store_report_age_ms"),
            "the counters");
     ok_out(has("other broker figures\n  future_figure {\"x\":1}\n"),
@@ -1162,7 +1162,7 @@ static void case_status(fake *f, const char *ep)
     is_int(jint(json_object_get(broker, "future_figure"), "x"), 1, "unknown figures pass through");
     is_int(jint(store, "events"), 1234, "store.events");
     is_int(json_array_size(json_object_get(store, "unanswered")), 2, "store.unanswered");
-    is_int(jint(store, "dead_letters"), 5, "store.dead_letters");
+    is_int(jint(store, "quarantined"), 5, "store.quarantined");
     json_decref(j);
 
     pthread_mutex_lock(&f->mu);

@@ -312,6 +312,14 @@ int main(void)
            "the operator cannot SUBMIT");
     is_int(show(desk1, "ev-op", NULL, NULL), GL_ENOTFOUND, "and nothing was filed");
     is_int(client_status(duty, &tr, &arena), 0, "the operator reads STATUS");
+    client_list_query lq = {.kind = 0};
+    is_int(client_list(duty, &lq, &tr, &arena), 0, "the operator lists events (LIST)");
+    ok(tr.nevents >= 1, "and sees the events filed");
+    is_int(client_list(desk1, &lq, &tr, &arena), GL_EFORBIDDEN, "a terminal cannot LIST");
+    is_int(client_requeue(desk1, "ev-1", NULL, 0, NULL, &tr, &arena), GL_EFORBIDDEN,
+           "nor REQUEUE");
+    is_int(client_requeue(duty, "ev-1", NULL, 0, NULL, &tr, &arena), GL_EBADSTATE,
+           "the operator may REQUEUE (ev-1 has no dead letter: bad_state, not forbidden)");
     client *dutyr = open_as(keys_dir, "duty", responders, 2000, 5);
     is_int(client_act(dutyr, PROTO_ACK, "ev-1", TEAM_A, NULL, NULL, NULL), GL_EFORBIDDEN,
            "the operator cannot act on a dispatch");

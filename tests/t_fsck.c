@@ -28,6 +28,10 @@ static void fill(void)
         gl_dispatch d = {.seq = ev.seq, .event = id, .team = "heping-g1-team", .role = "grid",
                          .state = i % 2 ? GL_DS_PENDING : GL_DS_ACKED, .attempts = 1,
                          .next_retry_ms = i % 2 ? 9000 : 0};
+        if (i == 3) { /* a dead letter */
+            d.state = GL_DS_DEAD;
+            d.next_retry_ms = 0;
+        }
         store_dispatch_put(t, &d);
         gl_history h = {.seq = ev.seq, .at_ms = 1, .who = "terminal", .what = "filed"};
         store_history_add(t, &h);
@@ -88,6 +92,8 @@ int main(void)
         {"escalations", "has no timer"},
         {"history", "no history entry"},
         {"dispatches", "no dispatch"},
+        {"event_index", "no event_index entry"},
+        {"dead_letters", "not in the dead letters"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         damage(cases[i].db);

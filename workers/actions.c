@@ -273,8 +273,8 @@ int redispatch(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now)
         return worker_history(t, ev->seq, now, "system", "redispatched", candidates[i]);
     }
     LOG_W("event %s: every candidate declined it; nobody left to dispatch to", ev->id);
-    return worker_history(t, ev->seq, now, "system", "unrouted",
-                          "every candidate team declined");
+    rc = worker_history(t, ev->seq, now, "system", "unrouted", "every candidate team declined");
+    return rc ? rc : deadletter_unrouted(w, t, ev, "every candidate team declined", now);
 }
 
 /* An alert's escalation stops once a plan squad acknowledges it or anyone

@@ -225,6 +225,12 @@ void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
             case PROTO_RESOLVE:
                 rc = worker_act(w, t, j, now);
                 break;
+            case PROTO_LIST: /* issue 5: from a read transaction of its own */
+                rc = worker_list(w, j);
+                break;
+            case PROTO_REQUEUE:
+                rc = worker_requeue(w, t, j, now);
+                break;
             default:
                 worker_out_error(w, j, GL_EUNKNOWNCMD, "command not handled by workers");
                 break;

@@ -56,7 +56,8 @@ int worker_change(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
             return rc;
         for (size_t i = 0; i < r.n; i++) {
             gl_dispatch *d = &r.items[i];
-            if (d->state == GL_DS_PENDING || d->state == GL_DS_ACKED || d->state == GL_DS_ACCEPTED) {
+            if (d->state == GL_DS_PENDING || d->state == GL_DS_ACKED || d->state == GL_DS_ACCEPTED ||
+                d->state == GL_DS_DEAD) {
                 d->state = GL_DS_CANCELLED;
                 d->next_retry_ms = 0;
                 d->updated_ms = now;

@@ -2,6 +2,7 @@
  * team that (re)connects, and resend on the retry timer until acknowledged. */
 #include "worker.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "../common/clock.h"
@@ -77,6 +78,8 @@ int worker_dispatch(gl_worker *w, store_txn *t, gl_event *ev, const char *team,
         d.team = team;
         d.created_ms = now;
     }
+    if (d.state == GL_DS_DEAD)
+        d.attempts = 0; /* dispatched again: the delivery limit starts afresh */
     d.role = role;
     d.state = GL_DS_PENDING;
     d.note = NULL;
@@ -133,6 +136,13 @@ static int resend(gl_worker *w, store_txn *t, uint64_t now)
         gl_dispatch *d = &p.items[i];
         if (d->state != GL_DS_PENDING) {
             d->next_retry_ms = 0;
+        } else if (w->cfg.delivery_limit > 0 && d->attempts >= (uint32_t)w->cfg.delivery_limit) {
+            /* Sent the limit's number of times (each send counted in the
+             * store before it went out): park it. */
+            char reason[GL_MAX_SHORT];
+            snprintf(reason, sizeof reason, "not acknowledged after %u sends", d->attempts);
+            rc = deadletter_park(w, t, d, arena_strdup(&w->batch_arena, reason), now);
+            continue;
         } else {
             d->attempts++;
             d->next_retry_ms = now + retry_interval(w, d->attempts);

@@ -232,11 +232,12 @@ static int run(gl_worker *w)
         if (now >= next_stats) {
             worker_counters *c = &w->counters;
             LOG_I("batches %llu, jobs %llu, filed %llu, duplicates %llu, errors %llu, "
-                  "dispatches %llu, resent %llu, failed commits %llu",
+                  "dispatches %llu, resent %llu, failed commits %llu, dead-lettered %llu",
                   (unsigned long long)c->batches, (unsigned long long)c->jobs,
                   (unsigned long long)c->filed, (unsigned long long)c->duplicates,
                   (unsigned long long)c->errors, (unsigned long long)c->dispatches,
-                  (unsigned long long)c->resent, (unsigned long long)c->commits_failed);
+                  (unsigned long long)c->resent, (unsigned long long)c->commits_failed,
+                  (unsigned long long)c->dead_lettered);
             next_stats = now + 60000;
         }
     }
@@ -265,6 +266,7 @@ int main(int argc, char **argv)
         {"map-mb", OPT_INT, "4096", "LMDB map size in MiB", &w.cfg.map_mb, NULL},
         {"close-unrated-s", OPT_INT, "604800", "a resolved event nobody rates closes after this many seconds (0: never)", &w.cfg.close_unrated_s, NULL},
         {"lanes", OPT_STR, "all", "lanes the broker sends here: all, alert (a worker kept free for alerts and acts) or routine", &w.cfg.lanes, NULL},
+        {"delivery-limit", OPT_INT, "50", "sends of an unacknowledged dispatch before it becomes a dead letter (0: no limit)", &w.cfg.delivery_limit, NULL},
         {"log-level", OPT_STR, "info", "error, warn, info or debug", &log_level, "GRIDLINE_LOG_LEVEL"},
         {"key", OPT_STR, NULL, "this worker's key pair (a .secret file of role worker, gridline keygen): CURVE to a tcp:// --broker, with --server-key", &key_file, "GRIDLINE_KEY"},
         {"server-key", OPT_STR, NULL, "the broker's public key: 40 characters of Z85, or its .pub file", &server_key, "GRIDLINE_SERVER_KEY"},
@@ -289,6 +291,7 @@ int main(int argc, char **argv)
     }
     if (level < 0 || w.cfg.credit < 1 || w.cfg.batch < 1 || w.cfg.retry_ms < 1 ||
         w.cfg.heartbeat_ms < 1 || w.cfg.liveness < 1 || w.cfg.map_mb < 1 ||
+        w.cfg.delivery_limit < 0 ||
         strlen(w.cfg.name) > GL_MAX_ID) {
         fprintf(stderr, "gridline-worker: an option is out of range (see --help)\n");
         return 2;

@@ -8,6 +8,7 @@
 
 #include "../common/clock.h"
 #include "../common/log.h"
+#include "../common/store_index.h"
 
 #define REPORT_ALARMS 20 /* unanswered alerts named in a report */
 
@@ -65,7 +66,7 @@ int worker_report(gl_worker *w)
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 14);
+    msgpack_pack_map(&pk, 15);
     pack_kv(&pk, "events", st.events);
     pack_kv(&pk, "last_seq", st.last_seq);
     pack_kv(&pk, "dispatches", st.dispatches);
@@ -80,6 +81,7 @@ int worker_report(gl_worker *w)
     pack_kv(&pk, "map_size_bytes", st.map_size);
     pack_kv(&pk, "map_used_bytes", st.map_used);
     pack_kv(&pk, "reported_at_ms", clock_wall_ms());
+    pack_kv(&pk, "dead_letters", store_dead_count(t)); /* issue 5 */
     store_abort(&t);
 
     proto_msg m;

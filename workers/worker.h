@@ -25,6 +25,7 @@ typedef struct worker_config {
     long map_mb;
     long close_unrated_s; /* a resolved event nobody rates closes after this */
     const char *lanes;    /* "all", "alert" or "routine": what the broker sends */
+    long delivery_limit;  /* sends of a dispatch before it is dead-lettered; 0: no limit */
 } worker_config;
 
 /* One message to send after the batch commits. */
@@ -49,6 +50,7 @@ typedef struct outbox {
 
 typedef struct worker_counters {
     uint64_t batches, jobs, filed, duplicates, errors, dispatches, resent, commits_failed;
+    uint64_t dead_lettered;
 } worker_counters;
 
 typedef struct gl_worker {
@@ -251,6 +253,22 @@ int watchdog_start(void *ctx, const char *endpoint, long heartbeat_ms, long live
 void watchdog_stop(void);
 void watchdog_progress(void);      /* the main loop went round */
 void watchdog_waiting(int waiting); /* entering (1) / leaving (0) a wait for the write lock */
+
+/* query.c — LIST (issue 5): history queries and the dead-letter listing,
+ * answered from a read transaction of its own (not the batch's). */
+int worker_list(gl_worker *w, const wjob *j);
+
+/* deadletter.c — dead letters (issue 5) */
+/* deadletter_park makes d (a dispatch read from the store) a dead letter
+ * with reason: state dead, no resend, history, a log line. */
+int deadletter_park(gl_worker *w, store_txn *t, gl_dispatch *d, const char *reason,
+                    uint64_t now);
+/* deadletter_unrouted parks ev, which nobody is left to route to, as a dead
+ * letter on its county-triage dispatch. */
+int deadletter_unrouted(gl_worker *w, store_txn *t, gl_event *ev, const char *reason,
+                        uint64_t now);
+/* worker_requeue: REQUEUE from an operator. */
+int worker_requeue(gl_worker *w, store_txn *t, const wjob *j, uint64_t now);
 
 /* history helper */
 int worker_history(store_txn *t, uint64_t seq, uint64_t now, const char *who,

@@ -426,7 +426,7 @@ static int on_merge(gl_worker *w, store_txn *t, const wjob *j, gl_event *ev, gl_
         return rc;
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         gl_dispatch *x = &l.items[i];
-        if (live(x->state)) {
+        if (live(x->state) || x->state == GL_DS_DEAD) {
             x->state = GL_DS_CANCELLED;
             x->next_retry_ms = 0;
             x->updated_ms = now;

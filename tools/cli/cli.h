@@ -160,5 +160,11 @@ int cli_track(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_top(int argc, char **argv);
 int cli_keygen(int argc, char **argv);
+/* verbs_list.c (issue 5): history queries and dead letters, intake endpoint */
+int cli_list(int argc, char **argv);
+int cli_export(int argc, char **argv);
+int cli_deadletters(int argc, char **argv);
+int cli_requeue(int argc, char **argv);
+int cli_close_dead(int argc, char **argv);
 
 #endif

@@ -40,6 +40,11 @@ static const struct {
     {"approve", cli_act, "community office or coordinators: grant an extension"},
     {"merge", cli_act, "mark an event as a duplicate of another"},
     {"keygen", cli_keygen, "make a CURVE key pair for a terminal, member, operator, worker, broker"},
+    {"list", cli_list, "events filed, by kind, state, community, grid, team, time, overdue"},
+    {"export", cli_export, "a period's events as CSV or JSON lines, for monthly reports"},
+    {"deadletters", cli_deadletters, "dispatches parked after the delivery limit, with reasons"},
+    {"requeue", cli_requeue, "send an event's dead letters again, with a fresh count"},
+    {"close-dead", cli_close_dead, "close an event's dead letters without sending them"},
 };
 
 static void usage(FILE *f)
@@ -48,7 +53,7 @@ static void usage(FILE *f)
                "       gridline VERB --help    every flag of VERB, with its default\n\n"
                "verbs:\n");
     for (size_t i = 0; i < GL_ARRAY_LEN(verbs); i++)
-        fprintf(f, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
+        fprintf(f, "  %-11s %s\n", verbs[i].name, verbs[i].summary);
     fprintf(f,
             "\nglobal flags (also accepted after the verb):\n"
             "  --intake EP       intake endpoint: push, update, cancel, rate, track, show,\n"

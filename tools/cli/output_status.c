@@ -270,7 +270,8 @@ static void st_store(const json_t *store, const json_t *counters)
     static const char *const known[] = {
         "events", "last_seq", "dispatches", "pending_dispatches", "scheduled_resends",
         "escalating_alerts", "alarms", "unanswered_alerts", "unanswered", "overdue_events",
-        "overdue", "map_size_bytes", "map_used_bytes", "reported_at_ms", NULL};
+        "overdue", "map_size_bytes", "map_used_bytes", "reported_at_ms",
+        "dead_letters", NULL};
     char a[64], b[64];
     const char *from = json_string_value(json_object_get(counters, "store_reported_by"));
     if (!json_is_object(store)) {
@@ -291,6 +292,7 @@ static void st_store(const json_t *store, const json_t *counters)
     printf("  %-20s %s\n", "escalating alerts", st_num(store, "escalating_alerts", a, sizeof a));
     st_alarm_line(store, "UNANSWERED ALERTS", "unanswered_alerts", "unanswered");
     st_alarm_line(store, "OVERDUE", "overdue_events", "overdue");
+    printf("  %-20s %s\n", "dead letters", st_num(store, "dead_letters", a, sizeof a));
     const json_t *used = json_object_get(store, "map_used_bytes");
     const json_t *size = json_object_get(store, "map_size_bytes");
     if (json_is_integer(used) && json_is_integer(size) && json_integer_value(size) > 0) {

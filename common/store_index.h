@@ -1,0 +1,110 @@
+/* store_index.h — history queries and dead letters: the store's event index
+ * and its dead-letter index (issue 5).
+ *
+ * Two more databases in the store's environment:
+ *   event_index  dim(u8) value 0 created_ms(u64) seq(u64) → (empty)
+ *   dead_letters seq(u64) team(string)                   → (empty)
+ * One event_index entry per event and dimension: dim is enum store_dim, value
+ * the event's value in that dimension (its kind or state name, community,
+ * grid, alarm, or a team it was dispatched to; empty for IX_TIME). Within a
+ * (dim, value) the keys run in filing-time order, so a filter on one
+ * dimension over a time range is one range scan in key order. dead_letters
+ * holds exactly the dispatches in state "dead" (their record keeps the
+ * reason in its note).
+ *
+ * Both are written by the store itself in the write transaction that changes
+ * what they index (store_event_add, store_event_put, store_dispatch_put), so
+ * they cannot disagree with the records after a crash. A store made before
+ * these indexes existed gets them built by store_open (one write
+ * transaction). */
+#ifndef GL_STORE_INDEX_H
+#define GL_STORE_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+enum store_dim {
+    IX_TIME = 1,  /* every event; value empty */
+    IX_KIND,      /* "request", "alert", "feedback" */
+    IX_STATE,     /* the event state's name */
+    IX_COMMUNITY,
+    IX_GRID,
+    IX_TEAM,      /* a team the event was dispatched to (any role, any state) */
+    IX_ALARM,     /* the event's operator alarm: "unanswered", "overdue" */
+    IX_DIM_COUNT
+};
+
+/* store_index_dim_name names dim ("time", "kind", ... "alarm"; "" when out
+ * of range), for log lines. */
+const char *store_index_dim_name(int dim);
+
+/* store_index_key writes the event_index key (dim, value, ms, seq) into k
+ * (room for max bytes); value NULL is empty. Returns the key's length, or 0
+ * when it does not fit or value holds a NUL-free string longer than max
+ * allows. */
+size_t store_index_key(unsigned char *k, size_t max, int dim, const char *value, uint64_t ms,
+                       uint64_t seq);
+
+/* store_index_key_parse splits an event_index key; *value points into k
+ * (not NUL-terminated, *vlen bytes). 0, or -1 for a malformed key. */
+int store_index_key_parse(const unsigned char *k, size_t len, int *dim, const char **value,
+                          size_t *vlen, uint64_t *ms, uint64_t *seq);
+
+/* A query: every set member must match. Times are wall ms of filing. */
+typedef struct store_query {
+    int kind;                  /* enum gl_kind; 0: any */
+    int state;                 /* enum gl_event_state; 0: any */
+    const char *community, *grid, *team, *alarm; /* NULL: any */
+    uint64_t since_ms;         /* filed at or after; 0: from the first */
+    uint64_t until_ms;         /* filed before; 0: no end */
+    uint64_t after_ms, after_seq; /* the cursor: only events after (ms, seq) in
+                                     (created_ms, seq) order; both 0: none */
+    size_t max_scan;           /* index entries looked at before giving up for
+                                  this call (see store_query_events); 0: 20000 */
+} store_query;
+
+typedef int (*store_event_fn)(void *ctx, const gl_event *ev);
+
+/* store_query_events visits the events matching q in (created_ms, seq)
+ * order. It picks the most selective index among those q names (counting
+ * up to a few thousand entries of each range) and checks the other filters
+ * on the records. fn returns 0 to go on, non-zero to stop (that value is
+ * returned). *dim_used (if not NULL) is set to the index used. When
+ * max_scan entries were looked at without the range ending, it stops and
+ * sets *resume_ms and *resume_seq to the last entry looked at (else both 0):
+ * the caller continues from there. Strings in ev are valid during the call.
+ * 0, GL_EBADFIELD (a value too long for a key) or a store error. */
+int store_query_events(store_txn *t, const store_query *q, store_event_fn fn, void *ctx,
+                       int *dim_used, uint64_t *resume_ms, uint64_t *resume_seq);
+
+/* store_dead_list visits the dead dispatches of events after after_seq,
+ * in (seq, team) order. fn as for store_dispatch_list. */
+int store_dead_list(store_txn *t, uint64_t after_seq, store_dispatch_fn fn, void *ctx);
+
+/* store_dead_count returns the number of dead letters (0 on a read error). */
+uint64_t store_dead_count(store_txn *t);
+
+/* store_index_rebuild empties event_index and dead_letters and builds them
+ * again from the records, in one write transaction of its own. Returns the
+ * number of events indexed in *events (if not NULL). 0 or a store error. */
+int store_index_rebuild(store *s, uint64_t *events);
+
+/* store_index_check (for store_fsck) checks in t that the two indexes hold
+ * exactly the entries the records call for, and adds what is wrong to r. */
+int store_index_check(store_txn *t, store_fsck_report *r);
+
+/* --- for store.c only: the writes that keep the indexes in step --- */
+
+struct store_txn;
+/* store_index_event_added indexes a new event ev (with its seq). */
+int store_index_event_added(store_txn *t, const gl_event *ev);
+/* store_index_event_changed moves ev's entries from what the record
+ * old[0..old_len) says to what ev says. */
+int store_index_event_changed(store_txn *t, const void *old, size_t old_len, const gl_event *ev);
+/* store_index_dispatch_changed keeps the team entry (when the dispatch is
+ * new: old_state 0) and the dead letter of d in step. */
+int store_index_dispatch_changed(store_txn *t, int old_state, const gl_dispatch *d);
+
+#endif
