@@ -124,7 +124,8 @@ static inline int county_load(bench_county *c, const char *path, char *err, size
     }
     if (!c->ngrids || !c->ncompounds || !c->ncats[1] || !c->ncats[2] || !c->ncats[3] ||
         !c->nteams) {
-        snprintf(err, errlen, "%s: no grids, compounds, teams or categories of every kind", path);
+        snprintf(err, errlen, "%.400s: no grids, compounds, teams or categories of every kind",
+                 path);
         county_free(c);
         return -1;
     }
