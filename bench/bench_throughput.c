@@ -249,7 +249,11 @@ static void perf_stop(pid_t pid)
     int status;
     for (int waited = 0; waited < 60000; waited += 10) {
         if (waitpid(pid, &status, WNOHANG) == pid) {
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            /* perf exits 0, or by the SIGINT it was sent, once it has written
+             * its file; 127 is a failed exec. */
+            char data[600];
+            snprintf(data, sizeof data, "%s/perf.data", cfg.perf_dir);
+            if ((WIFEXITED(status) && WEXITSTATUS(status) == 127) || bu_file_size(data) <= 0)
                 fprintf(stderr, "bench_throughput: perf record failed (see %s/perf-record.log)\n",
                         cfg.perf_dir);
             return;

@@ -317,7 +317,7 @@ struct redis_run {
     uint64_t added, window_added, errors, in_flight_at_end, delivered, window_delivered,
         ack_errors;
     bu_hist lat, deliver_lat;
-    long hwm_kb;
+    long hwm_kb, anon_kb;
     long long xlen, aof_bytes;
     char first_error[200];
 };
@@ -559,6 +559,7 @@ static int run_redis(int round, redis_run *run)
             snprintf(run->first_error, sizeof run->first_error, "consumer: %.180s", cs->err);
     }
     run->hwm_kb = bu_proc_status_kb(redis_pid, "VmHWM");
+    run->anon_kb = bu_proc_status_kb(redis_pid, "RssAnon");
     char err[200];
     redisContext *c = redis_connect(run->port, err, sizeof err);
     if (c) {
@@ -583,7 +584,8 @@ out:
 /* ---- figures side by side ---- */
 
 typedef struct side {
-    double per_s, p50, p99, max, deliveries_per_s, dp50, dp99, cpu_10k, rss_mib, disk_per_event;
+    double per_s, p50, p99, max, deliveries_per_s, dp50, dp99, cpu_10k, rss_mib, anon_mib,
+        disk_per_event;
 } side;
 
 static double jnum(json_t *j, const char *path)
@@ -609,11 +611,13 @@ static side gridline_side(json_t *g)
     s.dp50 = jnum(g, "dispatch_ms.p50");
     s.dp99 = jnum(g, "dispatch_ms.p99");
     s.cpu_10k = jnum(g, "cpu_s_per_10k.service");
-    s.rss_mib = 0;
+    s.rss_mib = s.anon_mib = 0;
     const char *key;
     json_t *v;
     json_object_foreach(json_object_get(g, "peak_rss_kib"), key, v)
         s.rss_mib += json_number_value(v) / 1024.0;
+    json_object_foreach(json_object_get(g, "rss_anon_kib"), key, v)
+        s.anon_mib += json_number_value(v) / 1024.0;
     s.disk_per_event = jnum(g, "store.bytes_per_event");
     return s;
 }
@@ -632,6 +636,7 @@ static side redis_side_of(const redis_run *r)
     bu_usage d = bu_usage_delta(&r->u_end, &r->u_start);
     s.cpu_10k = r->window_added ? (double)d.cpu_ns / 1e9 * 10000.0 / (double)r->window_added : 0;
     s.rss_mib = (double)r->hwm_kb / 1024.0;
+    s.anon_mib = (double)r->anon_kb / 1024.0;
     s.disk_per_event = r->xlen ? (double)r->aof_bytes / (double)r->xlen : 0;
     return s;
 }
@@ -653,7 +658,8 @@ static void print_round(int round, const side *g, const side *r, const redis_run
     ROW("  submit->delivery p50 ms", ".2f", dp50);
     ROW("  submit->delivery p99 ms", ".2f", dp99);
     ROW("server CPU s per 10k events", ".3f", cpu_10k);
-    ROW("server peak RSS MiB", ".1f", rss_mib);
+    ROW("server peak RSS (VmHWM) MiB", ".1f", rss_mib);
+    ROW("  anonymous RSS at the end MiB", ".1f", anon_mib);
     ROW("bytes on disk per event", ".0f", disk_per_event);
 #undef ROW
     if (rr->errors || rr->ack_errors || rr->first_error[0])
@@ -663,11 +669,11 @@ static void print_round(int round, const side *g, const side *r, const redis_run
 
 static json_t *side_json(const side *s)
 {
-    return json_pack("{s:f,s:{s:f,s:f,s:f},s:f,s:{s:f,s:f},s:f,s:f,s:f}", "events_per_s", s->per_s,
-                     "latency_ms", "p50", s->p50, "p99", s->p99, "max", s->max, "deliveries_per_s",
-                     s->deliveries_per_s, "delivery_ms", "p50", s->dp50, "p99", s->dp99,
-                     "cpu_s_per_10k", s->cpu_10k, "peak_rss_mib", s->rss_mib,
-                     "disk_bytes_per_event", s->disk_per_event);
+    return json_pack("{s:f,s:{s:f,s:f,s:f},s:f,s:{s:f,s:f},s:f,s:f,s:f,s:f}", "events_per_s",
+                     s->per_s, "latency_ms", "p50", s->p50, "p99", s->p99, "max", s->max,
+                     "deliveries_per_s", s->deliveries_per_s, "delivery_ms", "p50", s->dp50, "p99",
+                     s->dp99, "cpu_s_per_10k", s->cpu_10k, "peak_rss_mib", s->rss_mib,
+                     "anon_rss_mib", s->anon_mib, "disk_bytes_per_event", s->disk_per_event);
 }
 
 static int cmp_double(const void *a, const void *b)
