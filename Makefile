@@ -3,6 +3,7 @@
 #   make check      build and run every TAP test with prove
 #   make run        install missing packages, build, run the demo county
 #   make bench      build and run the benchmarks
+#   make bench-peer the throughput benchmark next to Redis Streams
 #   make SANITIZE=address,undefined check   the same under sanitizers
 
 PKG_CONFIG ?= pkg-config

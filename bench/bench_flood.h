@@ -9,6 +9,9 @@
  * slot for a new event; BUSY waits retry_after_ms plus up to 10% jitter, then
  * resends the same SUBMIT (PROTOCOL.md §11); a 3xx ERROR waits 100 ms, a
  * 1xx/2xx ERROR drops the event; a request silent for 10 s is resent.
+ * A caller may supply the events (make_event: the same event for the same
+ * slot k and id, since a resend calls it again) and a start of the
+ * measuring window (measure_from_us) before which FILED is not counted.
  *
  * Header-only: every .c file in bench/ is a program of its own. */
 #ifndef GL_BENCH_FLOOD_H

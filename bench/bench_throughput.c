@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -786,6 +787,10 @@ int main(int argc, char **argv)
         cfg.alert_pct < 0 || cfg.feedback_pct < 0 || cfg.alert_pct + cfg.feedback_pct > 100 ||
         (strcmp(cfg.transport, "tcp") != 0 && strcmp(cfg.transport, "ipc") != 0)) {
         fprintf(stderr, "bench_throughput: an option is out of range (see --help)\n");
+        return 2;
+    }
+    if (cfg.perf_dir && mkdir(cfg.perf_dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "bench_throughput: cannot make %s: %s\n", cfg.perf_dir, strerror(errno));
         return 2;
     }
     /* One socket per team and per terminal, on both sides. */
