@@ -21,7 +21,7 @@
  *     the user/system split from /proc/PID/stat), and of the machine;
  *   - peak RSS (VmHWM) of the broker and workers;
  *   - then, with the processes stopped, the store's size per event, file and
- *     pages in use, database by database.
+ *     pages in use, database by database (bench_store.h).
  *
  * It prints a table and one JSON line (also written to --json FILE). With
  * --perf DIR, `perf record` samples the broker and workers during the
@@ -30,7 +30,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <lmdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -39,7 +38,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +52,7 @@
 #include "bench_county.h"
 #include "bench_flood.h"
 #include "bench_responders.h"
+#include "bench_store.h"
 #include "bench_util.h"
 
 #define MAX_WORKERS 8
@@ -101,170 +100,6 @@ static void usage_take(usage_snap *s)
     s->mono_us = clock_mono_us();
 }
 
-/* ---- the store, read by this process (LMDB allows readers anywhere) ---- */
-
-typedef struct db_figures {
-    char name[32];
-    uint64_t entries, pages, depth;
-} db_figures;
-
-typedef struct store_figures {
-    int ok;
-    unsigned page_size;
-    uint64_t last_txnid, last_pgno, map_size;
-    long long file_bytes;
-    uint64_t events;
-    db_figures db[24];
-    int ndb;
-} store_figures;
-
-static MDB_env *store_env;
-
-/* Opens the workers' environment read-only (after they created it). */
-static int store_probe_open(void)
-{
-    if (mdb_env_create(&store_env) != 0)
-        return -1;
-    mdb_env_set_maxdbs(store_env, 32);
-    if (mdb_env_open(store_env, env.store, MDB_RDONLY | MDB_NOTLS, 0600) != 0) {
-        mdb_env_close(store_env);
-        store_env = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-static uint64_t store_txnid(void)
-{
-    MDB_envinfo info;
-    if (!store_env || mdb_env_info(store_env, &info) != 0)
-        return 0;
-    return (uint64_t)info.me_last_txnid;
-}
-
-/* Everything about the store's size, once the workers are gone. */
-static void store_measure(store_figures *f)
-{
-    memset(f, 0, sizeof *f);
-    char path[600];
-    snprintf(path, sizeof path, "%s/data.mdb", env.store);
-    f->file_bytes = bu_file_size(path);
-    if (!store_env)
-        return;
-    MDB_envinfo info;
-    MDB_stat st;
-    MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    MDB_dbi main_dbi;
-    if (mdb_env_info(store_env, &info) != 0 || mdb_env_stat(store_env, &st) != 0 ||
-        mdb_txn_begin(store_env, NULL, MDB_RDONLY, &txn) != 0)
-        return;
-    f->page_size = st.ms_psize;
-    f->last_txnid = (uint64_t)info.me_last_txnid;
-    f->last_pgno = (uint64_t)info.me_last_pgno;
-    f->map_size = (uint64_t)info.me_mapsize;
-    /* The main database lists the named ones. */
-    if (mdb_dbi_open(txn, NULL, 0, &main_dbi) == 0 && mdb_cursor_open(txn, main_dbi, &cur) == 0) {
-        MDB_val k, v;
-        int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        while (rc == 0 && f->ndb < (int)GL_ARRAY_LEN(f->db)) {
-            db_figures *d = &f->db[f->ndb];
-            size_t len = k.mv_size < sizeof d->name - 1 ? k.mv_size : sizeof d->name - 1;
-            memcpy(d->name, k.mv_data, len);
-            d->name[len] = '\0';
-            MDB_dbi dbi;
-            MDB_stat ds;
-            if (mdb_dbi_open(txn, d->name, 0, &dbi) == 0 && mdb_stat(txn, dbi, &ds) == 0) {
-                d->entries = ds.ms_entries;
-                d->pages = ds.ms_branch_pages + ds.ms_leaf_pages + ds.ms_overflow_pages;
-                d->depth = ds.ms_depth;
-                if (strcmp(d->name, "events") == 0)
-                    f->events = ds.ms_entries;
-                f->ndb++;
-            }
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
-        mdb_cursor_close(cur);
-    }
-    mdb_txn_abort(txn);
-    f->ok = 1;
-}
-
-static const char *fs_name(const char *path)
-{
-    struct statfs sf;
-    if (statfs(path, &sf) != 0)
-        return "?";
-    switch ((unsigned long)sf.f_type) {
-    case 0xEF53: return "ext4";
-    case 0x01021994: return "tmpfs";
-    case 0x58465342: return "xfs";
-    case 0x9123683EUL: return "btrfs";
-    case 0x794c7630: return "overlayfs";
-    default: return "other";
-    }
-}
-
-/* ---- perf record around the measured window ---- */
-
-static pid_t perf_start(void)
-{
-    char pids[256] = "", out[600];
-    size_t used = 0;
-    for (int i = 0; i < nprocs; i++)
-        if (procs[i].pid) {
-            int n = snprintf(pids + used, sizeof pids - used, "%s%ld", used ? "," : "",
-                             (long)procs[i].pid);
-            if (n > 0 && (size_t)n < sizeof pids - used)
-                used += (size_t)n;
-        }
-    snprintf(out, sizeof out, "%s/perf.data", cfg.perf_dir);
-    char argbuf[512];
-    const char *argv[48] = {"perf", "record", "-e", "cpu-clock", "-o", out, "-p", pids};
-    int n = 8;
-    snprintf(argbuf, sizeof argbuf, "%s", cfg.perf_args);
-    for (char *save = NULL, *tok = strtok_r(argbuf, " ", &save); tok && n < 46;
-         tok = strtok_r(NULL, " ", &save))
-        argv[n++] = tok;
-    argv[n] = NULL;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        char log[700];
-        snprintf(log, sizeof log, "%s/perf-record.log", cfg.perf_dir);
-        FILE *f = freopen(log, "w", stdout);
-        (void)f;
-        dup2(1, 2);
-        execvp("perf", (char *const *)argv);
-        fprintf(stderr, "exec perf: %s\n", strerror(errno));
-        _exit(127);
-    }
-    return pid;
-}
-
-static void perf_stop(pid_t pid)
-{
-    if (pid <= 0)
-        return;
-    kill(pid, SIGINT);
-    int status;
-    for (int waited = 0; waited < 60000; waited += 10) {
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            /* perf exits 0, or by the SIGINT it was sent, once it has written
-             * its file; 127 is a failed exec. */
-            char data[600];
-            snprintf(data, sizeof data, "%s/perf.data", cfg.perf_dir);
-            if ((WIFEXITED(status) && WEXITSTATUS(status) == 127) || bu_file_size(data) <= 0)
-                fprintf(stderr, "bench_throughput: perf record failed (see %s/perf-record.log)\n",
-                        cfg.perf_dir);
-            return;
-        }
-        tl_sleep_ms(10);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-}
-
 /* ---- results ---- */
 
 typedef struct results {
@@ -287,10 +122,11 @@ typedef struct results {
     usage_snap start, end;
     long hwm_kb[2 + MAX_WORKERS], anon_kb[2 + MAX_WORKERS];
     int exit_status[2 + MAX_WORKERS];
-    store_figures store;
+    bs_figures store;
 } results;
 
 static results res;
+static MDB_env *store_env; /* the workers' store, opened read-only */
 
 static double per_s(uint64_t n) { return res.window_s > 0 ? (double)n / res.window_s : 0; }
 static double ms(uint64_t us) { return (double)us / 1000.0; }
@@ -339,11 +175,6 @@ static double others_pct_core(void)
 
 static uint64_t commits(void) { return res.txn_end - res.txn_start; }
 
-static double store_used_bytes(void)
-{
-    return (double)(res.store.last_pgno + 1) * (double)res.store.page_size;
-}
-
 /* ---- output ---- */
 
 static void print_table(void)
@@ -357,7 +188,7 @@ static void print_table(void)
            cfg.alert_pct, cfg.feedback_pct, county.ngrids, county.ncompounds);
     printf("  %s, store on %s (%s), %ld s warm-up, %ld s measured\n\n",
            strcmp(cfg.transport, "tcp") == 0 ? "tcp on 127.0.0.1" : "ipc://", env.dir,
-           fs_name(env.dir), cfg.warmup_s, cfg.duration_s);
+           bs_fs_name(env.dir), cfg.warmup_s, cfg.duration_s);
 
     printf("%-34s %14.0f /s   (%" PRIu64 " in %.1f s)\n", "filed, durable", per_s(res.window_filed),
            res.window_filed, res.window_s);
@@ -396,13 +227,13 @@ static void print_table(void)
     for (int i = 0; i < nprocs - 1; i++)
         printf("  %s %.1f", procs[i].name, (double)res.anon_kb[i] / 1024.0);
     printf("\n");
-    const store_figures *f = &res.store;
+    const bs_figures *f = &res.store;
     if (f->ok && f->events) {
         printf("%-34s %14.0f B   (data.mdb %.1f MiB / %" PRIu64 " events)\n",
                "store bytes per event, file", (double)f->file_bytes / (double)f->events,
                (double)f->file_bytes / 1048576.0, f->events);
         printf("%-34s %14.0f B   (%" PRIu64 " pages of %u B up to the last in use)\n",
-               "  pages in use", store_used_bytes() / (double)f->events, f->last_pgno + 1,
+               "  pages in use", bs_used_bytes(&res.store) / (double)f->events, f->last_pgno + 1,
                f->page_size);
         printf("%-34s", "  by database, B/event");
         for (int i = 0; i < f->ndb; i++)
@@ -442,7 +273,7 @@ static json_t *make_json(void)
     json_object_set_new(j, "alert_pct", json_integer(cfg.alert_pct));
     json_object_set_new(j, "feedback_pct", json_integer(cfg.feedback_pct));
     json_object_set_new(j, "transport", json_string(cfg.transport));
-    json_object_set_new(j, "filesystem", json_string(fs_name(env.dir)));
+    json_object_set_new(j, "filesystem", json_string(bs_fs_name(env.dir)));
     json_object_set_new(j, "body_bytes", json_pack("{s:I,s:f,s:I}", "min", (json_int_t)res.body_min,
                                                    "mean", res.body_mean, "max",
                                                    (json_int_t)res.body_max));
@@ -479,16 +310,16 @@ static json_t *make_json(void)
     json_object_set_new(j, "cpu_pct", pct);
     json_object_set_new(j, "peak_rss_kib", hwm);
     json_object_set_new(j, "rss_anon_kib", anon);
-    const store_figures *f = &res.store;
+    const bs_figures *f = &res.store;
     if (f->ok) {
         json_t *s = json_object(), *dbs = json_object();
         double ev = f->events ? (double)f->events : 1;
         json_object_set_new(s, "events", json_integer((json_int_t)f->events));
         json_object_set_new(s, "file_bytes", json_integer(f->file_bytes));
-        json_object_set_new(s, "used_bytes", json_integer((json_int_t)store_used_bytes()));
+        json_object_set_new(s, "used_bytes", json_integer((json_int_t)bs_used_bytes(&res.store)));
         json_object_set_new(s, "page_size", json_integer(f->page_size));
         json_object_set_new(s, "bytes_per_event", json_real((double)f->file_bytes / ev));
-        json_object_set_new(s, "used_bytes_per_event", json_real(store_used_bytes() / ev));
+        json_object_set_new(s, "used_bytes_per_event", json_real(bs_used_bytes(&res.store) / ev));
         json_object_set_new(s, "write_txns", json_integer((json_int_t)f->last_txnid));
         for (int i = 0; i < f->ndb; i++)
             json_object_set_new(dbs, f->db[i].name,
@@ -533,25 +364,6 @@ static int given(int argc, char **argv, const char *name)
             (argv[i][2 + len] == '\0' || argv[i][2 + len] == '='))
             return 1;
     return 0;
-}
-
-/* "400" or "300-600" → [min, max]; -1 if malformed. */
-static int parse_range(const char *s, long *lo, long *hi)
-{
-    char *end;
-    errno = 0;
-    *lo = strtol(s, &end, 10);
-    if (errno || end == s)
-        return -1;
-    if (*end == '\0') {
-        *hi = *lo;
-        return 0;
-    }
-    if (*end != '-')
-        return -1;
-    const char *s2 = end + 1;
-    *hi = strtol(s2, &end, 10);
-    return errno || end == s2 || *end ? -1 : 0;
 }
 
 /* The SUBMIT bodies the mix makes, measured with the codec itself. */
@@ -674,16 +486,22 @@ static int run_load(void)
     uint64_t now = clock_mono_us();
     if (from > now)
         bu_sleep_us(from - now);
-    if (cfg.perf_dir)
-        perf = perf_start();
+    if (cfg.perf_dir) {
+        pid_t pids[1 + MAX_WORKERS];
+        for (int i = 0; i < nprocs - 1; i++)
+            pids[i] = procs[i].pid;
+        perf = bu_perf_start(cfg.perf_dir, cfg.perf_args, pids, nprocs - 1);
+    }
     usage_take(&res.start);
-    res.txn_start = store_txnid();
+    res.txn_start = bs_txnid(store_env);
     now = clock_mono_us();
     if (end > now)
         bu_sleep_us(end - now);
     usage_take(&res.end);
-    res.txn_end = store_txnid();
-    perf_stop(perf);
+    res.txn_end = bs_txnid(store_env);
+    if (perf && bu_perf_stop(perf, cfg.perf_dir) != 0)
+        fprintf(stderr, "bench_throughput: perf record failed (see %s/perf-record.log)\n",
+                cfg.perf_dir);
     res.window_s = (double)(end - from) / 1e6;
 
     uint64_t give_up = end + 10000000u;
@@ -775,7 +593,7 @@ int main(int argc, char **argv)
         if (!given(argc, argv, "duration"))
             cfg.duration_s = 2;
     }
-    if (parse_range(cfg.payload, &cfg.body_min, &cfg.body_max) != 0 || cfg.body_min < 100 ||
+    if (bu_parse_range(cfg.payload, &cfg.body_min, &cfg.body_max) != 0 || cfg.body_min < 100 ||
         cfg.body_max < cfg.body_min || cfg.body_max > GL_MAX_TEXT) {
         fprintf(stderr, "bench_throughput: --payload wants MIN-MAX or one size in 100..%d bytes\n",
                 GL_MAX_TEXT);
@@ -841,7 +659,7 @@ int main(int argc, char **argv)
                 logs_hint());
         return 1;
     }
-    if (store_probe_open() != 0)
+    if (bs_open(env.store, &store_env) != 0)
         fprintf(stderr, "bench_throughput: cannot open the store read-only: no commit count\n");
 
     rc = run_load();
@@ -855,7 +673,7 @@ int main(int argc, char **argv)
     /* Workers first: SIGTERM finishes the transaction in progress. */
     for (int i = nprocs - 2; i >= 0; i--)
         res.exit_status[i] = tl_stop(procs[i].pid);
-    store_measure(&res.store);
+    bs_measure(store_env, env.store, &res.store);
     if (store_env)
         mdb_env_close(store_env);
     if (rc != 0) {

@@ -1,7 +1,8 @@
 /* bench_util.h — what gridline's benchmark programs share: latency
  * percentiles, a log-bucket histogram for streams too long to keep sample by
  * sample, CPU / run-queue accounting and memory of processes read from
- * /proc, file sizes and free loopback ports.
+ * /proc, file sizes, free loopback ports, option ranges, and perf record
+ * run on other processes.
  *
  * Header-only on purpose: the Makefile builds every .c file in bench/ as a program
  * of its own, so shared code cannot live in a .c file here. Everything is
@@ -13,12 +14,14 @@
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -275,6 +278,88 @@ static inline int bu_free_tcp_port(void)
         port = ntohs(a.sin_port);
     close(fd);
     return port;
+}
+
+
+/* bu_parse_range reads "400" or "300-600" into [*lo, *hi]; -1 if malformed. */
+static inline int bu_parse_range(const char *s, long *lo, long *hi)
+{
+    char *end;
+    errno = 0;
+    *lo = strtol(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    if (*end == '\0') {
+        *hi = *lo;
+        return 0;
+    }
+    if (*end != '-')
+        return -1;
+    const char *s2 = end + 1;
+    *hi = strtol(s2, &end, 10);
+    return errno || end == s2 || *end ? -1 : 0;
+}
+
+/* ---- perf record of other processes ---- */
+
+/* bu_perf_start runs `perf record -e cpu-clock -o DIR/perf.data -p PIDS`
+ * with the space-separated extra options args, its output in
+ * DIR/perf-record.log; returns its pid (-1 if fork failed). cpu-clock: a
+ * VM often has no hardware counters. */
+static inline pid_t bu_perf_start(const char *dir, const char *args, const pid_t *pids, int n)
+{
+    char list[256] = "", out[600], argbuf[512];
+    size_t used = 0;
+    for (int i = 0; i < n; i++) {
+        int w = snprintf(list + used, sizeof list - used, "%s%ld", used ? "," : "", (long)pids[i]);
+        if (w > 0 && (size_t)w < sizeof list - used)
+            used += (size_t)w;
+    }
+    snprintf(out, sizeof out, "%s/perf.data", dir);
+    const char *argv[48] = {"perf", "record", "-e", "cpu-clock", "-o", out, "-p", list};
+    int argc = 8;
+    snprintf(argbuf, sizeof argbuf, "%s", args ? args : "");
+    for (char *save = NULL, *tok = strtok_r(argbuf, " ", &save); tok && argc < 46;
+         tok = strtok_r(NULL, " ", &save))
+        argv[argc++] = tok;
+    argv[argc] = NULL;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char log[700];
+        snprintf(log, sizeof log, "%s/perf-record.log", dir);
+        if (freopen(log, "w", stdout))
+            dup2(1, 2);
+        execvp("perf", (char *const *)argv);
+        fprintf(stderr, "exec perf: %s\n", strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+/* bu_perf_stop stops perf record (SIGINT: it writes its file and exits)
+ * and waits for it; -1 when it failed or wrote nothing. */
+static inline int bu_perf_stop(pid_t pid, const char *dir)
+{
+    if (pid <= 0)
+        return -1;
+    kill(pid, SIGINT);
+    int status;
+    for (int waited = 0; waited < 60000; waited += 10) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            /* perf exits 0, or by the SIGINT it was sent, once it has
+             * written its file; 127 is a failed exec. */
+            char data[600];
+            snprintf(data, sizeof data, "%s/perf.data", dir);
+            return (WIFEXITED(status) && WEXITSTATUS(status) == 127) || bu_file_size(data) <= 0
+                       ? -1
+                       : 0;
+        }
+        bu_sleep_us(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
 }
 
 #endif

@@ -54,13 +54,12 @@
 #include "../bench_county.h"
 #include "../bench_responders.h"
 #include "../bench_util.h"
+#include "bench_redis.h"
 
 #define MAX_ROUNDS 20
 #define MAX_CLIENTS 1024
 #define MAX_CONSUMERS 64
 #define READ_COUNT 512 /* entries per XREADGROUP */
-#define STREAM "events"
-#define GROUP "gridline-bench"
 
 typedef struct peer_cfg {
     long workers, terminals, inflight, duration_s, warmup_s, alert_pct, feedback_pct, consumers,
@@ -166,118 +165,6 @@ static json_t *run_gridline(int round)
         return NULL;
     }
     return j;
-}
-
-/* ---- Redis: the server ---- */
-
-static redisContext *redis_connect(int port, char *err, size_t errlen)
-{
-    struct timeval tv = {2, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-    if (!c || c->err) {
-        snprintf(err, errlen, "%s", c ? c->errstr : "out of memory");
-        if (c)
-            redisFree(c);
-        return NULL;
-    }
-    return c;
-}
-
-/* Starts redis-server in dir on port; 0 once it answers PING, else -1. */
-static int redis_start(const char *dir, int port)
-{
-    char port_s[16], log[700];
-    snprintf(port_s, sizeof port_s, "%d", port);
-    snprintf(log, sizeof log, "%s/redis.log", dir);
-    const char *argv[] = {cfg.redis_server, "--port", port_s, "--bind", "127.0.0.1",
-                          "--dir", dir, "--appendonly", "yes", "--appendfsync", "always",
-                          "--save", "", "--daemonize", "no", "--logfile", log, NULL};
-    fflush(stdout);
-    redis_pid = fork();
-    if (redis_pid < 0)
-        return -1;
-    if (redis_pid == 0) {
-        execvp(cfg.redis_server, (char *const *)argv);
-        fprintf(stderr, "bench_peer: exec %s: %s (make bench-peer installs it)\n",
-                cfg.redis_server, strerror(errno));
-        _exit(127);
-    }
-    char err[200] = "";
-    for (int waited = 0; waited < 10000; waited += 50) {
-        if (waitpid(redis_pid, NULL, WNOHANG) == redis_pid) {
-            redis_pid = 0;
-            fprintf(stderr, "bench_peer: redis-server exited at start (see %s)\n", log);
-            return -1;
-        }
-        redisContext *c = redis_connect(port, err, sizeof err);
-        if (c) {
-            redisReply *r = redisCommand(c, "PING");
-            int ok = r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
-            freeReplyObject(r);
-            if (ok) {
-                r = redisCommand(c, "INFO server");
-                const char *v = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, "redis_version:") : NULL;
-                if (v)
-                    sscanf(v + 14, "%63[^\r\n]", redis_version);
-                freeReplyObject(r);
-                r = redisCommand(c, "XGROUP CREATE " STREAM " " GROUP " $ MKSTREAM");
-                ok = r && r->type == REDIS_REPLY_STATUS;
-                if (!ok)
-                    fprintf(stderr, "bench_peer: XGROUP CREATE: %s\n",
-                            r && r->str ? r->str : c->errstr);
-                freeReplyObject(r);
-            }
-            redisFree(c);
-            if (ok)
-                return 0;
-        }
-        bu_sleep_us(50000);
-    }
-    fprintf(stderr, "bench_peer: redis-server did not answer on port %d: %s\n", port, err);
-    return -1;
-}
-
-/* Stops redis-server (SIGTERM: it flushes the AOF and exits). */
-static void redis_stop(void)
-{
-    if (redis_pid <= 0)
-        return;
-    kill(redis_pid, SIGTERM);
-    for (int waited = 0; waited < 10000; waited += 10) {
-        if (waitpid(redis_pid, NULL, WNOHANG) == redis_pid) {
-            redis_pid = 0;
-            return;
-        }
-        bu_sleep_us(10000);
-    }
-    kill(redis_pid, SIGKILL);
-    waitpid(redis_pid, NULL, 0);
-    redis_pid = 0;
-}
-
-/* Bytes of every file in dir/appendonlydir (Redis 7's multi-part AOF). */
-static long long aof_bytes(const char *dir)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/appendonlydir", dir);
-    DIR *d = opendir(path);
-    if (!d) { /* Redis 6 and older: one file */
-        snprintf(path, sizeof path, "%s/appendonly.aof", dir);
-        return bu_file_size(path);
-    }
-    long long total = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char file[1000];
-        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
-        long long n = bu_file_size(file);
-        if (n > 0)
-            total += n;
-    }
-    closedir(d);
-    return total;
 }
 
 /* ---- Redis: producers and consumers ---- */
@@ -496,7 +383,8 @@ static int run_redis(int round, redis_run *run)
     char dir[600];
     snprintf(dir, sizeof dir, "%s/redis-%d", tmp_dir, round);
     if (mkdir(dir, 0700) != 0 || (run->port = bu_free_tcp_port()) < 0 ||
-        redis_start(dir, run->port) != 0)
+        redis_start(cfg.redis_server, dir, run->port, &redis_pid, redis_version,
+                    sizeof redis_version) != 0)
         return -1;
     int m = (int)cfg.terminals, nc = (int)cfg.consumers, rc = 0;
     run->producers = calloc((size_t)m, sizeof *run->producers);
@@ -570,7 +458,7 @@ static int run_redis(int round, redis_run *run)
         redisFree(c);
     }
 out:
-    redis_stop();
+    redis_stop(&redis_pid);
     run->aof_bytes = aof_bytes(dir);
     free(p_started);
     free(c_started);
@@ -690,24 +578,6 @@ static double median(double *v, int n)
 
 /* ---- main ---- */
 
-static int parse_range(const char *s, long *lo, long *hi)
-{
-    char *end;
-    errno = 0;
-    *lo = strtol(s, &end, 10);
-    if (errno || end == s)
-        return -1;
-    if (*end == '\0') {
-        *hi = *lo;
-        return 0;
-    }
-    if (*end != '-')
-        return -1;
-    const char *s2 = end + 1;
-    *hi = strtol(s2, &end, 10);
-    return errno || end == s2 || *end ? -1 : 0;
-}
-
 int main(int argc, char **argv)
 {
     static char default_bench[PATH_MAX];
@@ -745,7 +615,7 @@ int main(int argc, char **argv)
         return 0;
     if (rc != 0)
         return 2;
-    if (parse_range(cfg.payload, &cfg.body_min, &cfg.body_max) != 0 || cfg.body_min < 100 ||
+    if (bu_parse_range(cfg.payload, &cfg.body_min, &cfg.body_max) != 0 || cfg.body_min < 100 ||
         cfg.body_max < cfg.body_min || cfg.body_max > GL_MAX_TEXT || cfg.workers < 1 ||
         cfg.terminals < 1 || cfg.terminals > MAX_CLIENTS || cfg.inflight < 1 ||
         cfg.inflight > MAX_INFLIGHT || cfg.duration_s < 1 || cfg.duration_s > 600 ||
