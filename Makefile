@@ -3,6 +3,7 @@
 #   make check      build and run every TAP test with prove
 #   make run        install missing packages, build, run the demo county
 #   make bench      build and run the benchmarks
+#   make bench-peer the throughput benchmark next to Redis Streams
 #   make SANITIZE=address,undefined check   the same under sanitizers
 
 PKG_CONFIG ?= pkg-config
@@ -133,3 +134,23 @@ clean:
 # make fuzz: libFuzzer targets (clang) for the protocol decoder and the
 # directory loader, run for a bounded time each (tests/fuzz/fuzz.mk).
 -include tests/fuzz/fuzz.mk
+
+# make bench-peer: gridline next to Redis Streams (appendfsync always) under
+# the same load, in one run (bench/peer/bench_peer.c, bench/README.md). It
+# installs redis-server and libhiredis-dev first (tools/install-deps --bench).
+# BENCH_PEER_ARGS passes options, e.g. BENCH_PEER_ARGS="--rounds 3".
+.PHONY: bench-peer
+BENCH_PEER = $(BUILD)/bench/bench_peer
+BENCH_PEER_ARGS ?=
+HIREDIS_CFLAGS = $(shell $(PKG_CONFIG) --cflags hiredis 2>/dev/null)
+HIREDIS_LIBS = $(shell $(PKG_CONFIG) --libs hiredis 2>/dev/null || echo -lhiredis)
+$(BUILD)/bench/peer/bench_peer.o: bench/peer/bench_peer.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HIREDIS_CFLAGS) -c -o $@ $<
+$(BENCH_PEER): $(BUILD)/bench/peer/bench_peer.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(HIREDIS_LIBS) $(LDLIBS)
+bench-peer:
+	@tools/install-deps --bench
+	@$(MAKE) --no-print-directory $(REAL_BINS) $(BUILD)/bench/bench_throughput $(BENCH_PEER)
+	GRIDLINE_BIN=$(abspath $(BINDIR)) GRIDLINE_DATA=$(abspath data) $(BENCH_PEER) $(BENCH_PEER_ARGS)

@@ -9,6 +9,9 @@
  * slot for a new event; BUSY waits retry_after_ms plus up to 10% jitter, then
  * resends the same SUBMIT (PROTOCOL.md §11); a 3xx ERROR waits 100 ms, a
  * 1xx/2xx ERROR drops the event; a request silent for 10 s is resent.
+ * A caller may supply the events (make_event: the same event for the same
+ * slot k and id, since a resend calls it again) and a start of the
+ * measuring window (measure_from_us) before which FILED is not counted.
  *
  * Header-only: every .c file in bench/ is a program of its own. */
 #ifndef GL_BENCH_FLOOD_H
@@ -116,6 +119,10 @@ typedef struct flood_term {
     atomic_int *release;          /* then the thread waits (30 s at most) for this */
     uint64_t next_k;              /* the first event's number k: index */
     unsigned seed;                /* jitter of BUSY waits */
+    /* optional, zero for routine_event's mix and counting from the start: */
+    void (*make_event)(const struct flood_term *t, const slot *s, gl_event *ev);
+    void *event_arg;              /* make_event's own (per-terminal scratch, ...) */
+    uint64_t measure_from_us;     /* FILED before this: not in window_filed nor lat */
     pthread_t thread;
     /* the thread's own */
     void *sock;
@@ -162,7 +169,11 @@ static inline int flood_send(flood_term *t, uint32_t i, uint64_t now)
     memset(&m, 0, sizeof m);
     m.cmd = PROTO_SUBMIT;
     m.rid = s->gen << 16 | i;
-    routine_event(t, s, &m.ev);
+    /* A resend must be the same event: make_event depends on s->k, s->id. */
+    if (t->make_event)
+        t->make_event(t, s, &m.ev);
+    else
+        routine_event(t, s, &m.ev);
     int rc = frame_send_msg(t->sock, NULL, 0, &m, ZMQ_DONTWAIT);
     if (rc == 0) {
         s->state = SLOT_SENT;
@@ -192,11 +203,12 @@ static inline void flood_reply(flood_term *t, frame_msg *fm, uint64_t at)
     switch (fm->cmd) {
     case PROTO_FILED:
         t->filed++;
-        if (at <= t->end_us)
+        if (at <= t->end_us && at >= t->measure_from_us)
             t->window_filed++;
         if (m.duplicate)
             t->dups++;
-        bu_hist_add(&t->lat, at - s->first_us);
+        if (at >= t->measure_from_us)
+            bu_hist_add(&t->lat, at - s->first_us);
         s->state = SLOT_IDLE;
         t->idle[t->nidle++] = i;
         return;

@@ -1,6 +1,8 @@
 /* bench_util.h — what gridline's benchmark programs share: latency
  * percentiles, a log-bucket histogram for streams too long to keep sample by
- * sample, and CPU / run-queue accounting of processes read from /proc.
+ * sample, CPU / run-queue accounting and memory of processes read from
+ * /proc, file sizes, free loopback ports, option ranges, and perf record
+ * run on other processes.
  *
  * Header-only on purpose: the Makefile builds every .c file in bench/ as a program
  * of its own, so shared code cannot live in a .c file here. Everything is
@@ -11,12 +13,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 /* bu_sleep_us sleeps us microseconds, resuming after signals. */
 static inline void bu_sleep_us(uint64_t us)
@@ -181,6 +188,178 @@ static inline int bu_machine_sample(bu_machine *m)
         m->total += v[i];
     m->busy = m->total - v[3] - v[4];
     return 0;
+}
+
+
+
+/* bu_proc_times reads the user and system CPU time of pid (0: this process),
+ * all its threads, in seconds, from /proc/PID/stat (clock ticks, so to
+ * 10 ms). -1 when the process is gone. */
+static inline int bu_proc_times(pid_t pid, double *user_s, double *sys_s)
+{
+    char path[64], buf[1024];
+    if (pid)
+        snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    else
+        snprintf(path, sizeof path, "/proc/self/stat");
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long long ut, st;
+    /* after ") ": state, then fields 4..13, then utime (14) and stime (15) */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    long hz = sysconf(_SC_CLK_TCK);
+    *user_s = (double)ut / (double)(hz > 0 ? hz : 100);
+    *sys_s = (double)st / (double)(hz > 0 ? hz : 100);
+    return 0;
+}
+
+/* ---- memory and files of processes, free ports ---- */
+
+/* bu_proc_status_kb returns the value in kB of line `key` ("VmHWM",
+ * "RssAnon", ...) of /proc/PID/status (0: this process); -1 when the
+ * process or the line is missing. */
+static inline long bu_proc_status_kb(pid_t pid, const char *key)
+{
+    char path[64], line[256];
+    if (pid)
+        snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    else
+        snprintf(path, sizeof path, "/proc/self/status");
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long kb = -1;
+    size_t klen = strlen(key);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            kb = strtol(line + klen + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kb;
+}
+
+/* bu_file_size returns the size of the file at path in bytes, -1 if absent. */
+static inline long long bu_file_size(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    long long n = -1;
+    if (fseeko(f, 0, SEEK_END) == 0)
+        n = (long long)ftello(f);
+    fclose(f);
+    return n;
+}
+
+
+/* bu_free_tcp_port returns a TCP port on 127.0.0.1 that nobody listens on
+ * now (the kernel's pick for port 0), or -1. Another program may take it
+ * before the caller binds it; on a benchmark machine that is rare. */
+static inline int bu_free_tcp_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+
+/* bu_parse_range reads "400" or "300-600" into [*lo, *hi]; -1 if malformed. */
+static inline int bu_parse_range(const char *s, long *lo, long *hi)
+{
+    char *end;
+    errno = 0;
+    *lo = strtol(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    if (*end == '\0') {
+        *hi = *lo;
+        return 0;
+    }
+    if (*end != '-')
+        return -1;
+    const char *s2 = end + 1;
+    *hi = strtol(s2, &end, 10);
+    return errno || end == s2 || *end ? -1 : 0;
+}
+
+/* ---- perf record of other processes ---- */
+
+/* bu_perf_start runs `perf record -e cpu-clock -o DIR/perf.data -p PIDS`
+ * with the space-separated extra options args, its output in
+ * DIR/perf-record.log; returns its pid (-1 if fork failed). cpu-clock: a
+ * VM often has no hardware counters. */
+static inline pid_t bu_perf_start(const char *dir, const char *args, const pid_t *pids, int n)
+{
+    char list[256] = "", out[600], argbuf[512];
+    size_t used = 0;
+    for (int i = 0; i < n; i++) {
+        int w = snprintf(list + used, sizeof list - used, "%s%ld", used ? "," : "", (long)pids[i]);
+        if (w > 0 && (size_t)w < sizeof list - used)
+            used += (size_t)w;
+    }
+    snprintf(out, sizeof out, "%s/perf.data", dir);
+    const char *argv[48] = {"perf", "record", "-e", "cpu-clock", "-o", out, "-p", list};
+    int argc = 8;
+    snprintf(argbuf, sizeof argbuf, "%s", args ? args : "");
+    for (char *save = NULL, *tok = strtok_r(argbuf, " ", &save); tok && argc < 46;
+         tok = strtok_r(NULL, " ", &save))
+        argv[argc++] = tok;
+    argv[argc] = NULL;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char log[700];
+        snprintf(log, sizeof log, "%s/perf-record.log", dir);
+        if (freopen(log, "w", stdout))
+            dup2(1, 2);
+        execvp("perf", (char *const *)argv);
+        fprintf(stderr, "exec perf: %s\n", strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+/* bu_perf_stop stops perf record (SIGINT: it writes its file and exits)
+ * and waits for it; -1 when it failed or wrote nothing. */
+static inline int bu_perf_stop(pid_t pid, const char *dir)
+{
+    if (pid <= 0)
+        return -1;
+    kill(pid, SIGINT);
+    int status;
+    for (int waited = 0; waited < 60000; waited += 10) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            /* perf exits 0, or by the SIGINT it was sent, once it has
+             * written its file; 127 is a failed exec. */
+            char data[600];
+            snprintf(data, sizeof data, "%s/perf.data", dir);
+            return (WIFEXITED(status) && WEXITSTATUS(status) == 127) || bu_file_size(data) <= 0
+                       ? -1
+                       : 0;
+        }
+        bu_sleep_us(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
 }
 
 #endif

@@ -1,0 +1,710 @@
+/* bench_throughput — how many events gridline files durably per second, how
+ * fast the dispatches reach the teams, and what that costs in CPU, memory
+ * and store bytes (issue 7).
+ *
+ * It starts the real broker and --workers workers on a fresh store in a
+ * temporary directory (tcp on 127.0.0.1, or ipc://), connects responders
+ * present as every team of the county, and drives the service with
+ * --terminals simulated terminals (threads with a raw DEALER socket each,
+ * bench_flood.h), each keeping --inflight SUBMITs in flight: requests,
+ * property feedback and a few alerts, in every grid and compound of the demo
+ * county, with SUBMIT bodies of --payload bytes. After --warmup seconds it
+ * measures for --duration seconds:
+ *
+ *   - FILED replies received (each is durable: FILED follows the commit), and
+ *     the time from an event's first SUBMIT to its FILED;
+ *   - DISPATCHes arriving at the teams' responders, and the time from the
+ *     event's first SUBMIT to each of them;
+ *   - LMDB write transactions committed (the environment's txnid), so the
+ *     events per commit;
+ *   - CPU time of the broker, each worker and this program (schedstat, with
+ *     the user/system split from /proc/PID/stat), and of the machine;
+ *   - peak RSS (VmHWM) of the broker and workers;
+ *   - then, with the processes stopped, the store's size per event, file and
+ *     pages in use, database by database (bench_store.h).
+ *
+ * It prints a table and one JSON line (also written to --json FILE). With
+ * --perf DIR, `perf record` samples the broker and workers during the
+ * measured window. Exit status: 0 once the figures are printed, good or bad;
+ * 1 if the service did not come up or nothing was filed; 2 for bad options. */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "../common/clock.h"
+#include "../common/gl.h"
+#include "../common/opts.h"
+#include "../proto/frame.h"
+#include "../proto/proto.h"
+#include "../tests/support/testlib.h"
+#include "bench_county.h"
+#include "bench_flood.h"
+#include "bench_responders.h"
+#include "bench_store.h"
+#include "bench_util.h"
+
+#define MAX_WORKERS 8
+#define MAX_TERMINALS 1024
+#define BODY_SAMPLE 2000
+
+typedef struct bench_cfg {
+    long workers, terminals, inflight, duration_s, warmup_s, alert_pct, feedback_pct;
+    long body_min, body_max;
+    int no_responders, quick;
+    const char *payload, *transport, *broker_args, *worker_args, *json_path, *perf_dir,
+        *perf_args;
+} bench_cfg;
+
+static bench_cfg cfg;
+static tl_env env;
+static bench_county county;
+static mix_cfg mix;
+
+/* ---- processes ---- */
+
+typedef struct proc_ref {
+    const char *name;
+    pid_t pid; /* 0: this process */
+} proc_ref;
+
+static proc_ref procs[2 + MAX_WORKERS];
+static int nprocs; /* broker, workers, then this program */
+
+typedef struct usage_snap {
+    bu_usage u[2 + MAX_WORKERS];
+    double user_s[2 + MAX_WORKERS], sys_s[2 + MAX_WORKERS];
+    bu_machine machine;
+    uint64_t mono_us;
+} usage_snap;
+
+static void usage_take(usage_snap *s)
+{
+    for (int i = 0; i < nprocs; i++) {
+        bu_proc_usage(procs[i].pid, &s->u[i]);
+        if (bu_proc_times(procs[i].pid, &s->user_s[i], &s->sys_s[i]) != 0)
+            s->user_s[i] = s->sys_s[i] = 0;
+    }
+    bu_machine_sample(&s->machine);
+    s->mono_us = clock_mono_us();
+}
+
+/* ---- results ---- */
+
+typedef struct results {
+    /* the load */
+    uint64_t sent, filed, window_filed, busy, errors, dups, resends, stale, unanswered;
+    uint32_t first_err;
+    char first_reason[200];
+    bu_hist filed_lat;
+    double window_s;
+    /* bodies */
+    size_t body_min, body_max;
+    double body_mean;
+    /* dispatches */
+    uint64_t dispatches, window_dispatches, notices, rehellos;
+    int teams_present;
+    bu_hist dispatch_lat;
+    /* commits */
+    uint64_t txn_start, txn_end;
+    /* CPU and memory */
+    usage_snap start, end;
+    long hwm_kb[2 + MAX_WORKERS], anon_kb[2 + MAX_WORKERS];
+    int exit_status[2 + MAX_WORKERS];
+    bs_figures store;
+} results;
+
+static results res;
+static MDB_env *store_env; /* the workers' store, opened read-only */
+
+static double per_s(uint64_t n) { return res.window_s > 0 ? (double)n / res.window_s : 0; }
+static double ms(uint64_t us) { return (double)us / 1000.0; }
+
+static double cpu_s(int i)
+{
+    bu_usage d = bu_usage_delta(&res.end.u[i], &res.start.u[i]);
+    return (double)d.cpu_ns / 1e9;
+}
+
+static double pct_core(int i)
+{
+    double wall_s = (double)(res.end.mono_us - res.start.mono_us) / 1e6;
+    return wall_s > 0 ? 100.0 * cpu_s(i) / wall_s : 0;
+}
+
+static double per_10k(double seconds)
+{
+    return res.window_filed ? seconds * 10000.0 / (double)res.window_filed : 0;
+}
+
+static double workers_cpu_s(void)
+{
+    double s = 0;
+    for (int i = 1; i < nprocs - 1; i++)
+        s += cpu_s(i);
+    return s;
+}
+
+static double machine_busy(void)
+{
+    unsigned long long busy = res.end.machine.busy - res.start.machine.busy;
+    unsigned long long total = res.end.machine.total - res.start.machine.total;
+    return total ? 100.0 * (double)busy / (double)total : 0;
+}
+
+static double others_pct_core(void)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    double ours = 0;
+    for (int i = 0; i < nprocs; i++)
+        ours += pct_core(i);
+    double others = machine_busy() * (double)(ncpu > 0 ? ncpu : 1) - ours;
+    return others > 0 ? others : 0;
+}
+
+static uint64_t commits(void) { return res.txn_end - res.txn_start; }
+
+/* ---- output ---- */
+
+static void print_table(void)
+{
+    char x[160];
+    printf("\nbench_throughput: %ld worker%s, %ld terminals x %ld in flight, SUBMIT bodies %zu-%zu B "
+           "(mean %.0f),\n",
+           cfg.workers, cfg.workers == 1 ? "" : "s", cfg.terminals, cfg.inflight, res.body_min,
+           res.body_max, res.body_mean);
+    printf("  %ld%% alerts, %ld%% feedback, the rest requests, over %zu grids and %zu compounds;\n",
+           cfg.alert_pct, cfg.feedback_pct, county.ngrids, county.ncompounds);
+    printf("  %s, store on %s (%s), %ld s warm-up, %ld s measured\n\n",
+           strcmp(cfg.transport, "tcp") == 0 ? "tcp on 127.0.0.1" : "ipc://", env.dir,
+           bs_fs_name(env.dir), cfg.warmup_s, cfg.duration_s);
+
+    printf("%-34s %14.0f /s   (%" PRIu64 " in %.1f s)\n", "filed, durable", per_s(res.window_filed),
+           res.window_filed, res.window_s);
+    snprintf(x, sizeof x, "%.2f / %.2f / %.2f", ms(bu_hist_percentile(&res.filed_lat, 50)),
+             ms(bu_hist_percentile(&res.filed_lat, 99)), ms(res.filed_lat.max_us));
+    printf("%-34s %22s ms\n", "filed latency p50 / p99 / max", x);
+    snprintf(x, sizeof x, "%" PRIu64 " / %" PRIu64 " / %" PRIu64, res.busy, res.errors,
+             res.unanswered);
+    printf("%-34s %22s\n", "busy / errors / in flight at end", x);
+    if (!cfg.no_responders) {
+        printf("%-34s %14.0f /s   (%.2f per event filed, %d teams present)\n",
+               "dispatches delivered", per_s(res.window_dispatches),
+               res.window_filed ? (double)res.window_dispatches / (double)res.window_filed : 0,
+               res.teams_present);
+        snprintf(x, sizeof x, "%.2f / %.2f / %.2f", ms(bu_hist_percentile(&res.dispatch_lat, 50)),
+                 ms(bu_hist_percentile(&res.dispatch_lat, 99)), ms(res.dispatch_lat.max_us));
+        printf("%-34s %22s ms\n", "submit->dispatch p50 / p99 / max", x);
+    }
+    printf("%-34s %14.0f /s   (%.1f events per commit)\n", "LMDB write transactions",
+           per_s(commits()), commits() ? (double)res.window_filed / (double)commits() : 0);
+    printf("%-34s %14s\n", "CPU s per 10k events filed", "(user + sys; % of a core)");
+    for (int i = 0; i < nprocs; i++) {
+        double u = res.end.user_s[i] - res.start.user_s[i], s = res.end.sys_s[i] - res.start.sys_s[i];
+        char label[64];
+        snprintf(label, sizeof label, "  %s", procs[i].name);
+        printf("%-34s %14.3f     (%.2f + %.2f s; %.0f%%)\n", label, per_10k(cpu_s(i)),
+               per_10k(u), per_10k(s), pct_core(i));
+    }
+    printf("%-34s %14.3f\n", "  broker + workers", per_10k(cpu_s(0) + workers_cpu_s()));
+    printf("%-34s %13.0f%%    (others: %.0f%% of a core)\n", "machine busy", machine_busy(),
+           others_pct_core());
+    printf("%-34s", "peak RSS (VmHWM) MiB");
+    for (int i = 0; i < nprocs - 1; i++)
+        printf("  %s %.1f", procs[i].name, (double)res.hwm_kb[i] / 1024.0);
+    printf("\n%-34s", "  anonymous RSS at the end MiB");
+    for (int i = 0; i < nprocs - 1; i++)
+        printf("  %s %.1f", procs[i].name, (double)res.anon_kb[i] / 1024.0);
+    printf("\n");
+    const bs_figures *f = &res.store;
+    if (f->ok && f->events) {
+        printf("%-34s %14.0f B   (data.mdb %.1f MiB / %" PRIu64 " events)\n",
+               "store bytes per event, file", (double)f->file_bytes / (double)f->events,
+               (double)f->file_bytes / 1048576.0, f->events);
+        printf("%-34s %14.0f B   (%" PRIu64 " pages of %u B up to the last in use)\n",
+               "  pages in use", bs_used_bytes(&res.store) / (double)f->events, f->last_pgno + 1,
+               f->page_size);
+        printf("%-34s", "  by database, B/event");
+        for (int i = 0; i < f->ndb; i++)
+            if (f->db[i].pages)
+                printf(" %s %.0f", f->db[i].name,
+                       (double)f->db[i].pages * f->page_size / (double)f->events);
+        printf("\n");
+    }
+    if (res.errors)
+        printf("errors: first code %u: %s\n", res.first_err, res.first_reason);
+    if (res.dups || res.resends || res.stale)
+        printf("load: %" PRIu64 " duplicates, %" PRIu64 " resent after silence, %" PRIu64
+               " stale replies\n",
+               res.dups, res.resends, res.stale);
+    for (int i = 0; i < nprocs - 1; i++)
+        if (res.exit_status[i] != 0)
+            printf("%s did not exit cleanly on SIGTERM (status %d)\n", procs[i].name,
+                   res.exit_status[i]);
+    printf("\n");
+}
+
+static json_t *lat_json(const bu_hist *h)
+{
+    return json_pack("{s:f,s:f,s:f}", "p50", ms(bu_hist_percentile(h, 50)), "p99",
+                     ms(bu_hist_percentile(h, 99)), "max", ms(h->max_us));
+}
+
+static json_t *make_json(void)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "bench", json_string("throughput"));
+    json_object_set_new(j, "workers", json_integer(cfg.workers));
+    json_object_set_new(j, "terminals", json_integer(cfg.terminals));
+    json_object_set_new(j, "inflight", json_integer(cfg.inflight));
+    json_object_set_new(j, "duration_s", json_integer(cfg.duration_s));
+    json_object_set_new(j, "warmup_s", json_integer(cfg.warmup_s));
+    json_object_set_new(j, "alert_pct", json_integer(cfg.alert_pct));
+    json_object_set_new(j, "feedback_pct", json_integer(cfg.feedback_pct));
+    json_object_set_new(j, "transport", json_string(cfg.transport));
+    json_object_set_new(j, "filesystem", json_string(bs_fs_name(env.dir)));
+    json_object_set_new(j, "body_bytes", json_pack("{s:I,s:f,s:I}", "min", (json_int_t)res.body_min,
+                                                   "mean", res.body_mean, "max",
+                                                   (json_int_t)res.body_max));
+    json_object_set_new(j, "filed_per_s", json_real(per_s(res.window_filed)));
+    json_object_set_new(j, "filed", json_integer((json_int_t)res.window_filed));
+    json_object_set_new(j, "filed_ms", lat_json(&res.filed_lat));
+    json_object_set_new(j, "busy_replies", json_integer((json_int_t)res.busy));
+    json_object_set_new(j, "errors", json_integer((json_int_t)res.errors));
+    json_object_set_new(j, "in_flight_at_end", json_integer((json_int_t)res.unanswered));
+    if (!cfg.no_responders) {
+        json_object_set_new(j, "dispatches_per_s", json_real(per_s(res.window_dispatches)));
+        json_object_set_new(j, "dispatches", json_integer((json_int_t)res.window_dispatches));
+        json_object_set_new(j, "dispatch_ms", lat_json(&res.dispatch_lat));
+        json_object_set_new(j, "teams_present", json_integer(res.teams_present));
+    }
+    json_object_set_new(j, "commits_per_s", json_real(per_s(commits())));
+    json_object_set_new(j, "events_per_commit",
+                        json_real(commits() ? (double)res.window_filed / (double)commits() : 0));
+    json_t *c10k = json_object(), *pct = json_object(), *hwm = json_object(),
+           *anon = json_object();
+    for (int i = 0; i < nprocs; i++) {
+        json_object_set_new(c10k, procs[i].name, json_real(per_10k(cpu_s(i))));
+        json_object_set_new(pct, procs[i].name, json_real(pct_core(i)));
+        if (i < nprocs - 1) {
+            json_object_set_new(hwm, procs[i].name, json_integer(res.hwm_kb[i]));
+            json_object_set_new(anon, procs[i].name, json_integer(res.anon_kb[i]));
+        }
+    }
+    json_object_set_new(c10k, "workers", json_real(per_10k(workers_cpu_s())));
+    json_object_set_new(c10k, "service", json_real(per_10k(cpu_s(0) + workers_cpu_s())));
+    json_object_set_new(pct, "others", json_real(others_pct_core()));
+    json_object_set_new(pct, "machine_busy", json_real(machine_busy()));
+    json_object_set_new(j, "cpu_s_per_10k", c10k);
+    json_object_set_new(j, "cpu_pct", pct);
+    json_object_set_new(j, "peak_rss_kib", hwm);
+    json_object_set_new(j, "rss_anon_kib", anon);
+    const bs_figures *f = &res.store;
+    if (f->ok) {
+        json_t *s = json_object(), *dbs = json_object();
+        double ev = f->events ? (double)f->events : 1;
+        json_object_set_new(s, "events", json_integer((json_int_t)f->events));
+        json_object_set_new(s, "file_bytes", json_integer(f->file_bytes));
+        json_object_set_new(s, "used_bytes", json_integer((json_int_t)bs_used_bytes(&res.store)));
+        json_object_set_new(s, "page_size", json_integer(f->page_size));
+        json_object_set_new(s, "bytes_per_event", json_real((double)f->file_bytes / ev));
+        json_object_set_new(s, "used_bytes_per_event", json_real(bs_used_bytes(&res.store) / ev));
+        json_object_set_new(s, "write_txns", json_integer((json_int_t)f->last_txnid));
+        for (int i = 0; i < f->ndb; i++)
+            json_object_set_new(dbs, f->db[i].name,
+                                json_pack("{s:I,s:I,s:I,s:f}", "entries",
+                                          (json_int_t)f->db[i].entries, "pages",
+                                          (json_int_t)f->db[i].pages, "depth",
+                                          (json_int_t)f->db[i].depth, "bytes_per_event",
+                                          (double)f->db[i].pages * f->page_size / ev));
+        json_object_set_new(s, "databases", dbs);
+        json_object_set_new(j, "store", s);
+    }
+    return j;
+}
+
+/* ---- setup ---- */
+
+static void split_args(const char *s, char *buf, size_t buflen, const char **out, int max)
+{
+    int n = 0;
+    snprintf(buf, buflen, "%s", s ? s : "");
+    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok && n < max - 1;
+         tok = strtok_r(NULL, " ", &save))
+        out[n++] = tok;
+    out[n] = NULL;
+}
+
+static const char *logs_hint(void)
+{
+    static char hint[400];
+    if (getenv("GRIDLINE_KEEP_TMP"))
+        snprintf(hint, sizeof hint, "logs in %s", env.dir);
+    else
+        snprintf(hint, sizeof hint, "run with GRIDLINE_KEEP_TMP=1 to keep the logs");
+    return hint;
+}
+
+static int given(int argc, char **argv, const char *name)
+{
+    size_t len = strlen(name);
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "--", 2) == 0 && strncmp(argv[i] + 2, name, len) == 0 &&
+            (argv[i][2 + len] == '\0' || argv[i][2 + len] == '='))
+            return 1;
+    return 0;
+}
+
+/* The SUBMIT bodies the mix makes, measured with the codec itself. */
+static int measure_bodies(void)
+{
+    mix_scratch sc = {.cfg = &mix};
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    size_t total = 0, worst_miss = 0;
+    res.body_min = SIZE_MAX;
+    int rc = 0;
+    for (uint64_t k = 0; k < BODY_SAMPLE; k++) {
+        proto_msg m;
+        char id[48];
+        memset(&m, 0, sizeof m);
+        m.cmd = PROTO_SUBMIT;
+        m.rid = (k / 64 + 1) << 16 | (k % 64);
+        snprintf(id, sizeof id, "%012" PRIx64 "-t%02d-%" PRIu64, wall_us(), (int)(k % 64), k);
+        mix_event(&sc, k, id, m.rid, &m.ev);
+        sb.size = 0;
+        if ((rc = proto_encode(&m, &sb)) != 0) {
+            fprintf(stderr, "bench_throughput: the codec refuses a benchmark event: %s\n",
+                    gl_strerror(rc));
+            break;
+        }
+        size_t est = mix_body_size(&m.ev, m.rid);
+        size_t miss = est > sb.size ? est - sb.size : sb.size - est;
+        if (miss > worst_miss)
+            worst_miss = miss;
+        total += sb.size;
+        if (sb.size < res.body_min)
+            res.body_min = sb.size;
+        if (sb.size > res.body_max)
+            res.body_max = sb.size;
+    }
+    msgpack_sbuffer_destroy(&sb);
+    res.body_mean = (double)total / BODY_SAMPLE;
+    if (rc == 0 && worst_miss > 2)
+        fprintf(stderr, "bench_throughput: body sizes are off their target by up to %zu bytes\n",
+                worst_miss);
+    return rc;
+}
+
+static int run_load(void)
+{
+    int m = (int)cfg.terminals;
+    flood_term *terms = calloc((size_t)m, sizeof *terms);
+    mix_scratch *scratch = calloc((size_t)m, sizeof *scratch);
+    char *started = calloc((size_t)m, 1);
+    void *ctx = zmq_ctx_new();
+    bench_responders resp;
+    memset(&resp, 0, sizeof resp);
+    int resp_started = 0, rc = 0;
+    pid_t perf = 0;
+    atomic_int done = 0, release = 0;
+    if (!terms || !scratch || !started || !ctx) {
+        fprintf(stderr, "bench_throughput: out of memory\n");
+        rc = -1;
+        goto out;
+    }
+    if (zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, (int)(county.nteams + (size_t)m + 64)) != 0)
+        fprintf(stderr, "bench_throughput: cannot raise ZMQ_MAX_SOCKETS\n");
+
+    if (!cfg.no_responders) {
+        resp.ctx = ctx;
+        resp.endpoint = env.responders;
+        resp.teams = county.teams;
+        resp.nteams = county.nteams;
+        atomic_store(&resp.from_us, UINT64_MAX);
+        atomic_store(&resp.end_us, 0);
+        if (pthread_create(&resp.thread, NULL, responders_main, &resp) != 0) {
+            fprintf(stderr, "bench_throughput: cannot start the responders' thread\n");
+            rc = -1;
+            goto out;
+        }
+        resp_started = 1;
+        for (int waited = 0; waited < 15000; waited += 10) {
+            if (atomic_load(&resp.nwelcomed) >= (int)county.nteams || resp.failed)
+                break;
+            tl_sleep_ms(10);
+        }
+        res.teams_present = atomic_load(&resp.nwelcomed);
+        if (res.teams_present < (int)county.nteams)
+            fprintf(stderr, "bench_throughput: only %d of %zu teams were welcomed\n",
+                    res.teams_present, county.nteams);
+    }
+
+    uint64_t start = clock_mono_us() + 20000u; /* every thread begins together */
+    uint64_t from = start + (uint64_t)cfg.warmup_s * 1000000u;
+    uint64_t end = from + (uint64_t)cfg.duration_s * 1000000u;
+    atomic_store(&resp.from_us, from);
+    atomic_store(&resp.end_us, end);
+    for (int i = 0; i < m; i++) {
+        flood_term *t = &terms[i];
+        scratch[i].cfg = &mix;
+        t->index = i;
+        t->ctx = ctx;
+        t->endpoint = env.intake;
+        t->inflight = cfg.inflight;
+        t->stride = cfg.terminals;
+        t->text = NULL; /* the mix makes every text */
+        t->start_us = start;
+        t->end_us = end;
+        t->measure_from_us = from;
+        t->make_event = mix_flood_event;
+        t->event_arg = &scratch[i];
+        t->done = &done;
+        t->release = &release;
+        t->next_k = (uint64_t)i;
+        t->seed = (unsigned)(i * 7919 + 17);
+        snprintf(t->terminal, sizeof t->terminal, "bench-%d", i);
+        if (pthread_create(&t->thread, NULL, flood_main, t) != 0) {
+            fprintf(stderr, "bench_throughput: cannot start terminal %d\n", i);
+            t->failed = 1;
+            atomic_fetch_add(&done, 1);
+            continue;
+        }
+        started[i] = 1;
+    }
+    uint64_t now = clock_mono_us();
+    if (from > now)
+        bu_sleep_us(from - now);
+    if (cfg.perf_dir) {
+        pid_t pids[1 + MAX_WORKERS];
+        for (int i = 0; i < nprocs - 1; i++)
+            pids[i] = procs[i].pid;
+        perf = bu_perf_start(cfg.perf_dir, cfg.perf_args, pids, nprocs - 1);
+    }
+    usage_take(&res.start);
+    res.txn_start = bs_txnid(store_env);
+    now = clock_mono_us();
+    if (end > now)
+        bu_sleep_us(end - now);
+    usage_take(&res.end);
+    res.txn_end = bs_txnid(store_env);
+    if (perf && bu_perf_stop(perf, cfg.perf_dir) != 0)
+        fprintf(stderr, "bench_throughput: perf record failed (see %s/perf-record.log)\n",
+                cfg.perf_dir);
+    res.window_s = (double)(end - from) / 1e6;
+
+    uint64_t give_up = end + 10000000u;
+    while (atomic_load(&done) < m && clock_mono_us() < give_up)
+        tl_sleep_ms(2);
+    atomic_store(&release, 1);
+    for (int i = 0; i < m; i++) {
+        flood_term *t = &terms[i];
+        if (!started[i])
+            continue;
+        pthread_join(t->thread, NULL);
+        res.sent += t->sent;
+        res.filed += t->filed;
+        res.window_filed += t->window_filed;
+        res.busy += t->busy;
+        res.errors += t->errors;
+        res.dups += t->dups;
+        res.resends += t->resends;
+        res.stale += t->stale;
+        res.unanswered += t->unanswered;
+        if (!res.first_err && t->first_err) {
+            res.first_err = t->first_err;
+            snprintf(res.first_reason, sizeof res.first_reason, "%s", t->first_reason);
+        }
+        if (t->failed)
+            fprintf(stderr, "bench_throughput: terminal %d failed\n", i);
+        bu_hist_merge(&res.filed_lat, &t->lat);
+    }
+out:
+    if (resp_started) {
+        atomic_store(&resp.stop, 1);
+        pthread_join(resp.thread, NULL);
+        res.dispatches = resp.dispatches;
+        res.window_dispatches = resp.window_dispatches;
+        res.notices = resp.notices;
+        res.rehellos = resp.rehellos;
+        res.dispatch_lat = resp.lat;
+        if (resp.failed)
+            fprintf(stderr, "bench_throughput: the responders' thread failed\n");
+    }
+    if (ctx)
+        zmq_ctx_term(ctx);
+    free(terms);
+    free(scratch);
+    free(started);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const opt_def defs[] = {
+        {"workers", OPT_INT, "2", "gridline-worker processes sharing the store (N)", &cfg.workers, NULL},
+        {"terminals", OPT_INT, "16", "simulated terminals, a thread and a DEALER socket each (M)", &cfg.terminals, NULL},
+        {"inflight", OPT_INT, "16", "SUBMITs each terminal keeps in flight (K)", &cfg.inflight, NULL},
+        {"duration", OPT_INT, "8", "seconds measured, after the warm-up (at most 600)", &cfg.duration_s, NULL},
+        {"warmup", OPT_INT, "2", "seconds of load before measuring (at most 60)", &cfg.warmup_s, NULL},
+        {"payload", OPT_STR, "300-600", "SUBMIT body bytes, MIN-MAX or one size (the text fills it up)", &cfg.payload, NULL},
+        {"alert-pct", OPT_INT, "1", "% of events that are alerts", &cfg.alert_pct, NULL},
+        {"feedback-pct", OPT_INT, "20", "% of events that are property feedback (the rest: requests)", &cfg.feedback_pct, NULL},
+        {"transport", OPT_STR, "tcp", "tcp (127.0.0.1, free ports) or ipc (sockets in the temporary directory)", &cfg.transport, NULL},
+        {"no-responders", OPT_FLAG, NULL, "connect no responders (dispatches are not delivered or counted)", &cfg.no_responders, NULL},
+        {"broker-args", OPT_STR, "", "extra broker arguments, space-separated (\"--max-queue 500\")", &cfg.broker_args, NULL},
+        {"worker-args", OPT_STR, "", "extra arguments for every worker (\"--batch 64\")", &cfg.worker_args, NULL},
+        {"json", OPT_STR, NULL, "also write the JSON figures to this file", &cfg.json_path, NULL},
+        {"perf", OPT_STR, NULL, "profile broker and workers with perf record during the measured window; perf.data goes to this directory", &cfg.perf_dir, NULL},
+        {"perf-args", OPT_STR, "-F 299 --call-graph dwarf,8192", "perf record options with --perf", &cfg.perf_args, NULL},
+        {"quick", OPT_FLAG, NULL, "a smoke test: 4 x 8 in flight, 1 s warm-up, 2 s measured (options given explicitly win)", &cfg.quick, NULL},
+    };
+    int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
+                        "bench_throughput [--workers N] [--terminals M] [--inflight K] "
+                        "[--duration S] [--payload MIN-MAX] [--json FILE] [options]",
+                        "Durable filing throughput of gridline: starts the real broker and workers on\n"
+                        "a fresh store in a temporary directory (binaries from $GRIDLINE_BIN, the demo\n"
+                        "county from $GRIDLINE_DATA), responders present as every team, and M\n"
+                        "terminals keeping K SUBMITs in flight each. Measures events filed per second,\n"
+                        "filed latency, dispatches delivered, commits, CPU per 10k events, peak RSS and\n"
+                        "store bytes per event. Prints a table and one JSON line.");
+    if (rc == 1)
+        return 0;
+    if (rc != 0)
+        return 2;
+    if (cfg.quick) {
+        if (!given(argc, argv, "terminals"))
+            cfg.terminals = 4;
+        if (!given(argc, argv, "inflight"))
+            cfg.inflight = 8;
+        if (!given(argc, argv, "warmup"))
+            cfg.warmup_s = 1;
+        if (!given(argc, argv, "duration"))
+            cfg.duration_s = 2;
+    }
+    if (bu_parse_range(cfg.payload, &cfg.body_min, &cfg.body_max) != 0 || cfg.body_min < 100 ||
+        cfg.body_max < cfg.body_min || cfg.body_max > GL_MAX_TEXT) {
+        fprintf(stderr, "bench_throughput: --payload wants MIN-MAX or one size in 100..%d bytes\n",
+                GL_MAX_TEXT);
+        return 2;
+    }
+    if (cfg.workers < 1 || cfg.workers > MAX_WORKERS || cfg.terminals < 1 ||
+        cfg.terminals > MAX_TERMINALS || cfg.inflight < 1 || cfg.inflight > MAX_INFLIGHT ||
+        cfg.duration_s < 1 || cfg.duration_s > 600 || cfg.warmup_s < 0 || cfg.warmup_s > 60 ||
+        cfg.alert_pct < 0 || cfg.feedback_pct < 0 || cfg.alert_pct + cfg.feedback_pct > 100 ||
+        (strcmp(cfg.transport, "tcp") != 0 && strcmp(cfg.transport, "ipc") != 0)) {
+        fprintf(stderr, "bench_throughput: an option is out of range (see --help)\n");
+        return 2;
+    }
+    if (cfg.perf_dir && mkdir(cfg.perf_dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "bench_throughput: cannot make %s: %s\n", cfg.perf_dir, strerror(errno));
+        return 2;
+    }
+    /* One socket per team and per terminal, on both sides. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+
+    tl_setup(&env, "bench-throughput");
+    char err[600];
+    if (county_load(&county, env.directory, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_throughput: %s\n", err);
+        return 1;
+    }
+    mix.county = &county;
+    mix.alert_permille = cfg.alert_pct * 10;
+    mix.feedback_permille = cfg.feedback_pct * 10;
+    mix.body_min = cfg.body_min;
+    mix.body_max = cfg.body_max;
+    if (mix_init(&mix) != 0 || measure_bodies() != 0)
+        return 1;
+    if (strcmp(cfg.transport, "tcp") == 0) {
+        int p[3];
+        for (int i = 0; i < 3; i++)
+            if ((p[i] = bu_free_tcp_port()) < 0) {
+                fprintf(stderr, "bench_throughput: no free port on 127.0.0.1\n");
+                return 1;
+            }
+        snprintf(env.intake, sizeof env.intake, "tcp://127.0.0.1:%d", p[0]);
+        snprintf(env.workers, sizeof env.workers, "tcp://127.0.0.1:%d", p[1]);
+        snprintf(env.responders, sizeof env.responders, "tcp://127.0.0.1:%d", p[2]);
+    }
+
+    char bbuf[1024], wbuf[1024];
+    const char *bextra[32], *wextra[32];
+    split_args(cfg.broker_args, bbuf, sizeof bbuf, bextra, 32);
+    split_args(cfg.worker_args, wbuf, sizeof wbuf, wextra, 32);
+    static char names[MAX_WORKERS][24];
+    procs[nprocs++] = (proc_ref){"broker", tl_broker(&env, bextra)};
+    for (long i = 0; i < cfg.workers; i++) {
+        snprintf(names[i], sizeof names[i], "w%ld", i + 1);
+        procs[nprocs++] = (proc_ref){names[i], tl_worker(&env, names[i], wextra)};
+    }
+    procs[nprocs++] = (proc_ref){"bench", 0};
+    if (tl_wait_workers(&env, 15000) != 0) {
+        fprintf(stderr, "bench_throughput: the broker and workers did not come up (%s)\n",
+                logs_hint());
+        return 1;
+    }
+    if (bs_open(env.store, &store_env) != 0)
+        fprintf(stderr, "bench_throughput: cannot open the store read-only: no commit count\n");
+
+    rc = run_load();
+    for (int i = 0; i < nprocs - 1; i++) {
+        res.hwm_kb[i] = bu_proc_status_kb(procs[i].pid, "VmHWM");
+        res.anon_kb[i] = bu_proc_status_kb(procs[i].pid, "RssAnon");
+        if (!tl_alive(procs[i].pid))
+            fprintf(stderr, "bench_throughput: %s exited during the run (%s)\n", procs[i].name,
+                    logs_hint());
+    }
+    /* Workers first: SIGTERM finishes the transaction in progress. */
+    for (int i = nprocs - 2; i >= 0; i--)
+        res.exit_status[i] = tl_stop(procs[i].pid);
+    bs_measure(store_env, env.store, &res.store);
+    if (store_env)
+        mdb_env_close(store_env);
+    if (rc != 0) {
+        fprintf(stderr, "bench_throughput: the load could not run (%s)\n", logs_hint());
+        return 1;
+    }
+    print_table();
+    json_t *j = make_json();
+    char *line = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    if (line) {
+        printf("%s\n", line);
+        if (cfg.json_path) {
+            FILE *f = fopen(cfg.json_path, "w");
+            if (!f || fprintf(f, "%s\n", line) < 0)
+                fprintf(stderr, "bench_throughput: cannot write %s: %s\n", cfg.json_path,
+                        strerror(errno));
+            if (f)
+                fclose(f);
+        }
+        free(line);
+    }
+    json_decref(j);
+    fflush(stdout);
+    if (cfg.perf_dir)
+        printf("perf data: perf report -i %s/perf.data --no-children --sort comm,dso,symbol\n",
+               cfg.perf_dir);
+    mix_free(&mix);
+    county_free(&county);
+    if (res.window_filed == 0) {
+        fprintf(stderr, "bench_throughput: nothing was filed (%s)\n", logs_hint());
+        return 1;
+    }
+    return 0;
+}
