@@ -8,7 +8,8 @@
  * the responders endpoint) and verbs_status.c (status, top) talk to the
  * intake endpoint; verbs_responder.c (listen, ack, accept, decline, resolve
  * and the workflow acts claim ... merge) to the responders endpoint. The CLI
- * never opens the store: every verb needs nothing but the endpoints. */
+ * never opens the store — every verb needs nothing but the endpoints —
+ * except verbs_fsck.c (fsck), which checks it read-only on its machine. */
 #ifndef GL_CLI_H
 #define GL_CLI_H
 
@@ -150,5 +151,8 @@ int cli_rate(int argc, char **argv);
 int cli_track(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_top(int argc, char **argv);
+/* verbs_fsck.c: gridline fsck, the store's consistency check (opens the
+ * store read-only; exit 0 consistent, 1 problems, 2 error). */
+int cli_fsck(int argc, char **argv);
 
 #endif

@@ -39,6 +39,7 @@ static const struct {
     {"extend", cli_act, "ask for a later due time, with a reason"},
     {"approve", cli_act, "community office or coordinators: grant an extension"},
     {"merge", cli_act, "mark an event as a duplicate of another"},
+    {"fsck", cli_fsck, "check the store's consistency (on the store's machine, read-only)"},
 };
 
 static void usage(FILE *f)
