@@ -166,10 +166,14 @@ void worker_flush(gl_worker *w, int ok, int err)
     w->out.count = 0;
 }
 
-void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
+/* Works the batch once: 0 once committed, else the failure (the outbox
+ * then holds what the attempt queued). *routine_written counts the
+ * routine writes worked. */
+static int run_once(gl_worker *w, wjob *jobs, size_t n, size_t *routine_written)
 {
     uint64_t now = clock_wall_ms();
     store_txn *t = NULL;
+    *routine_written = 0;
     watchdog_waiting(1);
     int rc = store_begin(w->st, 1, &t);
     watchdog_waiting(0);
@@ -180,6 +184,9 @@ void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
                 worker_out_error(w, j, j->decode_err, j->reason);
                 continue;
             }
+            if (worker_space_refuse(w, t, j))
+                continue;
+            *routine_written += worker_space_routine_write(j);
             switch (j->cmd) {
             case PROTO_SUBMIT:
                 rc = worker_submit(w, t, j, now);
@@ -225,6 +232,27 @@ void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
         rc = store_commit(&t);
     else
         store_abort(&t);
+    return rc;
+}
+
+/* Growing the map doubles it, so a few tries reach any ceiling from a
+ * reasonable start; the loop is bounded all the same. */
+#define BATCH_GROW_TRIES 8
+
+void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
+{
+    worker_space_check(w);
+    worker_counters before = w->counters;
+    size_t routine_written = 0;
+    int rc = run_once(w, jobs, n, &routine_written);
+    for (int tries = 0; rc == GL_ESTORAGEFULL && tries < BATCH_GROW_TRIES && store_can_grow(w->st);
+         tries++) {
+        /* The map was full below its ceiling: forget what the attempt
+         * queued; the next begin grows the map, and the batch runs again. */
+        w->out.count = 0;
+        w->counters = before;
+        rc = run_once(w, jobs, n, &routine_written);
+    }
     w->counters.batches++;
     w->counters.jobs += n;
     if (rc != 0) {
@@ -241,4 +269,5 @@ void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
         }
     }
     worker_flush(w, rc == 0, rc);
+    worker_space_after(w, rc, routine_written != 0);
 }

@@ -24,6 +24,8 @@ typedef struct worker_config {
     long heartbeat_ms, liveness;
     long map_mb;
     long close_unrated_s; /* a resolved event nobody rates closes after this */
+    long map_max_mb;      /* the map grows up to this ceiling */
+    long alert_reserve_mb; /* room kept for alerts: routine work is refused below it */
 } worker_config;
 
 /* One message to send after the batch commits. */
@@ -50,6 +52,15 @@ typedef struct worker_counters {
     uint64_t batches, jobs, filed, duplicates, errors, dispatches, resent, commits_failed;
 } worker_counters;
 
+/* Storage full (space.c). */
+typedef struct worker_space {
+    int full;               /* the alarm: 1 while routine work is refused */
+    int refusing;           /* this batch refuses routine writes */
+    int failed;             /* a write failed for want of room; cleared by a probe */
+    uint64_t probe_at_ms;   /* when a routine batch may try again (monotonic) */
+    store_space last;       /* the figures of the last look */
+} worker_space;
+
 typedef struct gl_worker {
     worker_config cfg;
     store *st;
@@ -63,6 +74,7 @@ typedef struct gl_worker {
     worker_counters counters;
     int escalation_soon;    /* a deadline was brought forward: look now */
     uint64_t last_report_ms;
+    worker_space space;
 } gl_worker;
 
 /* A job as received, decoded. */
@@ -207,6 +219,21 @@ int escalate_to_community(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now
 /* worker_deadlines_due fires the workflow timers that have come; returns the
  * next one's time (0: none). */
 uint64_t worker_deadlines_due(gl_worker *w, uint64_t now);
+
+/* space.c — storage full */
+/* worker_space_check looks at the room left before a batch: sets whether
+ * routine writes are refused, raises or clears the alarm (logged once each
+ * way); returns 1 when refusing. */
+int worker_space_check(gl_worker *w);
+/* worker_space_routine_write: j is routine work that writes (a request or
+ * feedback SUBMIT, RATE, the claim workflow), refused while storage is full. */
+int worker_space_routine_write(const wjob *j);
+/* worker_space_refuse answers j storage_full and returns 1 when this batch
+ * refuses it; 0: work it (a repeated SUBMIT is worked: it writes nothing). */
+int worker_space_refuse(gl_worker *w, store_txn *t, const wjob *j);
+/* worker_space_after takes a batch's result rc: storage full raises the alarm
+ * until a probe succeeds; a batch that wrote routine work clears it. */
+void worker_space_after(gl_worker *w, int rc, int routine_written);
 
 /* watchdog.c — see its header comment */
 int watchdog_start(void *ctx, const char *endpoint, long heartbeat_ms, long liveness);
