@@ -35,6 +35,10 @@ int store_error(int rc, const char *op)
     case MDB_NOTFOUND:
         return GL_ENOTFOUND;
     case MDB_MAP_FULL:
+        /* Below its ceiling the map grows and the work is retried. */
+        log_limited(LOG_WARN, "map_full", "store: %s: %s (it grows up to its ceiling)", op,
+                    mdb_strerror(rc));
+        return GL_ESTORAGEFULL;
     case ENOSPC:
     case EDQUOT:
     case EFBIG:

@@ -3,8 +3,9 @@
  * for alerts.
  *
  *   0. A burst of requests pipelined on one socket fills the 1 MiB map
- *      within one group commit: the worker grows the map and works the
- *      batch again, and every request is filed, none refused.
+ *      within one group commit: the worker grows the map (and works the
+ *      batch again), a second worker on the same store adopts the grown
+ *      map, and every request is filed, none refused.
  *   1. The map grows on to its ceiling under routine requests, no terminal
  *      seeing an error, until the worker refuses routine work with
  *      storage_full (302) and a reason that says so.
@@ -39,17 +40,17 @@ static client *strict;   /* a terminal that does not retry: every refusal shows 
 static int coord;
 static char filed_ids[MAX_EVENTS][40];
 static int nfiled;
-static pid_t worker;
-static char worker_log_path[600];
+static pid_t worker, second;
+static char worker_log_path[600], second_log_path[600];
 
 static const char *const worker_small[] = {"--map-mb", "1", "--map-max-mb", "4",
                                            "--alert-reserve-mb", "1", NULL};
 static const char *const worker_bigger[] = {"--map-mb", "1", "--map-max-mb", "16",
                                             "--alert-reserve-mb", "1", NULL};
 
-static int log_count(const char *needle)
+static int log_count_in(const char *path, const char *needle)
 {
-    FILE *f = fopen(worker_log_path, "r");
+    FILE *f = fopen(path, "r");
     char line[2048];
     int n = 0;
     while (f && fgets(line, sizeof line, f))
@@ -59,14 +60,21 @@ static int log_count(const char *needle)
     return n;
 }
 
-static pid_t start_worker(const char *const extra[])
+static int log_count(const char *needle) { return log_count_in(worker_log_path, needle); }
+
+/* start_named starts a worker; path gets its log file's name. */
+static pid_t start_named(const char *name, const char *const extra[], char *path)
 {
-    pid_t pid = tl_worker(&wf_env, "w1", extra);
+    pid_t pid = tl_worker(&wf_env, name, extra);
     /* testlib numbers the logs: broker 1, then each worker started. */
     static int logno = 1;
-    snprintf(worker_log_path, sizeof worker_log_path, "%s/gridline-worker.%d.log", wf_env.dir,
-             ++logno);
+    snprintf(path, 600, "%s/gridline-worker.%d.log", wf_env.dir, ++logno);
     return pid;
+}
+
+static pid_t start_worker(const char *const extra[])
+{
+    return start_named("w1", extra, worker_log_path);
 }
 
 /* A request with a long text, so that the map fills in some hundreds. */
@@ -93,8 +101,8 @@ static int submit_request(const char *id)
 }
 
 /* burst sends n SUBMITs on one DEALER socket without waiting, then starts
- * the worker (so that it finds them all queued and takes a full window in
- * one batch), then reads the n answers (at most 30 s); returns how many
+ * two workers on the store (so that the first finds them all queued and
+ * takes a full window in one batch), then reads the n answers (at most 30 s); returns how many
  * were FILED, *refused how many were an ERROR. */
 static int burst(const char *prefix, int n, int *refused)
 {
@@ -121,6 +129,7 @@ static int burst(const char *prefix, int n, int *refused)
     msgpack_sbuffer_destroy(&sb);
     tl_sleep_ms(300); /* all of them at the broker */
     worker = start_worker(worker_small);
+    second = start_named("w2", worker_small, second_log_path);
     gl_arena arena = {0};
     uint64_t until = clock_mono_ms() + 30000;
     for (int got = 0; got < n && clock_mono_ms() < until;) {
@@ -257,9 +266,10 @@ static void case_burst(void)
     /* Whether a batch met the map full before the worker grew it ahead
      * depends on how the burst was split into batches; t_store_space tests
      * growth after MDB_MAP_FULL itself. */
-    ok(log_count("map grown") >= 1, "the worker grew the map (%s)",
-       log_count("MDB_MAP_FULL") ? "a batch found it full and was worked again"
-                                 : "ahead of a full map");
+    int grown = log_count("map grown") + log_count_in(second_log_path, "map grown");
+    int found_full = log_count("MDB_MAP_FULL") + log_count_in(second_log_path, "MDB_MAP_FULL");
+    ok(grown >= 1, "the workers grew the map (%s)",
+       found_full ? "a batch found it full and was worked again" : "ahead of a full map");
     uint64_t size = 0, until = clock_mono_ms() + 4000;
     while (size <= MIB && clock_mono_ms() < until) {
         proto_msg m;
@@ -268,6 +278,8 @@ static void case_burst(void)
         tl_sleep_ms(100);
     }
     ok(size > MIB, "status: the map is larger than 1 MiB (%llu)", (unsigned long long)size);
+    int w2 = tl_stop(second);
+    is_int(WIFEXITED(w2) ? WEXITSTATUS(w2) : -1, 0, "the second worker stops cleanly");
 }
 
 static void case_map_full(void)

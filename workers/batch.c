@@ -186,7 +186,8 @@ static int run_once(gl_worker *w, wjob *jobs, size_t n, size_t *routine_written)
             }
             if (worker_space_refuse(w, t, j))
                 continue;
-            *routine_written += worker_space_routine_write(j);
+            /* While refusing, what passes is a repeated SUBMIT: no write. */
+            *routine_written += !w->space.refusing && worker_space_routine_write(j);
             switch (j->cmd) {
             case PROTO_SUBMIT:
                 rc = worker_submit(w, t, j, now);
