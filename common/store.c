@@ -92,8 +92,9 @@ int store_open(const char *dir, const store_opts *opts, store **out)
         LOG_E("store: mkdir %s: %s", dir, strerror(errno));
         return GL_ESYS;
     }
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        LOG_E("store: %s is not a directory%s", dir, errno == ENOENT ? " (no such file)" : "");
+    int found = stat(dir, &st) == 0;
+    if (!found || !S_ISDIR(st.st_mode)) {
+        LOG_E("store: %s %s", dir, found ? "is not a directory" : "does not exist");
         return GL_ESYS;
     }
     store *s = calloc(1, sizeof *s);
