@@ -37,8 +37,13 @@ int store_error(int rc, const char *op)
     case MDB_NOTFOUND:
         return GL_ENOTFOUND;
     case MDB_MAP_FULL:
+        /* Below its ceiling the map grows and the work is retried. */
+        log_limited(LOG_WARN, "map_full", "store: %s: %s (it grows up to its ceiling)", op,
+                    mdb_strerror(rc));
+        return GL_ESTORAGEFULL;
     case ENOSPC:
     case EDQUOT:
+    case EFBIG:
         log_limited(LOG_ERROR, "store_full", "store: %s: %s", op, mdb_strerror(rc));
         return GL_ESTORAGEFULL;
     default:
@@ -54,7 +59,7 @@ static int store_fault(const char *op)
 
 int store_txn_fail(store_txn *t, int rc, const char *op)
 {
-    int err = store_error(rc, op);
+    int err = store_error(store_space_failed(t->s, rc), op);
     if (!t->failed)
         t->failed = err;
     return err;
@@ -108,12 +113,14 @@ int store_open(const char *dir, const store_opts *opts, store **out)
 {
     *out = NULL;
     struct stat st;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    int read_only = opts && opts->read_only;
+    if (!read_only && mkdir(dir, 0700) != 0 && errno != EEXIST) {
         LOG_E("store: mkdir %s: %s", dir, strerror(errno));
         return GL_ESYS;
     }
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        LOG_E("store: %s is not a directory", dir);
+    int found = stat(dir, &st) == 0;
+    if (!found || !S_ISDIR(st.st_mode)) {
+        LOG_E("store: %s %s", dir, found ? "is not a directory" : "does not exist");
         return GL_ESYS;
     }
     store *s = calloc(1, sizeof *s);
@@ -132,13 +139,16 @@ int store_open(const char *dir, const store_opts *opts, store **out)
         goto fail;
     }
     size_t map_size = opts && opts->map_size ? opts->map_size : STORE_DEFAULT_MAP;
+    s->map_max = opts && opts->map_max > map_size ? opts->map_max : map_size;
+    s->reserve = opts ? opts->reserve : 0;
+    /* Read-only, the map is the size the writers last left in the file. */
     if ((rc = mdb_env_set_maxdbs(s->env, DB_COUNT)) != 0 ||
-        (rc = mdb_env_set_mapsize(s->env, map_size)) != 0)
+        (!read_only && (rc = mdb_env_set_mapsize(s->env, map_size)) != 0))
         goto fail;
     /* MDB_NOTLS: a reader slot belongs to the transaction, not the thread,
      * so one thread may hold several read transactions. No NOSYNC flags:
      * a commit returns only once it is on disk (DESIGN.md §4.1). */
-    if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)) != 0)
+    if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS | (read_only ? MDB_RDONLY : 0), 0600)) != 0)
         goto fail;
     int dead = 0;
     if (mdb_reader_check(s->env, &dead) == 0 && dead > 0)
@@ -148,13 +158,15 @@ int store_open(const char *dir, const store_opts *opts, store **out)
 
     /* Handles opened in a committed transaction stay valid for the life of
      * the environment. Creating them needs a write transaction. */
-    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    unsigned txn_flags = read_only ? MDB_RDONLY : 0;
+    rc = mdb_txn_begin(s->env, NULL, txn_flags, &txn);
     if (rc == MDB_MAP_RESIZED && (rc = mdb_env_set_mapsize(s->env, 0)) == 0)
-        rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+        rc = mdb_txn_begin(s->env, NULL, txn_flags, &txn);
     if (rc)
         goto fail;
     for (int i = 0; i < DB_COUNT; i++)
-        if ((rc = mdb_dbi_open(txn, store_db_names[i], MDB_CREATE, &s->dbi[i])) != 0)
+        if ((rc = mdb_dbi_open(txn, store_db_names[i], read_only ? 0 : MDB_CREATE,
+                               &s->dbi[i])) != 0)
             goto fail;
     rc = mdb_txn_commit(txn);
     txn = NULL;
@@ -203,6 +215,8 @@ int store_begin(store *s, int write, store_txn **out)
     *out = NULL;
     MDB_txn *txn = NULL;
     int rc = 0;
+    if (write && !s->open_txns)
+        store_space_grow(s);
     for (int tries = 0; tries < STORE_BEGIN_TRIES; tries++) {
         rc = store_fault("begin");
         if (!rc)
@@ -286,7 +300,7 @@ int store_commit(store_txn **tp)
             mdb_txn_abort(t->txn);
         else
             rc = mdb_txn_commit(t->txn); /* frees the txn even when it fails */
-        err = store_error(rc, "commit");
+        err = store_error(rc ? store_space_failed(t->s, rc) : 0, "commit");
     }
     txn_release(t);
     return err;

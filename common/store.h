@@ -39,11 +39,16 @@ typedef struct store_txn store_txn;
 
 typedef struct store_opts {
     size_t map_size;   /* bytes; 0 → 1 GiB */
+    size_t map_max;    /* ceiling the map grows to when full; below map_size → map_size */
+    size_t reserve;    /* bytes kept for alerts: see store_space_get */
+    int read_only;     /* open an existing store for reading only (gridline fsck) */
 } store_opts;
 
 /* store_open opens (creating if needed) the environment in directory dir
  * (created with mode 0700 if missing). opts may be NULL. Clears stale reader
- * slots of dead processes. Returns 0, GL_ESYS (dir), GL_ESTORAGE. */
+ * slots of dead processes. With opts->read_only the store must exist and
+ * nothing is created or written (write transactions fail). Returns 0,
+ * GL_ESYS (dir), GL_ESTORAGE. */
 int store_open(const char *dir, const store_opts *opts, store **out);
 
 /* store_close closes the environment; *s becomes NULL; NULL is accepted. */
@@ -53,12 +58,16 @@ void store_close(store **s);
  * Returns 0, GL_ESTORAGE, GL_ESTORAGEFULL, GL_EINTERNAL. When another process
  * grew the map, the new size is adopted here — possible only while this
  * process has no other transaction open; otherwise GL_ESTORAGE, and the
- * next begin after those end succeeds. */
+ * next begin after those end succeeds. A write begin with no other
+ * transaction of this process open also grows the map (doubling, up to
+ * opts->map_max) when it is three quarters used or a write since the last
+ * growth failed with the map full. */
 int store_begin(store *s, int write, store_txn **out);
 
 /* store_commit commits and frees *t (NULL after, even on failure). Returns 0,
- * GL_ESTORAGEFULL (MDB_MAP_FULL / ENOSPC), GL_ESTORAGE. On failure nothing of
- * the transaction is stored. */
+ * GL_ESTORAGEFULL (MDB_MAP_FULL, ENOSPC, EDQUOT, EFBIG, or an I/O error —
+ * LMDB's "short write" — while the disk has less than the reserve free),
+ * GL_ESTORAGE. On failure nothing of the transaction is stored. */
 int store_commit(store_txn **t);
 
 /* store_abort discards and frees *t; NULL is accepted. */
@@ -241,5 +250,30 @@ typedef struct store_fsck_report {
  * and the dead letters hold exactly what the records call for. Returns 0 (the
  * report says how many problems) or a store error. */
 int store_fsck(store *s, store_fsck_report *r);
+
+/* --- space: the map's ceiling, the disk, the alert reserve --- */
+
+typedef struct store_space {
+    uint64_t map_size;   /* bytes mapped now */
+    uint64_t map_max;    /* the ceiling the map may grow to */
+    uint64_t map_used;   /* bytes of the map in use (its high-water mark) */
+    uint64_t disk_free;  /* bytes the data file can still grow by: free space on
+                            its file system for this user, within this process's
+                            file-size limit (RLIMIT_FSIZE) */
+    uint64_t reserve;    /* opts->reserve */
+} store_space;
+
+/* store_space_get fills sp without a transaction (a few system calls).
+ * 0, or GL_ESTORAGE when the figures cannot be read. */
+int store_space_get(store *s, store_space *sp);
+
+/* store_space_low says whether less than the reserve is left: in the map
+ * below its ceiling, or on the disk. */
+int store_space_low(const store_space *sp);
+
+/* store_can_grow says whether the last storage-full failure was the map
+ * being full while it may still grow: the next write begin grows it, and the
+ * failed work can be retried at once. */
+int store_can_grow(const store *s);
 
 #endif

@@ -40,6 +40,8 @@ struct store {
     unsigned list_depth;
     unsigned open_txns;       /* begun and not yet committed or aborted */
     store_txn *spare;         /* a freed transaction handle, reused by store_begin */
+    size_t map_max, reserve;  /* store_opts */
+    int map_full;             /* a write failed with MDB_MAP_FULL since the last growth */
 };
 
 struct store_txn {
@@ -134,5 +136,18 @@ static inline MDB_val store_val(const void *p, size_t n)
     MDB_val v = {n, (void *)p};
     return v;
 }
+
+/* store_space.c */
+/* store_space_grow grows the map before a write transaction when it is
+ * three quarters used or a write found it full; call with no transaction of
+ * this process open. Failures are logged; the write then goes on in the map
+ * as it is. */
+void store_space_grow(store *s);
+
+/* store_space_failed takes the raw result rc of a failed write or commit:
+ * notes a full map (for store_space_grow), and returns ENOSPC for an I/O
+ * error while the disk is below the reserve (LMDB reports a short write as
+ * EIO), else rc. */
+int store_space_failed(store *s, int rc);
 
 #endif

@@ -166,13 +166,14 @@ void worker_flush(gl_worker *w, int ok, int err)
     w->out.count = 0;
 }
 
-void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
+/* Works the batch once: 0 once committed, else the failure (the outbox
+ * then holds what the attempt queued). *routine_written counts the
+ * routine writes worked. */
+static int run_once(gl_worker *w, wjob *jobs, size_t n, size_t *routine_written)
 {
-    /* Before the wait for the store's one writer: an alert's people are
-     * told now, the alert is filed next. */
-    worker_early_dispatch(w, jobs, n);
     uint64_t now = clock_wall_ms();
     store_txn *t = NULL;
+    *routine_written = 0;
     watchdog_waiting(1);
     int rc = store_begin(w->st, 1, &t);
     watchdog_waiting(0);
@@ -190,6 +191,10 @@ void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
             }
             if (refused)
                 continue;
+            if (worker_space_refuse(w, t, j))
+                continue;
+            /* While refusing, what passes is a repeated SUBMIT: no write. */
+            *routine_written += !w->space.refusing && worker_space_routine_write(j);
             switch (j->cmd) {
             case PROTO_SUBMIT:
                 rc = worker_submit(w, t, j, now);
@@ -241,6 +246,30 @@ void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
         rc = store_commit(&t);
     else
         store_abort(&t);
+    return rc;
+}
+
+/* Growing the map doubles it, so a few tries reach any ceiling from a
+ * reasonable start; the loop is bounded all the same. */
+#define BATCH_GROW_TRIES 8
+
+void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
+{
+    worker_space_check(w);
+    /* Before the wait for the store's one writer: an alert's people are
+     * told now, the alert is filed next (once, whatever the retries). */
+    worker_early_dispatch(w, jobs, n);
+    worker_counters before = w->counters;
+    size_t routine_written = 0;
+    int rc = run_once(w, jobs, n, &routine_written);
+    for (int tries = 0; rc == GL_ESTORAGEFULL && tries < BATCH_GROW_TRIES && store_can_grow(w->st);
+         tries++) {
+        /* The map was full below its ceiling: forget what the attempt
+         * queued; the next begin grows the map, and the batch runs again. */
+        w->out.count = 0;
+        w->counters = before;
+        rc = run_once(w, jobs, n, &routine_written);
+    }
     w->counters.batches++;
     w->counters.jobs += n;
     if (rc != 0) {
@@ -259,4 +288,5 @@ void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
     worker_flush(w, rc == 0, rc);
     if (rc != 0)
         worker_early_withdraw(w, jobs, n, rc);
+    worker_space_after(w, rc, routine_written != 0);
 }

@@ -263,20 +263,25 @@ int main(int argc, char **argv)
         {"retry-max-ms", OPT_INT, "600000", "ceiling of the doubling resend interval", &w.cfg.retry_max_ms, NULL},
         {"heartbeat-ms", OPT_INT, "1000", "heartbeat interval to the broker", &w.cfg.heartbeat_ms, NULL},
         {"liveness", OPT_INT, "3", "heartbeats missed before the broker is thought gone", &w.cfg.liveness, NULL},
-        {"map-mb", OPT_INT, "4096", "LMDB map size in MiB", &w.cfg.map_mb, NULL},
+        {"map-mb", OPT_INT, "4096", "initial LMDB map size in MiB (grows up to --map-max-mb)", &w.cfg.map_mb, NULL},
         {"close-unrated-s", OPT_INT, "604800", "a resolved event nobody rates closes after this many seconds (0: never)", &w.cfg.close_unrated_s, NULL},
         {"lanes", OPT_STR, "all", "lanes the broker sends here: all, alert (a worker kept free for alerts and acts) or routine", &w.cfg.lanes, NULL},
         {"delivery-limit", OPT_INT, "50", "sends of an unacknowledged dispatch before it becomes a dead letter (0: no limit)", &w.cfg.delivery_limit, NULL},
         {"log-level", OPT_STR, "info", "error, warn, info or debug", &log_level, "GRIDLINE_LOG_LEVEL"},
         {"key", OPT_STR, NULL, "this worker's key pair (a .secret file of role worker, gridline keygen): CURVE to a tcp:// --broker, with --server-key", &key_file, "GRIDLINE_KEY"},
         {"server-key", OPT_STR, NULL, "the broker's public key: 40 characters of Z85, or its .pub file", &server_key, "GRIDLINE_SERVER_KEY"},
+        {"map-max-mb", OPT_INT, "16384", "ceiling in MiB the map grows to (doubling from --map-mb) when it fills", &w.cfg.map_max_mb, NULL},
+        {"alert-reserve-mb", OPT_INT, "64", "MiB of map and disk kept for alerts: below it, routine work is refused as storage_full", &w.cfg.alert_reserve_mb, NULL},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
                         "gridline-worker [--broker EP] [--store DIR] [--directory FILE] [options]",
                         "A gridline routing worker: takes jobs from the broker, files events durably\n"
                         "in the LMDB store with group commit (the terminal hears \"filed\" only after\n"
                         "the commit), routes them by the county directory and keeps their dispatches\n"
-                        "and history. Run two or more against one store.");
+                        "and history. Run two or more against one store.\n"
+                        "When the map reaches --map-max-mb less --alert-reserve-mb, or the disk has\n"
+                        "less than --alert-reserve-mb free, routine work is refused (storage_full)\n"
+                        "while alerts and acknowledgements are still stored from the reserve.");
     if (rc == 1)
         return 0;
     if (rc != 0)
@@ -292,7 +297,8 @@ int main(int argc, char **argv)
     if (level < 0 || w.cfg.credit < 1 || w.cfg.batch < 1 || w.cfg.retry_ms < 1 ||
         w.cfg.heartbeat_ms < 1 || w.cfg.liveness < 1 || w.cfg.map_mb < 1 ||
         w.cfg.delivery_limit < 0 ||
-        strlen(w.cfg.name) > GL_MAX_ID) {
+        strlen(w.cfg.name) > GL_MAX_ID || w.cfg.alert_reserve_mb < 0 ||
+        w.cfg.alert_reserve_mb >= (w.cfg.map_max_mb > w.cfg.map_mb ? w.cfg.map_max_mb : w.cfg.map_mb)) {
         fprintf(stderr, "gridline-worker: an option is out of range (see --help)\n");
         return 2;
     }
@@ -311,7 +317,9 @@ int main(int argc, char **argv)
         LOG_E("cannot load the directory: %s", err);
         return 1;
     }
-    store_opts so = {.map_size = (size_t)w.cfg.map_mb << 20};
+    store_opts so = {.map_size = (size_t)w.cfg.map_mb << 20,
+                     .map_max = (size_t)w.cfg.map_max_mb << 20,
+                     .reserve = (size_t)w.cfg.alert_reserve_mb << 20};
     if ((rc = store_open(w.cfg.store_dir, &so, &w.st)) != 0) {
         LOG_E("cannot open the store in %s: %s", w.cfg.store_dir, gl_strerror(rc));
         dir_free(&w.dir);
@@ -325,6 +333,9 @@ int main(int argc, char **argv)
     sa.sa_handler = on_hup;
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A file-size limit (ulimit -f) must fail the store's write with EFBIG,
+     * which is storage full, rather than kill the worker. */
+    signal(SIGXFSZ, SIG_IGN);
 
     msgpack_sbuffer_init(&w.sbuf);
     w.ctx = zmq_ctx_new();

@@ -66,7 +66,7 @@ int worker_report(gl_worker *w)
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 15);
+    msgpack_pack_map(&pk, 19);
     pack_kv(&pk, "events", st.events);
     pack_kv(&pk, "last_seq", st.last_seq);
     pack_kv(&pk, "dispatches", st.dispatches);
@@ -82,6 +82,15 @@ int worker_report(gl_worker *w)
     pack_kv(&pk, "map_used_bytes", st.map_used);
     pack_kv(&pk, "reported_at_ms", clock_wall_ms());
     pack_kv(&pk, "dead_letters", store_dead_count(t)); /* issue 5 */
+    /* Storage full (space.c): the alarm and the room left. */
+    store_space sp;
+    worker_space_check(w);
+    if (store_space_get(w->st, &sp) != 0)
+        sp = w->space.last;
+    pack_kv(&pk, "storage_full", (uint64_t)w->space.full);
+    pack_kv(&pk, "map_max_bytes", sp.map_max);
+    pack_kv(&pk, "disk_free_bytes", sp.disk_free < INT64_MAX ? sp.disk_free : INT64_MAX);
+    pack_kv(&pk, "alert_reserve_bytes", sp.reserve);
     store_abort(&t);
 
     proto_msg m;

@@ -26,6 +26,8 @@ typedef struct worker_config {
     long close_unrated_s; /* a resolved event nobody rates closes after this */
     const char *lanes;    /* "all", "alert" or "routine": what the broker sends */
     long delivery_limit;  /* sends of a dispatch before it is dead-lettered; 0: no limit */
+    long map_max_mb;      /* the map grows up to this ceiling */
+    long alert_reserve_mb; /* room kept for alerts: routine work is refused below it */
 } worker_config;
 
 /* One message to send after the batch commits. */
@@ -53,6 +55,15 @@ typedef struct worker_counters {
     uint64_t dead_lettered;
 } worker_counters;
 
+/* Storage full (space.c). */
+typedef struct worker_space {
+    int full;               /* the alarm: 1 while routine work is refused */
+    int refusing;           /* this batch refuses routine writes */
+    int failed;             /* a write failed for want of room; cleared by a probe */
+    uint64_t probe_at_ms;   /* when a routine batch may try again (monotonic) */
+    store_space last;       /* the figures of the last look */
+} worker_space;
+
 typedef struct gl_worker {
     worker_config cfg;
     store *st;
@@ -68,6 +79,7 @@ typedef struct gl_worker {
     uint64_t last_report_ms;
     int dispatch_quiet;     /* worker_dispatch writes the record, sends nothing
                                (the alert's DISPATCH went out early) */
+    worker_space space;
 } gl_worker;
 
 /* A job as received, decoded. */
@@ -247,6 +259,20 @@ int worker_auth_refuse(gl_worker *w, store_txn *t, const wjob *j);
  * own terminal, or a member of a team it was dispatched to in a role that
  * reaches the resident. */
 int worker_auth_sees_contact(const wjob *j, const gl_dispatch *dispatches, size_t n);
+/* space.c — storage full */
+/* worker_space_check looks at the room left before a batch: sets whether
+ * routine writes are refused, raises or clears the alarm (logged once each
+ * way); returns 1 when refusing. */
+int worker_space_check(gl_worker *w);
+/* worker_space_routine_write: j is routine work that writes (a request or
+ * feedback SUBMIT, RATE, the claim workflow), refused while storage is full. */
+int worker_space_routine_write(const wjob *j);
+/* worker_space_refuse answers j storage_full and returns 1 when this batch
+ * refuses it; 0: work it (a repeated SUBMIT is worked: it writes nothing). */
+int worker_space_refuse(gl_worker *w, store_txn *t, const wjob *j);
+/* worker_space_after takes a batch's result rc: storage full raises the alarm
+ * until a probe succeeds; a batch that wrote routine work clears it. */
+void worker_space_after(gl_worker *w, int rc, int routine_written);
 
 /* watchdog.c — see its header comment */
 int watchdog_start(void *ctx, const char *endpoint, long heartbeat_ms, long liveness);

@@ -24,7 +24,9 @@ void tl_setup(tl_env *env, const char *name);
 
 /* tl_spawn starts bin/<prog> with NULL-terminated argv (argv[0] = prog),
  * stdout/stderr appended to DIR/<prog>.<n>.log. Returns the pid (the test
- * bails out if fork fails). */
+ * bails out if fork fails). With GRIDLINE_WRAP set (`make valgrind`), a
+ * gridline program runs under that command line (split at spaces), and the
+ * exit cleanup stops processes with SIGTERM before it kills them. */
 pid_t tl_spawn(tl_env *env, const char *prog, const char *const argv[]);
 
 /* tl_broker / tl_worker start the broker on env's endpoints, and a worker
@@ -33,7 +35,8 @@ pid_t tl_spawn(tl_env *env, const char *prog, const char *const argv[]);
 pid_t tl_broker(tl_env *env, const char *const extra[]);
 pid_t tl_worker(tl_env *env, const char *name, const char *const extra[]);
 
-/* tl_stop sends SIGTERM and waits up to 5 s (then SIGKILL); returns the exit
+/* tl_stop sends SIGTERM and waits up to 5 s (60 s under GRIDLINE_WRAP)
+ * (then SIGKILL); returns the exit
  * status as from waitpid, or -1. tl_kill9 sends SIGKILL and reaps. */
 int tl_stop(pid_t pid);
 void tl_kill9(pid_t pid);

@@ -8,7 +8,8 @@
  * the responders endpoint) and verbs_status.c (status, top) talk to the
  * intake endpoint; verbs_responder.c (listen, ack, accept, decline, resolve
  * and the workflow acts claim ... merge) to the responders endpoint. The CLI
- * never opens the store: every verb needs nothing but the endpoints. */
+ * never opens the store — every verb needs nothing but the endpoints —
+ * except verbs_fsck.c (fsck), which checks it read-only on its machine. */
 #ifndef GL_CLI_H
 #define GL_CLI_H
 
@@ -166,5 +167,8 @@ int cli_export(int argc, char **argv);
 int cli_deadletters(int argc, char **argv);
 int cli_requeue(int argc, char **argv);
 int cli_close_dead(int argc, char **argv);
+/* verbs_fsck.c: gridline fsck, the store's consistency check (opens the
+ * store read-only; exit 0 consistent, 1 problems, 2 error). */
+int cli_fsck(int argc, char **argv);
 
 #endif

@@ -45,6 +45,7 @@ static const struct {
     {"deadletters", cli_deadletters, "dispatches parked after the delivery limit, with reasons"},
     {"requeue", cli_requeue, "send an event's dead letters again, with a fresh count"},
     {"close-dead", cli_close_dead, "close an event's dead letters without sending them"},
+    {"fsck", cli_fsck, "check the store's consistency (on the store's machine, read-only)"},
 };
 
 static void usage(FILE *f)

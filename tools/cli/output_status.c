@@ -265,13 +265,31 @@ static void st_alarm_line(const json_t *store, const char *label, const char *co
     printf("\n");
 }
 
+/* The storage-full alarm, the map's ceiling and the disk (space.c). */
+static void st_storage(const json_t *store)
+{
+    const json_t *full = json_object_get(store, "storage_full");
+    if (!json_is_integer(full))
+        return;
+    char a[64], b[64], c[64];
+    double max = (double)json_integer_value(json_object_get(store, "map_max_bytes"));
+    double disk = (double)json_integer_value(json_object_get(store, "disk_free_bytes"));
+    double reserve = (double)json_integer_value(json_object_get(store, "alert_reserve_bytes"));
+    printf("  %-20s %s: map ceiling %s, disk free %s, alert reserve %s\n",
+           json_integer_value(full) ? "STORAGE FULL" : "storage",
+           json_integer_value(full) ? "routine work refused, alerts use the reserve" : "ok",
+           st_bytes(max, a, sizeof a),
+           disk >= 9.2e18 ? "unknown" : st_bytes(disk, b, sizeof b),
+           st_bytes(reserve, c, sizeof c));
+}
+
 static void st_store(const json_t *store, const json_t *counters)
 {
     static const char *const known[] = {
         "events", "last_seq", "dispatches", "pending_dispatches", "scheduled_resends",
         "escalating_alerts", "alarms", "unanswered_alerts", "unanswered", "overdue_events",
-        "overdue", "map_size_bytes", "map_used_bytes", "reported_at_ms",
-        "dead_letters", NULL};
+        "overdue", "map_size_bytes", "map_used_bytes", "reported_at_ms", "dead_letters",
+        "storage_full", "map_max_bytes", "disk_free_bytes", "alert_reserve_bytes", NULL};
     char a[64], b[64];
     const char *from = json_string_value(json_object_get(counters, "store_reported_by"));
     if (!json_is_object(store)) {
@@ -303,6 +321,7 @@ static void st_store(const json_t *store, const json_t *counters)
         printf("  %-20s %s used of %s\n", "map", st_num(store, "map_used_bytes", a, sizeof a),
                st_num(store, "map_size_bytes", b, sizeof b));
     }
+    st_storage(store);
     st_list l = {"  ", 0};
     st_others(&l, store, known);
     st_end(&l);

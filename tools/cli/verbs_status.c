@@ -19,7 +19,8 @@
     "workers (credit, jobs in flight, when last heard), responders connected per\n"   \
     "team, and the store's figures as the workers last reported them (events,\n"      \
     "pending dispatches, scheduled resends, escalating alerts, UNANSWERED ALERTS\n"   \
-    "with their ids, map used and size), then the broker's counters. Figures the\n"  \
+    "with their ids, map used and size, and the STORAGE FULL alarm with the map's\n" \
+    "ceiling, free disk and alert reserve), then the broker's counters. Figures the\n" \
     "service adds later are shown after these; a missing one shows as '-'.\n"        \
     "--json prints one object {\"at\": ISO-TIME, \"at_ms\", \"broker\": {...},\n"     \
     "\"store\": {...} or null} with the figures under the keys PROTOCOL.md §7.4\n"   \
