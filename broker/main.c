@@ -35,9 +35,9 @@ void broker_reply(broker *b, void *sock, const void *ident, size_t ident_len, co
 void broker_reply_error(broker *b, void *sock, frame_msg *fm, int err, const char *reason,
                         const char *id, uint64_t rid)
 {
-    (void)b;
     size_t len;
     const void *ident = frame_identity(fm, &len);
+    broker_metrics_error(b, err);
     if (ident)
         frame_send_error(sock, ident, len, err, reason, id, rid);
 }
@@ -95,7 +95,8 @@ static void on_intake_msg(broker *b, frame_msg *fm)
     const void *body = frame_body(fm, &blen);
     if (fm->cmd != PROTO_SUBMIT && fm->cmd != PROTO_SHOW && fm->cmd != PROTO_PING &&
         fm->cmd != PROTO_UPDATE && fm->cmd != PROTO_CANCEL && fm->cmd != PROTO_STATUS &&
-        fm->cmd != PROTO_RATE && fm->cmd != PROTO_TRACK && fm->cmd != PROTO_BOARD) {
+        fm->cmd != PROTO_RATE && fm->cmd != PROTO_TRACK && fm->cmd != PROTO_BOARD &&
+        fm->cmd != PROTO_SCORES) {
         b->counters.bad_input++;
         broker_reply_error(b, b->intake, fm, GL_EUNKNOWNCMD,
                            "command not accepted on the intake endpoint", NULL, 0);
@@ -110,7 +111,8 @@ static void on_intake_msg(broker *b, frame_msg *fm)
     case PROTO_SHOW:
     case PROTO_RATE:
     case PROTO_TRACK:
-    case PROTO_BOARD: {
+    case PROTO_BOARD:
+    case PROTO_SCORES: {
         /* Routine work (other kinds' SUBMITs, SHOW) is bounded: beyond
          * --max-queue the terminal is told to come back later. */
         int lane = fm->cmd == PROTO_SUBMIT && m.ev.kind == GL_KIND_ALERT ? LANE_ALERT : LANE_ROUTINE;
@@ -221,7 +223,8 @@ int main(int argc, char **argv)
 {
     broker b;
     memset(&b, 0, sizeof b);
-    const char *log_level = NULL;
+    const char *log_level = NULL, *http_addr = NULL;
+    int http_public = 0, log_syslog = 0;
     const opt_def defs[] = {
         {"intake", OPT_STR, "tcp://127.0.0.1:7401", "endpoint terminals connect to", &b.cfg.intake_ep, "GRIDLINE_INTAKE"},
         {"workers", OPT_STR, "tcp://127.0.0.1:7403", "endpoint routing workers connect to", &b.cfg.workers_ep, "GRIDLINE_WORKERS"},
@@ -236,6 +239,10 @@ int main(int argc, char **argv)
         {"fence", OPT_FLAG, NULL, "SIGKILL a worker on this host that stops heartbeating, so a worker hung inside its write transaction cannot stall the store (use when a supervisor restarts workers)", &b.cfg.fence, NULL},
         {"stats-interval", OPT_INT, "60", "seconds between counter lines in the log (0: never)", &b.cfg.stats_interval_s, NULL},
         {"log-level", OPT_STR, "info", "error, warn, info or debug", &log_level, "GRIDLINE_LOG_LEVEL"},
+        /* issue 5: operators' HTTP endpoint and syslog */
+        {"http", OPT_STR, NULL, "serve the dashboard (/), Prometheus /metrics and /api/status, /api/scores on PORT or ADDR:PORT (ADDR defaults to 127.0.0.1; off when not given)", &http_addr, "GRIDLINE_HTTP"},
+        {"http-public", OPT_FLAG, NULL, "allow --http on a non-loopback address (the pages have no access control: put a proxy with authentication in front)", &http_public, NULL},
+        {"log-syslog", OPT_FLAG, NULL, "log to syslog (facility daemon) instead of stderr", &log_syslog, NULL},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
                         "gridline-broker [--intake EP] [--workers EP] [--responders EP] [options]",
@@ -253,6 +260,8 @@ int main(int argc, char **argv)
         return 2;
     }
     log_init("broker", level);
+    if (log_syslog)
+        log_to_syslog("gridline-broker");
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -285,6 +294,9 @@ int main(int argc, char **argv)
     b.responders = bind_router(&b, b.cfg.responders_ep, "responders");
     b.workers_sock = bind_router(&b, b.cfg.workers_ep, "workers");
     if (!b.intake || !b.responders || !b.workers_sock)
+        goto out;
+    b.metrics = broker_metrics_new();
+    if (http_addr && broker_http_start(&b, http_addr, http_public) != 0)
         goto out;
 
     uint64_t next_tick = clock_mono_ms() + (uint64_t)b.cfg.heartbeat_ms;
@@ -327,6 +339,8 @@ int main(int argc, char **argv)
     log_counters(&b);
     status = 0;
 out:
+    broker_http_stop(&b);
+    broker_metrics_free(&b.metrics);
     broker_free_jobs(&b);
     if (b.responders_by_ident)
         broker_free_responders(&b);

@@ -71,6 +71,9 @@ enum proto_cmd {
     PROTO_RATE,      /* intake: id, terminal?, rating, note? → CHANGED */
     PROTO_TRACK,     /* intake: id → TRACKING (Open311-style status of one event) */
     PROTO_TRACKING,  /* reply: event (map, without contact), note (latest) */
+    /* operators' service figures (issue 5), intake endpoint */
+    PROTO_SCORES,    /* since_ms, until_ms → SCORECARD (a worker reads the store) */
+    PROTO_SCORECARD, /* reply: since_ms, until_ms, communities (map), total (map), scanned, truncated */
     PROTO_CMD_COUNT
 };
 
@@ -136,6 +139,16 @@ typedef struct proto_msg {
     size_t ndispatches;
     gl_history *history;     /* "history": array of history maps */
     size_t nhistory;
+
+    /* SCORES / SCORECARD: the period (with until_ms above), and the
+     * figures per community and in all as msgpack maps (PROTOCOL.md §4) */
+    uint64_t since_ms;       /* "since_ms" */
+    const void *scores;      /* "communities": community → figures map */
+    size_t scores_len;
+    const void *scores_total; /* "total": the figures of every community together */
+    size_t scores_total_len;
+    uint64_t scanned;        /* "scanned": events read */
+    int truncated;           /* "truncated": the scan stopped at its limit */
 } proto_msg;
 
 /* proto_cmd_name returns the wire name of a command ("SUBMIT"), or NULL for

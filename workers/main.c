@@ -185,6 +185,8 @@ static int run(gl_worker *w)
             frame_close(&fm);
         }
         if (njobs)
+            njobs = worker_answer_queries(w, jobs, njobs);
+        if (njobs)
             run_alerts_first(w, jobs, njobs);
         for (struct team_seen *s = presence; s; s = s->next)
             worker_on_presence(w, s->team);
@@ -244,6 +246,7 @@ int main(int argc, char **argv)
     gl_worker w;
     memset(&w, 0, sizeof w);
     const char *log_level = NULL;
+    int log_syslog = 0;
     char default_name[32];
     snprintf(default_name, sizeof default_name, "worker-%ld", (long)getpid());
     const opt_def defs[] = {
@@ -260,6 +263,7 @@ int main(int argc, char **argv)
         {"map-mb", OPT_INT, "4096", "LMDB map size in MiB", &w.cfg.map_mb, NULL},
         {"close-unrated-s", OPT_INT, "604800", "a resolved event nobody rates closes after this many seconds (0: never)", &w.cfg.close_unrated_s, NULL},
         {"log-level", OPT_STR, "info", "error, warn, info or debug", &log_level, "GRIDLINE_LOG_LEVEL"},
+        {"log-syslog", OPT_FLAG, NULL, "log to syslog (facility daemon) instead of stderr", &log_syslog, NULL},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
                         "gridline-worker [--broker EP] [--store DIR] [--directory FILE] [options]",
@@ -285,6 +289,8 @@ int main(int argc, char **argv)
     char component[80];
     snprintf(component, sizeof component, "worker:%s", w.cfg.name);
     log_init(component, level);
+    if (log_syslog)
+        log_to_syslog("gridline-worker");
 
     char err[512];
     if (dir_load(w.cfg.directory_path, &w.dir, err, sizeof err) != 0) {

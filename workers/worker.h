@@ -218,4 +218,10 @@ void watchdog_waiting(int waiting); /* entering (1) / leaving (0) a wait for the
 int worker_history(store_txn *t, uint64_t seq, uint64_t now, const char *who,
                    const char *what, const char *note);
 
+/* scores.c — read-only queries answered outside the write transactions */
+/* worker_answer_queries answers the SCORES jobs among jobs[0..n) from a read
+ * transaction each, sends those replies, and moves the other jobs to the
+ * front in their order; returns how many other jobs there are. */
+size_t worker_answer_queries(gl_worker *w, wjob *jobs, size_t n);
+
 #endif

@@ -1,0 +1,86 @@
+/* store_range.c — events by filing time (see store_range.h). */
+#include "store_range.h"
+#include "store_impl.h"
+
+#include "gl.h"
+
+/* Reads the first event at or after seq into ev (numbers only when arena is
+ * NULL); *at is its seq. 0, GL_ENOTFOUND (none), GL_ESTORAGE, GL_EINTERNAL. */
+static int event_from(store_txn *t, uint64_t seq, gl_event *ev, gl_arena *arena, uint64_t *at)
+{
+    MDB_cursor *c;
+    int rc = store_txn_cursor(t, DB_EVENTS, &c);
+    if (rc)
+        return rc;
+    unsigned char key[8];
+    store_put_be64(key, seq);
+    MDB_val k = store_val(key, 8), v;
+    rc = store_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    if (rc)
+        return rc;
+    if (k.mv_size != 8)
+        return GL_ESTORAGE;
+    *at = store_get_be64(k.mv_data);
+    rc = store_rec_decode_event(&t->s->zone, v.mv_data, v.mv_size, ev, arena);
+    ev->seq = *at;
+    return rc;
+}
+
+int store_event_range(store_txn *t, uint64_t since_ms, uint64_t until_ms, size_t limit,
+                      gl_arena *arena, store_event_fn fn, void *ctx, uint64_t *visited,
+                      int *truncated)
+{
+    uint64_t n = 0;
+    int rc = 0, cut = 0;
+    if (visited)
+        *visited = 0;
+    if (truncated)
+        *truncated = 0;
+    store_stats st;
+    if ((rc = store_get_stats(t, &st)) != 0)
+        return rc;
+    /* The first seq whose event (or the next one present) was filed at or
+     * after since_ms: lo is always below it or at it, hi at it or past the
+     * end. */
+    uint64_t lo = 1, hi = st.last_seq + 1;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2, at;
+        gl_event ev;
+        rc = event_from(t, mid, &ev, NULL, &at);
+        if (rc == GL_ENOTFOUND || (rc == 0 && ev.created_ms >= since_ms)) {
+            hi = mid;
+        } else if (rc == 0) {
+            lo = at + 1;
+        } else
+            return rc;
+    }
+    for (uint64_t seq = lo; seq <= st.last_seq; seq++) {
+        gl_event ev;
+        uint64_t at;
+        arena_reset(arena);
+        rc = event_from(t, seq, &ev, arena, &at);
+        if (rc == GL_ENOTFOUND) {
+            rc = 0;
+            break;
+        }
+        if (rc)
+            break;
+        seq = at;
+        if (ev.created_ms >= until_ms)
+            break;
+        if (limit && n == limit) {
+            cut = 1;
+            break;
+        }
+        n++;
+        if (ev.created_ms < since_ms)
+            continue; /* filed a moment out of order: it belongs before */
+        if ((rc = fn(ctx, &ev)) != 0)
+            break;
+    }
+    if (visited)
+        *visited = n;
+    if (truncated)
+        *truncated = cut;
+    return rc;
+}
