@@ -246,5 +246,26 @@ int main(void)
     n = cells(dom, "data-team=\"" GRID_TEAM "\"", c, 12);
     ok(n == 2 && strcmp(c[1], "1") == 0, "heping-g1-team: 1 member present");
     free(dom);
+
+    /* The same figures from the command line. */
+    int rc;
+    json_t *j = wf_cli_json((const char *[]){"scores", "--since", "1d", "--json", NULL}, &rc);
+    is_int(rc, 0, "gridline scores --since 1d --json exits 0");
+    json_t *heping = json_object_get(json_object_get(j, "communities"), "heping");
+    is_int(json_integer_value(json_object_get(heping, "events")), 4, "heping: 4 events");
+    is_int(json_integer_value(json_object_get(heping, "resolved")), 2, "2 resolved");
+    ok(json_real_value(json_object_get(heping, "satisfaction_rate")) == 0.5,
+       "satisfaction_rate 0.5");
+    is_int(json_integer_value(json_object_get(json_object_get(j, "total"), "events")), 5,
+           "total: 5 events");
+    json_decref(j);
+    rc = wf_cli((const char *[]){"scores", "--since", "today", NULL});
+    is_int(rc, 0, "gridline scores --since today exits 0");
+    ok(wf_out_has("heping") && wf_out_has("100.0%") && wf_out_has("50.0%") && wf_out_has("(all)"),
+       "its table names heping with its rates, and the total");
+    rc = wf_cli((const char *[]){"scores", "--since", "1h", "--until", "2h", NULL});
+    is_int(rc, 2, "a period that ends before it starts: exit 2");
+    rc = wf_cli((const char *[]){"scores", "--since", "last tuesday", NULL});
+    is_int(rc, 2, "an unreadable --since: exit 2");
     return wf_finish();
 }

@@ -6,7 +6,7 @@
  * service's figures. verbs_terminal.c (push, show, ping), verbs_change.c
  * (update, cancel), verbs_followup.c (rate, track; and board, which asks on
  * the responders endpoint) and verbs_status.c (status, top) talk to the
- * intake endpoint; verbs_responder.c (listen, ack, accept, decline, resolve
+ * intake endpoint, and so does verbs_scores.c (scores); verbs_responder.c (listen, ack, accept, decline, resolve
  * and the workflow acts claim ... merge) to the responders endpoint. The CLI
  * never opens the store: every verb needs nothing but the endpoints. */
 #ifndef GL_CLI_H
@@ -150,5 +150,6 @@ int cli_rate(int argc, char **argv);
 int cli_track(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_top(int argc, char **argv);
+int cli_scores(int argc, char **argv); /* verbs_scores.c */
 
 #endif

@@ -39,6 +39,7 @@ static const struct {
     {"extend", cli_act, "ask for a later due time, with a reason"},
     {"approve", cli_act, "community office or coordinators: grant an extension"},
     {"merge", cli_act, "mark an event as a duplicate of another"},
+    {"scores", cli_scores, "response, resolution and satisfaction rates per community"},
 };
 
 static void usage(FILE *f)
@@ -51,7 +52,7 @@ static void usage(FILE *f)
     fprintf(f,
             "\nglobal flags (also accepted after the verb):\n"
             "  --intake EP       intake endpoint: push, update, cancel, rate, track, show,\n"
-            "                    status, top, ping (default: %s)\n"
+            "                    status, top, scores, ping (default: %s)\n"
             "                    [env GRIDLINE_INTAKE]\n"
             "  --responders EP   responders endpoint: listen, board, and the acts ack ...\n"
             "                    merge (default: %s) [env GRIDLINE_RESPONDERS]\n"
