@@ -4,6 +4,8 @@
 
 #include "gl.h"
 
+#include <stdint.h>
+
 /* Reads the first event at or after seq into ev (numbers only when arena is
  * NULL); *at is its seq. 0, GL_ENOTFOUND (none), GL_ESTORAGE, GL_EINTERNAL. */
 static int event_from(store_txn *t, uint64_t seq, gl_event *ev, gl_arena *arena, uint64_t *at)
@@ -40,14 +42,17 @@ int store_event_range(store_txn *t, uint64_t since_ms, uint64_t until_ms, size_t
     if ((rc = store_get_stats(t, &st)) != 0)
         return rc;
     /* The first seq whose event (or the next one present) was filed at or
-     * after since_ms: lo is always below it or at it, hi at it or past the
-     * end. */
+     * after from: lo is always below it or at it, hi at it or past the end.
+     * The walk reads on to a slack past until_ms. */
+    uint64_t from = since_ms > STORE_RANGE_SLACK_MS ? since_ms - STORE_RANGE_SLACK_MS : 0;
+    uint64_t to = until_ms < UINT64_MAX - STORE_RANGE_SLACK_MS ? until_ms + STORE_RANGE_SLACK_MS
+                                                                : UINT64_MAX;
     uint64_t lo = 1, hi = st.last_seq + 1;
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo) / 2, at;
         gl_event ev;
         rc = event_from(t, mid, &ev, NULL, &at);
-        if (rc == GL_ENOTFOUND || (rc == 0 && ev.created_ms >= since_ms)) {
+        if (rc == GL_ENOTFOUND || (rc == 0 && ev.created_ms >= from)) {
             hi = mid;
         } else if (rc == 0) {
             lo = at + 1;
@@ -66,15 +71,15 @@ int store_event_range(store_txn *t, uint64_t since_ms, uint64_t until_ms, size_t
         if (rc)
             break;
         seq = at;
-        if (ev.created_ms >= until_ms)
+        if (ev.created_ms >= to)
             break;
+        if (ev.created_ms < since_ms || ev.created_ms >= until_ms)
+            continue; /* near the edge, out of order: it belongs next door */
         if (limit && n == limit) {
             cut = 1;
             break;
         }
         n++;
-        if (ev.created_ms < since_ms)
-            continue; /* filed a moment out of order: it belongs before */
         if ((rc = fn(ctx, &ev)) != 0)
             break;
     }
