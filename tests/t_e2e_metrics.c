@@ -503,6 +503,21 @@ static void case_json(void)
     ht_reply_free(&r);
 }
 
+static void case_cli_status(void)
+{
+    int rc = wf_cli((const char *[]){"status", NULL});
+    is_int(rc, 0, "gridline status exits 0");
+    ok(wf_out_has("filed since start: request 2, alert 3, feedback 1 (resent duplicates 1)"),
+       "and shows the events filed by kind");
+    /* bad_field twice by now: the unknown category, and the SCORES whose
+     * period ended before it began (case_json) */
+    if (!ok(wf_out_has("bad_field 2") && wf_out_has("missing_field 1"), "the errors by code"))
+        diag("%s", wf_out);
+    ok(wf_out_has("filing latency, alert    3 filed"), "and the filing latency per lane");
+    if (!wf_out_has("filing latency, alert    3 filed"))
+        diag("%s", wf_out);
+}
+
 static void case_refused(void)
 {
     char intake[320], workers[320], responders[320], out[512];
@@ -534,6 +549,7 @@ int main(void)
     }
     case_format_and_values();
     case_json();
+    case_cli_status();
     case_refused();
     free(body);
     return wf_finish();
