@@ -426,6 +426,12 @@ static void case_format_and_values(void)
        "their sum is in seconds (%g)", value("gridline_filing_latency_seconds_sum", "lane=\"alert\""));
     is_int((long)value("gridline_jobs_received_total", "lane=\"alert\""), 3,
            "gridline_jobs_received_total{lane=\"alert\"} 3");
+    if (value("gridline_uptime_seconds", NULL) < 55)
+        ok(value("gridline_jobs_in_per_minute", "lane=\"alert\"") >= 3 &&
+               value("gridline_jobs_out_per_minute", "lane=\"alert\"") >= 3,
+           "in the broker's first minute the per-minute rates are a partial minute's, not 0 "
+           "(in %g, out %g)", value("gridline_jobs_in_per_minute", "lane=\"alert\""),
+           value("gridline_jobs_out_per_minute", "lane=\"alert\""));
     is_int((long)value("gridline_queue_depth", "lane=\"routine\""), 0,
            "gridline_queue_depth{lane=\"routine\"} 0");
     is_int((long)value("gridline_team_responders_connected", "team=\"heping-g1-team\""), 1,
