@@ -169,17 +169,19 @@ void broker_metrics_deliver(broker *b, int inner_cmd, const void *body, size_t l
 void broker_metrics_pack(const broker *b, msgpack_packer *pk);
 
 /* http.c — the HTTP endpoint (--http): /metrics, /api/status, /api/scores
- * and the dashboard, served by libmicrohttpd's own thread, which asks the
- * broker over an inproc:// connection to the intake socket like any client
- * (it never reads the broker's state). */
+ * and the dashboard, served by libmicrohttpd's threads, which ask the
+ * broker over inproc:// connections to the intake socket like any client
+ * (they never read the broker's state). */
 typedef struct broker_http broker_http;
 /* broker_http_start binds the intake socket also to an inproc endpoint and
  * starts serving on addr ("PORT", "ADDR:PORT"; ADDR defaults to 127.0.0.1).
  * A non-loopback ADDR is refused unless allow_public. 0, GL_ECONFIG (bad or
  * refused address), GL_ESYS (cannot listen), GL_EINTERNAL. */
 int broker_http_start(broker *b, const char *addr, int allow_public);
-/* broker_http_stop stops serving and closes the HTTP thread's socket;
- * nothing happens when no endpoint was started. */
+/* broker_http_stop stops serving, after the broker's loop has ended: it
+ * shuts the ZeroMQ context down (so requests still waiting for the broker
+ * return at once) and joins the HTTP threads; only zmq_close and
+ * zmq_ctx_term may follow. Nothing happens when no endpoint was started. */
 void broker_http_stop(broker *b);
 
 #endif

@@ -6,11 +6,11 @@
  *   GET /api/status   FIGURES as JSON
  *   GET /api/scores?since=…&until=…   SCORECARD as JSON
  *
- * The broker's state belongs to its loop, so this thread never reads it: it
- * is a client of the broker like any other, with a DEALER socket connected
- * over inproc:// to the intake socket, and asks STATUS or SCORES. libmicro-
- * httpd runs every request on the one internal thread, which alone uses that
- * socket. */
+ * The broker's state belongs to its loop, so these threads never read it:
+ * each request is a client of the broker like any other, with a DEALER
+ * socket of its own connected over inproc:// to the intake socket, asking
+ * STATUS or SCORES. libmicrohttpd gives each connection a thread, so a
+ * scrape of /metrics does not wait behind a long SCORES. */
 #include "broker.h"
 #include "http_render.h"
 
@@ -32,51 +32,39 @@
 
 struct broker_http {
     struct MHD_Daemon *daemon;
-    void *ctx;
-    void *sock;            /* the HTTP thread's DEALER, opened on first use */
-    uint64_t next_rid;
-    gl_arena arena;        /* decoded replies, reset per request */
+    void *ctx;             /* the broker's ZeroMQ context (thread-safe) */
 };
 
-/* ask sends request m and waits up to wait_ms for the reply with its rid;
- * older replies (of requests that timed out) are dropped. 0 and *reply, or
- * GL_EUNAVAILABLE. */
-static int ask(broker_http *h, proto_msg *m, proto_msg *reply, int wait_ms)
+/* One request's conversation with the broker. */
+typedef struct http_ask {
+    void *ctx;
+    gl_arena arena;        /* the decoded reply */
+} http_ask;
+
+/* ask sends request m on a fresh DEALER and waits up to wait_ms for the
+ * reply. 0 and *reply (strings in a->arena), or GL_EUNAVAILABLE. */
+static int ask(http_ask *a, proto_msg *m, proto_msg *reply, int wait_ms)
 {
-    if (!h->sock) {
-        h->sock = zmq_socket(h->ctx, ZMQ_DEALER);
-        int zero = 0;
-        if (!h->sock)
-            return GL_EUNAVAILABLE;
-        zmq_setsockopt(h->sock, ZMQ_LINGER, &zero, sizeof zero);
-        if (zmq_connect(h->sock, HTTP_INPROC) != 0) {
-            zmq_close(h->sock);
-            h->sock = NULL;
-            return GL_EUNAVAILABLE;
-        }
-    }
-    m->rid = ++h->next_rid;
-    if (frame_send_msg(h->sock, NULL, 0, m, ZMQ_DONTWAIT) != 0)
+    void *sock = zmq_socket(a->ctx, ZMQ_DEALER);
+    int zero = 0, rc = GL_EUNAVAILABLE;
+    if (!sock)
         return GL_EUNAVAILABLE;
-    uint64_t until = clock_mono_ms() + (uint64_t)wait_ms;
-    for (;;) {
-        uint64_t now = clock_mono_ms();
-        if (now >= until)
-            return GL_EUNAVAILABLE;
-        zmq_pollitem_t item = {h->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, (long)(until - now)) <= 0)
-            continue;
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    m->rid = 1;
+    zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+    if (zmq_connect(sock, HTTP_INPROC) == 0 && frame_send_msg(sock, NULL, 0, m, 0) == 0 &&
+        zmq_poll(&item, 1, wait_ms) == 1) {
         frame_msg fm;
-        int rc = frame_recv(h->sock, 0, ZMQ_DONTWAIT, &fm);
-        if (rc == 0) {
+        if (frame_recv(sock, 0, ZMQ_DONTWAIT, &fm) == 0) {
             size_t len;
             const void *body = frame_body(&fm, &len);
-            rc = proto_decode(fm.cmd, body, len, reply, &h->arena, NULL, 0);
+            if (proto_decode(fm.cmd, body, len, reply, &a->arena, NULL, 0) == 0)
+                rc = 0;
         }
         frame_close(&fm);
-        if (rc == 0 && reply->rid == m->rid)
-            return 0;
     }
+    zmq_close(sock);
+    return rc;
 }
 
 static json_t *to_json(const msgpack_object *o)
@@ -155,7 +143,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *conn, int err, const
                                   "reason", reason ? reason : gl_strerror(err)));
 }
 
-static int status_figures(broker_http *h, proto_msg *reply)
+static int status_figures(http_ask *h, proto_msg *reply)
 {
     proto_msg m;
     memset(&m, 0, sizeof m);
@@ -164,7 +152,7 @@ static int status_figures(broker_http *h, proto_msg *reply)
     return rc == 0 && reply->cmd != PROTO_FIGURES ? GL_EUNAVAILABLE : rc;
 }
 
-static enum MHD_Result serve_metrics(broker_http *h, struct MHD_Connection *conn)
+static enum MHD_Result serve_metrics(http_ask *h, struct MHD_Connection *conn)
 {
     proto_msg reply;
     int rc = status_figures(h, &reply);
@@ -187,7 +175,7 @@ static enum MHD_Result serve_metrics(broker_http *h, struct MHD_Connection *conn
     return ret;
 }
 
-static enum MHD_Result serve_status(broker_http *h, struct MHD_Connection *conn)
+static enum MHD_Result serve_status(http_ask *h, struct MHD_Connection *conn)
 {
     proto_msg reply;
     int rc = status_figures(h, &reply);
@@ -234,7 +222,7 @@ static int parse_when(const char *s, uint64_t now, uint64_t *out)
     return 0;
 }
 
-static enum MHD_Result serve_scores(broker_http *h, struct MHD_Connection *conn)
+static enum MHD_Result serve_scores(http_ask *h, struct MHD_Connection *conn)
 {
     uint64_t now = clock_wall_ms();
     const char *since = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "since");
@@ -287,17 +275,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_NO; /* no request here has a body */
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return respond(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET only\n", 9);
-    arena_reset(&h->arena);
     if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
         return respond(conn, MHD_HTTP_OK, "text/html; charset=utf-8", dashboard_html,
                        strlen(dashboard_html));
+    http_ask a = {.ctx = h->ctx};
+    enum MHD_Result ret;
     if (strcmp(url, "/metrics") == 0)
-        return serve_metrics(h, conn);
-    if (strcmp(url, "/api/status") == 0)
-        return serve_status(h, conn);
-    if (strcmp(url, "/api/scores") == 0)
-        return serve_scores(h, conn);
-    return respond(conn, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", 10);
+        ret = serve_metrics(&a, conn);
+    else if (strcmp(url, "/api/status") == 0)
+        ret = serve_status(&a, conn);
+    else if (strcmp(url, "/api/scores") == 0)
+        ret = serve_scores(&a, conn);
+    else
+        ret = respond(conn, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", 10);
+    arena_free(&a.arena);
+    return ret;
 }
 
 /* parse_addr fills sa from "PORT" or "ADDR:PORT" (ADDR: an IPv4 address or
@@ -348,7 +340,9 @@ int broker_http_start(broker *b, const char *addr, int allow_public)
         free(h);
         return GL_EINTERNAL;
     }
-    h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
+    h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                                     MHD_USE_ERROR_LOG,
+                                 0, NULL,
                                  NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
@@ -372,10 +366,12 @@ void broker_http_stop(broker *b)
     broker_http *h = b->http;
     if (!h)
         return;
-    MHD_stop_daemon(h->daemon); /* joins the thread: its socket is ours now */
-    if (h->sock)
-        zmq_close(h->sock);
-    arena_free(&h->arena);
+    /* The broker's loop has ended, so a request waiting for its answer
+     * would wait its whole timeout: shutting the context down makes their
+     * zmq_poll return at once (ETERM); they answer 503 and close their
+     * sockets. The broker's own sockets are only closed after this. */
+    zmq_ctx_shutdown(h->ctx);
+    MHD_stop_daemon(h->daemon); /* joins the threads */
     free(h);
     b->http = NULL;
 }
