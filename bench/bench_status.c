@@ -8,7 +8,8 @@
  * million, then times `gridline status` run as an operator runs it (a new
  * process each time, connect, STATUS, print) over 50 calls, the STATUS round
  * trip alone in-process, and SCORES for the last day (~33,000 events read)
- * and the last 7 days. Prints p50 / p99 / max.
+ * and the last 7 days, and alerts filed while a worker reads 30 days for
+ * SCORES. Prints p50 / p99 / max.
  *
  *   GRIDLINE_BIN=$PWD/bin GRIDLINE_DATA=$PWD/data build/rel/bench/bench_status [--events N]
  */
@@ -220,6 +221,35 @@ int main(int argc, char **argv)
                  (unsigned long long)m.scanned);
         report(what, sus, 5);
     }
+
+    /* Alerts while a worker reads a month for SCORES: it reads in chunks
+     * between which its loop goes round, so an alert waits for one chunk at
+     * most. With one worker every alert lands on the worker reading. */
+    char since[32];
+    snprintf(since, sizeof since, "%llu", (unsigned long long)(clock_wall_ms() - 30 * DAY_MS));
+    pid_t reader = tl_spawn(&env, "gridline",
+                            (const char *const[]){"gridline", "--intake", env.intake, "scores",
+                                                  "--since", "30d", "--timeout", "30000",
+                                                  "--retries", "0", NULL});
+    tl_sleep_ms(100);
+    uint64_t alert_us[40];
+    size_t nalerts = 0;
+    for (int i = 0; i < 40 && tl_alive(reader); i++) {
+        char id[32];
+        snprintf(id, sizeof id, "bench-alert-%d", i);
+        gl_event ev = {.id = id, .kind = GL_KIND_ALERT, .category = "fire",
+                       .community = "heping", .grid = "heping-g1", .terminal = "bench-desk",
+                       .text = "fire", .urgency = "Immediate", .severity = "Severe"};
+        client_filed f;
+        uint64_t t0 = clock_mono_us();
+        if (client_submit(c, &ev, &f) == 0)
+            alert_us[nalerts++] = clock_mono_us() - t0;
+        tl_sleep_ms(20);
+    }
+    int reader_status = tl_stop(reader);
+    (void)reader_status;
+    if (nalerts)
+        report("alert SUBMIT→FILED during a 30-day SCORES", alert_us, nalerts);
     client_close(&c);
     arena_free(&arena);
     return 0;

@@ -27,13 +27,16 @@
 typedef int (*store_event_fn)(void *ctx, const gl_event *ev);
 
 /* store_event_range visits, in seq order, the events whose created_ms is in
- * [since_ms, until_ms), at most limit of them (0: no limit). *visited (may be
- * NULL) is set to how many were visited (events read only to find the
- * period's edges are not counted), *truncated (may be NULL) to 1 when
- * the limit stopped the walk before the period's end. The arena is reset
- * before each event. 0, the visitor's value, GL_ESTORAGE, GL_EINTERNAL. */
-int store_event_range(store_txn *t, uint64_t since_ms, uint64_t until_ms, size_t limit,
-                      gl_arena *arena, store_event_fn fn, void *ctx, uint64_t *visited,
-                      int *truncated);
+ * [since_ms, until_ms), at most limit of them (0: no limit), starting at
+ * *next_seq, or at the period's start (found by binary search) when
+ * *next_seq is 0. On return *next_seq is the seq to go on from with another
+ * call, in this transaction or a later one, or 0 when the period has been
+ * read to its end. *visited (may be NULL) is set to how many were visited
+ * (events read only to find the period's edges are not counted). The arena
+ * is reset before each event. 0, the visitor's value (after which *next_seq
+ * is the seq after the event it stopped at), GL_ESTORAGE, GL_EINTERNAL. */
+int store_event_range(store_txn *t, uint64_t since_ms, uint64_t until_ms, uint64_t *next_seq,
+                      size_t limit, gl_arena *arena, store_event_fn fn, void *ctx,
+                      uint64_t *visited);
 
 #endif

@@ -44,22 +44,34 @@ static int visit(void *ctx, const gl_event *ev)
     return s->stop_after && s->n == s->stop_after ? 7 : 0;
 }
 
-/* range runs store_event_range over [since, until) with limit; the seqs
- * visited go to s. */
-static int range(store *st, uint64_t since, uint64_t until, size_t limit, seen *s,
-                 uint64_t *visited, int *truncated)
+/* range runs store_event_range over [since, until) with limit, from *next
+ * (NULL: from the start, and *truncated tells whether it stopped before the
+ * end); the seqs visited go to s (kept when going on from *next). */
+static int range_from(store *st, uint64_t since, uint64_t until, size_t limit, seen *s,
+                      uint64_t *visited, int *truncated, uint64_t *next)
 {
     store_txn *t = NULL;
     gl_arena arena = {0};
-    size_t stop = s->stop_after;
-    memset(s, 0, sizeof *s);
-    s->stop_after = stop;
+    uint64_t start = 0, *cursor = next ? next : &start;
+    if (!next || !*next) {
+        size_t stop = s->stop_after;
+        memset(s, 0, sizeof *s);
+        s->stop_after = stop;
+    }
     int rc = store_begin(st, 0, &t);
     if (rc == 0)
-        rc = store_event_range(t, since, until, limit, &arena, visit, s, visited, truncated);
+        rc = store_event_range(t, since, until, cursor, limit, &arena, visit, s, visited);
     store_abort(&t);
     arena_free(&arena);
+    if (truncated)
+        *truncated = *cursor != 0;
     return rc;
+}
+
+static int range(store *st, uint64_t since, uint64_t until, size_t limit, seen *s,
+                 uint64_t *visited, int *truncated)
+{
+    return range_from(st, since, until, limit, s, visited, truncated, NULL);
 }
 
 #define BASE 1700000000000ull
@@ -130,7 +142,18 @@ int main(void)
     range(st, BASE + 100000, BASE + 200000, 10, &s, &visited, &truncated);
     ok(s.n == 10 && visited == 10 && truncated == 1, "a limit of 10 stops the walk: truncated");
     range(st, BASE + 100000, BASE + 110000, 10, &s, &visited, &truncated);
-    ok(s.n == 10 && truncated == 0, "a period of exactly the limit is not truncated");
+    ok(s.n == 10 && truncated == 0, "a period of exactly the limit is read to its end");
+    /* Chunk by chunk, each in a transaction of its own, as SCORES reads. */
+    uint64_t next = 0, total = 0;
+    int chunks = 0;
+    do {
+        range_from(st, BASE + 100000, BASE + 200000, 30, &s, &visited, &truncated, &next);
+        total += visited;
+        chunks++;
+    } while (next && chunks < 100);
+    ok(chunks == 4 && total == 100 && s.n == 100 && s.seqs[0] == 100 && s.seqs[99] == 199,
+       "in chunks of 30: 4 calls, the same 100 events in order (%d chunks, %llu)", chunks,
+       (unsigned long long)total);
     s.stop_after = 3;
     is_int(range(st, 0, UINT64_MAX, 0, &s, &visited, &truncated), 7,
            "a visitor's non-zero value stops the walk and is returned");

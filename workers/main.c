@@ -132,7 +132,7 @@ static int run(gl_worker *w)
         }
         uint64_t now = clock_mono_ms(), wall = clock_wall_ms();
         long timeout = w->cfg.heartbeat_ms / 2;
-        if (next_due_wall <= wall)
+        if (next_due_wall <= wall || worker_scores_pending(w))
             timeout = 0;
         else if ((long)(next_due_wall - wall) < timeout)
             timeout = (long)(next_due_wall - wall);
@@ -190,6 +190,7 @@ static int run(gl_worker *w)
             run_alerts_first(w, jobs, njobs);
         for (struct team_seen *s = presence; s; s = s->next)
             worker_on_presence(w, s->team);
+        worker_scores_step(w); /* a chunk of a report, between batches */
         if (reready)
             send_ready(w);
 
@@ -238,6 +239,7 @@ static int run(gl_worker *w)
         }
     }
     free(jobs);
+    worker_scores_free(w);
     return 0;
 }
 

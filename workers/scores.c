@@ -8,9 +8,11 @@
  *                     events filed;
  *   satisfaction rate events rated satisfied, of the events rated.
  *
- * Answered from one read transaction, outside the batches' write
- * transactions, reading only the events filed in the period
- * (store_range.h) with their dispatches and history. */
+ * Read outside the batches' write transactions, only the events filed in
+ * the period (store_range.h) with their dispatches and history, in chunks
+ * of SCORES_CHUNK events, each in a read transaction of its own, between
+ * which the worker's loop goes round: an alert never waits for more than one
+ * chunk of a long report. */
 #include "worker.h"
 
 #include <stdlib.h>
@@ -24,6 +26,7 @@
 /* Most events one SCORES reads: a month of a large county, read in well
  * under a second. Beyond it the reply says truncated. */
 #define SCORES_MAX_EVENTS 500000
+#define SCORES_CHUNK 2000 /* events per read transaction: a few ms */
 #define SCORES_MAX_COMMUNITIES 512 /* the reply must fit one body */
 #define SCORES_PLAN_STEPS 16
 #define SCORES_UNLOCATED "(unlocated)"
@@ -33,13 +36,25 @@ typedef struct score_figures {
         unanswered;
 } score_figures;
 
+/* A SCORES being read, chunk by chunk: what the reply needs, where the
+ * walk goes on, and the figures so far. */
+typedef struct score_job {
+    struct score_job *next;
+    uint64_t job, rid, since_ms, until_ms;
+    uint64_t next_seq;      /* store_event_range's cursor; 0 before the first chunk */
+    uint64_t scanned;
+    char origin[16];
+    unsigned char client[256];
+    size_t client_len;
+    hmap *communities;      /* community → score_figures */
+    score_figures total;
+} score_job;
+
 typedef struct score_run {
     gl_worker *w;
     store_txn *t;
     uint64_t now;
-    hmap *communities;      /* community → score_figures */
-    score_figures total;
-    int failed;             /* GL_E* */
+    score_job *sj;
 } score_run;
 
 /* One actionable dispatch of the event being read, and when its team first
@@ -96,12 +111,13 @@ static int collect_answer(void *ctx, const gl_history *h)
 
 static score_figures *figures_of(score_run *r, const char *community)
 {
+    hmap *m = r->sj->communities;
     const char *key = community && community[0] ? community : SCORES_UNLOCATED;
-    score_figures *f = hmap_get(r->communities, key, strlen(key));
-    if (f || hmap_count(r->communities) >= SCORES_MAX_COMMUNITIES)
+    score_figures *f = hmap_get(m, key, strlen(key));
+    if (f || hmap_count(m) >= SCORES_MAX_COMMUNITIES)
         return f;
     f = calloc(1, sizeof *f);
-    if (f && hmap_put(r->communities, key, strlen(key), f) != 0) {
+    if (f && hmap_put(m, key, strlen(key), f) != 0) {
         free(f);
         f = NULL;
     }
@@ -161,7 +177,7 @@ static int score_event_visit(void *ctx, const gl_event *ev)
         /* Not counted yet: unanswered within its limit, or without one; and
          * those another team took before this one had to answer. */
     }
-    score_figures *targets[] = {&r->total, figures_of(r, ev->community)};
+    score_figures *targets[] = {&r->sj->total, figures_of(r, ev->community)};
     for (size_t i = 0; i < GL_ARRAY_LEN(targets); i++) {
         score_figures *f = targets[i];
         if (!f)
@@ -225,76 +241,140 @@ static int free_figures(void *ctx, const void *key, size_t len, void *value)
     return 0;
 }
 
-static void answer_scores(gl_worker *w, const wjob *j)
+/* scores_wjob makes the wjob that worker_out_reply and worker_out_error
+ * answer: the job's envelope and rid. */
+static void scores_wjob(const score_job *sj, wjob *j)
 {
-    const proto_msg *m = &j->msg;
-    if (j->decode_err) {
-        worker_out_error(w, j, j->decode_err, j->reason);
+    memset(j, 0, sizeof *j);
+    j->id = sj->job;
+    j->client = sj->client;
+    j->client_len = sj->client_len;
+    j->origin = sj->origin;
+    j->cmd = PROTO_SCORES;
+    j->msg.rid = sj->rid;
+}
+
+static void scores_reply(gl_worker *w, const score_job *sj, int truncated)
+{
+    msgpack_sbuffer communities, total;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&communities);
+    msgpack_sbuffer_init(&total);
+    msgpack_packer_init(&pk, &communities, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, hmap_count(sj->communities));
+    hmap_each(sj->communities, pack_community, &pk);
+    msgpack_packer_init(&pk, &total, msgpack_sbuffer_write);
+    pack_figures(&pk, &sj->total);
+    proto_msg out;
+    memset(&out, 0, sizeof out);
+    out.cmd = PROTO_SCORECARD;
+    out.rid = sj->rid;
+    out.since_ms = sj->since_ms;
+    out.until_ms = sj->until_ms;
+    out.scores = communities.data;
+    out.scores_len = communities.size;
+    out.scores_total = total.data;
+    out.scores_total_len = total.size;
+    out.scanned = sj->scanned;
+    out.truncated = truncated;
+    wjob j;
+    scores_wjob(sj, &j);
+    worker_out_reply(w, &j, &out, 0);
+    msgpack_sbuffer_destroy(&communities);
+    msgpack_sbuffer_destroy(&total);
+}
+
+static void scores_free(score_job **sj)
+{
+    if (!*sj)
         return;
-    }
-    if (m->until_ms <= m->since_ms) {
-        worker_out_error(w, j, GL_EBADFIELD, "field 'until_ms' must be after 'since_ms'");
-        return;
-    }
-    score_run r;
-    memset(&r, 0, sizeof r);
-    r.w = w;
-    r.now = clock_wall_ms();
-    r.communities = hmap_new();
-    uint64_t scanned = 0;
-    int truncated = 0, rc = r.communities ? store_begin(w->st, 0, &r.t) : GL_EINTERNAL;
-    arena_reset(&w->scratch);
-    if (rc == 0)
-        rc = store_event_range(r.t, m->since_ms, m->until_ms, SCORES_MAX_EVENTS, &w->scratch,
-                               score_event_visit, &r, &scanned, &truncated);
-    store_abort(&r.t);
-    if (rc != 0) {
-        log_limited(LOG_ERROR, "scores", "SCORES not answered: %s", gl_strerror(rc));
-        worker_out_error(w, j, rc < 0 ? rc : GL_EINTERNAL, NULL);
-    } else {
-        msgpack_sbuffer communities, total;
-        msgpack_packer pk;
-        msgpack_sbuffer_init(&communities);
-        msgpack_sbuffer_init(&total);
-        msgpack_packer_init(&pk, &communities, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, hmap_count(r.communities));
-        hmap_each(r.communities, pack_community, &pk);
-        msgpack_packer_init(&pk, &total, msgpack_sbuffer_write);
-        pack_figures(&pk, &r.total);
-        proto_msg out;
-        memset(&out, 0, sizeof out);
-        out.cmd = PROTO_SCORECARD;
-        out.rid = m->rid;
-        out.since_ms = m->since_ms;
-        out.until_ms = m->until_ms;
-        out.scores = communities.data;
-        out.scores_len = communities.size;
-        out.scores_total = total.data;
-        out.scores_total_len = total.size;
-        out.scanned = scanned;
-        out.truncated = truncated;
-        worker_out_reply(w, j, &out, 0);
-        msgpack_sbuffer_destroy(&communities);
-        msgpack_sbuffer_destroy(&total);
-    }
-    if (r.communities)
-        hmap_each(r.communities, free_figures, NULL);
-    hmap_free(&r.communities);
+    if ((*sj)->communities)
+        hmap_each((*sj)->communities, free_figures, NULL);
+    hmap_free(&(*sj)->communities);
+    free(*sj);
+    *sj = NULL;
 }
 
 size_t worker_answer_queries(gl_worker *w, wjob *jobs, size_t n)
 {
     size_t kept = 0, answered = 0;
+    score_job **tail = &w->scores;
+    while (*tail)
+        tail = &(*tail)->next;
     for (size_t i = 0; i < n; i++) {
-        if (jobs[i].cmd == PROTO_SCORES) {
-            answer_scores(w, &jobs[i]);
-            answered++;
-        } else
-            jobs[kept++] = jobs[i];
+        wjob *j = &jobs[i];
+        if (j->cmd != PROTO_SCORES) {
+            jobs[kept++] = *j;
+            continue;
+        }
+        w->counters.jobs++;
+        score_job *sj = NULL;
+        if (j->decode_err) {
+            worker_out_error(w, j, j->decode_err, j->reason);
+        } else if (j->msg.until_ms <= j->msg.since_ms) {
+            worker_out_error(w, j, GL_EBADFIELD, "field 'until_ms' must be after 'since_ms'");
+        } else if (j->client_len > sizeof sj->client || !j->origin ||
+                   strlen(j->origin) >= sizeof sj->origin ||
+                   !(sj = calloc(1, sizeof *sj)) || !(sj->communities = hmap_new())) {
+            scores_free(&sj);
+            worker_out_error(w, j, GL_EINTERNAL, NULL);
+        } else {
+            sj->job = j->id;
+            sj->rid = j->msg.rid;
+            sj->since_ms = j->msg.since_ms;
+            sj->until_ms = j->msg.until_ms;
+            memcpy(sj->client, j->client, j->client_len);
+            sj->client_len = j->client_len;
+            snprintf(sj->origin, sizeof sj->origin, "%s", j->origin);
+            *tail = sj;
+            tail = &sj->next;
+            continue;
+        }
+        answered++;
     }
-    if (answered) {
-        w->counters.jobs += answered;
+    if (answered)
         worker_flush(w, 1, 0);
-    }
     return kept;
+}
+
+int worker_scores_pending(const gl_worker *w)
+{
+    return w->scores != NULL;
+}
+
+void worker_scores_step(gl_worker *w)
+{
+    score_job *sj = w->scores;
+    if (!sj)
+        return;
+    score_run r = {.w = w, .now = clock_wall_ms(), .sj = sj};
+    uint64_t visited = 0;
+    arena_reset(&w->scratch);
+    int rc = store_begin(w->st, 0, &r.t);
+    if (rc == 0)
+        rc = store_event_range(r.t, sj->since_ms, sj->until_ms, &sj->next_seq, SCORES_CHUNK,
+                               &w->scratch, score_event_visit, &r, &visited);
+    store_abort(&r.t);
+    sj->scanned += visited;
+    if (rc == 0 && sj->next_seq && sj->scanned < SCORES_MAX_EVENTS)
+        return; /* more next time round the loop */
+    if (rc != 0) {
+        wjob j;
+        scores_wjob(sj, &j);
+        log_limited(LOG_ERROR, "scores", "SCORES not answered: %s", gl_strerror(rc));
+        worker_out_error(w, &j, rc < 0 ? rc : GL_EINTERNAL, NULL);
+    } else
+        scores_reply(w, sj, sj->next_seq != 0);
+    worker_flush(w, 1, 0);
+    w->scores = sj->next;
+    scores_free(&sj);
+}
+
+void worker_scores_free(gl_worker *w)
+{
+    while (w->scores) {
+        score_job *sj = w->scores;
+        w->scores = sj->next;
+        scores_free(&sj);
+    }
 }
