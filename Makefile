@@ -13,11 +13,11 @@ DESTDIR ?=
 PROVE ?= prove
 PROVE_FLAGS ?= -j2
 
-PKGS = libzmq lmdb msgpack jansson
+PKGS = libzmq lmdb msgpack jansson libmicrohttpd
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 ifeq ($(strip $(PKG_LIBS)),)
-PKG_LIBS := -lzmq -llmdb -lmsgpackc -ljansson
+PKG_LIBS := -lzmq -llmdb -lmsgpackc -ljansson -lmicrohttpd
 endif
 
 WARN = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes

@@ -357,9 +357,9 @@ static const char *refusal(const keys_principal *p, int cmd, const proto_msg *m,
                       : "a team member may listen and act for its own team only";
     case KEYS_OPERATOR:
         if (housekeeping || cmd == PROTO_STATUS || cmd == PROTO_SHOW || cmd == PROTO_BOARD ||
-            cmd == PROTO_TRACK || (intake && (cmd == PROTO_LIST || cmd == PROTO_REQUEUE)))
+            cmd == PROTO_TRACK || (intake && (cmd == PROTO_LIST || cmd == PROTO_REQUEUE || cmd == PROTO_SCORES)))
             return NULL;
-        return "an operator may read (status, show, track, board, list) and requeue dead "
+        return "an operator may read (status, show, track, board, list, scores) and requeue dead "
                "letters, not submit or act";
     case KEYS_WORKER:
         return "a worker key may connect to the workers endpoint only";

@@ -114,6 +114,8 @@ typedef struct broker {
     msgpack_sbuffer sbuf;     /* encoding scratch */
     struct broker_auth *auth; /* NULL in plain mode (auth.h) */
     keys_principal principal; /* sender of the message being handled (role 0: plain) */
+    struct broker_metrics *metrics; /* metrics.c; NULL: not counted */
+    struct broker_http *http; /* http.c; NULL: no HTTP endpoint */
 } broker;
 
 /* lanes.c — jobs and workers */
@@ -152,5 +154,40 @@ int broker_decode(broker *b, void *sock, frame_msg *fm, proto_msg *m, const char
 /* broker_reply_busy answers BUSY with a retry_after_ms hint, and counts it. */
 void broker_reply_busy(broker *b, void *sock, const void *ident, size_t ident_len,
                        const char *id, uint64_t rid);
+
+/* metrics.c — counters for operators, passed on in FIGURES (keys filed,
+ * duplicates, errors, redeliveries, filing_latency) */
+typedef struct broker_metrics broker_metrics;
+/* broker_metrics_new returns zeroed counters, or NULL (ENOMEM). */
+broker_metrics *broker_metrics_new(void);
+void broker_metrics_free(broker_metrics **m);
+/* broker_metrics_error counts one ERROR reply with code err (a GL_E*). */
+void broker_metrics_error(broker *b, int err);
+/* broker_metrics_done counts a job's reply as it passes: FILED by kind and
+ * the filing latency of a SUBMIT (cmd) enqueued at enqueued_us in lane, and
+ * ERROR replies by code. */
+void broker_metrics_done(broker *b, int cmd, int lane, uint64_t enqueued_us, int reply_cmd,
+                         const void *body, size_t len);
+/* broker_metrics_deliver counts a DISPATCH delivered again (attempts > 1). */
+void broker_metrics_deliver(broker *b, int inner_cmd, const void *body, size_t len);
+/* broker_metrics_pack writes the metrics as 5 key/value pairs of the map
+ * being packed (the FIGURES broker map). */
+void broker_metrics_pack(const broker *b, msgpack_packer *pk);
+
+/* http.c — the HTTP endpoint (--http): /metrics, /api/status, /api/scores
+ * and the dashboard, served by libmicrohttpd's threads, which ask the
+ * broker over inproc:// connections to the intake socket like any client
+ * (they never read the broker's state). */
+typedef struct broker_http broker_http;
+/* broker_http_start binds the intake socket also to an inproc endpoint and
+ * starts serving on addr ("PORT", "ADDR:PORT"; ADDR defaults to 127.0.0.1).
+ * A non-loopback ADDR is refused unless allow_public. 0, GL_ECONFIG (bad or
+ * refused address), GL_ESYS (cannot listen), GL_EINTERNAL. */
+int broker_http_start(broker *b, const char *addr, int allow_public);
+/* broker_http_stop stops serving, after the broker's loop has ended: it
+ * shuts the ZeroMQ context down (so requests still waiting for the broker
+ * return at once) and joins the HTTP threads; only zmq_close and
+ * zmq_ctx_term may follow. Nothing happens when no endpoint was started. */
+void broker_http_stop(broker *b);
 
 #endif

@@ -260,10 +260,13 @@ static void job_done(broker *b, uint64_t id)
 /* Forwards the inner reply of a DONE to the client it belongs to. */
 static void on_done(broker *b, frame_msg *fm, const proto_msg *hdr)
 {
-    job_done(b, hdr->job);
-    void *sock = strcmp(hdr->origin, "responders") == 0 ? b->responders : b->intake;
     size_t len;
     const void *body = frame_inner_body(fm, &len);
+    const job *j = hmap_get_u64(b->jobs_in_flight, hdr->job);
+    if (j)
+        broker_metrics_done(b, j->cmd, j->lane, j->enqueued_us, fm->inner_cmd, body, len);
+    job_done(b, hdr->job);
+    void *sock = strcmp(hdr->origin, "responders") == 0 ? b->responders : b->intake;
     /* A client that went away is not an error: it will retry with its id. */
     frame_send(sock, hdr->client, hdr->client_len, fm->inner_cmd, body, len, 0, NULL, 0,
                ZMQ_DONTWAIT);
@@ -402,6 +405,7 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
     case PROTO_DELIVER: {
         size_t ilen;
         const void *inner = frame_inner_body(fm, &ilen);
+        broker_metrics_deliver(b, fm->inner_cmd, inner, ilen);
         broker_deliver(b, m.team, fm->inner_cmd, inner, ilen);
         break;
     }

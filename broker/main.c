@@ -42,9 +42,9 @@ void broker_reply(broker *b, void *sock, const void *ident, size_t ident_len, co
 void broker_reply_error(broker *b, void *sock, frame_msg *fm, int err, const char *reason,
                         const char *id, uint64_t rid)
 {
-    (void)b;
     size_t len;
     const void *ident = frame_identity(fm, &len);
+    broker_metrics_error(b, err);
     if (ident)
         frame_send_error(sock, ident, len, err, reason, id, rid);
 }
@@ -103,7 +103,7 @@ static void on_intake_msg(broker *b, frame_msg *fm)
     if (fm->cmd != PROTO_SUBMIT && fm->cmd != PROTO_SHOW && fm->cmd != PROTO_PING &&
         fm->cmd != PROTO_UPDATE && fm->cmd != PROTO_CANCEL && fm->cmd != PROTO_STATUS &&
         fm->cmd != PROTO_RATE && fm->cmd != PROTO_TRACK && fm->cmd != PROTO_BOARD &&
-        fm->cmd != PROTO_LIST && fm->cmd != PROTO_REQUEUE) {
+        fm->cmd != PROTO_LIST && fm->cmd != PROTO_REQUEUE && fm->cmd != PROTO_SCORES) {
         b->counters.bad_input++;
         broker_reply_error(b, b->intake, fm, GL_EUNKNOWNCMD,
                            "command not accepted on the intake endpoint", NULL, 0);
@@ -120,7 +120,8 @@ static void on_intake_msg(broker *b, frame_msg *fm)
     case PROTO_TRACK:
     case PROTO_BOARD:
     case PROTO_LIST:    /* operators (issue 5): routine work */
-    case PROTO_REQUEUE: {
+    case PROTO_REQUEUE:
+    case PROTO_SCORES: {
         /* Routine work (other kinds' SUBMITs, SHOW) is bounded: beyond
          * --max-queue the terminal is told to come back later. */
         int lane = fm->cmd == PROTO_SUBMIT && m.ev.kind == GL_KIND_ALERT ? LANE_ALERT : LANE_ROUTINE;
@@ -235,8 +236,8 @@ int main(int argc, char **argv)
 {
     broker b;
     memset(&b, 0, sizeof b);
-    const char *log_level = NULL, *keys_dir = NULL, *curve_secret = NULL;
-    int insecure = 0;
+    const char *log_level = NULL, *keys_dir = NULL, *curve_secret = NULL, *http_addr = NULL;
+    int insecure = 0, http_public = 0, log_syslog = 0;
     const opt_def defs[] = {
         {"intake", OPT_STR, "tcp://127.0.0.1:7401", "endpoint terminals connect to", &b.cfg.intake_ep, "GRIDLINE_INTAKE"},
         {"workers", OPT_STR, "tcp://127.0.0.1:7403", "endpoint routing workers connect to", &b.cfg.workers_ep, "GRIDLINE_WORKERS"},
@@ -254,6 +255,10 @@ int main(int argc, char **argv)
         {"keys", OPT_STR, NULL, "keys directory (DIR/NAME.pub: public key, role, scope; see gridline keygen): CURVE on every tcp:// endpoint, only these keys admitted, roles enforced; reloaded on SIGHUP", &keys_dir, "GRIDLINE_KEYS"},
         {"curve-secret", OPT_STR, NULL, "the broker's key pair (a .secret file of role broker), with --keys", &curve_secret, "GRIDLINE_CURVE_SECRET"},
         {"insecure", OPT_FLAG, NULL, "allow plain (unauthenticated) tcp:// endpoints that are not loopback", &insecure, NULL},
+        /* issue 5: operators' HTTP endpoint and syslog */
+        {"http", OPT_STR, NULL, "serve the dashboard (/), Prometheus /metrics and /api/status, /api/scores on PORT or ADDR:PORT (ADDR defaults to 127.0.0.1; off when not given)", &http_addr, "GRIDLINE_HTTP"},
+        {"http-public", OPT_FLAG, NULL, "allow --http on a non-loopback address (the pages have no access control: put a proxy with authentication in front)", &http_public, NULL},
+        {"log-syslog", OPT_FLAG, NULL, "log to syslog (facility daemon) instead of stderr", &log_syslog, NULL},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
                         "gridline-broker [--intake EP] [--workers EP] [--responders EP] [options]",
@@ -282,6 +287,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "gridline-broker: %s\n", auth_err);
         return 2;
     }
+    if (log_syslog)
+        log_to_syslog("gridline-broker");
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -321,6 +328,9 @@ int main(int argc, char **argv)
     b.responders = bind_router(&b, b.cfg.responders_ep, "responders");
     b.workers_sock = bind_router(&b, b.cfg.workers_ep, "workers");
     if (!b.intake || !b.responders || !b.workers_sock)
+        goto out;
+    b.metrics = broker_metrics_new();
+    if (http_addr && broker_http_start(&b, http_addr, http_public) != 0)
         goto out;
 
     uint64_t next_tick = clock_mono_ms() + (uint64_t)b.cfg.heartbeat_ms;
@@ -375,6 +385,8 @@ int main(int argc, char **argv)
     status = 0;
 out:
     broker_auth_stop(&b.auth, b.ctx);
+    broker_http_stop(&b);
+    broker_metrics_free(&b.metrics);
     broker_free_jobs(&b);
     if (b.responders_by_ident)
         broker_free_responders(&b);

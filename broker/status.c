@@ -35,6 +35,21 @@ static void kv_str(msgpack_packer *pk, const char *key, const char *v)
     msgpack_pack_str_with_body(pk, v, strlen(v));
 }
 
+/* broker_lane_rate is a lane's jobs admitted (in) or completed per minute:
+ * those of the last full minute, or, before the first minute is over, those
+ * so far scaled to a minute (counted over at least a second, so that one job
+ * in the first millisecond is not reported as 60000 a minute). */
+static uint64_t broker_lane_rate(const broker *b, int lane, int in, uint64_t now_ms)
+{
+    uint64_t elapsed = now_ms - b->started_ms;
+    if (b->minute_start_ms != b->started_ms || elapsed >= 60000)
+        return in ? b->minute_in[lane] : b->minute_out[lane];
+    uint64_t n = in ? b->counters.received[lane] : b->counters.done[lane];
+    if (elapsed < 1000)
+        elapsed = 1000;
+    return (n * 60000 + elapsed / 2) / elapsed;
+}
+
 static void pack_lane(msgpack_packer *pk, const broker *b, int lane, uint64_t now_us)
 {
     const job_list *q = &b->lanes[lane];
@@ -44,8 +59,8 @@ static void pack_lane(msgpack_packer *pk, const broker *b, int lane, uint64_t no
     kv_u64(pk, "bytes", q->bytes);
     kv_u64(pk, "oldest_ms", oldest);
     kv_u64(pk, "received", b->counters.received[lane]);
-    kv_u64(pk, "in_per_min", b->minute_in[lane]);
-    kv_u64(pk, "out_per_min", b->minute_out[lane]);
+    kv_u64(pk, "in_per_min", broker_lane_rate(b, lane, 1, now_us / 1000));
+    kv_u64(pk, "out_per_min", broker_lane_rate(b, lane, 0, now_us / 1000));
 }
 
 static int pack_team(void *ctx, const void *key, size_t len, void *value)
@@ -65,7 +80,8 @@ void broker_on_status(broker *b, void *sock, const void *ident, size_t len, uint
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 6);
+    msgpack_pack_map(&pk, 6 + 5);
+    broker_metrics_pack(b, &pk);
     kv_u64(&pk, "uptime_ms", now_ms - b->started_ms);
     msgpack_pack_str_with_body(&pk, "lanes", 5);
     msgpack_pack_map(&pk, 2);

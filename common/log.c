@@ -11,6 +11,18 @@ int log_threshold = LOG_INFO;
 static char log_component[32] = "gridline";
 
 static const char *const log_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+static int log_syslog;
+
+/* log_syslog.c: <syslog.h> defines LOG_INFO and LOG_DEBUG as macros with
+ * other values than ours, so it is included there only. */
+void log_syslog_open(const char *ident);
+void log_syslog_line(int level, const char *line);
+
+void log_to_syslog(const char *ident)
+{
+    log_syslog_open(ident);
+    log_syslog = 1;
+}
 
 void log_init(const char *component, int level)
 {
@@ -30,6 +42,17 @@ int log_level_parse(const char *name)
 static void log_vwrite(int level, const char *fmt, va_list ap)
 {
     char line[1024];
+    if (log_syslog) {
+        /* syslog stamps the time and host; the level and component stay in
+         * the text so that a line reads the same in either place. */
+        int i = level < 0 ? 0 : level > 3 ? 3 : level;
+        int n = snprintf(line, sizeof line, "%s %s: ", log_names[i], log_component);
+        if (n < 0)
+            return;
+        vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+        log_syslog_line(i, line);
+        return;
+    }
     uint64_t now = clock_wall_ms();
     time_t secs = (time_t)(now / 1000);
     struct tm tm;

@@ -2,7 +2,7 @@
  *
  * GL_LOG checks the level before formatting, and stamps each line with the
  * UTC time, the level and the component ("broker", "worker:2", "gridline").
- * Lines go to stderr. log_limited() is for things a hostile peer can trigger
+ * Lines go to stderr, or to syslog after log_to_syslog. log_limited() is for things a hostile peer can trigger
  * (bad frames): at most one line per key per second, with a count of what
  * was suppressed. */
 #ifndef GL_LOG_H
@@ -26,6 +26,11 @@ void log_write(int level, const char *fmt, ...)
  * line per second; suppressed lines are counted in the next one printed. */
 void log_limited(int level, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* log_to_syslog sends the lines to syslog(3) from now on (facility daemon,
+ * ident copied, the pid added), each with the priority of its level, instead
+ * of stderr. */
+void log_to_syslog(const char *ident);
 
 #define GL_LOG(level, ...)                                                   \
     do {                                                                     \

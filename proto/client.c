@@ -467,6 +467,22 @@ int client_board(client *c, const char *community, proto_msg *out, gl_arena *are
     return client_query(c, &req, NULL, PROTO_LISTING, out, arena);
 }
 
+int client_scores(client *c, uint64_t since_ms, uint64_t until_ms, proto_msg *out,
+                  gl_arena *arena)
+{
+    memset(out, 0, sizeof *out);
+    if (until_ms <= since_ms) {
+        snprintf(c->reason, sizeof c->reason, "the period must end after it starts");
+        return GL_EBADFIELD;
+    }
+    proto_msg req;
+    memset(&req, 0, sizeof req);
+    req.cmd = PROTO_SCORES;
+    req.since_ms = since_ms;
+    req.until_ms = until_ms;
+    return client_query(c, &req, NULL, PROTO_SCORECARD, out, arena);
+}
+
 int client_status(client *c, proto_msg *out, gl_arena *arena)
 {
     memset(out, 0, sizeof *out);

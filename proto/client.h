@@ -226,6 +226,16 @@ int client_board(client *c, const char *community, proto_msg *out, gl_arena *are
  * Returns 0, -code for an ERROR reply, GL_EUNAVAILABLE. */
 int client_status(client *c, proto_msg *out, gl_arena *arena);
 
+/* client_scores sends SCORES for the events filed in [since_ms, until_ms)
+ * and decodes the SCORECARD reply into *out in arena: out->scores
+ * (scores_len bytes, a msgpack map community → figures) and
+ * out->scores_total (the figures of all), keys as in PROTOCOL.md §4
+ * ("SCORES"), with out->scanned and out->truncated. Returns 0, GL_EBADFIELD
+ * when until_ms is not after since_ms (nothing sent), -code for an ERROR
+ * reply, GL_EBUSY, GL_EUNAVAILABLE. */
+int client_scores(client *c, uint64_t since_ms, uint64_t until_ms, proto_msg *out,
+                  gl_arena *arena);
+
 /* client_update sends UPDATE for event id on the intake endpoint and waits
  * for CHANGED: the event's terminal changes what it reported (in the spirit
  * of a CAP 1.2 Update). text, urgency, severity and certainty are the new

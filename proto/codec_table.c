@@ -300,6 +300,20 @@ static const codec_field cancel_fields[] = {
     P("terminal", CT_STR, ev.terminal, 0, GL_MAX_ID),
     P("note", CT_STR, note, 0, GL_MAX_TEXT),
 };
+static const codec_field scores_fields[] = {
+    RID,
+    P("since_ms", CT_UINT, since_ms, REQ, 0),
+    P("until_ms", CT_UINT, until_ms, REQ, 0),
+};
+static const codec_field scorecard_fields[] = {
+    RID,
+    P("since_ms", CT_UINT, since_ms, REQ, 0),
+    P("until_ms", CT_UINT, until_ms, REQ, 0),
+    ROW_AUX(proto_msg, "communities", CT_MAP, scores, scores_len, REQ, 0),
+    ROW_AUX(proto_msg, "total", CT_MAP, scores_total, scores_total_len, REQ, 0),
+    P("scanned", CT_UINT, scanned, 0, 0),
+    P("truncated", CT_BOOL, truncated, 0, 0),
+};
 
 /* LIST, REQUEUE (issue 5) */
 static const codec_field list_fields[] = {
@@ -375,6 +389,8 @@ static const struct {
     [PROTO_TRACKING] = {"TRACKING", TABLE(tracking_fields)},
     [PROTO_LIST] = {"LIST", TABLE(list_fields)},
     [PROTO_REQUEUE] = {"REQUEUE", TABLE(requeue_fields)},
+    [PROTO_SCORES] = {"SCORES", TABLE(scores_fields)},
+    [PROTO_SCORECARD] = {"SCORECARD", TABLE(scorecard_fields)},
 };
 
 const codec_table *codec_command(int cmd)

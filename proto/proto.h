@@ -76,6 +76,9 @@ enum proto_cmd {
                         dispatches; with history: milestones) */
     PROTO_REQUEUE,   /* id, team?, close?, note? → LISTING: dead letters sent again
                         with a fresh count (or closed) */
+    /* operators' service figures (issue 5), intake endpoint */
+    PROTO_SCORES,    /* since_ms, until_ms → SCORECARD (a worker reads the store) */
+    PROTO_SCORECARD, /* reply: since_ms, until_ms, communities (map), total (map), scanned, truncated */
     PROTO_CMD_COUNT
 };
 
@@ -156,6 +159,14 @@ typedef struct proto_msg {
     const char *after;       /* "after": the cursor from the previous LISTING's next */
     const char *next;        /* "next" (LISTING): the cursor of the next page; absent
                                 at the end */
+    /* SCORES / SCORECARD: the period (since_ms, until_ms above), and the
+     * figures per community and in all as msgpack maps (PROTOCOL.md §4) */
+    const void *scores;      /* "communities": community → figures map */
+    size_t scores_len;
+    const void *scores_total; /* "total": the figures of every community together */
+    size_t scores_total_len;
+    uint64_t scanned;        /* "scanned": events read */
+    int truncated;           /* "truncated": the scan stopped at its limit */
 } proto_msg;
 
 /* proto_cmd_name returns the wire name of a command ("SUBMIT"), or NULL for

@@ -119,6 +119,10 @@ static const tcmd spec[] = {
         {"limit", 'u', 0, 0, O(limit)}, {"after", 's', 0, 256, O(after)}}},
     {PROTO_REQUEUE, {RID, {"id", 'i', 1, 64, O(ev.id)}, {"team", 's', 0, 64, O(team)},
         {"close", 'b', 0, 0, O(close)}, NOTE(0)}},
+    {PROTO_SCORES, {RID, {"since_ms", 'U', 1, 0, O(since_ms)}, {"until_ms", 'U', 1, 0, O(until_ms)}}},
+    {PROTO_SCORECARD, {RID, {"since_ms", 'U', 1, 0, O(since_ms)}, {"until_ms", 'U', 1, 0, O(until_ms)},
+        {"communities", 'R', 1, 0, O(scores)}, {"total", 'R', 1, 0, O(scores_total)},
+        {"scanned", 'U', 0, 0, O(scanned)}, {"truncated", 'b', 0, 0, O(truncated)}}},
 };
 
 static const char *const event_keys[] = {"id", "seq", "kind", "category", "community",
@@ -180,7 +184,9 @@ static proto_msg full_msg(int cmd)
         .store_figures_len = sizeof store_map, .to = "county-triage",
         .into = "01J0ZK3V6Q8R2T4W6Y8Z0B2D4G", .until_ms = 1718000999000, .pid = 4242,
         .host = "county-office-1",
-        .events = full_events, .nevents = 2};
+        .events = full_events, .nevents = 2, .since_ms = 1717000000000, .scores = store_map,
+        .scores_len = sizeof store_map, .scores_total = broker_map,
+        .scores_total_len = sizeof broker_map, .scanned = 1234, .truncated = 1};
 }
 
 /* ---- Comparing --------------------------------------------------------- */

@@ -137,7 +137,7 @@ static int run(gl_worker *w)
         }
         uint64_t now = clock_mono_ms(), wall = clock_wall_ms();
         long timeout = w->cfg.heartbeat_ms / 2;
-        if (next_due_wall <= wall)
+        if (next_due_wall <= wall || worker_scores_pending(w))
             timeout = 0;
         else if ((long)(next_due_wall - wall) < timeout)
             timeout = (long)(next_due_wall - wall);
@@ -190,9 +190,12 @@ static int run(gl_worker *w)
             frame_close(&fm);
         }
         if (njobs)
+            njobs = worker_answer_queries(w, jobs, njobs);
+        if (njobs)
             run_alerts_first(w, jobs, njobs);
         for (struct team_seen *s = presence; s; s = s->next)
             worker_on_presence(w, s->team);
+        worker_scores_step(w); /* a chunk of a report, between batches */
         if (reready)
             send_ready(w);
 
@@ -242,6 +245,7 @@ static int run(gl_worker *w)
         }
     }
     free(jobs);
+    worker_scores_free(w);
     return 0;
 }
 
@@ -250,6 +254,7 @@ int main(int argc, char **argv)
     gl_worker w;
     memset(&w, 0, sizeof w);
     const char *log_level = NULL, *key_file = NULL, *server_key = NULL;
+    int log_syslog = 0;
     char default_name[32];
     snprintf(default_name, sizeof default_name, "worker-%ld", (long)getpid());
     const opt_def defs[] = {
@@ -272,6 +277,7 @@ int main(int argc, char **argv)
         {"server-key", OPT_STR, NULL, "the broker's public key: 40 characters of Z85, or its .pub file", &server_key, "GRIDLINE_SERVER_KEY"},
         {"map-max-mb", OPT_INT, "16384", "ceiling in MiB the map grows to (doubling from --map-mb) when it fills", &w.cfg.map_max_mb, NULL},
         {"alert-reserve-mb", OPT_INT, "64", "MiB of map and disk kept for alerts: below it, routine work is refused as storage_full", &w.cfg.alert_reserve_mb, NULL},
+        {"log-syslog", OPT_FLAG, NULL, "log to syslog (facility daemon) instead of stderr", &log_syslog, NULL},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
                         "gridline-worker [--broker EP] [--store DIR] [--directory FILE] [options]",
@@ -307,6 +313,8 @@ int main(int argc, char **argv)
     char component[80];
     snprintf(component, sizeof component, "worker:%s", w.cfg.name);
     log_init(component, level);
+    if (log_syslog)
+        log_to_syslog("gridline-worker");
 
     char err[512];
     if (worker_curve_init(key_file, server_key, err, sizeof err) != 0) {

@@ -9,6 +9,7 @@
 #include "../common/clock.h"
 #include "../common/log.h"
 #include "../common/store_index.h"
+#include "../common/store_info.h"
 
 #define REPORT_ALARMS 20 /* unanswered alerts named in a report */
 
@@ -66,7 +67,11 @@ int worker_report(gl_worker *w)
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 19);
+    uint64_t readers = 0, max_readers = 0;
+    store_readers(t, &readers, &max_readers);
+    msgpack_pack_map(&pk, 19 + 2);
+    pack_kv(&pk, "readers", readers);
+    pack_kv(&pk, "max_readers", max_readers);
     pack_kv(&pk, "events", st.events);
     pack_kv(&pk, "last_seq", st.last_seq);
     pack_kv(&pk, "dispatches", st.dispatches);

@@ -80,6 +80,7 @@ typedef struct gl_worker {
     int dispatch_quiet;     /* worker_dispatch writes the record, sends nothing
                                (the alert's DISPATCH went out early) */
     worker_space space;
+    struct score_job *scores; /* scores.c: SCORES being read, oldest first */
 } gl_worker;
 
 /* A job as received, decoded. */
@@ -299,5 +300,20 @@ int worker_requeue(gl_worker *w, store_txn *t, const wjob *j, uint64_t now);
 /* history helper */
 int worker_history(store_txn *t, uint64_t seq, uint64_t now, const char *who,
                    const char *what, const char *note);
+
+/* scores.c — read-only queries answered outside the write transactions */
+/* worker_answer_queries takes the SCORES jobs out of jobs[0..n) — queued to
+ * be read by worker_scores_step, or answered ERROR at once when malformed —
+ * and moves the other jobs to the front in their order; returns how many
+ * other jobs there are. */
+size_t worker_answer_queries(gl_worker *w, wjob *jobs, size_t n);
+/* worker_scores_pending: 1 while a SCORES is being read (the loop must not
+ * sleep). */
+int worker_scores_pending(const gl_worker *w);
+/* worker_scores_step reads the next chunk of the oldest SCORES in a read
+ * transaction, and sends its SCORECARD when it is done. */
+void worker_scores_step(gl_worker *w);
+/* worker_scores_free drops the SCORES not yet answered (at exit). */
+void worker_scores_free(gl_worker *w);
 
 #endif

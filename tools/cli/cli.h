@@ -6,7 +6,7 @@
  * service's figures. verbs_terminal.c (push, show, ping), verbs_change.c
  * (update, cancel), verbs_followup.c (rate, track; and board, which asks on
  * the responders endpoint) and verbs_status.c (status, top) talk to the
- * intake endpoint; verbs_responder.c (listen, ack, accept, decline, resolve
+ * intake endpoint, and so does verbs_scores.c (scores); verbs_responder.c (listen, ack, accept, decline, resolve
  * and the workflow acts claim ... merge) to the responders endpoint. The CLI
  * never opens the store — every verb needs nothing but the endpoints —
  * except verbs_fsck.c (fsck), which checks it read-only on its machine. */
@@ -170,5 +170,6 @@ int cli_close_dead(int argc, char **argv);
 /* verbs_fsck.c: gridline fsck, the store's consistency check (opens the
  * store read-only; exit 0 consistent, 1 problems, 2 error). */
 int cli_fsck(int argc, char **argv);
+int cli_scores(int argc, char **argv); /* verbs_scores.c */
 
 #endif

@@ -46,6 +46,7 @@ static const struct {
     {"requeue", cli_requeue, "send an event's dead letters again, with a fresh count"},
     {"close-dead", cli_close_dead, "close an event's dead letters without sending them"},
     {"fsck", cli_fsck, "check the store's consistency (on the store's machine, read-only)"},
+    {"scores", cli_scores, "response, resolution and satisfaction rates per community"},
 };
 
 static void usage(FILE *f)
@@ -58,7 +59,7 @@ static void usage(FILE *f)
     fprintf(f,
             "\nglobal flags (also accepted after the verb):\n"
             "  --intake EP       intake endpoint: push, update, cancel, rate, track, show,\n"
-            "                    status, top, ping (default: %s)\n"
+            "                    status, top, scores, ping (default: %s)\n"
             "                    [env GRIDLINE_INTAKE]\n"
             "  --responders EP   responders endpoint: listen, board, and the acts ack ...\n"
             "                    merge (default: %s) [env GRIDLINE_RESPONDERS]\n"

@@ -69,6 +69,11 @@ void out_track(const proto_msg *m, int json);
  * them, and shows "-" for a figure that is missing. */
 void out_status(const proto_msg *m, int json);
 
+/* out_status_metrics prints the broker's metrics of a FIGURES reply (filed
+ * by kind, errors by code, redeliveries, filing latency per lane) as text
+ * (output_metrics.c); nothing for a broker that does not send them. */
+void out_status_metrics(const json_t *broker);
+
 /* out_msgpack_json converts len bytes of msgpack (one object) to JSON: maps
  * with string keys become objects (other keys are skipped), bin and ext
  * become null. NULL when data is NULL or does not unpack. */

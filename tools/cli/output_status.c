@@ -343,7 +343,8 @@ static void st_counters(const json_t *counters)
 static void st_text(const proto_msg *m, const json_t *broker, const json_t *store)
 {
     static const char *const known[] = {"uptime_ms", "lanes", "in_flight", "workers",
-                                        "responders", "counters", NULL};
+                                        "responders", "counters", "filed", "duplicates",
+                                        "errors", "redeliveries", "filing_latency", NULL};
     char when[32], buf[64];
     printf("gridline status at %s", clock_format_utc(m->at_ms, when, sizeof when));
     if (json_is_integer(json_object_get(broker, "uptime_ms")))
@@ -358,6 +359,7 @@ static void st_text(const proto_msg *m, const json_t *broker, const json_t *stor
     st_store(store, json_object_get(broker, "counters"));
     printf("\n");
     st_counters(json_object_get(broker, "counters"));
+    out_status_metrics(broker);
     if (json_is_object(broker)) {
         st_list l = {"  ", 0};
         const char *key;
