@@ -60,7 +60,7 @@
 #define BODY_SAMPLE 2000
 
 typedef struct bench_cfg {
-    long workers, terminals, inflight, duration_s, warmup_s, alert_pct, feedback_pct;
+    long workers, alert_workers, terminals, inflight, duration_s, warmup_s, alert_pct, feedback_pct;
     long body_min, body_max;
     int no_responders, quick;
     const char *payload, *transport, *broker_args, *worker_args, *json_path, *perf_dir,
@@ -180,9 +180,9 @@ static uint64_t commits(void) { return res.txn_end - res.txn_start; }
 static void print_table(void)
 {
     char x[160];
-    printf("\nbench_throughput: %ld worker%s, %ld terminals x %ld in flight, SUBMIT bodies %zu-%zu B "
-           "(mean %.0f),\n",
-           cfg.workers, cfg.workers == 1 ? "" : "s", cfg.terminals, cfg.inflight, res.body_min,
+    printf("\nbench_throughput: %ld worker%s + %ld alert-lane, %ld terminals x %ld in flight, "
+           "SUBMIT bodies %zu-%zu B (mean %.0f),\n",
+           cfg.workers, cfg.workers == 1 ? "" : "s", cfg.alert_workers, cfg.terminals, cfg.inflight, res.body_min,
            res.body_max, res.body_mean);
     printf("  %ld%% alerts, %ld%% feedback, the rest requests, over %zu grids and %zu compounds;\n",
            cfg.alert_pct, cfg.feedback_pct, county.ngrids, county.ncompounds);
@@ -266,6 +266,7 @@ static json_t *make_json(void)
     json_t *j = json_object();
     json_object_set_new(j, "bench", json_string("throughput"));
     json_object_set_new(j, "workers", json_integer(cfg.workers));
+    json_object_set_new(j, "alert_workers", json_integer(cfg.alert_workers));
     json_object_set_new(j, "terminals", json_integer(cfg.terminals));
     json_object_set_new(j, "inflight", json_integer(cfg.inflight));
     json_object_set_new(j, "duration_s", json_integer(cfg.duration_s));
@@ -554,6 +555,7 @@ int main(int argc, char **argv)
 {
     const opt_def defs[] = {
         {"workers", OPT_INT, "2", "gridline-worker processes sharing the store (N)", &cfg.workers, NULL},
+        {"alert-workers", OPT_INT, "1", "more workers started with --lanes alert, as make run does (0: none)", &cfg.alert_workers, NULL},
         {"terminals", OPT_INT, "16", "simulated terminals, a thread and a DEALER socket each (M)", &cfg.terminals, NULL},
         {"inflight", OPT_INT, "16", "SUBMITs each terminal keeps in flight (K)", &cfg.inflight, NULL},
         {"duration", OPT_INT, "8", "seconds measured, after the warm-up (at most 600)", &cfg.duration_s, NULL},
@@ -599,7 +601,8 @@ int main(int argc, char **argv)
                 GL_MAX_TEXT);
         return 2;
     }
-    if (cfg.workers < 1 || cfg.workers > MAX_WORKERS || cfg.terminals < 1 ||
+    if (cfg.workers < 1 || cfg.alert_workers < 0 || cfg.workers + cfg.alert_workers > MAX_WORKERS ||
+        cfg.terminals < 1 ||
         cfg.terminals > MAX_TERMINALS || cfg.inflight < 1 || cfg.inflight > MAX_INFLIGHT ||
         cfg.duration_s < 1 || cfg.duration_s > 600 || cfg.warmup_s < 0 || cfg.warmup_s > 60 ||
         cfg.alert_pct < 0 || cfg.feedback_pct < 0 || cfg.alert_pct + cfg.feedback_pct > 100 ||
@@ -652,6 +655,15 @@ int main(int argc, char **argv)
     for (long i = 0; i < cfg.workers; i++) {
         snprintf(names[i], sizeof names[i], "w%ld", i + 1);
         procs[nprocs++] = (proc_ref){names[i], tl_worker(&env, names[i], wextra)};
+    }
+    /* Workers kept for the alert lane: the deployment make run shows. */
+    const char *aextra[34] = {"--lanes", "alert"};
+    for (int i = 0; i < 31 && wextra[i]; i++)
+        aextra[i + 2] = wextra[i];
+    for (long i = 0; i < cfg.alert_workers; i++) {
+        snprintf(names[cfg.workers + i], sizeof names[0], "wa%ld", i + 1);
+        procs[nprocs++] = (proc_ref){names[cfg.workers + i],
+                                     tl_worker(&env, names[cfg.workers + i], aextra)};
     }
     procs[nprocs++] = (proc_ref){"bench", 0};
     if (tl_wait_workers(&env, 15000) != 0) {

@@ -54,6 +54,12 @@ int tl_alive(pid_t pid);
 int tl_run(tl_env *env, const char *prog, const char *const argv[], char *out,
            size_t outlen, int timeout_ms);
 
+/* tl_run_idle, when set, is called every few ms while tl_run waits for its
+ * program: a test whose own listeners must keep heartbeating (a real
+ * responder would) pumps them there instead of going silent while a CLI
+ * command runs under a loaded machine. */
+extern void (*tl_run_idle)(void);
+
 /* tl_sleep_ms sleeps. */
 void tl_sleep_ms(int ms);
 

@@ -260,10 +260,15 @@ static struct {
 } wf_listeners[WF_MAX_LISTENERS];
 static int wf_nlisteners;
 
+static inline void wf_pump(int ms);
+static inline void wf_pump_idle(void) { wf_pump(0); }
+
 /* wf_listen makes team present with a listener of member; its index, or -1
- * after a diag. */
+ * after a diag. From then on the listeners are pumped (and heartbeat) while
+ * tl_run waits for a CLI command too. */
 static inline int wf_listen(const char *team, const char *member)
 {
+    tl_run_idle = wf_pump_idle;
     char err[256] = "";
     if (wf_nlisteners == WF_MAX_LISTENERS)
         return -1;
