@@ -47,7 +47,7 @@
 #define RECEIPT_WAIT_MS 3000   /* after the last FILED, for stragglers */
 
 typedef struct bench_cfg {
-    long alerts, terminals, inflight, duration_s, payload, pace_ms, workers, alert_workers;
+    long alerts, terminals, inflight, duration_s, payload, pace_ms, workers, alert_workers, routine_nice;
     int quick;
     const char *broker_args, *worker_args, *trace_path;
 } bench_cfg;
@@ -456,8 +456,9 @@ static double others_pct_core(const phase_result *r)
 static void print_table(const phase_result *p)
 {
     const phase_result *a = &p[0], *b = &p[1];
-    printf("\nbench_alert: %ld workers + %ld alert-lane workers, demo county, fresh store in %s\n",
-           cfg.workers, cfg.alert_workers, env.dir);
+    printf("\nbench_alert: %ld workers (nice %ld) + %ld alert-lane workers, demo county, fresh "
+           "store in %s\n",
+           cfg.workers, cfg.routine_nice, cfg.alert_workers, env.dir);
     printf("  no load: %ld alerts, one every %ld ms\n", cfg.alerts, cfg.pace_ms);
     printf("  flood:   %ld terminals x %ld routine SUBMITs in flight, %ld-byte text, %ld s;\n"
            "           %ld alerts spread over it after a warm-up\n\n",
@@ -554,9 +555,9 @@ static void json_phase(const char *key, const phase_result *r)
 
 static void print_json(const phase_result *p)
 {
-    printf("{\"bench\":\"alert\",\"workers\":%ld,\"alert_workers\":%ld,\"alerts\":%ld,\"pace_ms\":%ld,\"terminals\":%ld,"
+    printf("{\"bench\":\"alert\",\"workers\":%ld,\"routine_nice\":%ld,\"alert_workers\":%ld,\"alerts\":%ld,\"pace_ms\":%ld,\"terminals\":%ld,"
            "\"inflight\":%ld,\"duration_s\":%ld,\"payload\":%ld,",
-           cfg.workers, cfg.alert_workers, cfg.alerts, cfg.pace_ms, cfg.terminals, cfg.inflight,
+           cfg.workers, cfg.routine_nice, cfg.alert_workers, cfg.alerts, cfg.pace_ms, cfg.terminals, cfg.inflight,
            cfg.duration_s, cfg.payload);
     json_phase("no_load", &p[0]);
     printf(",");
@@ -629,6 +630,7 @@ int main(int argc, char **argv)
         {"payload", OPT_INT, "400", "bytes of text in each routine event (UTF-8)", &cfg.payload, NULL},
         {"workers", OPT_INT, "2", "gridline-worker processes sharing the store", &cfg.workers, NULL},
         {"alert-workers", OPT_INT, "1", "more workers started with --lanes alert (kept free for alerts)", &cfg.alert_workers, NULL},
+        {"routine-nice", OPT_INT, "10", "--nice of the --workers (not of the alert-lane workers), as make run does; 0: none", &cfg.routine_nice, NULL},
         {"broker-args", OPT_STR, "", "extra broker arguments, space-separated (\"--max-queue 500\")", &cfg.broker_args, NULL},
         {"worker-args", OPT_STR, "", "extra arguments for every worker (\"--batch 64\")", &cfg.worker_args, NULL},
         {"trace", OPT_STR, NULL, "write every alert's timestamps (CLOCK_MONOTONIC µs) as CSV to this file", &cfg.trace_path, NULL},
@@ -660,7 +662,8 @@ int main(int argc, char **argv)
         cfg.inflight < 1 || cfg.inflight > MAX_INFLIGHT || cfg.duration_s < 1 ||
         cfg.duration_s > 3600 || cfg.payload < 1 || cfg.payload > GL_MAX_TEXT ||
         cfg.pace_ms < 0 || cfg.pace_ms > 60000 || cfg.workers < 1 || cfg.workers > MAX_WORKERS ||
-        cfg.alert_workers < 0 || cfg.alert_workers > MAX_WORKERS) {
+        cfg.alert_workers < 0 || cfg.alert_workers > MAX_WORKERS || cfg.routine_nice < 0 ||
+        cfg.routine_nice > 19) {
         fprintf(stderr, "bench_alert: an option is out of range (see --help)\n");
         return 2;
     }
@@ -681,11 +684,24 @@ int main(int argc, char **argv)
     const char *bextra[32], *wextra[32];
     split_args(cfg.broker_args, bbuf, sizeof bbuf, bextra, 32);
     split_args(cfg.worker_args, wbuf, sizeof wbuf, wextra, 32);
+    /* The general workers give way to the broker and the alert-lane
+     * workers on a busy machine (--nice), as make run starts them. */
+    const char *gextra[34];
+    char nice_arg[16];
+    int ng = 0;
+    snprintf(nice_arg, sizeof nice_arg, "%ld", cfg.routine_nice);
+    if (cfg.routine_nice > 0) {
+        gextra[ng++] = "--nice";
+        gextra[ng++] = nice_arg;
+    }
+    for (int i = 0; i < 31 && wextra[i]; i++)
+        gextra[ng++] = wextra[i];
+    gextra[ng] = NULL;
     static char names[MAX_WORKERS][24];
     procs[nprocs++] = (proc_ref){"broker", tl_broker(&env, bextra)};
     for (long i = 0; i < cfg.workers; i++) {
         snprintf(names[i], sizeof names[i], "w%ld", i + 1);
-        procs[nprocs++] = (proc_ref){names[i], tl_worker(&env, names[i], wextra)};
+        procs[nprocs++] = (proc_ref){names[i], tl_worker(&env, names[i], gextra)};
     }
     static char alert_names[MAX_WORKERS][24];
     const char *aextra[34] = {"--lanes", "alert"};

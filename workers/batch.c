@@ -269,10 +269,10 @@ static int run_once(gl_worker *w, wjob *jobs, size_t n, size_t *routine_written)
 
 void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
 {
-    worker_space_check(w);
     /* Before the wait for the store's one writer: an alert's people are
      * told now, the alert is filed next (once, whatever the retries). */
     worker_early_dispatch(w, jobs, n);
+    worker_space_check(w);
     worker_counters before = w->counters;
     size_t routine_written = 0;
     int rc = run_once(w, jobs, n, &routine_written);
