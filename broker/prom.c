@@ -296,8 +296,16 @@ void prom_render(msgpack_sbuffer *out, const msgpack_object *b, const msgpack_ob
     one(out, "gridline_store_report_age_seconds", "gauge",
         "Age of the store figures below (the latest worker REPORT).",
         num_at(c, "store_report_age_ms") / 1e3);
-    header(out, "gridline_dispatches", "gauge", "Dispatch records in the store, by state (of those counted).");
-    sample(out, "gridline_dispatches", "state", "pending", 7, num_at(store, "pending_dispatches"));
+    const msgpack_object *states = get(store, "dispatches_by_state");
+    if (states && states->type == MSGPACK_OBJECT_MAP) {
+        by_key(out, "gridline_dispatches", "gauge", "Dispatch records in the store, by state.",
+               "state", states);
+    } else {
+        header(out, "gridline_dispatches", "gauge", "Dispatch records in the store, by state (of those counted).");
+        sample(out, "gridline_dispatches", "state", "pending", 7, num_at(store, "pending_dispatches"));
+    }
+    one(out, "gridline_lmdb_free_pages", "gauge", "Pages of the LMDB file free for reuse.",
+        num_at(store, "free_pages"));
     one(out, "gridline_lmdb_map_size_bytes", "gauge", "The LMDB map size.",
         num_at(store, "map_size_bytes"));
     one(out, "gridline_lmdb_map_used_bytes", "gauge", "Bytes of the LMDB map in use.",

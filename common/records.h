@@ -36,6 +36,7 @@ enum gl_dispatch_state {
     GL_DS_RETURNED,  /* this team returned it as not its own (退单), to triage */
     GL_DS_DEAD,      /* a dead letter: not acknowledged after the delivery limit
                         (note: the reason); an operator requeues or closes it */
+    GL_DS_COUNT      /* not a state: how many values there are */
 };
 
 typedef struct gl_event {

@@ -21,7 +21,7 @@ int (*store_fault_hook)(const char *op);
 
 const char *const store_db_names[DB_COUNT] = {
     "events", "event_ids", "dispatches", "pending", "due", "history", "escalations", "alarms", "board", "timers",
-    "event_index", "dead_letters",
+    "event_index", "dead_letters", "counts",
 };
 
 #define STORE_DEFAULT_MAP ((size_t)1 << 30)
@@ -85,22 +85,27 @@ static size_t due_key(unsigned char *k, uint64_t ms, uint64_t seq, const char *t
 
 /* --- environment --- */
 
-/* index_if_missing builds the history-query indexes of a store made before
- * they existed (events but an empty event_index). */
+/* index_if_missing builds the history-query indexes and the dispatch
+ * counts of a store made before they existed (events but an empty
+ * event_index, or dispatches but no counts). */
 static int index_if_missing(store *s, const char *dir)
 {
     MDB_txn *txn;
-    MDB_stat ev, ix;
+    MDB_stat ev, ix, ds, counts;
     int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
     if (rc)
         return store_error(rc, "begin read");
     rc = mdb_stat(txn, s->dbi[DB_EVENTS], &ev);
     if (!rc)
         rc = mdb_stat(txn, s->dbi[DB_EVENT_INDEX], &ix);
+    if (!rc)
+        rc = mdb_stat(txn, s->dbi[DB_DISPATCHES], &ds);
+    if (!rc)
+        rc = mdb_stat(txn, s->dbi[DB_COUNTS], &counts);
     mdb_txn_abort(txn);
     if (rc)
         return store_error(rc, "stat");
-    if (ev.ms_entries == 0 || ix.ms_entries != 0)
+    if (ev.ms_entries == 0 || (ix.ms_entries != 0 && (ds.ms_entries == 0 || counts.ms_entries != 0)))
         return 0;
     uint64_t n = 0;
     int err = store_index_rebuild(s, &n);

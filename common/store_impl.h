@@ -18,6 +18,7 @@ enum store_db {
     DB_EVENTS, DB_EVENT_IDS, DB_DISPATCHES, DB_PENDING, DB_DUE, DB_HISTORY, DB_ESCALATIONS,
     DB_ALARMS, DB_BOARD, DB_TIMERS,
     DB_EVENT_INDEX, DB_DEAD_LETTERS, /* store_index.h */
+    DB_COUNTS,                       /* store_info.h: dispatches per state */
     DB_COUNT
 };
 

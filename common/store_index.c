@@ -2,6 +2,7 @@
  * keys, the writes that keep them in step with the records, queries,
  * rebuilding, and their part of fsck. */
 #include "store_index.h"
+#include "store_info.h"
 #include "gl.h"
 #include "log.h"
 #include "store_impl.h"
@@ -132,7 +133,7 @@ static size_t dead_key(unsigned char *k, uint64_t seq, const char *team, size_t 
 
 int store_index_dispatch_changed(store_txn *t, int old_state, const gl_dispatch *d)
 {
-    int err = 0;
+    int err = store_counts_changed(t, old_state, d->state);
     if (old_state == GL_DS_NONE) {
         /* A new dispatch: its team's entry, at the event's filing time. */
         unsigned char key[8];
@@ -410,6 +411,8 @@ int store_index_rebuild(store *s, uint64_t *events)
     int rc = mdb_drop(t->txn, s->dbi[DB_EVENT_INDEX], 0);
     if (!rc)
         rc = mdb_drop(t->txn, s->dbi[DB_DEAD_LETTERS], 0);
+    if (!rc)
+        rc = mdb_drop(t->txn, s->dbi[DB_COUNTS], 0);
     if (rc) {
         store_abort(&t);
         return store_error(rc, "index drop");
@@ -494,6 +497,7 @@ int store_index_check(store_txn *t, store_fsck_report *r)
     MDB_val k, v;
     uint64_t expected = 0;
     int err = 0;
+    uint64_t by_state[GL_DS_COUNT] = {0};
     /* Every record has its entries. */
     int rc = mdb_cursor_open(t->txn, s->dbi[DB_EVENTS], &c);
     if (rc)
@@ -542,6 +546,8 @@ int store_index_check(store_txn *t, store_fsck_report *r)
         int listed = tn + 8 <= s->max_key && has_key(t, DB_DEAD_LETTERS, key,
                                                    dead_key(key, seq, d.team, tn));
         dead += d.state == GL_DS_DEAD;
+        if (d.state > GL_DS_NONE && d.state < GL_DS_COUNT)
+            by_state[d.state]++;
         if (listed != (d.state == GL_DS_DEAD))
             problem(r, "dispatch %s/%s is %s but %s the dead letters", ev.id, d.team,
                     gl_dispatch_state_name(d.state), listed ? "in" : "not in");
@@ -559,6 +565,13 @@ int store_index_check(store_txn *t, store_fsck_report *r)
     if (!err && mdb_stat(t->txn, s->dbi[DB_DEAD_LETTERS], &ms) == 0 && ms.ms_entries != dead)
         problem(r, "dead_letters holds %llu entries where %llu dispatches are dead",
                 (unsigned long long)ms.ms_entries, (unsigned long long)dead);
+    uint64_t counted[GL_DS_COUNT];
+    if (!err && store_dispatch_counts(t, counted) == 0)
+        for (int st = GL_DS_NONE + 1; st < GL_DS_COUNT; st++)
+            if (counted[st] != by_state[st])
+                problem(r, "counts says %llu dispatches are %s where %llu are",
+                        (unsigned long long)counted[st], gl_dispatch_state_name(st),
+                        (unsigned long long)by_state[st]);
     arena_free(&arena);
     return err;
 }

@@ -12,4 +12,19 @@
  * included until cleared) and *max to how many there are. 0 or GL_ESTORAGE. */
 int store_readers(store_txn *t, uint64_t *used, uint64_t *max);
 
+/* store_free_pages sets *pages to the pages of the map's file that are free
+ * for reuse (LMDB's freelist) and *used to the pages in use below the last
+ * one, both counts of pages of *page_size bytes. 0 or GL_ESTORAGE. */
+int store_free_pages(store_txn *t, uint64_t *pages, uint64_t *page_size);
+
+/* store_dispatch_counts fills counts[state] (GL_DS_PENDING .. GL_DS_COUNT-1)
+ * with how many dispatch records are in each state: kept in step with the
+ * records by every store_dispatch_put (db "counts"), so no scan. 0 or a
+ * store error. */
+int store_dispatch_counts(store_txn *t, uint64_t counts[GL_DS_COUNT]);
+
+/* store_counts_changed (store internal, from store_dispatch_put) moves one
+ * dispatch from old_state (GL_DS_NONE: a new record) to new_state. */
+int store_counts_changed(store_txn *t, int old_state, int new_state);
+
 #endif

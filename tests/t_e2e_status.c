@@ -188,6 +188,48 @@ static void case_two_and_cancel(void)
        "status: one unanswered alert left, st-2b");
 }
 
+/* The store's dispatches by state, as status gives them, against what SHOW
+ * says of every event filed: counted in the store, they must agree. */
+static void case_dispatch_states(void)
+{
+    static const char *const ids[] = {"st-alarm", "st-2a", "st-2b"};
+    uint64_t want[GL_DS_COUNT] = {0};
+    for (size_t i = 0; i < GL_ARRAY_LEN(ids); i++) {
+        proto_msg m;
+        if (wf_show(ids[i], &m) != 0)
+            continue;
+        for (size_t d = 0; d < m.ndispatches; d++)
+            if (m.dispatches[d].state > 0 && m.dispatches[d].state < GL_DS_COUNT)
+                want[m.dispatches[d].state]++;
+    }
+    ok(want[GL_DS_PENDING] > 0 && want[GL_DS_ACKED] > 0 && want[GL_DS_CANCELLED] > 0,
+       "SHOW: the alerts' dispatches are pending, acked and cancelled");
+    int same = 0;
+    uint64_t until = clock_mono_ms() + 2 * HEARTBEAT_MS + 1500;
+    proto_msg s;
+    while (!same && clock_mono_ms() < until) {
+        same = status(wf_terminal, &s) == 0 && s.store_figures != NULL;
+        for (int st = GL_DS_PENDING; same && st < GL_DS_COUNT; st++) {
+            char path[64];
+            uint64_t v = UINT64_MAX;
+            snprintf(path, sizeof path, "dispatches_by_state.%s", gl_dispatch_state_name(st));
+            same = wf_figure_u64(s.store_figures, s.store_figures_len, path, &v) == 0 &&
+                   v == want[st];
+        }
+        if (!same)
+            wf_pump(100);
+    }
+    ok(same, "status: dispatches_by_state matches SHOW (pending %llu, acked %llu, cancelled %llu)",
+       (unsigned long long)want[GL_DS_PENDING], (unsigned long long)want[GL_DS_ACKED],
+       (unsigned long long)want[GL_DS_CANCELLED]);
+    uint64_t fp = UINT64_MAX, ps = 0;
+    int have = s.store_figures &&
+               wf_figure_u64(s.store_figures, s.store_figures_len, "free_pages", &fp) == 0 &&
+               wf_figure_u64(s.store_figures, s.store_figures_len, "page_size", &ps) == 0;
+    ok(have && ps >= 512 && fp < UINT64_MAX, "status: the map's free pages (%llu) and page size (%llu)", (unsigned long long)fp,
+       (unsigned long long)ps);
+}
+
 static void case_cli(void)
 {
     int rc;
@@ -249,6 +291,7 @@ int main(void)
     case_figures();
     case_unanswered();
     case_two_and_cancel();
+    case_dispatch_states();
     case_cli();
     case_responder_leaves();
     return wf_finish();

@@ -94,6 +94,7 @@ int main(void)
         {"dispatches", "no dispatch"},
         {"event_index", "no event_index entry"},
         {"dead_letters", "not in the dead letters"},
+        {"counts", "counts says"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         damage(cases[i].db);

@@ -67,11 +67,26 @@ int worker_report(gl_worker *w)
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    uint64_t readers = 0, max_readers = 0;
+    uint64_t readers = 0, max_readers = 0, free_pages = 0, page_size = 0;
+    uint64_t by_state[GL_DS_COUNT];
     store_readers(t, &readers, &max_readers);
-    msgpack_pack_map(&pk, 19 + 2);
+    store_free_pages(t, &free_pages, &page_size);
+    int have_states = store_dispatch_counts(t, by_state) == 0;
+    msgpack_pack_map(&pk, 19 + 2 + 2 + (have_states ? 1 : 0));
     pack_kv(&pk, "readers", readers);
     pack_kv(&pk, "max_readers", max_readers);
+    pack_kv(&pk, "free_pages", free_pages);
+    pack_kv(&pk, "page_size", page_size);
+    if (have_states) {
+        /* Open and closed dispatches by state, from the store's counts. */
+        msgpack_pack_str_with_body(&pk, "dispatches_by_state", 19);
+        msgpack_pack_map(&pk, GL_DS_COUNT - 1);
+        for (int ds = GL_DS_NONE + 1; ds < GL_DS_COUNT; ds++) {
+            const char *name = gl_dispatch_state_name(ds);
+            msgpack_pack_str_with_body(&pk, name, strlen(name));
+            msgpack_pack_uint64(&pk, by_state[ds]);
+        }
+    }
     pack_kv(&pk, "events", st.events);
     pack_kv(&pk, "last_seq", st.last_seq);
     pack_kv(&pk, "dispatches", st.dispatches);

@@ -289,7 +289,8 @@ static void st_store(const json_t *store, const json_t *counters)
         "events", "last_seq", "dispatches", "pending_dispatches", "scheduled_resends",
         "escalating_alerts", "alarms", "unanswered_alerts", "unanswered", "overdue_events",
         "overdue", "map_size_bytes", "map_used_bytes", "reported_at_ms", "dead_letters",
-        "storage_full", "map_max_bytes", "disk_free_bytes", "alert_reserve_bytes", NULL};
+        "storage_full", "map_max_bytes", "disk_free_bytes", "alert_reserve_bytes",
+        "dispatches_by_state", "free_pages", "page_size", NULL};
     char a[64], b[64];
     const char *from = json_string_value(json_object_get(counters, "store_reported_by"));
     if (!json_is_object(store)) {
@@ -303,7 +304,23 @@ static void st_store(const json_t *store, const json_t *counters)
     printf("\n");
     printf("  %-20s %s (last seq %s)\n", "events", st_num(store, "events", a, sizeof a),
            st_num(store, "last_seq", b, sizeof b));
-    printf("  %-20s %s\n", "dispatches", st_num(store, "dispatches", a, sizeof a));
+    printf("  %-20s %s", "dispatches", st_num(store, "dispatches", a, sizeof a));
+    const json_t *states = json_object_get(store, "dispatches_by_state");
+    if (json_is_object(states)) {
+        /* The states that have any, in the order of the lifecycle. */
+        const char *key;
+        json_t *v;
+        int first = 1;
+        json_object_foreach((json_t *)states, key, v) {
+            if (json_is_integer(v) && json_integer_value(v) > 0) {
+                printf("%s%s %lld", first ? " (" : ", ", key, (long long)json_integer_value(v));
+                first = 0;
+            }
+        }
+        if (!first)
+            printf(")");
+    }
+    printf("\n");
     printf("  %-20s %s\n", "pending dispatches",
            st_num(store, "pending_dispatches", a, sizeof a));
     printf("  %-20s %s\n", "scheduled resends", st_num(store, "scheduled_resends", a, sizeof a));
@@ -315,8 +332,15 @@ static void st_store(const json_t *store, const json_t *counters)
     const json_t *size = json_object_get(store, "map_size_bytes");
     if (json_is_integer(used) && json_is_integer(size) && json_integer_value(size) > 0) {
         double u = (double)json_integer_value(used), s = (double)json_integer_value(size);
-        printf("  %-20s %s used of %s (%.1f%%)\n", "map", st_bytes(u, a, sizeof a),
+        printf("  %-20s %s used of %s (%.1f%%)", "map", st_bytes(u, a, sizeof a),
                st_bytes(s, b, sizeof b), 100.0 * u / s);
+        const json_t *fp = json_object_get(store, "free_pages");
+        const json_t *ps = json_object_get(store, "page_size");
+        if (json_is_integer(fp) && json_is_integer(ps))
+            printf(", %lld free pages (%s) inside", (long long)json_integer_value(fp),
+                   st_bytes((double)json_integer_value(fp) * (double)json_integer_value(ps), a,
+                            sizeof a));
+        printf("\n");
     } else {
         printf("  %-20s %s used of %s\n", "map", st_num(store, "map_used_bytes", a, sizeof a),
                st_num(store, "map_size_bytes", b, sizeof b));
