@@ -21,7 +21,7 @@ int (*store_fault_hook)(const char *op);
 
 const char *const store_db_names[DB_COUNT] = {
     "events", "event_ids", "dispatches", "pending", "due", "history", "escalations", "alarms", "board", "timers",
-    "event_index", "dead_letters", "counts",
+    "event_index", "dead_letters", "counts", "members",
 };
 
 #define STORE_DEFAULT_MAP ((size_t)1 << 30)
@@ -171,13 +171,18 @@ int store_open(const char *dir, const store_opts *opts, store **out)
         goto fail;
     for (int i = 0; i < DB_COUNT; i++)
         if ((rc = mdb_dbi_open(txn, store_db_names[i], read_only ? 0 : MDB_CREATE,
-                               &s->dbi[i])) != 0)
+                               &s->dbi[i])) != 0) {
+            if (rc == MDB_NOTFOUND && read_only)
+                LOG_E("store: %s has no database '%s': it was made by an older gridline. "
+                      "Start a worker on it once: it adds what is missing", dir,
+                      store_db_names[i]);
             goto fail;
+        }
     rc = mdb_txn_commit(txn);
     txn = NULL;
     if (rc)
         goto fail;
-    if ((err = index_if_missing(s, dir)) != 0) {
+    if (!read_only && (err = index_if_missing(s, dir)) != 0) {
         store_close(&s);
         return err;
     }

@@ -19,6 +19,7 @@ enum store_db {
     DB_ALARMS, DB_BOARD, DB_TIMERS,
     DB_EVENT_INDEX, DB_DEAD_LETTERS, /* store_index.h */
     DB_COUNTS,                       /* store_info.h: dispatches per state */
+    DB_MEMBERS,                      /* store_members.h: the processes using it */
     DB_COUNT
 };
 

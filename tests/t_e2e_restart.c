@@ -97,6 +97,37 @@ int main(void)
     client_open(&c, env.intake, NULL, NULL, 0);
     is_int(client_show(c, "restart-00", &m, &a), 0, "and the running service still answers");
     client_close(&c);
+
+    /* A worker of another service (another broker) on this service's store
+     * is refused with a clear message; the store is untouched. */
+    char other_ep[400];
+    snprintf(other_ep, sizeof other_ep, "ipc://%s/other-workers.sock", env.dir);
+    const char *const other_broker[] = {"--broker", other_ep, NULL};
+    pid_t intruder = tl_worker(&env, "w-other", other_broker);
+    exited = 0;
+    for (int waited = 0; waited < 5000 && !exited; waited += 50) {
+        exited = waitpid(intruder, &status, WNOHANG) == intruder;
+        tl_sleep_ms(50);
+    }
+    if (exited)
+        tl_forget(intruder);
+    ok(exited && WIFEXITED(status) && WEXITSTATUS(status) == 1,
+       "a worker of another broker on the same store refuses to start (exit %d)",
+       exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    char cmd[700], said[600] = "";
+    snprintf(cmd, sizeof cmd, "grep -h 'belongs to another service' '%s'/gridline-worker.*.log",
+             env.dir);
+    FILE *p = popen(cmd, "r");
+    if (p) {
+        if (!fgets(said, sizeof said, p))
+            said[0] = '\0';
+        pclose(p);
+    }
+    ok(strstr(said, "belongs to another service") && strstr(said, "workers.sock"),
+       "its log says why, naming the service that has the store");
+    client_open(&c, env.intake, NULL, NULL, 0);
+    is_int(client_show(c, "restart-00", &m, &a), 0, "the service goes on with its store");
+    client_close(&c);
     client_listen_close(&l);
     arena_free(&a);
     return done_testing();

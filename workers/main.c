@@ -14,6 +14,7 @@
 #include "../common/log.h"
 #include "../common/keys.h"
 #include "../common/opts.h"
+#include "../common/store_members.h"
 
 static volatile sig_atomic_t worker_stop_flag, worker_reload_flag;
 
@@ -259,7 +260,7 @@ int main(int argc, char **argv)
     snprintf(default_name, sizeof default_name, "worker-%ld", (long)getpid());
     const opt_def defs[] = {
         {"broker", OPT_STR, "tcp://127.0.0.1:7403", "the broker's workers endpoint", &w.cfg.broker_ep, "GRIDLINE_WORKERS"},
-        {"store", OPT_STR, "var/store", "directory of the LMDB store (shared by all workers)", &w.cfg.store_dir, "GRIDLINE_STORE"},
+        {"store", OPT_STR, "var/store", "directory of the LMDB store (shared by the workers of one broker; a worker of another broker is refused)", &w.cfg.store_dir, "GRIDLINE_STORE"},
         {"directory", OPT_STR, "data/demo-county.json", "the county directory file (reloaded on SIGHUP)", &w.cfg.directory_path, "GRIDLINE_DIRECTORY"},
         {"name", OPT_STR, NULL, "worker name in logs and history (default worker-PID)", &w.cfg.name, NULL},
         {"credit", OPT_INT, "256", "jobs the broker may have in flight at this worker", &w.cfg.credit, NULL},
@@ -336,6 +337,20 @@ int main(int argc, char **argv)
                      .reserve = (size_t)w.cfg.alert_reserve_mb << 20};
     if ((rc = store_open(w.cfg.store_dir, &so, &w.st)) != 0) {
         LOG_E("cannot open the store in %s: %s", w.cfg.store_dir, gl_strerror(rc));
+        dir_free(&w.dir);
+        return 1;
+    }
+    /* A store belongs to one service: the workers of one broker. */
+    char other[400] = "";
+    if ((rc = store_join(w.st, w.cfg.broker_ep, other, sizeof other)) != 0) {
+        if (rc == GL_EBADSTATE)
+            LOG_E("the store in %s belongs to another service: it is in use by the worker %s. "
+                  "A store serves the workers of one broker; give this service a store of its "
+                  "own (--store)", w.cfg.store_dir, other);
+        else
+            LOG_E("cannot register in the store in %s: %s", w.cfg.store_dir, gl_strerror(rc));
+        store_leave(w.st);
+    store_close(&w.st);
         dir_free(&w.dir);
         return 1;
     }
