@@ -116,6 +116,22 @@ static proto_msg full_msg(int cmd, int variant)
         .nhistory = v == 2 ? 1 : 2,
         .events = events,
         .nevents = v == 2 ? 0 : 2,
+        /* LIST / LISTING / REQUEUE, SCORES / SCORECARD, JOB's principal */
+        .since_ms = 1717000000000,
+        .limit = 50,
+        .overdue = v == 0,
+        .dead = v == 1,
+        .with_history = v == 2,
+        .close = v == 1,
+        .after = "AAAAAAAAAAAAAAAA",
+        .next = "AAAAAAAAAAAAAAAB",
+        .scope = "heping-desk",
+        .scores = store_map,
+        .scores_len = sizeof store_map,
+        .scores_total = store_map,
+        .scores_total_len = sizeof store_map,
+        .scanned = 1234,
+        .truncated = v == 2,
     };
     return m;
 }
@@ -145,6 +161,10 @@ static const struct {
     MEMBER(origin),        MEMBER(lane),           MEMBER(at_ms),
     MEMBER(broker_figures), MEMBER(store_figures), MEMBER(ndispatches),
     MEMBER(nhistory),      MEMBER(code),           MEMBER(ev.id),
+    MEMBER(since_ms),      MEMBER(limit),          MEMBER(overdue),
+    MEMBER(dead),          MEMBER(with_history),   MEMBER(close),
+    MEMBER(after),         MEMBER(next),           MEMBER(scope),
+    MEMBER(scanned),       MEMBER(truncated),
 };
 
 static int encodes(const proto_msg *m)
