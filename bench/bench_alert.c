@@ -586,38 +586,6 @@ static void write_trace(const phase_result *p)
 
 /* ---- setup ---- */
 
-/* Splits a space-separated list of extra arguments into out (NULL-ended). */
-static void split_args(const char *s, char *buf, size_t buflen, const char **out, int max)
-{
-    int n = 0;
-    snprintf(buf, buflen, "%s", s ? s : "");
-    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok && n < max - 1;
-         tok = strtok_r(NULL, " ", &save))
-        out[n++] = tok;
-    out[n] = NULL;
-}
-
-/* Where the processes' logs are: the directory is removed at exit unless
- * GRIDLINE_KEEP_TMP is set (testlib). */
-static const char *logs_hint(void)
-{
-    static char hint[400];
-    if (getenv("GRIDLINE_KEEP_TMP"))
-        snprintf(hint, sizeof hint, "logs in %s", env.dir);
-    else
-        snprintf(hint, sizeof hint, "run with GRIDLINE_KEEP_TMP=1 to keep the logs");
-    return hint;
-}
-
-static int given(int argc, char **argv, const char *name)
-{
-    size_t len = strlen(name);
-    for (int i = 1; i < argc; i++)
-        if (strncmp(argv[i], "--", 2) == 0 && strncmp(argv[i] + 2, name, len) == 0 &&
-            (argv[i][2 + len] == '\0' || argv[i][2 + len] == '='))
-            return 1;
-    return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -649,13 +617,13 @@ int main(int argc, char **argv)
     if (rc != 0)
         return 2;
     if (cfg.quick) {
-        if (!given(argc, argv, "alerts"))
+        if (!bu_given(argc, argv, "alerts"))
             cfg.alerts = 30;
-        if (!given(argc, argv, "terminals"))
+        if (!bu_given(argc, argv, "terminals"))
             cfg.terminals = 2;
-        if (!given(argc, argv, "inflight"))
+        if (!bu_given(argc, argv, "inflight"))
             cfg.inflight = 8;
-        if (!given(argc, argv, "duration"))
+        if (!bu_given(argc, argv, "duration"))
             cfg.duration_s = 2;
     }
     if (cfg.alerts < 1 || cfg.alerts > 1000000 || cfg.terminals < 1 || cfg.terminals > 256 ||
@@ -682,8 +650,8 @@ int main(int argc, char **argv)
     tl_setup(&env, "bench-alert");
     char bbuf[1024], wbuf[1024];
     const char *bextra[32], *wextra[32];
-    split_args(cfg.broker_args, bbuf, sizeof bbuf, bextra, 32);
-    split_args(cfg.worker_args, wbuf, sizeof wbuf, wextra, 32);
+    bu_split_args(cfg.broker_args, bbuf, sizeof bbuf, bextra, 32);
+    bu_split_args(cfg.worker_args, wbuf, sizeof wbuf, wextra, 32);
     /* The general workers give way to the broker and the alert-lane
      * workers on a busy machine (--nice), as make run starts them. */
     const char *gextra[34];
@@ -713,7 +681,7 @@ int main(int argc, char **argv)
     }
     procs[nprocs++] = (proc_ref){"bench", 0};
     if (tl_wait_workers(&env, 15000) != 0) {
-        fprintf(stderr, "bench_alert: the broker and workers did not come up (%s)\n", logs_hint());
+        fprintf(stderr, "bench_alert: the broker and workers did not come up (%s)\n", bu_logs_hint(env.dir));
         return 1;
     }
     pthread_t lt;
@@ -732,7 +700,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < nprocs - 1; i++)
         if (!tl_alive(procs[i].pid)) {
-            fprintf(stderr, "bench_alert: %s exited (%s)\n", procs[i].name, logs_hint());
+            fprintf(stderr, "bench_alert: %s exited (%s)\n", procs[i].name, bu_logs_hint(env.dir));
             return 1;
         }
 
@@ -751,7 +719,7 @@ int main(int argc, char **argv)
     atomic_store(&listener.stop, 1);
     pthread_join(lt, NULL);
     if (rc != 0) {
-        fprintf(stderr, "bench_alert: a phase could not run (%s)\n", logs_hint());
+        fprintf(stderr, "bench_alert: a phase could not run (%s)\n", bu_logs_hint(env.dir));
         return 1;
     }
     print_table(phases);

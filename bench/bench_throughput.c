@@ -337,35 +337,6 @@ static json_t *make_json(void)
 
 /* ---- setup ---- */
 
-static void split_args(const char *s, char *buf, size_t buflen, const char **out, int max)
-{
-    int n = 0;
-    snprintf(buf, buflen, "%s", s ? s : "");
-    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok && n < max - 1;
-         tok = strtok_r(NULL, " ", &save))
-        out[n++] = tok;
-    out[n] = NULL;
-}
-
-static const char *logs_hint(void)
-{
-    static char hint[400];
-    if (getenv("GRIDLINE_KEEP_TMP"))
-        snprintf(hint, sizeof hint, "logs in %s", env.dir);
-    else
-        snprintf(hint, sizeof hint, "run with GRIDLINE_KEEP_TMP=1 to keep the logs");
-    return hint;
-}
-
-static int given(int argc, char **argv, const char *name)
-{
-    size_t len = strlen(name);
-    for (int i = 1; i < argc; i++)
-        if (strncmp(argv[i], "--", 2) == 0 && strncmp(argv[i] + 2, name, len) == 0 &&
-            (argv[i][2 + len] == '\0' || argv[i][2 + len] == '='))
-            return 1;
-    return 0;
-}
 
 /* The SUBMIT bodies the mix makes, measured with the codec itself. */
 static int measure_bodies(void)
@@ -586,13 +557,13 @@ int main(int argc, char **argv)
     if (rc != 0)
         return 2;
     if (cfg.quick) {
-        if (!given(argc, argv, "terminals"))
+        if (!bu_given(argc, argv, "terminals"))
             cfg.terminals = 4;
-        if (!given(argc, argv, "inflight"))
+        if (!bu_given(argc, argv, "inflight"))
             cfg.inflight = 8;
-        if (!given(argc, argv, "warmup"))
+        if (!bu_given(argc, argv, "warmup"))
             cfg.warmup_s = 1;
-        if (!given(argc, argv, "duration"))
+        if (!bu_given(argc, argv, "duration"))
             cfg.duration_s = 2;
     }
     if (bu_parse_range(cfg.payload, &cfg.body_min, &cfg.body_max) != 0 || cfg.body_min < 100 ||
@@ -648,8 +619,8 @@ int main(int argc, char **argv)
 
     char bbuf[1024], wbuf[1024];
     const char *bextra[32], *wextra[32];
-    split_args(cfg.broker_args, bbuf, sizeof bbuf, bextra, 32);
-    split_args(cfg.worker_args, wbuf, sizeof wbuf, wextra, 32);
+    bu_split_args(cfg.broker_args, bbuf, sizeof bbuf, bextra, 32);
+    bu_split_args(cfg.worker_args, wbuf, sizeof wbuf, wextra, 32);
     static char names[MAX_WORKERS][24];
     procs[nprocs++] = (proc_ref){"broker", tl_broker(&env, bextra)};
     for (long i = 0; i < cfg.workers; i++) {
@@ -668,7 +639,7 @@ int main(int argc, char **argv)
     procs[nprocs++] = (proc_ref){"bench", 0};
     if (tl_wait_workers(&env, 15000) != 0) {
         fprintf(stderr, "bench_throughput: the broker and workers did not come up (%s)\n",
-                logs_hint());
+                bu_logs_hint(env.dir));
         return 1;
     }
     if (bs_open(env.store, &store_env) != 0)
@@ -680,7 +651,7 @@ int main(int argc, char **argv)
         res.anon_kb[i] = bu_proc_status_kb(procs[i].pid, "RssAnon");
         if (!tl_alive(procs[i].pid))
             fprintf(stderr, "bench_throughput: %s exited during the run (%s)\n", procs[i].name,
-                    logs_hint());
+                    bu_logs_hint(env.dir));
     }
     /* Workers first: SIGTERM finishes the transaction in progress. */
     for (int i = nprocs - 2; i >= 0; i--)
@@ -689,7 +660,7 @@ int main(int argc, char **argv)
     if (store_env)
         mdb_env_close(store_env);
     if (rc != 0) {
-        fprintf(stderr, "bench_throughput: the load could not run (%s)\n", logs_hint());
+        fprintf(stderr, "bench_throughput: the load could not run (%s)\n", bu_logs_hint(env.dir));
         return 1;
     }
     print_table();
@@ -715,7 +686,7 @@ int main(int argc, char **argv)
     mix_free(&mix);
     county_free(&county);
     if (res.window_filed == 0) {
-        fprintf(stderr, "bench_throughput: nothing was filed (%s)\n", logs_hint());
+        fprintf(stderr, "bench_throughput: nothing was filed (%s)\n", bu_logs_hint(env.dir));
         return 1;
     }
     return 0;

@@ -362,4 +362,40 @@ static inline int bu_perf_stop(pid_t pid, const char *dir)
     return -1;
 }
 
+/* bu_split_args splits a space-separated list of extra arguments (s) into
+ * out, NULL-ended, at most max - 1 of them; the strings live in buf. */
+static inline void bu_split_args(const char *s, char *buf, size_t buflen, const char **out,
+                                 int max)
+{
+    int n = 0;
+    snprintf(buf, buflen, "%s", s ? s : "");
+    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok && n < max - 1;
+         tok = strtok_r(NULL, " ", &save))
+        out[n++] = tok;
+    out[n] = NULL;
+}
+
+/* bu_logs_hint says where the processes' logs are: the temporary directory
+ * dir is removed at exit unless GRIDLINE_KEEP_TMP is set (testlib). */
+static inline const char *bu_logs_hint(const char *dir)
+{
+    static char hint[400];
+    if (getenv("GRIDLINE_KEEP_TMP"))
+        snprintf(hint, sizeof hint, "logs in %s", dir);
+    else
+        snprintf(hint, sizeof hint, "run with GRIDLINE_KEEP_TMP=1 to keep the logs");
+    return hint;
+}
+
+/* bu_given: 1 when option --name (or --name=...) is among argv. */
+static inline int bu_given(int argc, char **argv, const char *name)
+{
+    size_t len = strlen(name);
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "--", 2) == 0 && strncmp(argv[i] + 2, name, len) == 0 &&
+            (argv[i][2 + len] == '\0' || argv[i][2 + len] == '='))
+            return 1;
+    return 0;
+}
+
 #endif

@@ -10,10 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static void problem(store_fsck_report *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void problem(store_fsck_report *r, const char *fmt, ...)
+void store_fsck_problem(store_fsck_report *r, const char *fmt, ...)
 {
     r->problems++;
     if (r->nfirst >= (int)(sizeof r->first / sizeof r->first[0]))
@@ -70,18 +67,18 @@ static int check_event(void *ctx, MDB_val *k, MDB_val *v)
     uint64_t seq = store_get_be64(k->mv_data), indexed;
     gl_event ev;
     if (get_event(f, seq, &ev) != 0) {
-        problem(f->r, "event %llu: record does not decode", (unsigned long long)seq);
+        store_fsck_problem(f->r, "event %llu: record does not decode", (unsigned long long)seq);
         return 0;
     }
     if (store_event_find(f->t, ev.id, &indexed) != 0 || indexed != seq)
-        problem(f->r, "event %llu (%s): its id does not map to it", (unsigned long long)seq, ev.id);
+        store_fsck_problem(f->r, "event %llu (%s): its id does not map to it", (unsigned long long)seq, ev.id);
     unsigned char key[16];
     if (ev.escalate_at_ms) {
         store_put_be64(key, ev.escalate_at_ms);
         store_put_be64(key + 8, seq);
         MDB_val ek = store_val(key, 16), ev2;
         if (store_txn_get(f->t, DB_ESCALATIONS, &ek, &ev2) != 0)
-            problem(f->r, "alert %s: escalation step %u has no timer", ev.id, ev.plan_step);
+            store_fsck_problem(f->r, "alert %s: escalation step %u has no timer", ev.id, ev.plan_step);
     }
     /* every event has its history from entry 1 ("filed") on */
     unsigned char hkey[12];
@@ -90,11 +87,11 @@ static int check_event(void *ctx, MDB_val *k, MDB_val *v)
     hkey[11] = 1;
     MDB_val hk = store_val(hkey, 12), hv;
     if (store_txn_get(f->t, DB_HISTORY, &hk, &hv) != 0)
-        problem(f->r, "event %s has no history entry 1", ev.id);
+        store_fsck_problem(f->r, "event %s has no history entry 1", ev.id);
     store_put_be64(key, seq);
     MDB_val ak = store_val(key, 8), av;
     if ((ev.alarm != NULL) != (store_txn_get(f->t, DB_ALARMS, &ak, &av) == 0))
-        problem(f->r, "event %s: alarm field and alarms index disagree", ev.id);
+        store_fsck_problem(f->r, "event %s: alarm field and alarms index disagree", ev.id);
     if (ev.state >= GL_EV_DISPATCHED) {
         /* at least one dispatch: the first key with this seq prefix */
         MDB_cursor *c;
@@ -106,7 +103,7 @@ static int check_event(void *ctx, MDB_val *k, MDB_val *v)
             mdb_cursor_close(c);
         }
         if (!found)
-            problem(f->r, "event %s is %s but has no dispatch", ev.id, gl_event_state_name(ev.state));
+            store_fsck_problem(f->r, "event %s is %s but has no dispatch", ev.id, gl_event_state_name(ev.state));
     }
     return 0;
 }
@@ -118,7 +115,7 @@ static int check_id(void *ctx, MDB_val *k, MDB_val *v)
     uint64_t seq = v->mv_size == 8 ? store_get_be64(v->mv_data) : 0;
     if (!seq || get_event(f, seq, &ev) != 0 || strlen(ev.id) != k->mv_size ||
         memcmp(ev.id, k->mv_data, k->mv_size) != 0)
-        problem(f->r, "id %.*s: maps to seq %llu, which is not that event", (int)k->mv_size,
+        store_fsck_problem(f->r, "id %.*s: maps to seq %llu, which is not that event", (int)k->mv_size,
                 (const char *)k->mv_data, (unsigned long long)seq);
     return 0;
 }
@@ -133,10 +130,10 @@ static int check_dispatch(void *ctx, MDB_val *k, MDB_val *v)
     gl_event ev;
     gl_dispatch d;
     if (get_event(f, seq, &ev) != 0)
-        problem(f->r, "dispatch %llu/%.*s: no such event (orphan)", (unsigned long long)seq,
+        store_fsck_problem(f->r, "dispatch %llu/%.*s: no such event (orphan)", (unsigned long long)seq,
                 (int)k->mv_size - 8, (const char *)p + 8);
     if (get_dispatch(f, seq, p + 8, k->mv_size - 8, &d) != 0) {
-        problem(f->r, "dispatch %llu: record does not decode", (unsigned long long)seq);
+        store_fsck_problem(f->r, "dispatch %llu: record does not decode", (unsigned long long)seq);
         return 0;
     }
     /* pending index ↔ state PENDING */
@@ -148,7 +145,7 @@ static int check_dispatch(void *ctx, MDB_val *k, MDB_val *v)
     MDB_val pk = store_val(key, n + 9), pv;
     int indexed = store_txn_get(f->t, DB_PENDING, &pk, &pv) == 0;
     if (indexed != (d.state == GL_DS_PENDING))
-        problem(f->r, "dispatch %s/%s is %s but %s the pending index", d.event, d.team,
+        store_fsck_problem(f->r, "dispatch %s/%s is %s but %s the pending index", d.event, d.team,
                 gl_dispatch_state_name(d.state), indexed ? "in" : "not in");
     if (d.next_retry_ms) {
         store_put_be64(key, d.next_retry_ms);
@@ -156,7 +153,7 @@ static int check_dispatch(void *ctx, MDB_val *k, MDB_val *v)
         memcpy(key + 16, p + 8, n);
         MDB_val uk = store_val(key, n + 16), uv;
         if (store_txn_get(f->t, DB_DUE, &uk, &uv) != 0)
-            problem(f->r, "dispatch %s/%s: resend time not in the due index", d.event, d.team);
+            store_fsck_problem(f->r, "dispatch %s/%s: resend time not in the due index", d.event, d.team);
     }
     return 0;
 }
@@ -169,7 +166,7 @@ static int check_pending(void *ctx, MDB_val *k, MDB_val *v)
     size_t n = k->mv_size - 9;
     gl_dispatch d;
     if (k->mv_size < 10 || get_dispatch(f, store_get_be64(p + n + 1), p, n, &d) != 0)
-        problem(f->r, "pending index entry without its dispatch");
+        store_fsck_problem(f->r, "pending index entry without its dispatch");
     return 0;
 }
 
@@ -181,7 +178,7 @@ static int check_due(void *ctx, MDB_val *k, MDB_val *v)
     gl_dispatch d;
     if (k->mv_size < 17 || get_dispatch(f, store_get_be64(p + 8), p + 16, k->mv_size - 16, &d) != 0 ||
         d.next_retry_ms != store_get_be64(p))
-        problem(f->r, "due index entry without a dispatch resent at that time");
+        store_fsck_problem(f->r, "due index entry without a dispatch resent at that time");
     return 0;
 }
 
@@ -191,7 +188,7 @@ static int check_history(void *ctx, MDB_val *k, MDB_val *v)
     (void)v;
     f->r->history++;
     if (k->mv_size != 12) {
-        problem(f->r, "history key of %zu bytes", k->mv_size);
+        store_fsck_problem(f->r, "history key of %zu bytes", k->mv_size);
         return 0;
     }
     uint64_t seq = store_get_be64(k->mv_data);
@@ -201,12 +198,12 @@ static int check_history(void *ctx, MDB_val *k, MDB_val *v)
                   ((const unsigned char *)k->mv_data)[11];
     uint32_t want = seq == f->last_seq_history ? f->last_no + 1 : 1;
     if (no != want)
-        problem(f->r, "history of event %llu: entry %u where %u was expected",
+        store_fsck_problem(f->r, "history of event %llu: entry %u where %u was expected",
                 (unsigned long long)seq, no, want);
     if (seq != f->last_seq_history) {
         gl_event ev;
         if (get_event(f, seq, &ev) != 0)
-            problem(f->r, "history of event %llu: no such event", (unsigned long long)seq);
+            store_fsck_problem(f->r, "history of event %llu: no such event", (unsigned long long)seq);
     }
     f->last_seq_history = seq;
     f->last_no = no;
@@ -220,7 +217,7 @@ static int check_escalation(void *ctx, MDB_val *k, MDB_val *v)
     gl_event ev;
     if (k->mv_size != 16 || get_event(f, store_get_be64((const unsigned char *)k->mv_data + 8), &ev) != 0 ||
         ev.escalate_at_ms != store_get_be64(k->mv_data))
-        problem(f->r, "escalation timer that no alert names");
+        store_fsck_problem(f->r, "escalation timer that no alert names");
     return 0;
 }
 
@@ -231,7 +228,7 @@ static int check_timer(void *ctx, MDB_val *k, MDB_val *v)
     const unsigned char *p = k->mv_data;
     gl_event ev;
     if (k->mv_size != 17 || get_event(f, store_get_be64(p + 8), &ev) != 0) {
-        problem(f->r, "workflow timer without its event");
+        store_fsck_problem(f->r, "workflow timer without its event");
         return 0;
     }
     uint64_t at = store_get_be64(p), named = 0;
@@ -243,7 +240,7 @@ static int check_timer(void *ctx, MDB_val *k, MDB_val *v)
     case TIMER_CLOSE: named = ev.close_at_ms; break;
     }
     if (named != at)
-        problem(f->r, "event %s: a timer of kind %u its record does not name", ev.id, p[16]);
+        store_fsck_problem(f->r, "event %s: a timer of kind %u its record does not name", ev.id, p[16]);
     return 0;
 }
 

@@ -152,4 +152,9 @@ void store_space_grow(store *s);
  * EIO), else rc. */
 int store_space_failed(store *s, int rc);
 
+/* store_fsck_problem counts one problem in r and keeps the first ones'
+ * text (store_fsck.c; the index checks of store_index.c report through it). */
+void store_fsck_problem(store_fsck_report *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -468,19 +468,6 @@ int store_index_rebuild(store *s, uint64_t *events)
 
 /* --- fsck --- */
 
-static void problem(store_fsck_report *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void problem(store_fsck_report *r, const char *fmt, ...)
-{
-    r->problems++;
-    if (r->nfirst >= (int)(sizeof r->first / sizeof r->first[0]))
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->first[r->nfirst++], sizeof r->first[0], fmt, ap);
-    va_end(ap);
-}
 
 static int has_key(store_txn *t, int db, const unsigned char *key, size_t n)
 {
@@ -516,7 +503,7 @@ int store_index_check(store_txn *t, store_fsck_report *r)
                 continue;
             expected++;
             if (!n || !has_key(t, DB_EVENT_INDEX, key, n))
-                problem(r, "event %s: no event_index entry for %s '%s'", ev.id, dim_names[dim],
+                store_fsck_problem(r, "event %s: no event_index entry for %s '%s'", ev.id, dim_names[dim],
                         val);
         }
     }
@@ -541,7 +528,7 @@ int store_index_check(store_txn *t, store_fsck_report *r)
         size_t n = store_index_key(key, s->max_key, IX_TEAM, d.team, ev.created_ms, seq);
         expected++;
         if (!n || !has_key(t, DB_EVENT_INDEX, key, n))
-            problem(r, "dispatch %s/%s: no event_index entry for its team", ev.id, d.team);
+            store_fsck_problem(r, "dispatch %s/%s: no event_index entry for its team", ev.id, d.team);
         size_t tn = strlen(d.team);
         int listed = tn + 8 <= s->max_key && has_key(t, DB_DEAD_LETTERS, key,
                                                    dead_key(key, seq, d.team, tn));
@@ -549,7 +536,7 @@ int store_index_check(store_txn *t, store_fsck_report *r)
         if (d.state > GL_DS_NONE && d.state < GL_DS_COUNT)
             by_state[d.state]++;
         if (listed != (d.state == GL_DS_DEAD))
-            problem(r, "dispatch %s/%s is %s but %s the dead letters", ev.id, d.team,
+            store_fsck_problem(r, "dispatch %s/%s is %s but %s the dead letters", ev.id, d.team,
                     gl_dispatch_state_name(d.state), listed ? "in" : "not in");
     }
     if (c)
@@ -560,16 +547,16 @@ int store_index_check(store_txn *t, store_fsck_report *r)
      * equal counts mean equal sets). */
     MDB_stat ms;
     if (!err && mdb_stat(t->txn, s->dbi[DB_EVENT_INDEX], &ms) == 0 && ms.ms_entries != expected)
-        problem(r, "event_index holds %llu entries where the records call for %llu",
+        store_fsck_problem(r, "event_index holds %llu entries where the records call for %llu",
                 (unsigned long long)ms.ms_entries, (unsigned long long)expected);
     if (!err && mdb_stat(t->txn, s->dbi[DB_DEAD_LETTERS], &ms) == 0 && ms.ms_entries != dead)
-        problem(r, "dead_letters holds %llu entries where %llu dispatches are dead",
+        store_fsck_problem(r, "dead_letters holds %llu entries where %llu dispatches are dead",
                 (unsigned long long)ms.ms_entries, (unsigned long long)dead);
     uint64_t counted[GL_DS_COUNT];
     if (!err && store_dispatch_counts(t, counted) == 0)
         for (int st = GL_DS_NONE + 1; st < GL_DS_COUNT; st++)
             if (counted[st] != by_state[st])
-                problem(r, "counts says %llu dispatches are %s where %llu are",
+                store_fsck_problem(r, "counts says %llu dispatches are %s where %llu are",
                         (unsigned long long)counted[st], gl_dispatch_state_name(st),
                         (unsigned long long)by_state[st]);
     arena_free(&arena);

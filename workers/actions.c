@@ -162,6 +162,19 @@ int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
     return 0;
 }
 
+int worker_find_event(gl_worker *w, store_txn *t, const wjob *j, const char *id, uint64_t *seq,
+                      gl_event *ev)
+{
+    int rc = store_event_find(t, id, seq);
+    if (rc == GL_ENOTFOUND) {
+        worker_out_error(w, j, GL_ENOTFOUND, "no event with this id");
+        return 1;
+    }
+    if (rc == 0 && ev)
+        rc = store_event_get(t, *seq, ev, &w->batch_arena);
+    return rc;
+}
+
 /* --- SHOW --- */
 
 int worker_show(gl_worker *w, store_txn *t, const wjob *j)
@@ -338,15 +351,11 @@ int worker_act(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
 {
     const proto_msg *m = &j->msg;
     uint64_t seq;
-    int rc = store_event_find(t, m->event, &seq);
-    if (rc == GL_ENOTFOUND) {
-        worker_out_error(w, j, GL_ENOTFOUND, "no event with this id");
-        return 0;
-    }
     gl_event ev;
     gl_dispatch d;
-    if (rc || (rc = store_event_get(t, seq, &ev, &w->batch_arena)) != 0)
-        return rc;
+    int rc = worker_find_event(w, t, j, m->event, &seq, &ev);
+    if (rc)
+        return rc > 0 ? 0 : rc;
     rc = store_dispatch_get(t, seq, m->team, &d, &w->batch_arena);
     if (rc == GL_ENOTFOUND) {
         char reason[200];

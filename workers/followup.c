@@ -12,13 +12,9 @@ int worker_rate(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
     const proto_msg *m = &j->msg;
     uint64_t seq;
     gl_event ev;
-    int rc = store_event_find(t, m->ev.id, &seq);
-    if (rc == GL_ENOTFOUND) {
-        worker_out_error(w, j, GL_ENOTFOUND, "no event with this id");
-        return 0;
-    }
-    if (rc || (rc = store_event_get(t, seq, &ev, &w->batch_arena)) != 0)
-        return rc;
+    int rc = worker_find_event(w, t, j, m->ev.id, &seq, &ev);
+    if (rc)
+        return rc > 0 ? 0 : rc;
     if (m->ev.terminal && ev.terminal && strcmp(m->ev.terminal, ev.terminal) != 0) {
         worker_out_error(w, j, GL_ENOTYOURS, "the event was filed by another terminal");
         return 0;

@@ -125,6 +125,12 @@ void worker_flush(gl_worker *w, int ok, int err);
 int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now);
 int worker_show(gl_worker *w, store_txn *t, const wjob *j);
 int worker_act(gl_worker *w, store_txn *t, const wjob *j, uint64_t now);
+/* worker_find_event looks up event id for job j and, when ev is not NULL,
+ * reads it (strings in the batch arena); *seq is its seq. Returns 0 when
+ * found; 1 when there is none, after answering j not_found; or a store
+ * error (which aborts the batch). */
+int worker_find_event(gl_worker *w, store_txn *t, const wjob *j, const char *id, uint64_t *seq,
+                      gl_event *ev);
 /* worker_route_new makes ev, the record a new event in is filed as (state
  * filed, times now, the location the directory resolved), and its route. */
 void worker_route_new(gl_worker *w, const gl_event *in, uint64_t now, gl_event *ev,
