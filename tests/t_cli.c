@@ -515,23 +515,7 @@ static int run(const char *const args[])
 /* run_all runs gridline with args through sh, stdout and stderr into out. */
 static int run_all(const char *const args[])
 {
-    char cmd[4096];
-    size_t used = (size_t)snprintf(cmd, sizeof cmd, "exec '%s/gridline'", env.bin);
-    for (int i = 0; args[i] && used < sizeof cmd; i++) {
-        used += (size_t)snprintf(cmd + used, sizeof cmd - used, " '");
-        for (const char *p = args[i]; *p && used + 5 < sizeof cmd; p++) {
-            if (*p == '\'')
-                used += (size_t)snprintf(cmd + used, sizeof cmd - used, "'\\''");
-            else
-                cmd[used++] = *p;
-        }
-        used += (size_t)snprintf(cmd + used, sizeof cmd - used, "'");
-    }
-    snprintf(cmd + used, sizeof cmd - used, " 2>&1");
-    tl_env sh = env;
-    snprintf(sh.bin, sizeof sh.bin, "/bin");
-    const char *argv[] = {"sh", "-c", cmd, NULL};
-    return tl_run(&sh, "sh", argv, out, sizeof out, 10000);
+    return tl_cli(&env, args, 0, out, sizeof out, 10000);
 }
 
 static int has(const char *needle) { return strstr(out, needle) != NULL; }

@@ -70,32 +70,7 @@ static int write_county(void)
  * stdout and stderr into out; returns the exit status. */
 static int cli(const char *const args[])
 {
-    char cmd[8192];
-    size_t used = (size_t)snprintf(cmd, sizeof cmd, "exec '%s/gridline'", env.bin);
-    const char *eps[] = {"--intake", env.intake, "--responders", env.responders};
-    const char *all[40];
-    int n = 0;
-    all[n++] = args[0];
-    for (size_t i = 0; i < 4; i++)
-        all[n++] = eps[i];
-    for (int i = 1; args[i] && n < 39; i++)
-        all[n++] = args[i];
-    all[n] = NULL;
-    for (int i = 0; all[i] && used < sizeof cmd; i++) {
-        used += (size_t)snprintf(cmd + used, sizeof cmd - used, " '");
-        for (const char *p = all[i]; *p && used + 5 < sizeof cmd; p++) {
-            if (*p == '\'')
-                used += (size_t)snprintf(cmd + used, sizeof cmd - used, "'\\''");
-            else
-                cmd[used++] = *p;
-        }
-        used += (size_t)snprintf(cmd + used, sizeof cmd - used, "'");
-    }
-    snprintf(cmd + used, sizeof cmd - used, " 2>&1");
-    tl_env sh = env;
-    snprintf(sh.bin, sizeof sh.bin, "/bin");
-    const char *argv[] = {"sh", "-c", cmd, NULL};
-    return tl_run(&sh, "sh", argv, out, sizeof out, 15000);
+    return tl_cli(&env, args, 1, out, sizeof out, 15000);
 }
 
 static int has(const char *needle) { return strstr(out, needle) != NULL; }

@@ -267,6 +267,40 @@ int tl_run(tl_env *env, const char *prog, const char *const argv[], char *out,
     return WEXITSTATUS(status);
 }
 
+int tl_cli(tl_env *env, const char *const args[], int endpoints, char *out, size_t outlen,
+           int timeout_ms)
+{
+    char cmd[8192];
+    size_t used = (size_t)snprintf(cmd, sizeof cmd, "exec '%s/gridline'", env->bin);
+    const char *all[64];
+    int n = 0;
+    all[n++] = args[0];
+    if (endpoints) {
+        all[n++] = "--intake";
+        all[n++] = env->intake;
+        all[n++] = "--responders";
+        all[n++] = env->responders;
+    }
+    for (int i = 1; args[0] && args[i] && n < 63; i++)
+        all[n++] = args[i];
+    all[n] = NULL;
+    for (int i = 0; all[i] && used < sizeof cmd; i++) {
+        used += (size_t)snprintf(cmd + used, sizeof cmd - used, " '");
+        for (const char *p = all[i]; *p && used + 5 < sizeof cmd; p++) {
+            if (*p == '\'')
+                used += (size_t)snprintf(cmd + used, sizeof cmd - used, "'\\''");
+            else
+                cmd[used++] = *p;
+        }
+        used += (size_t)snprintf(cmd + used, sizeof cmd - used, "'");
+    }
+    snprintf(cmd + used, sizeof cmd - used, " 2>&1");
+    tl_env sh = *env;
+    snprintf(sh.bin, sizeof sh.bin, "/bin");
+    const char *argv[] = {"sh", "-c", cmd, NULL};
+    return tl_run(&sh, "sh", argv, out, outlen, timeout_ms);
+}
+
 #include "../../proto/client.h"
 
 static int tl_probe(tl_env *env, int timeout_ms, int need_worker)

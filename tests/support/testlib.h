@@ -60,6 +60,13 @@ int tl_run(tl_env *env, const char *prog, const char *const argv[], char *out,
  * command runs under a loaded machine. */
 extern void (*tl_run_idle)(void);
 
+/* tl_cli runs bin/gridline with args (NULL-terminated; args[0] is the verb)
+ * through sh, so that stdout and stderr both land in out; with endpoints,
+ * env's --intake and --responders go right after the verb. Returns the exit
+ * status as tl_run does. */
+int tl_cli(tl_env *env, const char *const args[], int endpoints, char *out, size_t outlen,
+           int timeout_ms);
+
 /* tl_sleep_ms sleeps. */
 void tl_sleep_ms(int ms);
 

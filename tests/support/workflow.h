@@ -487,32 +487,7 @@ static char wf_out[1 << 17];
  * after the verb), stdout and stderr into wf_out; returns the exit status. */
 static inline int wf_cli(const char *const args[])
 {
-    char cmd[8192];
-    size_t used = (size_t)snprintf(cmd, sizeof cmd, "exec '%s/gridline'", wf_env.bin);
-    const char *eps[] = {"--intake", wf_env.intake, "--responders", wf_env.responders};
-    const char *all[48];
-    int n = 0;
-    all[n++] = args[0];
-    for (size_t i = 0; i < 4; i++)
-        all[n++] = eps[i];
-    for (int i = 1; args[i] && n < 47; i++)
-        all[n++] = args[i];
-    all[n] = NULL;
-    for (int i = 0; all[i] && used < sizeof cmd; i++) {
-        used += (size_t)snprintf(cmd + used, sizeof cmd - used, " '");
-        for (const char *p = all[i]; *p && used + 5 < sizeof cmd; p++) {
-            if (*p == '\'')
-                used += (size_t)snprintf(cmd + used, sizeof cmd - used, "'\\''");
-            else
-                cmd[used++] = *p;
-        }
-        used += (size_t)snprintf(cmd + used, sizeof cmd - used, "'");
-    }
-    snprintf(cmd + used, sizeof cmd - used, " 2>&1");
-    tl_env sh = wf_env;
-    snprintf(sh.bin, sizeof sh.bin, "/bin");
-    const char *argv[] = {"sh", "-c", cmd, NULL};
-    return tl_run(&sh, "sh", argv, wf_out, sizeof wf_out, 15000);
+    return tl_cli(&wf_env, args, 1, wf_out, sizeof wf_out, 15000);
 }
 
 static inline int wf_out_has(const char *needle) { return strstr(wf_out, needle) != NULL; }
