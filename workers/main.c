@@ -271,7 +271,7 @@ int main(int argc, char **argv)
         {"liveness", OPT_INT, "3", "heartbeats missed before the broker is thought gone", &w.cfg.liveness, NULL},
         {"map-mb", OPT_INT, "4096", "initial LMDB map size in MiB (grows up to --map-max-mb)", &w.cfg.map_mb, NULL},
         {"close-unrated-s", OPT_INT, "604800", "a resolved event nobody rates closes after this many seconds (0: never)", &w.cfg.close_unrated_s, NULL},
-        {"nice", OPT_INT, "0", "raise this process's nice value by N (0-19): a worker of routine work that gives way to the broker and an alert-lane worker on a busy machine", &w.cfg.nice, NULL},
+        {"nice", OPT_INT, "0", "change this process's nice value by N (-20..19; below 0 needs CAP_SYS_NICE): 10 for workers of routine work, so they give way to the broker and an alert-lane worker on a busy machine", &w.cfg.nice, NULL},
         {"lanes", OPT_STR, "all", "lanes the broker sends here: all, alert (a worker kept free for alerts and acts) or routine", &w.cfg.lanes, NULL},
         {"delivery-limit", OPT_INT, "50", "sends of an unacknowledged dispatch before it becomes a dead letter (0: no limit)", &w.cfg.delivery_limit, NULL},
         {"log-level", OPT_STR, "info", "error, warn, info or debug", &log_level, "GRIDLINE_LOG_LEVEL"},
@@ -304,7 +304,7 @@ int main(int argc, char **argv)
     }
     if (level < 0 || w.cfg.credit < 1 || w.cfg.batch < 1 || w.cfg.retry_ms < 1 ||
         w.cfg.heartbeat_ms < 1 || w.cfg.liveness < 1 || w.cfg.map_mb < 1 ||
-        w.cfg.delivery_limit < 0 || w.cfg.nice < 0 || w.cfg.nice > 19 ||
+        w.cfg.delivery_limit < 0 || w.cfg.nice < -20 || w.cfg.nice > 19 ||
         strlen(w.cfg.name) > GL_MAX_ID || w.cfg.alert_reserve_mb < 0 ||
         w.cfg.alert_reserve_mb >= (w.cfg.map_max_mb > w.cfg.map_mb ? w.cfg.map_max_mb : w.cfg.map_mb)) {
         fprintf(stderr, "gridline-worker: an option is out of range (see --help)\n");
@@ -320,8 +320,8 @@ int main(int argc, char **argv)
     /* Every thread of the process, ZeroMQ's I/O thread included, inherits
      * it: set before the context is made. */
     errno = 0;
-    if (w.cfg.nice > 0 && nice((int)w.cfg.nice) == -1 && errno != 0)
-        LOG_W("cannot raise the nice value by %ld: %s", w.cfg.nice, strerror(errno));
+    if (w.cfg.nice != 0 && nice((int)w.cfg.nice) == -1 && errno != 0)
+        LOG_W("cannot change the nice value by %ld: %s", w.cfg.nice, strerror(errno));
 
     char err[512];
     if (worker_curve_init(key_file, server_key, err, sizeof err) != 0) {
