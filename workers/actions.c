@@ -57,7 +57,19 @@ static void reply_filed(gl_worker *w, const wjob *j, const gl_event *ev, int dup
     m.duplicate = duplicate;
     /* durable even for a duplicate: the first copy may be in this very
      * transaction, and must not be reported filed if it fails. */
-    worker_out_reply(w, j, &m, 1);
+    if (worker_out_reply(w, j, &m, 1) != 0 || duplicate)
+        return;
+    /* What the log line says once it is on disk (batch.c): a copy in the
+     * batch arena, as ev may be a local of the caller. */
+    gl_event *copy = arena_alloc(&w->batch_arena, sizeof *copy);
+    if (copy) {
+        memset(copy, 0, sizeof *copy);
+        copy->id = ev->id;
+        copy->seq = ev->seq;
+        copy->kind = ev->kind;
+        copy->state = ev->state;
+        w->out.msgs[w->out.count - 1].filed = copy;
+    }
 }
 
 static const char *submitter(gl_worker *w, const gl_event *ev)

@@ -138,15 +138,13 @@ static void send_out(gl_worker *w, const out_msg *o)
 
 /* One log line per event filed, once it is on disk (a resent SUBMIT's
  * duplicate FILED is not a filing). */
-static void log_filed(gl_worker *w, const out_msg *o)
+static void log_filed(const out_msg *o)
 {
-    proto_msg m;
-    if (o->kind != PROTO_DONE || o->cmd != PROTO_FILED || LOG_INFO > log_threshold ||
-        proto_decode(PROTO_FILED, o->body, o->body_len, &m, &w->batch_arena, NULL, 0) != 0 ||
-        m.duplicate)
+    const gl_event *ev = o->filed;
+    if (!ev || o->cmd != PROTO_FILED || LOG_INFO > log_threshold)
         return;
-    LOG_I("event %s filed: %s, seq %llu, %s", m.ev.id, gl_kind_name(m.ev.kind),
-          (unsigned long long)m.ev.seq, gl_event_state_name(m.ev.state));
+    LOG_I("event %s filed: %s, seq %llu, %s", ev->id, gl_kind_name(ev->kind),
+          (unsigned long long)ev->seq, gl_event_state_name(ev->state));
 }
 
 void worker_flush(gl_worker *w, int ok, int err)
@@ -155,7 +153,7 @@ void worker_flush(gl_worker *w, int ok, int err)
         out_msg *o = &w->out.msgs[i];
         if (ok) {
             send_out(w, o);
-            log_filed(w, o);
+            log_filed(o);
             continue;
         }
         if (o->kind != PROTO_DONE)

@@ -44,6 +44,7 @@ typedef struct out_msg {
     size_t body_len;
     int durable;          /* 1: a reply that says something was stored; it
                              must become an error if the commit fails */
+    const gl_event *filed; /* a FILED of a new event: logged once it is sent */
 } out_msg;
 
 typedef struct outbox {
