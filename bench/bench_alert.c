@@ -590,7 +590,7 @@ static void write_trace(const phase_result *p)
 int main(int argc, char **argv)
 {
     const opt_def defs[] = {
-        {"alerts", OPT_INT, "300", "alerts per phase", &cfg.alerts, NULL},
+        {"alerts", OPT_INT, "1000", "alerts per phase", &cfg.alerts, NULL},
         {"pace-ms", OPT_INT, "5", "gap between alerts with no load (and the least gap in the flood)", &cfg.pace_ms, NULL},
         {"terminals", OPT_INT, "4", "routine flood terminals (threads, one DEALER each)", &cfg.terminals, NULL},
         {"inflight", OPT_INT, "32", "routine SUBMITs each flood terminal keeps in flight", &cfg.inflight, NULL},
