@@ -408,6 +408,22 @@ static void case_write_fails(void)
     is_int(wf_show(failed_id, &m), GL_ENOTFOUND, "nothing of it was stored (%s)", failed_id);
     is_int(store_figure("storage_full", 1, 4000), 1, "status: storage_full 1");
     ok(log_count("a write failed for want of room") == 1, "the worker logged the alarm");
+    /* No reserve and no room at all (not even inside the file: no write
+     * is allowed): an alert's commit fails too. Its people had its
+     * DISPATCH before the commit (early dispatch): they are told it was
+     * not filed, and the terminal gets storage_full. */
+    ok(set_fsize(worker, 1) == 0, "the worker may write nothing more");
+    gl_event ev = {.id = "nores-alert", .kind = GL_KIND_ALERT, .category = "fire",
+                   .community = "heping", .grid = "heping-g1", .terminal = "heping-callbox-01",
+                   .text = "起火", .urgency = "Immediate", .severity = "Severe"};
+    client_filed f;
+    int arc = client_submit(strict, &ev, &f);
+    is_int(arc, GL_ESTORAGEFULL, "an alert with no room left is answered storage_full");
+    WF_WAIT_FOR(wf_heard(COORD, PROTO_NOTICE, "nores-alert", "not_filed") != NULL, 5000);
+    ok(wf_heard(COORD, PROTO_DISPATCH, "nores-alert", NULL) != NULL,
+       "the coordinators had its DISPATCH before the commit");
+    const wf_msg *nf = wf_heard(COORD, PROTO_NOTICE, "nores-alert", "not_filed");
+    ok(nf && strstr(nf->note, "not filed"), "and then NOTICE not_filed: %s", nf ? nf->note : "-");
     ok(set_fsize(worker, RLIM_INFINITY) == 0, "the file-size limit is lifted");
     uint64_t until = clock_mono_ms() + 10000;
     while ((rc = submit_request(failed_id)) == GL_ESTORAGEFULL && clock_mono_ms() < until)
@@ -415,6 +431,7 @@ static void case_write_fails(void)
     is_int(rc, 0, "the terminal's retry is filed");
     if (rc == 0)
         snprintf(filed_ids[nfiled++], sizeof filed_ids[0], "%s", failed_id);
+    is_int(client_submit(strict, &ev, &f), 0, "the alert's retry is filed too, under its id");
     is_int(store_figure("storage_full", 0, 4000), 0, "status: storage_full 0");
     ok(tl_alive(worker), "the worker lived through it");
     all_intact("after a failed write");
