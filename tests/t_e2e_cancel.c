@@ -5,64 +5,13 @@
  * other recipients listen through the client API. Asserted: the CLI's
  * output and exit statuses, the NOTICEs every recipient receives, and the
  * stored event. */
-#include "../common/clock.h"
-#include "../proto/client.h"
 #include "../proto/frame.h"
-#include "support/testlib.h"
-#include "tap.h"
+#include "support/workflow.h"
 
-#include <jansson.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/wait.h>
 #include <zmq.h>
 
-static tl_env env;
 static char out[1 << 17];
-
-/* ---- a county with a short plan ----------------------------------------- */
-
-/* write_county copies the demo county into DIR/county.json with heping-g1's
- * fall plan (call boxes) set to three squads with deadlines of 1, 3 and 1 s,
- * and points env.directory at it. 0, or -1 after a diag. */
-static int write_county(void)
-{
-    json_error_t jerr;
-    json_t *root = json_load_file(env.directory, 0, &jerr);
-    if (!root) {
-        diag("cannot load %s: %s (line %d)", env.directory, jerr.text, jerr.line);
-        return -1;
-    }
-    json_t *plans = json_object_get(root, "plans"), *plan, *found = NULL;
-    size_t i;
-    json_array_foreach(plans, i, plan) {
-        const char *grid = json_string_value(json_object_get(plan, "grid"));
-        const char *cat = json_string_value(json_object_get(plan, "category"));
-        if (grid && cat && strcmp(grid, "heping-g1") == 0 && strcmp(cat, "fall") == 0)
-            found = plan;
-    }
-    if (!found) {
-        found = json_pack("{s:s, s:s, s:s, s:s}", "id", "test-heping-g1-fall", "scope", "grid",
-                          "grid", "heping-g1", "category", "fall");
-        json_array_append_new(plans, found);
-    }
-    json_object_set_new(found, "steps",
-                        json_pack("[{s:s, s:i}, {s:s, s:i}, {s:s, s:i}]",
-                                  "team", "sq-heping-rescue-1-team", "ack_within_s", 1,
-                                  "team", "sq-heping-rescue-2-team", "ack_within_s", 3,
-                                  "team", "sq-xinsheng-rescue-1-team", "ack_within_s", 1));
-    char path[sizeof env.directory];
-    snprintf(path, sizeof path, "%s/county.json", env.dir);
-    int rc = json_dump_file(root, path, JSON_INDENT(1));
-    json_decref(root);
-    if (rc != 0) {
-        diag("cannot write %s", path);
-        return -1;
-    }
-    snprintf(env.directory, sizeof env.directory, "%s", path);
-    return 0;
-}
 
 /* ---- running bin/gridline ----------------------------------------------- */
 
@@ -70,7 +19,7 @@ static int write_county(void)
  * stdout and stderr into out; returns the exit status. */
 static int cli(const char *const args[])
 {
-    return tl_cli(&env, args, 1, out, sizeof out, 15000);
+    return tl_cli(&wf_env, args, 1, out, sizeof out, 15000);
 }
 
 static int has(const char *needle) { return strstr(out, needle) != NULL; }
@@ -124,81 +73,18 @@ static json_t *json_find(json_t *arr, const char *key, const char *value)
     return NULL;
 }
 
-/* ---- listeners ------------------------------------------------------------ */
+/* ---- listeners (workflow.h logs what they hear) ---------------------------- */
 
-typedef struct heard {
-    int cmd;
-    char team[GL_MAX_ID + 1], event[GL_MAX_ID + 1], what[32], by[GL_MAX_ID + 1];
-    char note[300];
-} heard;
-
-#define MAX_HEARD 4096
-static heard heard_log[MAX_HEARD];
-static int nheard;
-
-static struct {
-    const char *team;
-    client_listener *l;
-} listeners[] = {
-    {"heping-duty", NULL},
-    {"heping-g1-team", NULL},
-    {"sq-heping-rescue-1-team", NULL},
-    {"sq-heping-rescue-2-team", NULL},
-    {"sq-xinsheng-rescue-1-team", NULL},
+static const char *const teams[] = {
+    "heping-duty", "heping-g1-team", "sq-heping-rescue-1-team", "sq-heping-rescue-2-team",
+    "sq-xinsheng-rescue-1-team",
 };
 enum { DUTY, GRID, SQ1, SQ2, SQ3, NLISTENERS };
 
-static void copy_str(char *dst, size_t len, const char *s) { snprintf(dst, len, "%s", s ? s : ""); }
-
-static void pump(int ms)
+static const wf_msg *find_heard(int who, int cmd, const char *event, const char *what)
 {
-    static gl_arena pump_arena;
-    uint64_t until = clock_mono_ms() + (uint64_t)(ms > 0 ? ms : 0);
-    do {
-        int got = 0;
-        for (int i = 0; i < NLISTENERS; i++) {
-            for (;;) {
-                proto_msg m;
-                arena_reset(&pump_arena);
-                if (!listeners[i].l || client_listen_next(listeners[i].l, 0, &m, &pump_arena) != 0 ||
-                    m.cmd == PROTO_NONE)
-                    break;
-                got = 1;
-                if (nheard == MAX_HEARD)
-                    continue;
-                heard *h = &heard_log[nheard++];
-                h->cmd = m.cmd;
-                copy_str(h->team, sizeof h->team, listeners[i].team);
-                copy_str(h->event, sizeof h->event, m.event);
-                copy_str(h->what, sizeof h->what, m.what);
-                copy_str(h->by, sizeof h->by, m.by);
-                copy_str(h->note, sizeof h->note, m.note);
-            }
-        }
-        if (!got)
-            tl_sleep_ms(10);
-    } while (clock_mono_ms() < until);
+    return wf_heard(teams[who], cmd, event, what);
 }
-
-static void pump_idle(void) { pump(0); }
-
-static const heard *find_heard(int who, int cmd, const char *event, const char *what)
-{
-    for (int i = 0; i < nheard; i++) {
-        const heard *h = &heard_log[i];
-        if (h->cmd == cmd && strcmp(h->team, listeners[who].team) == 0 &&
-            strcmp(h->event, event) == 0 && (!what || strcmp(h->what, what) == 0))
-            return h;
-    }
-    return NULL;
-}
-
-#define WAIT_FOR(cond, ms)                                                     \
-    do {                                                                       \
-        uint64_t wait_until_ = clock_mono_ms() + (ms);                         \
-        while (!(cond) && clock_mono_ms() < wait_until_)                       \
-            pump(50);                                                          \
-    } while (0)
 
 /* The coordinators listen through `gridline listen --json` into a file. */
 static pid_t coord_pid;
@@ -206,13 +92,13 @@ static char coord_file[400];
 
 static void start_coordinators(void)
 {
-    snprintf(coord_file, sizeof coord_file, "%s/coordinators.jsonl", env.dir);
+    snprintf(coord_file, sizeof coord_file, "%s/coordinators.jsonl", wf_env.dir);
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "exec '%s/gridline' listen --responders '%s' --team county-coordinators "
              "--member 值班长 --json > '%s'",
-             env.bin, env.responders, coord_file);
-    tl_env sh = env;
+             wf_env.bin, wf_env.responders, coord_file);
+    tl_env sh = wf_env;
     snprintf(sh.bin, sizeof sh.bin, "/bin");
     const char *argv[] = {"sh", "-c", cmd, NULL};
     coord_pid = tl_spawn(&sh, "sh", argv);
@@ -286,7 +172,7 @@ static void case_cancel(void)
                                 "Immediate", "--severity", "Severe", NULL}),
            0, "a call box pushes a fall alert");
     ok_out(has("filed cx-1 seq "), "it is filed");
-    WAIT_FOR(find_heard(SQ2, PROTO_DISPATCH, "cx-1", NULL), 6000);
+    WF_WAIT_FOR(find_heard(SQ2, PROTO_DISPATCH, "cx-1", NULL), 6000);
     ok(find_heard(SQ2, PROTO_DISPATCH, "cx-1", NULL) != NULL,
        "nobody acknowledged: after 1 s the second squad was called");
 
@@ -305,16 +191,16 @@ static void case_cancel(void)
 
     /* Every recipient is told. */
     static const int told[] = {DUTY, GRID, SQ1, SQ2};
-    WAIT_FOR(find_heard(DUTY, PROTO_NOTICE, "cx-1", "cancelled") &&
+    WF_WAIT_FOR(find_heard(DUTY, PROTO_NOTICE, "cx-1", "cancelled") &&
                  find_heard(GRID, PROTO_NOTICE, "cx-1", "cancelled") &&
                  find_heard(SQ1, PROTO_NOTICE, "cx-1", "cancelled") &&
                  find_heard(SQ2, PROTO_NOTICE, "cx-1", "cancelled") &&
                  coordinators_heard("cx-1", "cancelled"),
              5000);
     for (size_t i = 0; i < GL_ARRAY_LEN(told); i++) {
-        const heard *h = find_heard(told[i], PROTO_NOTICE, "cx-1", "cancelled");
+        const wf_msg *h = find_heard(told[i], PROTO_NOTICE, "cx-1", "cancelled");
         ok(h && strcmp(h->by, CALLBOX) == 0 && strcmp(h->note, NOTE_FALSE) == 0,
-           "%s got NOTICE cancelled, by the call box, with its note", listeners[told[i]].team);
+           "%s got NOTICE cancelled, by the call box, with its note", teams[told[i]]);
     }
     json_t *cn = coordinator_notice("cx-1", "cancelled", NULL);
     ok(cn && jstr(cn, "by") && strcmp(jstr(cn, "by"), CALLBOX) == 0 && jstr(cn, "note") &&
@@ -323,7 +209,7 @@ static void case_cancel(void)
     json_decref(cn);
 
     /* Past the second step's 3 s deadline: nothing more happens. */
-    pump(4500);
+    wf_pump(4500);
     ok(!find_heard(SQ3, PROTO_DISPATCH, "cx-1", NULL), "the third squad was never called");
     ok(!coordinators_heard("cx-1", "unanswered"), "no alarm was raised");
     is_int(coordinator_count("cx-1", "escalated"), 1,
@@ -366,7 +252,7 @@ static void case_update(void)
                                 "heping-callbox-02", "--text", "一键呼叫", "--id", "cx-2",
                                 "--urgency", "Immediate", "--severity", "Moderate", NULL}),
            0, "another call box pushes a fall alert");
-    WAIT_FOR(find_heard(SQ2, PROTO_DISPATCH, "cx-2", NULL), 5000);
+    WF_WAIT_FOR(find_heard(SQ2, PROTO_DISPATCH, "cx-2", NULL), 5000);
     is_int(cli((const char *[]){"update", "cx-2", "--severity", "extreme", "--text",
                                 "老人昏迷，呼吸微弱", "--note", "家属来电补充", "--terminal",
                                 "heping-callbox-02", "--json", NULL}),
@@ -378,11 +264,11 @@ static void case_update(void)
            "--json: id, seq, kind, state dispatched");
     json_decref(j);
 
-    WAIT_FOR(find_heard(DUTY, PROTO_NOTICE, "cx-2", "updated") &&
+    WF_WAIT_FOR(find_heard(DUTY, PROTO_NOTICE, "cx-2", "updated") &&
                  find_heard(SQ2, PROTO_NOTICE, "cx-2", "updated") &&
                  coordinators_heard("cx-2", "updated"),
              5000);
-    const heard *h = find_heard(SQ2, PROTO_NOTICE, "cx-2", "updated");
+    const wf_msg *h = find_heard(SQ2, PROTO_NOTICE, "cx-2", "updated");
     ok(h && strcmp(h->by, "heping-callbox-02") == 0, "the squad got NOTICE updated, by the call box");
     ok(h && strstr(h->note, "家属来电补充") && strstr(h->note, "Extreme") &&
            strstr(h->note, "老人昏迷"), "its note has the reason, the severity and the text: %s",
@@ -423,7 +309,7 @@ static void case_update_nothing_raw(void)
     int zero = 0, wait = 5000;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &wait, sizeof wait);
-    zmq_connect(s, env.intake);
+    zmq_connect(s, wf_env.intake);
     proto_msg m;
     memset(&m, 0, sizeof m);
     m.cmd = PROTO_UPDATE;
@@ -463,26 +349,23 @@ static void case_cancel_resolved(void)
 
 int main(void)
 {
-    tl_setup(&env, "cancel");
-    if (write_county() != 0) {
+    tl_setup(&wf_env, "cancel");
+    /* heping-g1's call-box (fall) plan: three squads, 1, 3 and 1 s. */
+    static const wf_plan plans[] = {{"heping-g1", "fall",
+                                     {"sq-heping-rescue-1-team", "sq-heping-rescue-2-team",
+                                      "sq-xinsheng-rescue-1-team"},
+                                     {1, 3, 1}}};
+    if (wf_write_county(NULL, 0, plans, GL_ARRAY_LEN(plans)) != 0) {
         printf("Bail out! cannot write the test county\n");
         return 1;
     }
-    tl_broker(&env, NULL);
-    tl_worker(&env, "w1", NULL);
-    tl_worker(&env, "w2", NULL);
-    if (tl_wait_workers(&env, 10000) != 0) {
+    if (wf_start(2, NULL) != 0) {
         printf("Bail out! broker and workers did not come up\n");
         return 1;
     }
-    client_opts o;
-    client_opts_init(&o);
-    o.timeout_ms = 3000;
     int listening = 1;
     for (int i = 0; i < NLISTENERS; i++)
-        listening &= client_listen_open(&listeners[i].l, env.responders, listeners[i].team,
-                                        "测试", &o, NULL, 0) == 0;
-    tl_run_idle = pump_idle; /* the listeners heartbeat while gridline runs */
+        listening &= wf_listen(teams[i], "测试") == i;
     start_coordinators();
     ok(listening, "the duty team, the grid team and three squads are listening");
     /* A NOTICE reaches only who is present: wait until gridline listen is
@@ -490,7 +373,7 @@ int main(void)
     is_int(cli((const char *[]){"push", "--kind", "alert", "--category", "security", "--grid",
                                 "mingzhu-g1", "--text", "warm-up", "--id", "cx-0", NULL}),
            0, "a first alert is pushed");
-    WAIT_FOR(coordinator_dispatch("cx-0"), 10000);
+    WF_WAIT_FOR(coordinator_dispatch("cx-0"), 10000);
     ok(coordinator_dispatch("cx-0"), "gridline listen --team county-coordinators prints it");
 
     case_cancel();
@@ -501,7 +384,5 @@ int main(void)
     int status = tl_stop(coord_pid);
     ok(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
        "gridline listen exits 0 on SIGTERM");
-    for (int i = 0; i < NLISTENERS; i++)
-        client_listen_close(&listeners[i].l);
-    return done_testing();
+    return wf_finish();
 }
