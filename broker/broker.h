@@ -119,6 +119,9 @@ typedef struct broker {
 } broker;
 
 /* lanes.c — jobs and workers */
+/* broker_enqueue queues a copy of a client's request in lane and hands out
+ * what the workers have credit for at once (broker_pump); 0, GL_EBUSY (the
+ * alert lane's hard cap) or GL_EINTERNAL. */
 int broker_enqueue(broker *b, int origin, int lane, int cmd, const void *client,
                    size_t client_len, const void *body, size_t body_len);
 int broker_routine_full(const broker *b);

@@ -107,6 +107,10 @@ int broker_enqueue(broker *b, int origin, int lane, int cmd, const void *client,
     memcpy(j->principal_scope, b->principal.scope, sizeof j->principal_scope);
     list_push_back(&b->lanes[lane], j);
     b->counters.received[lane]++;
+    /* Hand it out now, not after the rest of the slice: a worker with
+     * credit gets it at once, and a STATUS answered later in the same
+     * slice shows it in flight rather than waiting. */
+    broker_pump(b);
     return 0;
 }
 
