@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@
 #include "../common/clock.h"
 #include "../common/gl.h"
 #include "../common/opts.h"
+#include "../common/rtsched.h"
 #include "../proto/client.h"
 #include "../proto/frame.h"
 #include "../proto/proto.h"
@@ -47,13 +49,16 @@
 #define RECEIPT_WAIT_MS 3000   /* after the last FILED, for stragglers */
 
 typedef struct bench_cfg {
-    long alerts, terminals, inflight, duration_s, payload, pace_ms, workers, alert_workers, routine_nice;
+    long alerts, terminals, inflight, duration_s, payload, pace_ms, workers, alert_workers, routine_nice, realtime, client_realtime;
     int quick;
     const char *broker_args, *worker_args, *trace_path;
 } bench_cfg;
 
 static tl_env env;
 static bench_cfg cfg;
+/* Whether --realtime took: the broker and every alert-lane worker. */
+static char rt_state[160] = "ordinary scheduling";
+static int rt_in_effect;
 static char payload_text[GL_MAX_TEXT + 1];
 
 /* ---- alerts: one record each, shared with the listener thread ---- */
@@ -99,9 +104,22 @@ static void listener_on_dispatch(const proto_msg *m, uint64_t now)
         listener.repeats++; /* a resend: at least once, not exactly once */
 }
 
+/* With --client-realtime the alert terminal and the coordinator listener, with
+ * their ZeroMQ I/O threads, run real-time too: they stand for devices on
+ * other machines, so their own wait for one of these two busy CPUs is not
+ * the service's latency. The routine flood terminals stay ordinary. */
+static void bench_client_rt(void)
+{
+    char why[256];
+    if (cfg.client_realtime > 0 &&
+        sched_realtime((int)cfg.client_realtime, why, sizeof why) != 0)
+        fprintf(stderr, "bench_alert: %s\n", why);
+}
+
 static void *listener_main(void *arg)
 {
     (void)arg;
+    bench_client_rt();
     client_opts o;
     client_opts_init(&o); /* a private ZeroMQ context for this thread */
     o.timeout_ms = 2000;
@@ -227,8 +245,10 @@ static int alert_run(long first, long count, uint64_t interval_us, uint64_t stop
     o.retries = 2;
     client *c = NULL;
     char err[256];
+    bench_client_rt();
     if (client_open(&c, env.intake, &o, err, sizeof err) != 0) {
         fprintf(stderr, "bench_alert: cannot open the alert terminal: %s\n", err);
+        sched_ordinary();
         return -1;
     }
     uint64_t start = clock_mono_us();
@@ -255,6 +275,7 @@ static int alert_run(long first, long count, uint64_t interval_us, uint64_t stop
         }
     }
     client_close(&c);
+    sched_ordinary();
     return 0;
 }
 
@@ -459,6 +480,12 @@ static void print_table(const phase_result *p)
     printf("\nbench_alert: %ld workers (nice %ld) + %ld alert-lane workers, demo county, fresh "
            "store in %s\n",
            cfg.workers, cfg.routine_nice, cfg.alert_workers, env.dir);
+    printf("  broker and alert-lane workers: %s; alert terminal and coordinator listener: ",
+           rt_state);
+    if (cfg.client_realtime > 0)
+        printf("SCHED_RR priority %ld\n", cfg.client_realtime);
+    else
+        printf("ordinary scheduling\n");
     printf("  no load: %ld alerts, one every %ld ms\n", cfg.alerts, cfg.pace_ms);
     printf("  flood:   %ld terminals x %ld routine SUBMITs in flight, %ld-byte text, %ld s;\n"
            "           %ld alerts spread over it after a warm-up\n\n",
@@ -555,9 +582,9 @@ static void json_phase(const char *key, const phase_result *r)
 
 static void print_json(const phase_result *p)
 {
-    printf("{\"bench\":\"alert\",\"workers\":%ld,\"routine_nice\":%ld,\"alert_workers\":%ld,\"alerts\":%ld,\"pace_ms\":%ld,\"terminals\":%ld,"
+    printf("{\"bench\":\"alert\",\"workers\":%ld,\"routine_nice\":%ld,\"realtime\":%ld,\"realtime_in_effect\":%s,\"client_realtime\":%ld,\"alert_workers\":%ld,\"alerts\":%ld,\"pace_ms\":%ld,\"terminals\":%ld,"
            "\"inflight\":%ld,\"duration_s\":%ld,\"payload\":%ld,",
-           cfg.workers, cfg.routine_nice, cfg.alert_workers, cfg.alerts, cfg.pace_ms, cfg.terminals, cfg.inflight,
+           cfg.workers, cfg.routine_nice, cfg.realtime, rt_in_effect ? "true" : "false", cfg.client_realtime, cfg.alert_workers, cfg.alerts, cfg.pace_ms, cfg.terminals, cfg.inflight,
            cfg.duration_s, cfg.payload);
     json_phase("no_load", &p[0]);
     printf(",");
@@ -599,6 +626,8 @@ int main(int argc, char **argv)
         {"workers", OPT_INT, "2", "gridline-worker processes sharing the store", &cfg.workers, NULL},
         {"alert-workers", OPT_INT, "1", "more workers started with --lanes alert (kept free for alerts)", &cfg.alert_workers, NULL},
         {"routine-nice", OPT_INT, "10", "--nice of the --workers (not of the alert-lane workers), as make run does; 0: none", &cfg.routine_nice, NULL},
+        {"realtime", OPT_INT, "10", "--realtime of the broker and the alert-lane workers (SCHED_RR priority), as make run does; 0: ordinary scheduling", &cfg.realtime, NULL},
+        {"client-realtime", OPT_INT, "-1", "SCHED_RR priority of the benchmark's alert terminal and coordinator listener, which stand for devices on other machines (-1: as --realtime; 0: ordinary)", &cfg.client_realtime, NULL},
         {"broker-args", OPT_STR, "", "extra broker arguments, space-separated (\"--max-queue 500\")", &cfg.broker_args, NULL},
         {"worker-args", OPT_STR, "", "extra arguments for every worker (\"--batch 64\")", &cfg.worker_args, NULL},
         {"trace", OPT_STR, NULL, "write every alert's timestamps (CLOCK_MONOTONIC µs) as CSV to this file", &cfg.trace_path, NULL},
@@ -631,10 +660,13 @@ int main(int argc, char **argv)
         cfg.duration_s > 3600 || cfg.payload < 1 || cfg.payload > GL_MAX_TEXT ||
         cfg.pace_ms < 0 || cfg.pace_ms > 60000 || cfg.workers < 1 || cfg.workers > MAX_WORKERS ||
         cfg.alert_workers < 0 || cfg.alert_workers > MAX_WORKERS || cfg.routine_nice < 0 ||
-        cfg.routine_nice > 19) {
+        cfg.routine_nice > 19 || cfg.realtime < 0 || cfg.realtime > 99 ||
+        cfg.client_realtime < -1 || cfg.client_realtime > 99) {
         fprintf(stderr, "bench_alert: an option is out of range (see --help)\n");
         return 2;
     }
+    if (cfg.client_realtime < 0)
+        cfg.client_realtime = cfg.realtime;
     make_payload(payload_text, cfg.payload);
     alert_total = WARMUP_ALERTS + 2 * cfg.alerts;
     alert_recs = calloc((size_t)alert_total, sizeof *alert_recs);
@@ -665,16 +697,34 @@ int main(int argc, char **argv)
     for (int i = 0; i < 31 && wextra[i]; i++)
         gextra[ng++] = wextra[i];
     gextra[ng] = NULL;
+    /* The broker and the alert-lane workers run real-time, as make run
+     * starts them: on two busy cores, each wake-up on the alert path would
+     * otherwise wait for a CPU. */
+    char rt_arg[16];
+    snprintf(rt_arg, sizeof rt_arg, "%ld", cfg.realtime);
+    const char *brt[35] = {0};
+    int nb = 0;
+    if (cfg.realtime > 0) {
+        brt[nb++] = "--realtime";
+        brt[nb++] = rt_arg;
+    }
+    for (int i = 0; i < 31 && bextra[i]; i++)
+        brt[nb++] = bextra[i];
     static char names[MAX_WORKERS][24];
-    procs[nprocs++] = (proc_ref){"broker", tl_broker(&env, bextra)};
+    procs[nprocs++] = (proc_ref){"broker", tl_broker(&env, brt)};
     for (long i = 0; i < cfg.workers; i++) {
         snprintf(names[i], sizeof names[i], "w%ld", i + 1);
         procs[nprocs++] = (proc_ref){names[i], tl_worker(&env, names[i], gextra)};
     }
     static char alert_names[MAX_WORKERS][24];
-    const char *aextra[34] = {"--lanes", "alert"};
+    const char *aextra[36] = {"--lanes", "alert"};
+    int na = 2;
+    if (cfg.realtime > 0) {
+        aextra[na++] = "--realtime";
+        aextra[na++] = rt_arg;
+    }
     for (int i = 0; i < 31 && wextra[i]; i++)
-        aextra[i + 2] = wextra[i];
+        aextra[na++] = wextra[i];
     for (long i = 0; i < cfg.alert_workers; i++) {
         snprintf(alert_names[i], sizeof alert_names[i], "wa%ld", i + 1);
         procs[nprocs++] = (proc_ref){alert_names[i], tl_worker(&env, alert_names[i], aextra)};
@@ -683,6 +733,18 @@ int main(int argc, char **argv)
     if (tl_wait_workers(&env, 15000) != 0) {
         fprintf(stderr, "bench_alert: the broker and workers did not come up (%s)\n", bu_logs_hint(env.dir));
         return 1;
+    }
+    if (cfg.realtime > 0) {
+        int rt = 0, want = 0;
+        for (int i = 0; i < nprocs; i++)
+            if (strcmp(procs[i].name, "broker") == 0 || strncmp(procs[i].name, "wa", 2) == 0) {
+                want++;
+                rt += sched_getscheduler(procs[i].pid) == SCHED_RR;
+            }
+        rt_in_effect = rt == want;
+        snprintf(rt_state, sizeof rt_state, "SCHED_RR priority %ld in %d of %d processes%s",
+                 cfg.realtime, rt, want,
+                 rt_in_effect ? "" : " (not permitted here: see the logs)");
     }
     pthread_t lt;
     if (pthread_create(&lt, NULL, listener_main, NULL) != 0) {

@@ -13,6 +13,7 @@
 #include "../common/clock.h"
 #include "../common/log.h"
 #include "../common/opts.h"
+#include "../common/rtsched.h"
 
 static volatile sig_atomic_t broker_stop_flag, broker_reload_flag;
 
@@ -238,6 +239,7 @@ int main(int argc, char **argv)
     memset(&b, 0, sizeof b);
     const char *log_level = NULL, *keys_dir = NULL, *curve_secret = NULL, *http_addr = NULL;
     int insecure = 0, http_public = 0, log_syslog = 0;
+    long realtime = 0;
     const opt_def defs[] = {
         {"intake", OPT_STR, "tcp://127.0.0.1:7401", "endpoint terminals connect to", &b.cfg.intake_ep, "GRIDLINE_INTAKE"},
         {"workers", OPT_STR, "tcp://127.0.0.1:7403", "endpoint routing workers connect to", &b.cfg.workers_ep, "GRIDLINE_WORKERS"},
@@ -259,6 +261,8 @@ int main(int argc, char **argv)
         {"http", OPT_STR, NULL, "serve the dashboard (/), Prometheus /metrics and /api/status, /api/scores on PORT or ADDR:PORT (ADDR defaults to 127.0.0.1; off when not given)", &http_addr, "GRIDLINE_HTTP"},
         {"http-public", OPT_FLAG, NULL, "allow --http on a non-loopback address (the pages have no access control: put a proxy with authentication in front)", &http_public, NULL},
         {"log-syslog", OPT_FLAG, NULL, "log to syslog (facility daemon) instead of stderr", &log_syslog, NULL},
+        /* issue 3: the alert path woken at once on a busy machine */
+        {"realtime", OPT_INT, "0", "run the broker and its ZeroMQ I/O threads under SCHED_RR at this priority (1..99; 0: ordinary scheduling), so an alert is not kept waiting for a CPU by routine work; needs CAP_SYS_NICE or RLIMIT_RTPRIO, else a warning and ordinary scheduling", &realtime, NULL},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
                         "gridline-broker [--intake EP] [--workers EP] [--responders EP] [options]",
@@ -271,8 +275,8 @@ int main(int argc, char **argv)
         return 2;
     int level = log_level_parse(log_level);
     if (level < 0 || b.cfg.heartbeat_ms <= 0 || b.cfg.liveness <= 0 || b.cfg.max_queue <= 0 ||
-        b.cfg.routine_window <= 0) {
-        fprintf(stderr, "gridline-broker: bad --log-level, --heartbeat-ms, --liveness, --max-queue or --routine-window\n");
+        b.cfg.routine_window <= 0 || realtime < 0 || realtime > GL_RT_PRIO_MAX) {
+        fprintf(stderr, "gridline-broker: bad --log-level, --heartbeat-ms, --liveness, --max-queue, --routine-window or --realtime\n");
         return 2;
     }
     log_init("broker", level);
@@ -299,6 +303,14 @@ int main(int argc, char **argv)
     sa.sa_handler = broker_on_hup;
     sigaction(SIGHUP, &sa, NULL);
 
+    /* Before the first socket: ZeroMQ's I/O threads inherit it. */
+    if (realtime > 0) {
+        char why[256];
+        if (sched_realtime((int)realtime, why, sizeof why) != 0)
+            LOG_W("%s; running with ordinary scheduling", why);
+        else
+            LOG_I("running under SCHED_RR at priority %ld", realtime);
+    }
     b.ctx = zmq_ctx_new();
     b.jobs_in_flight = hmap_new();
     b.responders_by_ident = hmap_new();
@@ -330,8 +342,17 @@ int main(int argc, char **argv)
     if (!b.intake || !b.responders || !b.workers_sock)
         goto out;
     b.metrics = broker_metrics_new();
+    /* The HTTP server's threads serve people, not the alert path. */
+    int rt = sched_is_realtime();
+    if (rt)
+        sched_ordinary();
     if (http_addr && broker_http_start(&b, http_addr, http_public) != 0)
         goto out;
+    if (rt) {
+        char why[256];
+        if (sched_realtime(rt, why, sizeof why) != 0)
+            LOG_W("%s", why);
+    }
 
     uint64_t next_tick = clock_mono_ms() + (uint64_t)b.cfg.heartbeat_ms;
     uint64_t next_stats = clock_mono_ms() + (uint64_t)b.cfg.stats_interval_s * 1000;

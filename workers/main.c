@@ -14,6 +14,7 @@
 #include "../common/log.h"
 #include "../common/keys.h"
 #include "../common/opts.h"
+#include "../common/rtsched.h"
 #include "../common/store_members.h"
 
 static volatile sig_atomic_t worker_stop_flag, worker_reload_flag;
@@ -272,6 +273,7 @@ int main(int argc, char **argv)
         {"map-mb", OPT_INT, "4096", "initial LMDB map size in MiB (grows up to --map-max-mb)", &w.cfg.map_mb, NULL},
         {"close-unrated-s", OPT_INT, "604800", "a resolved event nobody rates closes after this many seconds (0: never)", &w.cfg.close_unrated_s, NULL},
         {"nice", OPT_INT, "0", "change this process's nice value by N (-20..19; below 0 needs CAP_SYS_NICE): 10 for workers of routine work, so they give way to the broker and an alert-lane worker on a busy machine", &w.cfg.nice, NULL},
+        {"realtime", OPT_INT, "0", "run every thread of the worker under SCHED_RR at this priority (1..99; 0: ordinary scheduling), for a --lanes alert worker: woken at once on a busy machine; needs CAP_SYS_NICE or RLIMIT_RTPRIO, else a warning and ordinary scheduling", &w.cfg.realtime, NULL},
         {"lanes", OPT_STR, "all", "lanes the broker sends here: all, alert (a worker kept free for alerts and acts) or routine", &w.cfg.lanes, NULL},
         {"delivery-limit", OPT_INT, "50", "sends of an unacknowledged dispatch before it becomes a dead letter (0: no limit)", &w.cfg.delivery_limit, NULL},
         {"log-level", OPT_STR, "info", "error, warn, info or debug", &log_level, "GRIDLINE_LOG_LEVEL"},
@@ -304,7 +306,8 @@ int main(int argc, char **argv)
     }
     if (level < 0 || w.cfg.credit < 1 || w.cfg.batch < 1 || w.cfg.retry_ms < 1 ||
         w.cfg.heartbeat_ms < 1 || w.cfg.liveness < 1 || w.cfg.map_mb < 1 ||
-        w.cfg.delivery_limit < 0 || w.cfg.nice < -20 || w.cfg.nice > 19 ||
+        w.cfg.delivery_limit < 0 || w.cfg.nice < -20 || w.cfg.nice > 19 || w.cfg.realtime < 0 ||
+        w.cfg.realtime > GL_RT_PRIO_MAX ||
         strlen(w.cfg.name) > GL_MAX_ID || w.cfg.alert_reserve_mb < 0 ||
         w.cfg.alert_reserve_mb >= (w.cfg.map_max_mb > w.cfg.map_mb ? w.cfg.map_max_mb : w.cfg.map_mb)) {
         fprintf(stderr, "gridline-worker: an option is out of range (see --help)\n");
@@ -322,6 +325,13 @@ int main(int argc, char **argv)
     errno = 0;
     if (w.cfg.nice != 0 && nice((int)w.cfg.nice) == -1 && errno != 0)
         LOG_W("cannot change the nice value by %ld: %s", w.cfg.nice, strerror(errno));
+    if (w.cfg.realtime > 0) {
+        char why[256];
+        if (sched_realtime((int)w.cfg.realtime, why, sizeof why) != 0)
+            LOG_W("%s; running with ordinary scheduling", why);
+        else
+            LOG_I("running under SCHED_RR at priority %ld", w.cfg.realtime);
+    }
 
     char err[512];
     if (worker_curve_init(key_file, server_key, err, sizeof err) != 0) {

@@ -26,6 +26,7 @@ typedef struct worker_config {
     long close_unrated_s; /* a resolved event nobody rates closes after this */
     const char *lanes;    /* "all", "alert" or "routine": what the broker sends */
     long nice;            /* added to the process's nice value at start */
+    long realtime;        /* SCHED_RR priority of every thread; 0: ordinary */
     long delivery_limit;  /* sends of a dispatch before it is dead-lettered; 0: no limit */
     long map_max_mb;      /* the map grows up to this ceiling */
     long alert_reserve_mb; /* room kept for alerts: routine work is refused below it */
