@@ -12,11 +12,16 @@
 #include "worker.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../common/clock.h"
+
+/* The longest the thread sleeps at a time: watchdog_stop waits at most this
+ * long for it, rather than a whole heartbeat. */
+#define WATCHDOG_NAP_MS 20
 
 static struct {
     pthread_t thread;
@@ -35,6 +40,14 @@ void watchdog_waiting(int waiting) { atomic_store(&dog.waiting_for_lock, waiting
 static void *watchdog_main(void *arg)
 {
     (void)arg;
+    /* SIGTERM, SIGINT and SIGHUP are for the main thread: one taken here
+     * would leave the main loop asleep in zmq_poll until its timeout. */
+    sigset_t mine;
+    sigemptyset(&mine);
+    sigaddset(&mine, SIGTERM);
+    sigaddset(&mine, SIGINT);
+    sigaddset(&mine, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &mine, NULL);
     void *sock = zmq_socket(dog.ctx, ZMQ_DEALER);
     int zero = 0, one = 1;
     zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
@@ -58,7 +71,12 @@ static void *watchdog_main(void *arg)
         while (frame_recv(sock, 0, ZMQ_DONTWAIT, &fm) == 0)
             frame_close(&fm);
         frame_close(&fm);
-        usleep((useconds_t)dog.heartbeat_ms * 1000);
+        for (long slept = 0; slept < dog.heartbeat_ms && !atomic_load(&dog.stop);
+             slept += WATCHDOG_NAP_MS) {
+            long nap = dog.heartbeat_ms - slept < WATCHDOG_NAP_MS ? dog.heartbeat_ms - slept
+                                                                   : WATCHDOG_NAP_MS;
+            usleep((useconds_t)nap * 1000);
+        }
     }
     zmq_close(sock);
     return NULL;
