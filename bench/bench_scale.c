@@ -452,7 +452,7 @@ static int run_sweep(void)
 
 typedef struct size_res {
     uint64_t target;
-    int skipped; /* not enough disk */
+    int skipped; /* 1: not enough disk; 2: interrupted during the fill */
     fill_result fill;
     bs_figures store;
     double cached_before_cold, restart_cold_ms, restart_warm_ms, stop_ms;
@@ -518,6 +518,10 @@ static int measure_size(fill_cfg *fc, const char *store_dir, size_res *z, double
         fprintf(stderr, "bench_scale: the fill failed: %s\n", gl_strerror(rc));
         return -1;
     }
+    if (interrupted) {
+        z->skipped = 2;
+        return 0;
+    }
     if (bs_open(store_dir, &e) == 0) {
         bs_measure(e, store_dir, &z->store);
         mdb_env_close(e);
@@ -581,7 +585,8 @@ static void print_size_table(void)
     for (int i = 0; i < nsizes_done; i++) {
         const size_res *z = &sizes[i];
         if (z->skipped) {
-            printf("%-9" PRIu64 " skipped: not enough free disk\n", z->target);
+            printf("%-9" PRIu64 " skipped: %s\n", z->target,
+                   z->skipped == 1 ? "not enough free disk" : "interrupted");
             continue;
         }
         const bs_figures *f = &z->store;
@@ -670,7 +675,7 @@ static void print_json(void)
         json_t *o = json_object();
         json_object_set_new(o, "target", json_integer((json_int_t)z->target));
         if (z->skipped) {
-            json_object_set_new(o, "skipped", json_string("disk"));
+            json_object_set_new(o, "skipped", json_string(z->skipped == 1 ? "disk" : "interrupted"));
             json_array_append_new(sz, o);
             continue;
         }
