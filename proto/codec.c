@@ -157,12 +157,24 @@ static int utf8_valid(const unsigned char *s, size_t n)
     return 1;
 }
 
-/* str_check returns SC_OK when s (n bytes) is an acceptable value of f. */
-static int str_check(const codec_field *f, const char *s, size_t n)
+/* What str_check looks at besides length, ids and value lists. */
+enum {
+    SCK_NUL = 1,  /* NUL bytes: the decoder's strings come with a length; the
+                     encoder's are NUL-terminated and cannot hold one */
+    SCK_UTF8 = 2, /* UTF-8: left out for strings checked before (PROTO_ENC_TRUSTED) */
+};
+
+/* str_check returns SC_OK when s (n bytes) is an acceptable value of f; how:
+ * SCK_* bits. An id is printable ASCII and a listed value is ASCII, so both
+ * are valid UTF-8 once they pass their own check: UTF-8 is looked at only
+ * when nothing else vouches for it (or to name the fault of a string that
+ * is not one of the values). */
+static __attribute__((noinline)) int str_check(const codec_field *f, const char *s, size_t n,
+                                                int how)
 {
     if (n > f->max)
         return SC_LONG;
-    if (memchr(s, '\0', n))
+    if ((how & SCK_NUL) && memchr(s, '\0', n))
         return SC_NUL;
     if (f->flags & CF_ID) {
         if (n == 0)
@@ -170,15 +182,17 @@ static int str_check(const codec_field *f, const char *s, size_t n)
         for (size_t i = 0; i < n; i++)
             if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
                 return SC_ID;
+        how &= ~SCK_UTF8;
     }
-    if (!utf8_valid((const unsigned char *)s, n))
-        return SC_UTF8;
     if (f->values) {
         for (const char *const *v = f->values; *v; v++)
             if (strlen(*v) == n && memcmp(*v, s, n) == 0)
                 return SC_OK;
-        return SC_VALUE;
+        return (how & SCK_UTF8) && !utf8_valid((const unsigned char *)s, n) ? SC_UTF8
+                                                                            : SC_VALUE;
     }
+    if ((how & SCK_UTF8) && !utf8_valid((const unsigned char *)s, n))
+        return SC_UTF8;
     return SC_OK;
 }
 
@@ -252,7 +266,7 @@ static int decode_str(decoder *d, const codec_field *f, const msgpack_object *o,
     char list[128];
     const char *s = o->via.str.ptr;
     size_t n = o->via.str.size;
-    switch (str_check(f, s, n)) {
+    switch (str_check(f, s, n, SCK_NUL | SCK_UTF8)) {
     case SC_LONG:
         return fail(d, GL_EBADFIELD, "field '%s%s' is longer than %u bytes", path, f->key,
                     (unsigned)f->max);
@@ -510,10 +524,18 @@ int proto_decode(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *
 
 /* ---- Encoder ------------------------------------------------------------- */
 
+/* How a body is encoded: proto_encode_ex's flags, and the event map (row
+ * CT_EVENT of the top table) already encoded, to be written as it is. */
+typedef struct encoder {
+    int how;              /* SCK_* bits for str_check */
+    const void *event_map; /* NULL: encode the row's gl_event */
+    size_t event_map_len;
+} encoder;
+
 /* emitted: whether row f of base goes on the wire. Absent strings, zero
  * optional numbers and NONE enums are left out; required numbers and arrays
  * always go (0 and [] are values). */
-static int emitted(const codec_field *f, const void *base)
+static int emitted(const encoder *e, const codec_field *f, const void *base)
 {
     switch (f->type) {
     case CT_STR:
@@ -532,7 +554,7 @@ static int emitted(const codec_field *f, const void *base)
     case CT_BIN:
         return *AT_C(base, f->off, const void *) && *AT_C(base, f->aux, size_t);
     case CT_EVENT:
-        return AT_C(base, f->off, gl_event)->id != NULL;
+        return e->event_map || AT_C(base, f->off, gl_event)->id != NULL;
     case CT_ERRNAME:
         return strcmp(errname_of(*AT_C(base, f->off, uint32_t)), "unknown") != 0;
     case CT_MAP:
@@ -542,11 +564,13 @@ static int emitted(const codec_field *f, const void *base)
     }
 }
 
-static int check_map(const codec_table *t, const void *base);
+static int check_map(const encoder *e, const codec_table *t, const void *base);
 
 /* check_value: whether an emitted row holds a value the decoder accepts. */
-static int check_value(const codec_field *f, const void *base)
+static int check_value(const encoder *e, const codec_field *f, const void *base)
 {
+    /* Records nested in a body carry no map of their own to splice. */
+    const encoder sub = {e->how, NULL, 0};
     switch (f->type) {
     case CT_MAP: {
         /* exactly one whole map, as decode_value would accept it: a map
@@ -564,7 +588,7 @@ static int check_value(const codec_field *f, const void *base)
     }
     case CT_STR: {
         const char *s = *AT_C(base, f->off, const char *);
-        return str_check(f, s, strlen(s)) == SC_OK;
+        return str_check(f, s, strlen(s), e->how) == SC_OK;
     }
     case CT_COORD: {
         double v = *AT_C(base, f->off, double);
@@ -577,7 +601,8 @@ static int check_value(const codec_field *f, const void *base)
     case CT_DSSTATE:
         return *enum_names(f->type)(*AT_C(base, f->off, int)) != '\0';
     case CT_EVENT:
-        return check_map(&codec_event_table, AT_C(base, f->off, void)) == 0;
+        /* a map from proto_encode_event was checked when it was made */
+        return e->event_map || check_map(&sub, &codec_event_table, AT_C(base, f->off, void)) == 0;
     case CT_DISPATCHES:
     case CT_HISTORY:
     case CT_EVENTS: {
@@ -586,7 +611,7 @@ static int check_value(const codec_field *f, const void *base)
         if (n > f->max || (n && !items))
             return 0;
         for (size_t i = 0; i < n; i++)
-            if (check_map(sub_table(f->type), items + i * size))
+            if (check_map(&sub, sub_table(f->type), items + i * size))
                 return 0;
         return 1;
     }
@@ -595,14 +620,14 @@ static int check_value(const codec_field *f, const void *base)
     }
 }
 
-static int check_map(const codec_table *t, const void *base)
+static int check_map(const encoder *e, const codec_table *t, const void *base)
 {
     for (size_t r = 0; r < t->n; r++) {
         const codec_field *f = &t->fields[r];
-        if (!emitted(f, base)) {
+        if (!emitted(e, f, base)) {
             if (f->flags & CF_REQUIRED)
                 return GL_EBADFIELD;
-        } else if (!check_value(f, base)) {
+        } else if (!check_value(e, f, base)) {
             return GL_EBADFIELD;
         }
     }
@@ -610,16 +635,18 @@ static int check_map(const codec_table *t, const void *base)
 }
 
 /* pack_map packs the emitted rows of t; nonzero when a write failed. */
-static int pack_map(msgpack_packer *pk, const codec_table *t, const void *base)
+static int pack_map(const encoder *e, msgpack_packer *pk, const codec_table *t,
+                    const void *base)
 {
+    const encoder sub = {e->how, NULL, 0};
     size_t n = 0;
     int rc = 0;
     for (size_t r = 0; r < t->n; r++)
-        n += emitted(&t->fields[r], base) ? 1 : 0;
+        n += emitted(e, &t->fields[r], base) ? 1 : 0;
     rc |= msgpack_pack_map(pk, n);
     for (size_t r = 0; r < t->n; r++) {
         const codec_field *f = &t->fields[r];
-        if (!emitted(f, base))
+        if (!emitted(e, f, base))
             continue;
         rc |= msgpack_pack_str_with_body(pk, f->key, strlen(f->key));
         const char *s = NULL;
@@ -659,7 +686,10 @@ static int pack_map(msgpack_packer *pk, const codec_table *t, const void *base)
                                              *AT_C(base, f->aux, size_t));
             break;
         case CT_EVENT:
-            rc |= pack_map(pk, &codec_event_table, AT_C(base, f->off, void));
+            if (e->event_map) /* the same bytes pack_map made of it before */
+                rc |= pk->callback(pk->data, e->event_map, e->event_map_len);
+            else
+                rc |= pack_map(&sub, pk, &codec_event_table, AT_C(base, f->off, void));
             break;
         case CT_MAP: /* the bytes of a whole map, as they came */
             rc |= pk->callback(pk->data, *AT_C(base, f->off, const char *),
@@ -670,7 +700,7 @@ static int pack_map(msgpack_packer *pk, const codec_table *t, const void *base)
             const char *items = *AT_C(base, f->off, const char *);
             rc |= msgpack_pack_array(pk, count);
             for (size_t i = 0; i < count; i++)
-                rc |= pack_map(pk, sub_table(f->type), items + i * size);
+                rc |= pack_map(&sub, pk, sub_table(f->type), items + i * size);
         }
         }
         if (s)
@@ -679,18 +709,17 @@ static int pack_map(msgpack_packer *pk, const codec_table *t, const void *base)
     return rc;
 }
 
-int proto_encode(const proto_msg *m, msgpack_sbuffer *buf)
+/* encode checks base against t and appends its map to buf; see proto_encode. */
+static int encode(const encoder *e, const codec_table *t, const void *base,
+                  msgpack_sbuffer *buf)
 {
-    const codec_table *t = codec_command(m->cmd);
-    if (!t)
-        return GL_EUNKNOWNCMD;
-    int rc = check_map(t, m);
+    int rc = check_map(e, t, base);
     if (rc)
         return rc;
     size_t start = buf->size;
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    if (pack_map(&pk, t, m)) {
+    if (pack_map(e, &pk, t, base)) {
         buf->size = start;
         return GL_EINTERNAL;
     }
@@ -701,17 +730,184 @@ int proto_encode(const proto_msg *m, msgpack_sbuffer *buf)
     return 0;
 }
 
+int proto_encode(const proto_msg *m, msgpack_sbuffer *buf)
+{
+    return proto_encode_ex(m, 0, NULL, 0, buf);
+}
+
+int proto_encode_ex(const proto_msg *m, int flags, const void *event_map, size_t event_map_len,
+                    msgpack_sbuffer *buf)
+{
+    const codec_table *t = codec_command(m->cmd);
+    if (!t)
+        return GL_EUNKNOWNCMD;
+    encoder e = {(flags & PROTO_ENC_TRUSTED) ? 0 : SCK_UTF8, event_map, event_map_len};
+    if (event_map) {
+        /* Only a body with a map of event fields takes one, and only a
+         * whole map: proto_encode_event's, at most a body long. */
+        size_t r = 0;
+        while (r < t->n && t->fields[r].type != CT_EVENT)
+            r++;
+        unsigned lead = event_map_len ? *(const unsigned char *)event_map : 0;
+        if (r == t->n || event_map_len > GL_MAX_BODY ||
+            !((lead >= 0x80 && lead <= 0x8f) || lead == 0xde || lead == 0xdf))
+            return GL_EBADFIELD;
+    }
+    return encode(&e, t, m, buf);
+}
+
+int proto_encode_event(const gl_event *ev, int flags, msgpack_sbuffer *buf)
+{
+    encoder e = {(flags & PROTO_ENC_TRUSTED) ? 0 : SCK_UTF8, NULL, 0};
+    return encode(&e, &codec_event_table, ev, buf);
+}
+
+static const encoder pack_plain = {SCK_UTF8, NULL, 0};
+
 void proto_pack_event(msgpack_packer *pk, const gl_event *ev)
 {
-    (void)pack_map(pk, &codec_event_table, ev);
+    (void)pack_map(&pack_plain, pk, &codec_event_table, ev);
 }
 
 void proto_pack_dispatch(msgpack_packer *pk, const gl_dispatch *d)
 {
-    (void)pack_map(pk, &codec_dispatch_table, d);
+    (void)pack_map(&pack_plain, pk, &codec_dispatch_table, d);
 }
 
 void proto_pack_history(msgpack_packer *pk, const gl_history *h)
 {
-    (void)pack_map(pk, &codec_history_table, h);
+    (void)pack_map(&pack_plain, pk, &codec_history_table, h);
+}
+
+/* ---- Event maps made once (issue 7) -------------------------------------- */
+
+int proto_event_same(const gl_event *a, const gl_event *b)
+{
+    const codec_table *t = &codec_event_table;
+    for (size_t r = 0; r < t->n; r++) {
+        const codec_field *f = &t->fields[r];
+        switch (f->type) {
+        case CT_STR: {
+            const char *x = *AT_C(a, f->off, const char *), *y = *AT_C(b, f->off, const char *);
+            if (x != y && (!x || !y || strcmp(x, y) != 0))
+                return 0;
+            break;
+        }
+        case CT_UINT:
+            if (f->size == sizeof(uint32_t) ? *AT_C(a, f->off, uint32_t) != *AT_C(b, f->off, uint32_t)
+                                            : *AT_C(a, f->off, uint64_t) != *AT_C(b, f->off, uint64_t))
+                return 0;
+            break;
+        case CT_COORD:
+            if (*AT_C(a, f->aux, int) != *AT_C(b, f->aux, int) ||
+                (*AT_C(a, f->aux, int) && *AT_C(a, f->off, double) != *AT_C(b, f->off, double)))
+                return 0;
+            break;
+        default: /* CT_BOOL and the enums: an int */
+            if (*AT_C(a, f->off, int) != *AT_C(b, f->off, int))
+                return 0;
+            break;
+        }
+    }
+    return 1;
+}
+
+int proto_event_copy(gl_event *dst, const gl_event *src, gl_arena *arena)
+{
+    *dst = *src;
+    const codec_table *t = &codec_event_table;
+    for (size_t r = 0; r < t->n; r++) {
+        const codec_field *f = &t->fields[r];
+        const char *s = f->type == CT_STR ? *AT_C(src, f->off, const char *) : NULL;
+        if (s && !(*AT(dst, f->off, const char *) = arena_strdup(arena, s)))
+            return GL_EINTERNAL;
+    }
+    return 0;
+}
+
+/* skip returns where the msgpack object at pos (of len bytes) ends, or 0
+ * when it does not fit. Containers are walked by counting what is left in
+ * them, so nothing recurses. */
+static size_t skip(const unsigned char *p, size_t len, size_t pos)
+{
+    uint64_t left = 1;
+    while (left) {
+        left--;
+        if (pos >= len)
+            return 0;
+        unsigned lead = p[pos++];
+        uint64_t bytes = 0, items = 0;
+        if (lead <= 0x7f || lead >= 0xe0) {
+            /* fixint */
+        } else if (lead <= 0x8f) {
+            items = 2u * (lead & 0x0f);
+        } else if (lead <= 0x9f) {
+            items = lead & 0x0f;
+        } else if (lead <= 0xbf) {
+            bytes = lead & 0x1f;
+        } else {
+            unsigned what = mp_lead[lead - 0xc0].what, nlen = mp_lead[lead - 0xc0].lenbytes;
+            if (what == MP_INVALID || len - pos < nlen)
+                return 0;
+            uint64_t n = 0;
+            for (unsigned i = 0; i < nlen; i++)
+                n = n << 8 | p[pos++];
+            if (what == MP_ARRAY || what == MP_MAP)
+                items = what == MP_MAP ? 2 * n : n;
+            else
+                bytes = n + mp_lead[lead - 0xc0].extra;
+        }
+        if (bytes > len - pos || items > len - pos)
+            return 0;
+        pos += (size_t)bytes;
+        left += items;
+    }
+    return pos;
+}
+
+int proto_map_without(const void *map, size_t len, const char *key, msgpack_sbuffer *buf)
+{
+    const unsigned char *p = map;
+    size_t klen = strlen(key), pos = 1;
+    uint32_t n;
+    if (len == 0)
+        return GL_EBADBODY;
+    if (p[0] >= 0x80 && p[0] <= 0x8f) {
+        n = p[0] & 0x0f;
+    } else if (p[0] == 0xde && len >= 3) {
+        n = (uint32_t)p[1] << 8 | p[2];
+        pos = 3;
+    } else if (p[0] == 0xdf && len >= 5) {
+        n = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+        pos = 5;
+    } else {
+        return GL_EBADBODY;
+    }
+    /* Find the first entry whose key is the string key. */
+    size_t body = pos, cut = 0, cut_end = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t k = pos, v = skip(p, len, k), end = v ? skip(p, len, v) : 0;
+        if (!end)
+            return GL_EBADBODY;
+        unsigned lead = p[k];
+        size_t hdr = lead >= 0xa0 && lead <= 0xbf ? 1 : lead == 0xd9 ? 2 : lead == 0xda ? 3
+                     : lead == 0xdb ? 5 : 0; /* 0: not a string */
+        if (!cut_end && hdr && v - k - hdr == klen && memcmp(p + k + hdr, key, klen) == 0) {
+            cut = k;
+            cut_end = end;
+        }
+        pos = end;
+    }
+    if (pos != len)
+        return GL_EBADBODY;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    int rc = msgpack_pack_map(&pk, cut_end ? n - 1 : n);
+    if (cut_end) {
+        rc |= msgpack_sbuffer_write(buf, (const char *)p + body, cut - body);
+        rc |= msgpack_sbuffer_write(buf, (const char *)p + cut_end, len - cut_end);
+    } else {
+        rc |= msgpack_sbuffer_write(buf, (const char *)p + body, len - body);
+    }
+    return rc ? GL_EINTERNAL : 0;
 }

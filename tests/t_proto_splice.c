@@ -1,0 +1,250 @@
+/* Unit tests for the hot-path encoding of proto.h (issue 7): an event map
+ * encoded once and spliced into DISPATCH bodies, the map cut without
+ * "contact", and PROTO_ENC_TRUSTED. What a responder receives must be the
+ * same bytes proto_encode makes, and the checks that guard the wire must
+ * still refuse what the decoder would refuse. */
+#include "../proto/proto.h"
+#include "tap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static msgpack_sbuffer sb_plain, sb_splice, sb_map, sb_cut;
+
+static void reset(void)
+{
+    sb_plain.size = sb_splice.size = sb_map.size = sb_cut.size = 0;
+}
+
+static int same_bytes(const msgpack_sbuffer *a, const msgpack_sbuffer *b)
+{
+    return a->size == b->size && a->size > 0 && memcmp(a->data, b->data, a->size) == 0;
+}
+
+static gl_event event_full(void)
+{
+    gl_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.id = "t-42-0001";
+    ev.seq = 42;
+    ev.kind = GL_KIND_ALERT;
+    ev.category = "fire";
+    ev.text = "三楼厨房冒烟，楼道里有焦味。Smoke on the third floor.";
+    ev.community = "heping";
+    ev.compound = "heping-c3";
+    ev.grid = "heping-g1";
+    ev.terminal = "box-17";
+    ev.address = "和平路 12 号";
+    ev.has_coords = 1;
+    ev.lat = 39.9042;
+    ev.lon = 116.5;
+    ev.contact = "138-0000-0000";
+    ev.urgency = "Immediate";
+    ev.severity = "Severe";
+    ev.certainty = "Observed";
+    ev.state = GL_EV_FILED;
+    ev.team = "heping-grid-1";
+    ev.created_ms = 1764300000000ull;
+    ev.updated_ms = 1764300000123ull;
+    ev.plan_step = 1;
+    ev.escalate_at_ms = 1764300060000ull;
+    ev.alarm = "unanswered";
+    ev.sign_by_ms = 1764300600000ull;
+    return ev;
+}
+
+static proto_msg dispatch_of(const gl_event *ev, const char *team, const char *role)
+{
+    proto_msg m;
+    memset(&m, 0, sizeof m);
+    m.cmd = PROTO_DISPATCH;
+    m.event = ev->id;
+    m.team = team;
+    m.role = role;
+    m.state = GL_DS_PENDING;
+    m.attempts = 3;
+    m.ev = *ev;
+    return m;
+}
+
+/* The DISPATCH of ev to one team, with and without the contact, both ways:
+ * proto_encode of the whole message, and the map made once and spliced. */
+static void check_splice(const gl_event *ev, const char *what)
+{
+    reset();
+    is_int(proto_encode_event(ev, PROTO_ENC_TRUSTED, &sb_map), 0, "%s: the map encodes", what);
+    is_int(proto_map_without(sb_map.data, sb_map.size, "contact", &sb_cut), 0,
+           "%s: the map without contact is cut", what);
+
+    proto_msg m = dispatch_of(ev, "heping-grid-1", "grid");
+    is_int(proto_encode(&m, &sb_plain), 0, "%s: DISPATCH with contact encodes", what);
+    proto_msg spliced = m;
+    memset(&spliced.ev, 0, sizeof spliced.ev);
+    spliced.ev.seq = ev->seq;
+    is_int(proto_encode_ex(&spliced, PROTO_ENC_TRUSTED, sb_map.data, sb_map.size, &sb_splice), 0,
+           "%s: DISPATCH with the map spliced encodes", what);
+    ok(same_bytes(&sb_plain, &sb_splice), "%s: spliced DISPATCH is byte for byte proto_encode's",
+       what);
+
+    sb_plain.size = sb_splice.size = 0;
+    m.role = "informed";
+    m.ev.contact = NULL;
+    is_int(proto_encode(&m, &sb_plain), 0, "%s: DISPATCH without contact encodes", what);
+    spliced.role = "informed";
+    is_int(proto_encode_ex(&spliced, 0, sb_cut.data, sb_cut.size, &sb_splice), 0,
+           "%s: DISPATCH with the cut map encodes", what);
+    ok(same_bytes(&sb_plain, &sb_splice),
+       "%s: the cut map gives proto_encode's bytes without contact", what);
+
+    /* What a responder decodes from the spliced body. */
+    gl_arena arena = {0};
+    proto_msg got;
+    char err[160];
+    is_int(proto_decode(PROTO_DISPATCH, sb_splice.data, sb_splice.size, &got, &arena, err,
+                        sizeof err), 0, "%s: the spliced DISPATCH decodes", what);
+    is_str(got.ev.text, ev->text, "%s: its detail has the text", what);
+    ok(got.ev.contact == NULL, "%s: and no contact", what);
+    is_int((long long)got.ev.seq, (long long)ev->seq, "%s: and the seq", what);
+    arena_free(&arena);
+}
+
+int main(void)
+{
+    msgpack_sbuffer_init(&sb_plain);
+    msgpack_sbuffer_init(&sb_splice);
+    msgpack_sbuffer_init(&sb_map);
+    msgpack_sbuffer_init(&sb_cut);
+
+    /* 24 fields: a map16 header with the contact, and still one without. */
+    gl_event full = event_full();
+    check_splice(&full, "full event");
+
+    /* 16 fields with the contact, 15 without: the header changes form
+     * (map16 to fixmap) when the contact is cut. */
+    gl_event sixteen = full;
+    sixteen.alarm = NULL;
+    sixteen.sign_by_ms = 0;
+    sixteen.escalate_at_ms = 0;
+    sixteen.plan_step = 0;
+    sixteen.team = NULL;
+    sixteen.urgency = sixteen.severity = sixteen.certainty = NULL;
+    check_splice(&sixteen, "16-field event");
+    ok((unsigned char)sb_map.data[0] == 0xde && sb_map.data[2] == 16 &&
+       (unsigned char)sb_cut.data[0] == 0x8f,
+       "16-field event: map16 with the contact, fixmap of 15 without");
+
+    /* A small event without a contact: the cut map is the map itself. */
+    gl_event small;
+    memset(&small, 0, sizeof small);
+    small.id = "r-1";
+    small.kind = GL_KIND_REQUEST;
+    small.category = "noise";
+    small.text = "loud music";
+    small.state = GL_EV_FILED;
+    check_splice(&small, "small event");
+    reset();
+    proto_encode_event(&small, 0, &sb_map);
+    proto_map_without(sb_map.data, sb_map.size, "contact", &sb_cut);
+    ok(same_bytes(&sb_map, &sb_cut), "a map without the key is copied as it is");
+
+    /* A detail given to a body that has no event map, or not a map. */
+    reset();
+    proto_msg notice;
+    memset(&notice, 0, sizeof notice);
+    notice.cmd = PROTO_NOTICE;
+    notice.event = "r-1";
+    notice.team = "t";
+    notice.what = "taken";
+    proto_encode_event(&small, 0, &sb_map);
+    is_int(proto_encode_ex(&notice, 0, sb_map.data, sb_map.size, &sb_plain), GL_EBADFIELD,
+           "an event map for a NOTICE is refused");
+    proto_msg d = dispatch_of(&small, "t", "grid");
+    static const unsigned char not_a_map[] = {0x92, 0x01, 0x02};
+    is_int(proto_encode_ex(&d, 0, not_a_map, sizeof not_a_map, &sb_plain), GL_EBADFIELD,
+           "a detail that is not a map is refused");
+    is_int((long long)sb_plain.size, 0, "and nothing is written");
+
+    /* proto_map_without refuses what is not one whole map. */
+    reset();
+    is_int(proto_map_without(not_a_map, sizeof not_a_map, "contact", &sb_cut), GL_EBADBODY,
+           "map_without: an array is refused");
+    proto_encode_event(&full, 0, &sb_map);
+    is_int(proto_map_without(sb_map.data, sb_map.size - 1, "contact", &sb_cut), GL_EBADBODY,
+           "map_without: a truncated map is refused");
+    is_int(proto_map_without(sb_map.data, 0, "contact", &sb_cut), GL_EBADBODY,
+           "map_without: nothing is refused");
+    static const unsigned char lying[] = {0x83, 0xa1, 'a', 0x01}; /* 3 entries, 1 there */
+    is_int(proto_map_without(lying, sizeof lying, "a", &sb_cut), GL_EBADBODY,
+           "map_without: a map shorter than its count is refused");
+
+    /* Trusted: UTF-8 is not walked again, but ids, lengths and value lists
+     * still guard the wire; untrusted, bad UTF-8 is refused as before. */
+    reset();
+    gl_event bad = small;
+    bad.text = "caf\xc3"; /* a cut character */
+    is_int(proto_encode_event(&bad, 0, &sb_map), GL_EBADFIELD, "untrusted: bad UTF-8 is refused");
+    d = dispatch_of(&bad, "t", "grid");
+    is_int(proto_encode(&d, &sb_plain), GL_EBADFIELD, "proto_encode still refuses bad UTF-8");
+    bad = small;
+    bad.id = "has space";
+    is_int(proto_encode_event(&bad, PROTO_ENC_TRUSTED, &sb_map), GL_EBADFIELD,
+           "trusted: a bad id is still refused");
+    bad = small;
+    bad.urgency = "Soon";
+    is_int(proto_encode_event(&bad, PROTO_ENC_TRUSTED, &sb_map), GL_EBADFIELD,
+           "trusted: a value not in the list is still refused");
+    bad = small;
+    char *longtext = malloc(GL_MAX_TEXT + 2);
+    memset(longtext, 'x', GL_MAX_TEXT + 1);
+    longtext[GL_MAX_TEXT + 1] = '\0';
+    bad.text = longtext;
+    is_int(proto_encode_event(&bad, PROTO_ENC_TRUSTED, &sb_map), GL_EBADFIELD,
+           "trusted: a text over the limit is still refused");
+    free(longtext);
+    is_int((long long)sb_map.size, 0, "nothing is written by a refused encode");
+
+    /* The decoder keeps telling what is wrong, in the same words. */
+    {
+        static const unsigned char body[] = {0x84, 0xa2, 'i', 'd', 0xa1, 'x', 0xa4, 'k', 'i',
+                                             'n', 'd', 0xa5, 'a', 'l', 'e', 'r', 't',
+                                             0xa4, 't', 'e', 'x', 't', 0xa1, 'y',
+                                             0xa7, 'u', 'r', 'g', 'e', 'n', 'c', 'y', 0xa2,
+                                             0xc3, 0x28};
+        gl_arena arena = {0};
+        proto_msg got;
+        char err[160];
+        proto_decode(PROTO_SUBMIT, body, sizeof body, &got, &arena, err, sizeof err);
+        ok(strstr(err, "'urgency' is not valid UTF-8") != NULL,
+           "decoder: a listed field with bad UTF-8 is named as such (%s)", err);
+        arena_free(&arena);
+    }
+
+    /* proto_event_same / proto_event_copy */
+    gl_arena arena = {0};
+    gl_event copy;
+    is_int(proto_event_copy(&copy, &full, &arena), 0, "an event is copied");
+    ok(copy.text != full.text && proto_event_same(&copy, &full), "the copy is the same event");
+    char text[64];
+    strcpy(text, "loud music");
+    gl_event other = small;
+    other.text = text;
+    ok(proto_event_same(&other, &small), "strings are compared by content");
+    text[0] = 'L';
+    ok(!proto_event_same(&other, &small), "a changed string makes another event");
+    other = small;
+    other.seq = 7;
+    ok(!proto_event_same(&other, &small), "another seq makes another event");
+    other = small;
+    other.contact = "x";
+    ok(!proto_event_same(&other, &small), "a contact makes another event");
+    other = full;
+    other.lat = 1.5;
+    ok(!proto_event_same(&other, &full), "other coordinates make another event");
+    arena_free(&arena);
+
+    msgpack_sbuffer_destroy(&sb_plain);
+    msgpack_sbuffer_destroy(&sb_splice);
+    msgpack_sbuffer_destroy(&sb_map);
+    msgpack_sbuffer_destroy(&sb_cut);
+    return done_testing();
+}
