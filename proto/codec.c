@@ -5,6 +5,7 @@
 #include "codec_table.h"
 #include "proto.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -125,6 +126,10 @@ static int scan(decoder *d, const unsigned char *p, size_t len)
 
 enum { SC_OK, SC_LONG, SC_NUL, SC_ID, SC_UTF8, SC_VALUE };
 
+/* utf8_valid: whether s (n bytes) is well-formed UTF-8 (no overlong forms,
+ * surrogates or code points above U+10FFFF). It runs over every text a
+ * terminal sends, so ASCII goes eight bytes at a time and the 3-byte
+ * characters of Chinese text have a path of their own. */
 static int utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
@@ -133,11 +138,22 @@ static int utf8_valid(const unsigned char *s, size_t n)
         uint32_t cp, min;
         if (c < 0x80) {
             i++;
+            for (uint64_t w; n - i >= 8; i += 8) {
+                memcpy(&w, s + i, 8);
+                if (w & UINT64_C(0x8080808080808080))
+                    break;
+            }
+            continue;
+        } else if ((c & 0xf0) == 0xe0) {
+            if (n - i < 3 || (s[i + 1] & 0xc0) != 0x80 || (s[i + 2] & 0xc0) != 0x80)
+                return 0;
+            cp = (c & 0x0fu) << 12 | (s[i + 1] & 0x3fu) << 6 | (s[i + 2] & 0x3fu);
+            if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))
+                return 0; /* overlong, or a surrogate */
+            i += 3;
             continue;
         } else if ((c & 0xe0) == 0xc0) {
             more = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            more = 2, cp = c & 0x0f, min = 0x800;
         } else if ((c & 0xf8) == 0xf0) {
             more = 3, cp = c & 0x07, min = 0x10000;
         } else {
@@ -150,8 +166,8 @@ static int utf8_valid(const unsigned char *s, size_t n)
                 return 0;
             cp = cp << 6 | (s[i + k] & 0x3f);
         }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0; /* overlong, out of range, or a surrogate */
+        if (cp < min || cp > 0x10ffff)
+            return 0; /* overlong, or out of range */
         i += more + 1;
     }
     return 1;
@@ -431,12 +447,19 @@ static int decode_value(decoder *d, const codec_field *f, const msgpack_object *
     }
 }
 
+/* key_is: whether row f has the wire key k (klen bytes, not NUL-terminated). */
+static int key_is(const codec_field *f, const char *k, size_t klen)
+{
+    return klen && f->key[0] == k[0] && strlen(f->key) == klen && memcmp(f->key, k, klen) == 0;
+}
+
 /* decode_map fills base from map by the rows of t; path prefixes field names
  * in reasons ("dispatches[2]."); top: map is the body itself. */
 static int decode_map(decoder *d, const codec_table *t, const msgpack_object_map *map,
                       void *base, const char *path, int top)
 {
     uint64_t seen = 0;
+    size_t next = 0;
     for (uint32_t i = 0; i < map->size; i++) {
         const msgpack_object *key = &map->ptr[i].key;
         if (key->type != MSGPACK_OBJECT_STR) {
@@ -445,16 +468,19 @@ static int decode_map(decoder *d, const codec_table *t, const msgpack_object_map
             return fail(d, GL_EBADFIELD, "keys of '%.*s' must be strings",
                         (int)strlen(path) - 1, path);
         }
-        size_t r;
-        for (r = 0; r < t->n; r++)
-            if (strlen(t->fields[r].key) == key->via.str.size &&
-                memcmp(t->fields[r].key, key->via.str.ptr, key->via.str.size) == 0)
-                break;
+        /* Encoders write the keys in the table's order, so the row after
+         * the last one found is tried first; then every row. */
+        const char *k = key->via.str.ptr;
+        size_t klen = key->via.str.size, r = next < t->n ? next : 0;
+        if (r >= t->n || !key_is(&t->fields[r], k, klen))
+            for (r = 0; r < t->n && !key_is(&t->fields[r], k, klen); r++)
+                ;
         if (r == t->n)
             continue; /* unknown keys are ignored: forward compatibility */
         if (seen & (UINT64_C(1) << r))
             return fail(d, GL_EBADFIELD, "field '%s%s' appears twice", path, t->fields[r].key);
         seen |= UINT64_C(1) << r;
+        next = r + 1;
         int rc = decode_value(d, &t->fields[r], &map->ptr[i].val, base, path);
         if (rc)
             return rc;
@@ -476,6 +502,41 @@ static int decode_map(decoder *d, const codec_table *t, const msgpack_object_map
     return 0;
 }
 
+/* thread_zone gives this thread's unpacking zone, made on first use and
+ * kept between messages: msgpack_unpack_next would make and free one, two
+ * mallocs and two frees, for every message. The strings of a body stay in
+ * it (the objects point into the body); decode_* copy what they keep into
+ * the caller's arena before proto_decode clears the zone. A thread that
+ * ends frees its zone (the key's destructor); NULL when memory runs out. */
+static pthread_key_t zone_key;
+static pthread_once_t zone_once = PTHREAD_ONCE_INIT;
+static int zone_key_ok;
+static _Thread_local msgpack_zone *zone_of_thread;
+
+static void zone_release(void *zone)
+{
+    msgpack_zone_free(zone);
+    zone_of_thread = NULL;
+}
+
+static void zone_key_make(void)
+{
+    zone_key_ok = pthread_key_create(&zone_key, zone_release) == 0;
+}
+
+static msgpack_zone *thread_zone(void)
+{
+    if (zone_of_thread)
+        return zone_of_thread;
+    pthread_once(&zone_once, zone_key_make);
+    msgpack_zone *zone = zone_key_ok ? msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE) : NULL;
+    if (zone && pthread_setspecific(zone_key, zone) != 0) {
+        msgpack_zone_free(zone);
+        zone = NULL;
+    }
+    return zone_of_thread = zone;
+}
+
 int proto_decode(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *arena,
                  char *errbuf, size_t errlen)
 {
@@ -495,18 +556,20 @@ int proto_decode(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *
     if (rc)
         return rc;
 
-    msgpack_unpacked u;
+    msgpack_zone *zone = thread_zone();
+    if (!zone)
+        return fail(&d, GL_EINTERNAL, "out of memory");
+    msgpack_object obj;
     size_t off = 0;
-    msgpack_unpacked_init(&u);
-    switch (msgpack_unpack_next(&u, body, len, &off)) {
+    switch (msgpack_unpack(body, len, &off, zone, &obj)) {
     case MSGPACK_UNPACK_SUCCESS:
     case MSGPACK_UNPACK_EXTRA_BYTES:
         if (off != len)
             rc = fail(&d, GL_EBADBODY, "%zu trailing bytes after the body", len - off);
-        else if (u.data.type != MSGPACK_OBJECT_MAP)
+        else if (obj.type != MSGPACK_OBJECT_MAP)
             rc = fail(&d, GL_EBADBODY, "body must be a msgpack map");
         else
-            rc = decode_map(&d, t, &u.data.via.map, m, "", 1);
+            rc = decode_map(&d, t, &obj.via.map, m, "", 1);
         break;
     case MSGPACK_UNPACK_CONTINUE:
         rc = fail(&d, GL_EBADBODY, "body is truncated");
@@ -518,7 +581,7 @@ int proto_decode(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *
         rc = fail(&d, GL_EBADBODY, "body is not msgpack");
         break;
     }
-    msgpack_unpacked_destroy(&u);
+    msgpack_zone_clear(zone); /* keeps its first chunk for the next message */
     return rc;
 }
 

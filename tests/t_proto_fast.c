@@ -1,8 +1,8 @@
-/* Unit tests for the hot-path encoding of proto.h (issue 7): an event map
- * encoded once and spliced into DISPATCH bodies, the map cut without
- * "contact", and PROTO_ENC_TRUSTED. What a responder receives must be the
- * same bytes proto_encode makes, and the checks that guard the wire must
- * still refuse what the decoder would refuse. */
+/* Unit tests for the hot paths of proto/ (issue 7): an event map encoded
+ * once and spliced into DISPATCH bodies, the map cut without "contact",
+ * PROTO_ENC_TRUSTED, and the decoder's faster UTF-8 check and key lookup.
+ * What a responder receives must be the same bytes proto_encode makes, and
+ * the checks that guard the wire must still refuse what they refused. */
 #include "../proto/proto.h"
 #include "tap.h"
 
@@ -19,6 +19,186 @@ static void reset(void)
 static int same_bytes(const msgpack_sbuffer *a, const msgpack_sbuffer *b)
 {
     return a->size == b->size && a->size > 0 && memcmp(a->data, b->data, a->size) == 0;
+}
+
+/* The UTF-8 check as it was written first, one code point at a time: the
+ * reference the decoder's faster walk must agree with. */
+static int utf8_reference(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i], more;
+        uint32_t cp, min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            more = 1, cp = c & 0x1f, min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            more = 2, cp = c & 0x0f, min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            more = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (n - i <= more)
+            return 0;
+        for (unsigned k = 1; k <= more; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += more + 1;
+    }
+    return 1;
+}
+
+/* decoder_accepts: whether a SUBMIT whose text is s (n bytes, no NUL) gets
+ * past the decoder's UTF-8 check. */
+static msgpack_sbuffer sb_submit;
+
+static int decoder_accepts(const unsigned char *s, size_t n)
+{
+    msgpack_sbuffer sb = sb_submit;
+    sb.size = 0;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 4);
+    msgpack_pack_str_with_body(&pk, "id", 2);
+    msgpack_pack_str_with_body(&pk, "u-1", 3);
+    msgpack_pack_str_with_body(&pk, "kind", 4);
+    msgpack_pack_str_with_body(&pk, "request", 7);
+    msgpack_pack_str_with_body(&pk, "category", 8);
+    msgpack_pack_str_with_body(&pk, "noise", 5);
+    msgpack_pack_str_with_body(&pk, "text", 4);
+    msgpack_pack_str_with_body(&pk, s, n);
+    gl_arena arena = {0};
+    proto_msg m;
+    char err[160];
+    int rc = proto_decode(PROTO_SUBMIT, sb.data, sb.size, &m, &arena, err, sizeof err);
+    arena_free(&arena);
+    if (rc && !strstr(err, "not valid UTF-8"))
+        printf("# unexpected: %s\n", err);
+    sb_submit = sb; /* it may have grown */
+    return rc == 0;
+}
+
+/* check_utf8 compares decoder and reference on seq after each ASCII prefix
+ * of 0..11 bytes (the word-at-a-time walk starts and stops at every place)
+ * and before an ASCII tail; counts disagreements. */
+static int check_utf8(const unsigned char *seq, size_t n)
+{
+    unsigned char buf[64];
+    int wrong = 0;
+    for (size_t pre = 0; pre < 12; pre += 1) {
+        for (size_t tail = 0; tail < 10; tail += 9) {
+            memset(buf, 'a', pre);
+            memcpy(buf + pre, seq, n);
+            memset(buf + pre + n, 'z', tail);
+            size_t len = pre + n + tail;
+            if (memchr(buf, 0, len))
+                continue;
+            wrong += decoder_accepts(buf, len) != utf8_reference(buf, len);
+        }
+    }
+    return wrong;
+}
+
+static void test_utf8(void)
+{
+    static const unsigned char cont[] = {0x01, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xff};
+    int wrong = 0;
+    long tried = 0;
+    unsigned char seq[4];
+    for (unsigned a = 1; a < 256; a++) {
+        seq[0] = (unsigned char)a;
+        wrong += check_utf8(seq, 1), tried++;
+        for (unsigned b = 1; b < 256; b++) {
+            seq[1] = (unsigned char)b;
+            if (a >= 0xc0 || b >= 0x80)
+                wrong += check_utf8(seq, 2), tried++;
+            if (a < 0xe0)
+                continue;
+            for (size_t c = 0; c < sizeof cont; c++) {
+                seq[2] = cont[c];
+                wrong += check_utf8(seq, 3), tried++;
+                if (a < 0xf0)
+                    continue;
+                for (size_t d = 0; d < sizeof cont; d += 3) {
+                    seq[3] = cont[d];
+                    wrong += check_utf8(seq, 4), tried++;
+                }
+            }
+        }
+    }
+    /* Random strings, mostly valid 3-byte text with a fault now and then. */
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 20000; i++) {
+        unsigned char s[40];
+        size_t n = 0;
+        while (n + 3 <= sizeof s) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            if (x % 5 == 0) {
+                s[n++] = (unsigned char)(1 + x % 127);
+            } else {
+                uint32_t cp = 0x4e00 + (uint32_t)(x >> 8) % 0x5000;
+                s[n++] = (unsigned char)(0xe0 | cp >> 12);
+                s[n++] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+                s[n++] = (unsigned char)(0x80 | (cp & 0x3f));
+            }
+        }
+        if (x % 3 == 0)
+            s[(x >> 20) % n] ^= (unsigned char)(1u << ((x >> 30) % 8));
+        if (memchr(s, 0, n))
+            continue;
+        wrong += decoder_accepts(s, n) != utf8_reference(s, n), tried++;
+    }
+    is_int(wrong, 0, "the decoder's UTF-8 check agrees with the reference on %ld inputs", tried);
+}
+
+/* Keys in any order, unknown keys and repeated keys, with the lookup that
+ * tries the next row first. */
+static void test_key_order(void)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 6);
+    msgpack_pack_str_with_body(&pk, "text", 4);
+    msgpack_pack_str_with_body(&pk, "t", 1);
+    msgpack_pack_str_with_body(&pk, "zzz", 3);
+    msgpack_pack_uint8(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "category", 8);
+    msgpack_pack_str_with_body(&pk, "noise", 5);
+    msgpack_pack_str_with_body(&pk, "id\0x", 4); /* not "id" */
+    msgpack_pack_str_with_body(&pk, "u-9", 3);
+    msgpack_pack_str_with_body(&pk, "kind", 4);
+    msgpack_pack_str_with_body(&pk, "request", 7);
+    msgpack_pack_str_with_body(&pk, "id", 2);
+    msgpack_pack_str_with_body(&pk, "u-1", 3);
+    gl_arena arena = {0};
+    proto_msg m;
+    char err[160];
+    is_int(proto_decode(PROTO_SUBMIT, sb.data, sb.size, &m, &arena, err, sizeof err), 0,
+           "keys out of order decode");
+    is_str(m.ev.id, "u-1", "a key with a NUL byte is not 'id'");
+    is_str(m.ev.category, "noise", "category found out of order");
+    /* The same key twice is still refused. */
+    sb.size = 0;
+    msgpack_pack_map(&pk, 3);
+    msgpack_pack_str_with_body(&pk, "id", 2);
+    msgpack_pack_str_with_body(&pk, "u-1", 3);
+    msgpack_pack_str_with_body(&pk, "id", 2);
+    msgpack_pack_str_with_body(&pk, "u-2", 3);
+    msgpack_pack_str_with_body(&pk, "kind", 4);
+    msgpack_pack_str_with_body(&pk, "request", 7);
+    is_int(proto_decode(PROTO_SUBMIT, sb.data, sb.size, &m, &arena, err, sizeof err),
+           GL_EBADFIELD, "a key given twice is refused (%s)", err);
+    arena_free(&arena);
+    msgpack_sbuffer_destroy(&sb);
 }
 
 static gl_event event_full(void)
@@ -241,6 +421,11 @@ int main(void)
     other.lat = 1.5;
     ok(!proto_event_same(&other, &full), "other coordinates make another event");
     arena_free(&arena);
+
+    test_key_order();
+    msgpack_sbuffer_init(&sb_submit);
+    test_utf8();
+    msgpack_sbuffer_destroy(&sb_submit);
 
     msgpack_sbuffer_destroy(&sb_plain);
     msgpack_sbuffer_destroy(&sb_splice);
