@@ -11,6 +11,9 @@
 
 static msgpack_sbuffer sb_plain, sb_splice, sb_map, sb_cut;
 
+static gl_event event_full(void);
+static proto_msg dispatch_of(const gl_event *ev, const char *team, const char *role);
+
 static void reset(void)
 {
     sb_plain.size = sb_splice.size = sb_map.size = sb_cut.size = 0;
@@ -156,6 +159,114 @@ static void test_utf8(void)
         wrong += decoder_accepts(s, n) != utf8_reference(s, n), tried++;
     }
     is_int(wrong, 0, "the decoder's UTF-8 check agrees with the reference on %ld inputs", tried);
+}
+
+/* repacked_same: whether msgpack-c, unpacking body and packing it again,
+ * makes the same bytes: the encoder chose msgpack-c's forms throughout. */
+static int repacked_same(const msgpack_sbuffer *body)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    int same = 0;
+    if (msgpack_unpack_next(&u, body->data, body->size, &off) == MSGPACK_UNPACK_SUCCESS &&
+        off == body->size) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_object(&pk, u.data);
+        same = sb.size == body->size && memcmp(sb.data, body->data, sb.size) == 0;
+        msgpack_sbuffer_destroy(&sb);
+    }
+    msgpack_unpacked_destroy(&u);
+    return same;
+}
+
+/* Every form of every kind of value the encoder writes, at its bounds. */
+static void test_forms(void)
+{
+    static const uint64_t uints[] = {1, 127, 128, 255, 256, 65535, 65536, 4294967295ull,
+                                     4294967296ull, UINT64_MAX};
+    /* each int form a coordinate can take, a float and doubles */
+    static const double lats[] = {0, 1, -1, -32, -33, -90, 45, 90, 12.5, -0.25, 39.9042,
+                                  -89.999999};
+    static const double lons[] = {0, 127, 128, -128, -129, -180, 180, 0.75, 116.397128,
+                                  -179.5, 33, -33};
+    static const size_t lens[] = {1, 31, 32, 255, 256, 4000};
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    int bad = 0, n = 0;
+    char *text = malloc(4001);
+    memset(text, 'x', 4000);
+    gl_event ev = event_full();
+    for (size_t i = 0; i < GL_ARRAY_LEN(uints); i++)
+        for (size_t c = 0; c < GL_ARRAY_LEN(lats); c++) {
+            size_t len = lens[(i + c) % GL_ARRAY_LEN(lens)];
+            text[len] = '\0';
+            ev.text = text;
+            ev.lat = lats[c];
+            ev.lon = lons[(c + i) % GL_ARRAY_LEN(lons)];
+            ev.created_ms = uints[i];
+            ev.plan_step = (uint32_t)uints[(i + 3) % GL_ARRAY_LEN(uints)];
+            proto_msg m = dispatch_of(&ev, "t", "grid");
+            m.rid = uints[i];
+            m.attempts = (uint32_t)uints[(i + 5) % GL_ARRAY_LEN(uints)];
+            sb.size = 0;
+            bad += proto_encode(&m, &sb) != 0 || !repacked_same(&sb), n++;
+            text[len] = 'x';
+        }
+    /* arrays of 0, 15, 16 and 17 maps; a bin; booleans; a carried map */
+    gl_event evs[17];
+    for (size_t k = 0; k < 17; k++)
+        evs[k] = event_full();
+    static const size_t counts[] = {0, 15, 16, 17};
+    for (size_t i = 0; i < GL_ARRAY_LEN(counts); i++) {
+        proto_msg m;
+        memset(&m, 0, sizeof m);
+        m.cmd = PROTO_LISTING;
+        m.events = evs;
+        m.nevents = counts[i];
+        m.next = "cursor";
+        sb.size = 0;
+        bad += proto_encode(&m, &sb) != 0 || !repacked_same(&sb), n++;
+    }
+    unsigned char client[255];
+    memset(client, 7, sizeof client);
+    for (size_t len = 1; len <= 255; len += 127) {
+        proto_msg m;
+        memset(&m, 0, sizeof m);
+        m.cmd = PROTO_DONE;
+        m.job = 300;
+        m.client = client;
+        m.client_len = len;
+        m.origin = "intake";
+        sb.size = 0;
+        bad += proto_encode(&m, &sb) != 0 || !repacked_same(&sb), n++;
+    }
+    proto_msg f;
+    memset(&f, 0, sizeof f);
+    f.cmd = PROTO_FILED;
+    f.ev.id = "x";
+    f.ev.seq = 70000;
+    f.ev.kind = GL_KIND_REQUEST;
+    f.ev.state = GL_EV_FILED;
+    f.duplicate = 1;
+    sb.size = 0;
+    bad += proto_encode(&f, &sb) != 0 || !repacked_same(&sb), n++;
+    static const unsigned char figures[] = {0x82, 0xa1, 'a', 0xcd, 0x01, 0x00, 0xa1, 'b', 0x90};
+    proto_msg r;
+    memset(&r, 0, sizeof r);
+    r.cmd = PROTO_REPORT;
+    r.worker = "w1";
+    r.store_figures = figures;
+    r.store_figures_len = sizeof figures;
+    sb.size = 0;
+    bad += proto_encode(&r, &sb) != 0 || !repacked_same(&sb) ||
+               memmem(sb.data, sb.size, figures, sizeof figures) == NULL, n++;
+    free(text);
+    msgpack_sbuffer_destroy(&sb);
+    is_int(bad, 0, "the encoder writes msgpack-c's forms (%d bodies packed again alike)", n);
 }
 
 /* Keys in any order, unknown keys and repeated keys, with the lookup that
@@ -422,6 +533,7 @@ int main(void)
     ok(!proto_event_same(&other, &full), "other coordinates make another event");
     arena_free(&arena);
 
+    test_forms();
     test_key_order();
     msgpack_sbuffer_init(&sb_submit);
     test_utf8();
