@@ -1080,24 +1080,16 @@ static size_t skip(const unsigned char *p, size_t len, size_t pos)
     return pos;
 }
 
+static size_t map_head(const unsigned char *p, size_t len, uint32_t *n);
+
 int proto_map_without(const void *map, size_t len, const char *key, msgpack_sbuffer *buf)
 {
     const unsigned char *p = map;
-    size_t klen = strlen(key), pos = 1;
+    size_t klen = strlen(key);
     uint32_t n;
-    if (len == 0)
+    size_t pos = p ? map_head(p, len, &n) : 0;
+    if (!pos)
         return GL_EBADBODY;
-    if (p[0] >= 0x80 && p[0] <= 0x8f) {
-        n = p[0] & 0x0f;
-    } else if (p[0] == 0xde && len >= 3) {
-        n = (uint32_t)p[1] << 8 | p[2];
-        pos = 3;
-    } else if (p[0] == 0xdf && len >= 5) {
-        n = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
-        pos = 5;
-    } else {
-        return GL_EBADBODY;
-    }
     /* Find the first entry whose key is the string key. */
     size_t body = pos, cut = 0, cut_end = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -1129,4 +1121,55 @@ int proto_map_without(const void *map, size_t len, const char *key, msgpack_sbuf
         return GL_EINTERNAL;
     }
     return 0;
+}
+
+/* map_head reads the header of the map at p (len bytes): its entry count in
+ * *n and where its first key starts; 0 when p does not start with a map. */
+static size_t map_head(const unsigned char *p, size_t len, uint32_t *n)
+{
+    if (len >= 1 && p[0] >= 0x80 && p[0] <= 0x8f) {
+        *n = p[0] & 0x0f;
+        return 1;
+    }
+    if (len >= 3 && p[0] == 0xde) {
+        *n = (uint32_t)p[1] << 8 | p[2];
+        return 3;
+    }
+    if (len >= 5 && p[0] == 0xdf) {
+        *n = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+        return 5;
+    }
+    return 0;
+}
+
+int proto_peek_uint(const void *body, size_t len, const char *key, uint64_t *v)
+{
+    const unsigned char *p = body;
+    size_t klen = strlen(key);
+    uint32_t n;
+    size_t pos = p ? map_head(p, len, &n) : 0;
+    if (!pos)
+        return GL_EBADBODY;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t k = pos, val = skip(p, len, k), end = val ? skip(p, len, val) : 0;
+        if (!end)
+            return GL_EBADBODY;
+        unsigned lead = p[k];
+        size_t head = lead >= 0xa0 && lead <= 0xbf ? 1 : lead == 0xd9 ? 2 : lead == 0xda ? 3
+                      : lead == 0xdb ? 5 : 0;
+        if (head && val - k - head == klen && memcmp(p + k + head, key, klen) == 0) {
+            unsigned t = p[val];
+            size_t bytes = t <= 0x7f ? 0 : t == 0xcc ? 1 : t == 0xcd ? 2 : t == 0xce ? 4
+                           : t == 0xcf ? 8 : 9;
+            if (bytes == 9)
+                return GL_EBADFIELD;
+            uint64_t x = bytes ? 0 : t;
+            for (size_t b = 0; b < bytes; b++)
+                x = x << 8 | p[val + 1 + b];
+            *v = x;
+            return 0;
+        }
+        pos = end;
+    }
+    return GL_ENOTFOUND;
 }
