@@ -505,8 +505,8 @@ static int decode_map(decoder *d, const codec_table *t, const msgpack_object_map
 
 /* thread_zone gives this thread's unpacking zone, made on first use and
  * kept between messages: msgpack_unpack_next would make and free one, two
- * mallocs and two frees, for every message. The strings of a body stay in
- * it (the objects point into the body); decode_* copy what they keep into
+ * mallocs and two frees, for every message. The unpacked objects live in it
+ * (their strings point into the body); decode_* copy what they keep into
  * the caller's arena before proto_decode clears the zone. A thread that
  * ends frees its zone (the key's destructor); NULL when memory runs out. */
 static pthread_key_t zone_key;
