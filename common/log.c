@@ -39,6 +39,13 @@ int log_level_parse(const char *name)
     return -1;
 }
 
+static void append(char *line, size_t *n, const char *s)
+{
+    size_t len = strlen(s);
+    memcpy(line + *n, s, len);
+    *n += len;
+}
+
 static void log_vwrite(int level, const char *fmt, va_list ap)
 {
     char line[1024];
@@ -53,18 +60,35 @@ static void log_vwrite(int level, const char *fmt, va_list ap)
         log_syslog_line(i, line);
         return;
     }
+    /* A worker logs every event it files: the date and time are formatted
+     * once a second, the milliseconds by hand, the line written at once. */
+    static _Thread_local time_t stamp_secs = -1;
+    static _Thread_local char stamp[64];
     uint64_t now = clock_wall_ms();
     time_t secs = (time_t)(now / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s %s: ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, (int)(now % 1000),
-                     log_names[level < 0 ? 0 : level > 3 ? 3 : level], log_component);
-    if (n < 0)
+    if (secs != stamp_secs) {
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        stamp_secs = secs;
+    }
+    size_t n = 0;
+    append(line, &n, stamp);
+    line[n++] = (char)('0' + now % 1000 / 100);
+    line[n++] = (char)('0' + now % 100 / 10);
+    line[n++] = (char)('0' + now % 10);
+    append(line, &n, "Z ");
+    append(line, &n, log_names[level < 0 ? 0 : level > 3 ? 3 : level]);
+    append(line, &n, " ");
+    append(line, &n, log_component);
+    append(line, &n, ": "); /* n <= 63 + 3 + 2 + 5 + 1 + 31 + 2 */
+    int w = vsnprintf(line + n, sizeof line - n, fmt, ap);
+    if (w < 0)
         return;
-    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-    fprintf(stderr, "%s\n", line);
+    n += (size_t)w < sizeof line - n ? (size_t)w : sizeof line - n - 1;
+    line[n++] = '\n'; /* where vsnprintf put the NUL */
+    fwrite(line, 1, n, stderr);
 }
 
 void log_write(int level, const char *fmt, ...)

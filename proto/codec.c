@@ -5,8 +5,10 @@
 #include "codec_table.h"
 #include "proto.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Containers may nest this deep, the body map counting as 1. Version 1 needs
@@ -125,6 +127,10 @@ static int scan(decoder *d, const unsigned char *p, size_t len)
 
 enum { SC_OK, SC_LONG, SC_NUL, SC_ID, SC_UTF8, SC_VALUE };
 
+/* utf8_valid: whether s (n bytes) is well-formed UTF-8 (no overlong forms,
+ * surrogates or code points above U+10FFFF). It runs over every text a
+ * terminal sends, so ASCII goes eight bytes at a time and the 3-byte
+ * characters of Chinese text have a path of their own. */
 static int utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
@@ -133,11 +139,22 @@ static int utf8_valid(const unsigned char *s, size_t n)
         uint32_t cp, min;
         if (c < 0x80) {
             i++;
+            for (uint64_t w; n - i >= 8; i += 8) {
+                memcpy(&w, s + i, 8);
+                if (w & UINT64_C(0x8080808080808080))
+                    break;
+            }
+            continue;
+        } else if ((c & 0xf0) == 0xe0) {
+            if (n - i < 3 || (s[i + 1] & 0xc0) != 0x80 || (s[i + 2] & 0xc0) != 0x80)
+                return 0;
+            cp = (c & 0x0fu) << 12 | (s[i + 1] & 0x3fu) << 6 | (s[i + 2] & 0x3fu);
+            if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))
+                return 0; /* overlong, or a surrogate */
+            i += 3;
             continue;
         } else if ((c & 0xe0) == 0xc0) {
             more = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            more = 2, cp = c & 0x0f, min = 0x800;
         } else if ((c & 0xf8) == 0xf0) {
             more = 3, cp = c & 0x07, min = 0x10000;
         } else {
@@ -150,19 +167,31 @@ static int utf8_valid(const unsigned char *s, size_t n)
                 return 0;
             cp = cp << 6 | (s[i + k] & 0x3f);
         }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0; /* overlong, out of range, or a surrogate */
+        if (cp < min || cp > 0x10ffff)
+            return 0; /* overlong, or out of range */
         i += more + 1;
     }
     return 1;
 }
 
-/* str_check returns SC_OK when s (n bytes) is an acceptable value of f. */
-static int str_check(const codec_field *f, const char *s, size_t n)
+/* What str_check looks at besides length, ids and value lists. */
+enum {
+    SCK_NUL = 1,  /* NUL bytes: the decoder's strings come with a length; the
+                     encoder's are NUL-terminated and cannot hold one */
+    SCK_UTF8 = 2, /* UTF-8: left out for strings checked before (PROTO_ENC_TRUSTED) */
+};
+
+/* str_check returns SC_OK when s (n bytes) is an acceptable value of f; how:
+ * SCK_* bits. An id is printable ASCII and a listed value is ASCII, so both
+ * are valid UTF-8 once they pass their own check: UTF-8 is looked at only
+ * when nothing else vouches for it (or to name the fault of a string that
+ * is not one of the values). */
+static __attribute__((noinline)) int str_check(const codec_field *f, const char *s, size_t n,
+                                                int how)
 {
     if (n > f->max)
         return SC_LONG;
-    if (memchr(s, '\0', n))
+    if ((how & SCK_NUL) && memchr(s, '\0', n))
         return SC_NUL;
     if (f->flags & CF_ID) {
         if (n == 0)
@@ -170,15 +199,17 @@ static int str_check(const codec_field *f, const char *s, size_t n)
         for (size_t i = 0; i < n; i++)
             if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
                 return SC_ID;
+        how &= ~SCK_UTF8;
     }
-    if (!utf8_valid((const unsigned char *)s, n))
-        return SC_UTF8;
     if (f->values) {
         for (const char *const *v = f->values; *v; v++)
             if (strlen(*v) == n && memcmp(*v, s, n) == 0)
                 return SC_OK;
-        return SC_VALUE;
+        return (how & SCK_UTF8) && !utf8_valid((const unsigned char *)s, n) ? SC_UTF8
+                                                                            : SC_VALUE;
     }
+    if ((how & SCK_UTF8) && !utf8_valid((const unsigned char *)s, n))
+        return SC_UTF8;
     return SC_OK;
 }
 
@@ -252,7 +283,7 @@ static int decode_str(decoder *d, const codec_field *f, const msgpack_object *o,
     char list[128];
     const char *s = o->via.str.ptr;
     size_t n = o->via.str.size;
-    switch (str_check(f, s, n)) {
+    switch (str_check(f, s, n, SCK_NUL | SCK_UTF8)) {
     case SC_LONG:
         return fail(d, GL_EBADFIELD, "field '%s%s' is longer than %u bytes", path, f->key,
                     (unsigned)f->max);
@@ -417,12 +448,19 @@ static int decode_value(decoder *d, const codec_field *f, const msgpack_object *
     }
 }
 
+/* key_is: whether row f has the wire key k (klen bytes, not NUL-terminated). */
+static int key_is(const codec_field *f, const char *k, size_t klen)
+{
+    return klen && f->key[0] == k[0] && strlen(f->key) == klen && memcmp(f->key, k, klen) == 0;
+}
+
 /* decode_map fills base from map by the rows of t; path prefixes field names
  * in reasons ("dispatches[2]."); top: map is the body itself. */
 static int decode_map(decoder *d, const codec_table *t, const msgpack_object_map *map,
                       void *base, const char *path, int top)
 {
     uint64_t seen = 0;
+    size_t next = 0;
     for (uint32_t i = 0; i < map->size; i++) {
         const msgpack_object *key = &map->ptr[i].key;
         if (key->type != MSGPACK_OBJECT_STR) {
@@ -431,16 +469,19 @@ static int decode_map(decoder *d, const codec_table *t, const msgpack_object_map
             return fail(d, GL_EBADFIELD, "keys of '%.*s' must be strings",
                         (int)strlen(path) - 1, path);
         }
-        size_t r;
-        for (r = 0; r < t->n; r++)
-            if (strlen(t->fields[r].key) == key->via.str.size &&
-                memcmp(t->fields[r].key, key->via.str.ptr, key->via.str.size) == 0)
-                break;
+        /* Encoders write the keys in the table's order, so the row after
+         * the last one found is tried first; then every row. */
+        const char *k = key->via.str.ptr;
+        size_t klen = key->via.str.size, r = next < t->n ? next : 0;
+        if (r >= t->n || !key_is(&t->fields[r], k, klen))
+            for (r = 0; r < t->n && !key_is(&t->fields[r], k, klen); r++)
+                ;
         if (r == t->n)
             continue; /* unknown keys are ignored: forward compatibility */
         if (seen & (UINT64_C(1) << r))
             return fail(d, GL_EBADFIELD, "field '%s%s' appears twice", path, t->fields[r].key);
         seen |= UINT64_C(1) << r;
+        next = r + 1;
         int rc = decode_value(d, &t->fields[r], &map->ptr[i].val, base, path);
         if (rc)
             return rc;
@@ -462,6 +503,41 @@ static int decode_map(decoder *d, const codec_table *t, const msgpack_object_map
     return 0;
 }
 
+/* thread_zone gives this thread's unpacking zone, made on first use and
+ * kept between messages: msgpack_unpack_next would make and free one, two
+ * mallocs and two frees, for every message. The unpacked objects live in it
+ * (their strings point into the body); decode_* copy what they keep into
+ * the caller's arena before proto_decode clears the zone. A thread that
+ * ends frees its zone (the key's destructor); NULL when memory runs out. */
+static pthread_key_t zone_key;
+static pthread_once_t zone_once = PTHREAD_ONCE_INIT;
+static int zone_key_ok;
+static _Thread_local msgpack_zone *zone_of_thread;
+
+static void zone_release(void *zone)
+{
+    msgpack_zone_free(zone);
+    zone_of_thread = NULL;
+}
+
+static void zone_key_make(void)
+{
+    zone_key_ok = pthread_key_create(&zone_key, zone_release) == 0;
+}
+
+static msgpack_zone *thread_zone(void)
+{
+    if (zone_of_thread)
+        return zone_of_thread;
+    pthread_once(&zone_once, zone_key_make);
+    msgpack_zone *zone = zone_key_ok ? msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE) : NULL;
+    if (zone && pthread_setspecific(zone_key, zone) != 0) {
+        msgpack_zone_free(zone);
+        zone = NULL;
+    }
+    return zone_of_thread = zone;
+}
+
 int proto_decode(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *arena,
                  char *errbuf, size_t errlen)
 {
@@ -481,18 +557,20 @@ int proto_decode(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *
     if (rc)
         return rc;
 
-    msgpack_unpacked u;
+    msgpack_zone *zone = thread_zone();
+    if (!zone)
+        return fail(&d, GL_EINTERNAL, "out of memory");
+    msgpack_object obj;
     size_t off = 0;
-    msgpack_unpacked_init(&u);
-    switch (msgpack_unpack_next(&u, body, len, &off)) {
+    switch (msgpack_unpack(body, len, &off, zone, &obj)) {
     case MSGPACK_UNPACK_SUCCESS:
     case MSGPACK_UNPACK_EXTRA_BYTES:
         if (off != len)
             rc = fail(&d, GL_EBADBODY, "%zu trailing bytes after the body", len - off);
-        else if (u.data.type != MSGPACK_OBJECT_MAP)
+        else if (obj.type != MSGPACK_OBJECT_MAP)
             rc = fail(&d, GL_EBADBODY, "body must be a msgpack map");
         else
-            rc = decode_map(&d, t, &u.data.via.map, m, "", 1);
+            rc = decode_map(&d, t, &obj.via.map, m, "", 1);
         break;
     case MSGPACK_UNPACK_CONTINUE:
         rc = fail(&d, GL_EBADBODY, "body is truncated");
@@ -504,16 +582,24 @@ int proto_decode(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *
         rc = fail(&d, GL_EBADBODY, "body is not msgpack");
         break;
     }
-    msgpack_unpacked_destroy(&u);
+    msgpack_zone_clear(zone); /* keeps its first chunk for the next message */
     return rc;
 }
 
 /* ---- Encoder ------------------------------------------------------------- */
 
+/* How a body is encoded: proto_encode_ex's flags, and the event map (row
+ * CT_EVENT of the top table) already encoded, to be written as it is. */
+typedef struct encoder {
+    int how;              /* SCK_* bits for str_check */
+    const void *event_map; /* NULL: encode the row's gl_event */
+    size_t event_map_len;
+} encoder;
+
 /* emitted: whether row f of base goes on the wire. Absent strings, zero
  * optional numbers and NONE enums are left out; required numbers and arrays
  * always go (0 and [] are values). */
-static int emitted(const codec_field *f, const void *base)
+static int emitted(const encoder *e, const codec_field *f, const void *base)
 {
     switch (f->type) {
     case CT_STR:
@@ -532,7 +618,7 @@ static int emitted(const codec_field *f, const void *base)
     case CT_BIN:
         return *AT_C(base, f->off, const void *) && *AT_C(base, f->aux, size_t);
     case CT_EVENT:
-        return AT_C(base, f->off, gl_event)->id != NULL;
+        return e->event_map || AT_C(base, f->off, gl_event)->id != NULL;
     case CT_ERRNAME:
         return strcmp(errname_of(*AT_C(base, f->off, uint32_t)), "unknown") != 0;
     case CT_MAP:
@@ -542,11 +628,13 @@ static int emitted(const codec_field *f, const void *base)
     }
 }
 
-static int check_map(const codec_table *t, const void *base);
+static int check_map(const encoder *e, const codec_table *t, const void *base);
 
 /* check_value: whether an emitted row holds a value the decoder accepts. */
-static int check_value(const codec_field *f, const void *base)
+static int check_value(const encoder *e, const codec_field *f, const void *base)
 {
+    /* Records nested in a body carry no map of their own to splice. */
+    const encoder sub = {e->how, NULL, 0};
     switch (f->type) {
     case CT_MAP: {
         /* exactly one whole map, as decode_value would accept it: a map
@@ -564,7 +652,7 @@ static int check_value(const codec_field *f, const void *base)
     }
     case CT_STR: {
         const char *s = *AT_C(base, f->off, const char *);
-        return str_check(f, s, strlen(s)) == SC_OK;
+        return str_check(f, s, strlen(s), e->how) == SC_OK;
     }
     case CT_COORD: {
         double v = *AT_C(base, f->off, double);
@@ -577,7 +665,8 @@ static int check_value(const codec_field *f, const void *base)
     case CT_DSSTATE:
         return *enum_names(f->type)(*AT_C(base, f->off, int)) != '\0';
     case CT_EVENT:
-        return check_map(&codec_event_table, AT_C(base, f->off, void)) == 0;
+        /* a map from proto_encode_event was checked when it was made */
+        return e->event_map || check_map(&sub, &codec_event_table, AT_C(base, f->off, void)) == 0;
     case CT_DISPATCHES:
     case CT_HISTORY:
     case CT_EVENTS: {
@@ -586,7 +675,7 @@ static int check_value(const codec_field *f, const void *base)
         if (n > f->max || (n && !items))
             return 0;
         for (size_t i = 0; i < n; i++)
-            if (check_map(sub_table(f->type), items + i * size))
+            if (check_map(&sub, sub_table(f->type), items + i * size))
                 return 0;
         return 1;
     }
@@ -595,33 +684,178 @@ static int check_value(const codec_field *f, const void *base)
     }
 }
 
-static int check_map(const codec_table *t, const void *base)
+static int check_map(const encoder *e, const codec_table *t, const void *base)
 {
     for (size_t r = 0; r < t->n; r++) {
         const codec_field *f = &t->fields[r];
-        if (!emitted(f, base)) {
+        if (!emitted(e, f, base)) {
             if (f->flags & CF_REQUIRED)
                 return GL_EBADFIELD;
-        } else if (!check_value(f, base)) {
+        } else if (!check_value(e, f, base)) {
             return GL_EBADFIELD;
         }
     }
     return 0;
 }
 
-/* pack_map packs the emitted rows of t; nonzero when a write failed. */
-static int pack_map(msgpack_packer *pk, const codec_table *t, const void *base)
+/* ---- Writing msgpack ----------------------------------------------------
+ * The encoder writes straight into the buffer rather than through
+ * msgpack_packer, whose every header and body is a call through a function
+ * pointer (four per string field). The forms are msgpack-c's: the smallest
+ * that holds the value (tests/t_proto_fast.c compares the two). */
+typedef struct writer {
+    msgpack_sbuffer *sb;
+    int failed;           /* memory ran out: what follows is not written */
+} writer;
+
+/* grow makes room for n more bytes; 0, or -1 when memory runs out. */
+static int grow(writer *w, size_t n)
 {
+    msgpack_sbuffer *sb = w->sb;
+    size_t cap = sb->alloc ? sb->alloc : MSGPACK_SBUFFER_INIT_SIZE;
+    while (cap - sb->size < n) {
+        if (cap > SIZE_MAX / 2)
+            return w->failed = -1;
+        cap *= 2;
+    }
+    char *data = realloc(sb->data, cap);
+    if (!data)
+        return w->failed = -1;
+    sb->data = data;
+    sb->alloc = cap;
+    return 0;
+}
+
+/* room returns where n more bytes go (the size already counts them), or
+ * NULL when memory runs out. */
+static inline unsigned char *room(writer *w, size_t n)
+{
+    msgpack_sbuffer *sb = w->sb;
+    if (w->failed || (sb->alloc - sb->size < n && grow(w, n) != 0))
+        return NULL;
+    unsigned char *p = (unsigned char *)sb->data + sb->size;
+    sb->size += n;
+    return p;
+}
+
+static void put_bytes(writer *w, const void *data, size_t n)
+{
+    unsigned char *p = n ? room(w, n) : NULL;
+    if (p)
+        memcpy(p, data, n);
+}
+
+/* put_head writes lead then v in n big-endian bytes (n: 0, 1, 2, 4 or 8). */
+static void put_head(writer *w, unsigned lead, uint64_t v, unsigned n)
+{
+    unsigned char *p = room(w, 1 + n);
+    if (!p)
+        return;
+    p[0] = (unsigned char)lead;
+    for (unsigned i = 0; i < n; i++)
+        p[1 + i] = (unsigned char)(v >> (8 * (n - 1 - i)));
+}
+
+static void put_uint(writer *w, uint64_t v)
+{
+    if (v < 0x80)
+        put_head(w, (unsigned)v, 0, 0);
+    else if (v <= UINT8_MAX)
+        put_head(w, 0xcc, v, 1);
+    else if (v <= UINT16_MAX)
+        put_head(w, 0xcd, v, 2);
+    else if (v <= UINT32_MAX)
+        put_head(w, 0xce, v, 4);
+    else
+        put_head(w, 0xcf, v, 8);
+}
+
+static void put_int(writer *w, int64_t v)
+{
+    if (v >= 0)
+        put_uint(w, (uint64_t)v);
+    else if (v >= -32)
+        put_head(w, (unsigned)(v & 0xff), 0, 0);
+    else if (v >= INT8_MIN)
+        put_head(w, 0xd0, (uint64_t)v & 0xff, 1);
+    else if (v >= INT16_MIN)
+        put_head(w, 0xd1, (uint64_t)v & 0xffff, 2);
+    else if (v >= INT32_MIN)
+        put_head(w, 0xd2, (uint64_t)v & 0xffffffff, 4);
+    else
+        put_head(w, 0xd3, (uint64_t)v, 8);
+}
+
+/* put_count writes a map (fix 0x80, 0xde, 0xdf) or array (0x90, 0xdc, 0xdd)
+ * header of n entries. */
+static void put_count(writer *w, unsigned fix, unsigned lead16, size_t n)
+{
+    if (n < 16)
+        put_head(w, fix | (unsigned)n, 0, 0);
+    else if (n <= UINT16_MAX)
+        put_head(w, lead16, n, 2);
+    else
+        put_head(w, lead16 + 1, n, 4);
+}
+
+static void put_str(writer *w, const char *s, size_t n)
+{
+    size_t head = n < 32 ? 1 : n <= UINT8_MAX ? 2 : n <= UINT16_MAX ? 3 : 5;
+    unsigned char *p = room(w, head + n);
+    if (!p)
+        return;
+    if (head == 1) {
+        p[0] = (unsigned char)(0xa0 | n);
+    } else {
+        p[0] = head == 2 ? 0xd9 : head == 3 ? 0xda : 0xdb;
+        for (size_t i = 1; i < head; i++)
+            p[i] = (unsigned char)(n >> (8 * (head - 1 - i)));
+    }
+    memcpy(p + head, s, n);
+}
+
+static void put_bin(writer *w, const void *b, size_t n)
+{
+    if (n <= UINT8_MAX)
+        put_head(w, 0xc4, n, 1);
+    else if (n <= UINT16_MAX)
+        put_head(w, 0xc5, n, 2);
+    else
+        put_head(w, 0xc6, n, 4);
+    put_bytes(w, b, n);
+}
+
+static void put_float(writer *w, float v)
+{
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    put_head(w, 0xca, bits, 4);
+}
+
+static void put_double(writer *w, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    put_head(w, 0xcb, bits, 8);
+}
+
+/* pack_map writes the emitted rows of t (the writer notes a failure). */
+static void pack_map(const encoder *e, writer *w, const codec_table *t, const void *base)
+{
+    const encoder sub = {e->how, NULL, 0};
+    uint64_t emit = 0; /* tables have at most 64 rows (codec_table.h) */
     size_t n = 0;
-    int rc = 0;
     for (size_t r = 0; r < t->n; r++)
-        n += emitted(&t->fields[r], base) ? 1 : 0;
-    rc |= msgpack_pack_map(pk, n);
+        if (emitted(e, &t->fields[r], base)) {
+            emit |= UINT64_C(1) << r;
+            n++;
+        }
+    put_count(w, 0x80, 0xde, n);
     for (size_t r = 0; r < t->n; r++) {
         const codec_field *f = &t->fields[r];
-        if (!emitted(f, base))
+        if (!(emit >> r & 1))
             continue;
-        rc |= msgpack_pack_str_with_body(pk, f->key, strlen(f->key));
+        put_str(w, f->key, strlen(f->key));
         const char *s = NULL;
         switch (f->type) {
         case CT_STR:
@@ -636,61 +870,60 @@ static int pack_map(msgpack_packer *pk, const codec_table *t, const void *base)
             s = enum_names(f->type)(*AT_C(base, f->off, int));
             break;
         case CT_UINT:
-            rc |= f->size == sizeof(uint32_t) ? msgpack_pack_uint32(pk, *AT_C(base, f->off, uint32_t))
-                                              : msgpack_pack_uint64(pk, *AT_C(base, f->off, uint64_t));
+            put_uint(w, f->size == sizeof(uint32_t) ? *AT_C(base, f->off, uint32_t)
+                                                    : *AT_C(base, f->off, uint64_t));
             break;
         case CT_BOOL:
-            rc |= *AT_C(base, f->off, int) ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+            put_head(w, *AT_C(base, f->off, int) ? 0xc3 : 0xc2, 0, 0);
             break;
         case CT_COORD: {
             /* The smallest exact form, so a decoded message never grows
              * when encoded again (the decoder takes ints and float32 too). */
             double v = *AT_C(base, f->off, double);
             if (v == (double)(int64_t)v)
-                rc |= msgpack_pack_int64(pk, (int64_t)v);
+                put_int(w, (int64_t)v);
             else if ((double)(float)v == v)
-                rc |= msgpack_pack_float(pk, (float)v);
+                put_float(w, (float)v);
             else
-                rc |= msgpack_pack_double(pk, v);
+                put_double(w, v);
             break;
         }
         case CT_BIN:
-            rc |= msgpack_pack_bin_with_body(pk, *AT_C(base, f->off, const void *),
-                                             *AT_C(base, f->aux, size_t));
+            put_bin(w, *AT_C(base, f->off, const void *), *AT_C(base, f->aux, size_t));
             break;
         case CT_EVENT:
-            rc |= pack_map(pk, &codec_event_table, AT_C(base, f->off, void));
+            if (e->event_map) /* the same bytes pack_map made of it before */
+                put_bytes(w, e->event_map, e->event_map_len);
+            else
+                pack_map(&sub, w, &codec_event_table, AT_C(base, f->off, void));
             break;
         case CT_MAP: /* the bytes of a whole map, as they came */
-            rc |= pk->callback(pk->data, *AT_C(base, f->off, const char *),
-                               *AT_C(base, f->aux, size_t));
+            put_bytes(w, *AT_C(base, f->off, const char *), *AT_C(base, f->aux, size_t));
             break;
         default: {
             size_t count = *AT_C(base, f->aux, size_t), size = sub_size(f->type);
             const char *items = *AT_C(base, f->off, const char *);
-            rc |= msgpack_pack_array(pk, count);
+            put_count(w, 0x90, 0xdc, count);
             for (size_t i = 0; i < count; i++)
-                rc |= pack_map(pk, sub_table(f->type), items + i * size);
+                pack_map(&sub, w, sub_table(f->type), items + i * size);
         }
         }
         if (s)
-            rc |= msgpack_pack_str_with_body(pk, s, strlen(s));
+            put_str(w, s, strlen(s));
     }
-    return rc;
 }
 
-int proto_encode(const proto_msg *m, msgpack_sbuffer *buf)
+/* encode checks base against t and appends its map to buf; see proto_encode. */
+static int encode(const encoder *e, const codec_table *t, const void *base,
+                  msgpack_sbuffer *buf)
 {
-    const codec_table *t = codec_command(m->cmd);
-    if (!t)
-        return GL_EUNKNOWNCMD;
-    int rc = check_map(t, m);
+    int rc = check_map(e, t, base);
     if (rc)
         return rc;
     size_t start = buf->size;
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    if (pack_map(&pk, t, m)) {
+    writer w = {buf, 0};
+    pack_map(e, &w, t, base);
+    if (w.failed) {
         buf->size = start;
         return GL_EINTERNAL;
     }
@@ -701,17 +934,242 @@ int proto_encode(const proto_msg *m, msgpack_sbuffer *buf)
     return 0;
 }
 
+int proto_encode(const proto_msg *m, msgpack_sbuffer *buf)
+{
+    return proto_encode_ex(m, 0, NULL, 0, buf);
+}
+
+int proto_encode_ex(const proto_msg *m, int flags, const void *event_map, size_t event_map_len,
+                    msgpack_sbuffer *buf)
+{
+    const codec_table *t = codec_command(m->cmd);
+    if (!t)
+        return GL_EUNKNOWNCMD;
+    encoder e = {(flags & PROTO_ENC_TRUSTED) ? 0 : SCK_UTF8, event_map, event_map_len};
+    if (event_map) {
+        /* Only a body with a map of event fields takes one, and only a
+         * whole map: proto_encode_event's, at most a body long. */
+        size_t r = 0;
+        while (r < t->n && t->fields[r].type != CT_EVENT)
+            r++;
+        unsigned lead = event_map_len ? *(const unsigned char *)event_map : 0;
+        if (r == t->n || event_map_len > GL_MAX_BODY ||
+            !((lead >= 0x80 && lead <= 0x8f) || lead == 0xde || lead == 0xdf))
+            return GL_EBADFIELD;
+    }
+    return encode(&e, t, m, buf);
+}
+
+int proto_encode_event(const gl_event *ev, int flags, msgpack_sbuffer *buf)
+{
+    encoder e = {(flags & PROTO_ENC_TRUSTED) ? 0 : SCK_UTF8, NULL, 0};
+    return encode(&e, &codec_event_table, ev, buf);
+}
+
+/* pack_record writes one record map through pk (any msgpack-c packer). */
+static void pack_record(msgpack_packer *pk, const codec_table *t, const void *base)
+{
+    static const encoder plain = {SCK_UTF8, NULL, 0};
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    writer w = {&sb, 0};
+    pack_map(&plain, &w, t, base);
+    if (!w.failed)
+        (void)pk->callback(pk->data, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 void proto_pack_event(msgpack_packer *pk, const gl_event *ev)
 {
-    (void)pack_map(pk, &codec_event_table, ev);
+    pack_record(pk, &codec_event_table, ev);
 }
 
 void proto_pack_dispatch(msgpack_packer *pk, const gl_dispatch *d)
 {
-    (void)pack_map(pk, &codec_dispatch_table, d);
+    pack_record(pk, &codec_dispatch_table, d);
 }
 
 void proto_pack_history(msgpack_packer *pk, const gl_history *h)
 {
-    (void)pack_map(pk, &codec_history_table, h);
+    pack_record(pk, &codec_history_table, h);
+}
+
+/* ---- Event maps made once (issue 7) -------------------------------------- */
+
+int proto_event_same(const gl_event *a, const gl_event *b)
+{
+    const codec_table *t = &codec_event_table;
+    for (size_t r = 0; r < t->n; r++) {
+        const codec_field *f = &t->fields[r];
+        switch (f->type) {
+        case CT_STR: {
+            const char *x = *AT_C(a, f->off, const char *), *y = *AT_C(b, f->off, const char *);
+            if (x != y && (!x || !y || strcmp(x, y) != 0))
+                return 0;
+            break;
+        }
+        case CT_UINT:
+            if (f->size == sizeof(uint32_t) ? *AT_C(a, f->off, uint32_t) != *AT_C(b, f->off, uint32_t)
+                                            : *AT_C(a, f->off, uint64_t) != *AT_C(b, f->off, uint64_t))
+                return 0;
+            break;
+        case CT_COORD:
+            if (*AT_C(a, f->aux, int) != *AT_C(b, f->aux, int) ||
+                (*AT_C(a, f->aux, int) && *AT_C(a, f->off, double) != *AT_C(b, f->off, double)))
+                return 0;
+            break;
+        default: /* CT_BOOL and the enums: an int */
+            if (*AT_C(a, f->off, int) != *AT_C(b, f->off, int))
+                return 0;
+            break;
+        }
+    }
+    return 1;
+}
+
+int proto_event_copy(gl_event *dst, const gl_event *src, gl_arena *arena)
+{
+    *dst = *src;
+    const codec_table *t = &codec_event_table;
+    for (size_t r = 0; r < t->n; r++) {
+        const codec_field *f = &t->fields[r];
+        const char *s = f->type == CT_STR ? *AT_C(src, f->off, const char *) : NULL;
+        if (s && !(*AT(dst, f->off, const char *) = arena_strdup(arena, s)))
+            return GL_EINTERNAL;
+    }
+    return 0;
+}
+
+/* skip returns where the msgpack object at pos (of len bytes) ends, or 0
+ * when it does not fit. Containers are walked by counting what is left in
+ * them, so nothing recurses. */
+static size_t skip(const unsigned char *p, size_t len, size_t pos)
+{
+    uint64_t left = 1;
+    while (left) {
+        left--;
+        if (pos >= len)
+            return 0;
+        unsigned lead = p[pos++];
+        uint64_t bytes = 0, items = 0;
+        if (lead <= 0x7f || lead >= 0xe0) {
+            /* fixint */
+        } else if (lead <= 0x8f) {
+            items = 2u * (lead & 0x0f);
+        } else if (lead <= 0x9f) {
+            items = lead & 0x0f;
+        } else if (lead <= 0xbf) {
+            bytes = lead & 0x1f;
+        } else {
+            unsigned what = mp_lead[lead - 0xc0].what, nlen = mp_lead[lead - 0xc0].lenbytes;
+            if (what == MP_INVALID || len - pos < nlen)
+                return 0;
+            uint64_t n = 0;
+            for (unsigned i = 0; i < nlen; i++)
+                n = n << 8 | p[pos++];
+            if (what == MP_ARRAY || what == MP_MAP)
+                items = what == MP_MAP ? 2 * n : n;
+            else
+                bytes = n + mp_lead[lead - 0xc0].extra;
+        }
+        if (bytes > len - pos || items > len - pos)
+            return 0;
+        pos += (size_t)bytes;
+        left += items;
+    }
+    return pos;
+}
+
+static size_t map_head(const unsigned char *p, size_t len, uint32_t *n);
+
+int proto_map_without(const void *map, size_t len, const char *key, msgpack_sbuffer *buf)
+{
+    const unsigned char *p = map;
+    size_t klen = strlen(key);
+    uint32_t n;
+    size_t pos = p ? map_head(p, len, &n) : 0;
+    if (!pos)
+        return GL_EBADBODY;
+    /* Find the first entry whose key is the string key. */
+    size_t body = pos, cut = 0, cut_end = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t k = pos, v = skip(p, len, k), end = v ? skip(p, len, v) : 0;
+        if (!end)
+            return GL_EBADBODY;
+        unsigned lead = p[k];
+        size_t hdr = lead >= 0xa0 && lead <= 0xbf ? 1 : lead == 0xd9 ? 2 : lead == 0xda ? 3
+                     : lead == 0xdb ? 5 : 0; /* 0: not a string */
+        if (!cut_end && hdr && v - k - hdr == klen && memcmp(p + k + hdr, key, klen) == 0) {
+            cut = k;
+            cut_end = end;
+        }
+        pos = end;
+    }
+    if (pos != len)
+        return GL_EBADBODY;
+    size_t start = buf->size;
+    writer w = {buf, 0};
+    put_count(&w, 0x80, 0xde, cut_end ? n - 1 : n);
+    if (cut_end) {
+        put_bytes(&w, p + body, cut - body);
+        put_bytes(&w, p + cut_end, len - cut_end);
+    } else {
+        put_bytes(&w, p + body, len - body);
+    }
+    if (w.failed) {
+        buf->size = start;
+        return GL_EINTERNAL;
+    }
+    return 0;
+}
+
+/* map_head reads the header of the map at p (len bytes): its entry count in
+ * *n and where its first key starts; 0 when p does not start with a map. */
+static size_t map_head(const unsigned char *p, size_t len, uint32_t *n)
+{
+    if (len >= 1 && p[0] >= 0x80 && p[0] <= 0x8f) {
+        *n = p[0] & 0x0f;
+        return 1;
+    }
+    if (len >= 3 && p[0] == 0xde) {
+        *n = (uint32_t)p[1] << 8 | p[2];
+        return 3;
+    }
+    if (len >= 5 && p[0] == 0xdf) {
+        *n = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+        return 5;
+    }
+    return 0;
+}
+
+int proto_peek_uint(const void *body, size_t len, const char *key, uint64_t *v)
+{
+    const unsigned char *p = body;
+    size_t klen = strlen(key);
+    uint32_t n;
+    size_t pos = p ? map_head(p, len, &n) : 0;
+    if (!pos)
+        return GL_EBADBODY;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t k = pos, val = skip(p, len, k), end = val ? skip(p, len, val) : 0;
+        if (!end)
+            return GL_EBADBODY;
+        unsigned lead = p[k];
+        size_t head = lead >= 0xa0 && lead <= 0xbf ? 1 : lead == 0xd9 ? 2 : lead == 0xda ? 3
+                      : lead == 0xdb ? 5 : 0;
+        if (head && val - k - head == klen && memcmp(p + k + head, key, klen) == 0) {
+            unsigned t = p[val];
+            size_t bytes = t <= 0x7f ? 0 : t == 0xcc ? 1 : t == 0xcd ? 2 : t == 0xce ? 4
+                           : t == 0xcf ? 8 : 9;
+            if (bytes == 9)
+                return GL_EBADFIELD;
+            uint64_t x = bytes ? 0 : t;
+            for (size_t b = 0; b < bytes; b++)
+                x = x << 8 | p[val + 1 + b];
+            *v = x;
+            return 0;
+        }
+        pos = end;
+    }
+    return GL_ENOTFOUND;
 }

@@ -205,4 +205,53 @@ void proto_pack_event(msgpack_packer *pk, const gl_event *ev);
 void proto_pack_dispatch(msgpack_packer *pk, const gl_dispatch *d);
 void proto_pack_history(msgpack_packer *pk, const gl_history *h);
 
+/* ---- Encoding on the hot path (issue 7) ----------------------------------
+ * A worker sends the same event as the "detail" of each of its DISPATCHes:
+ * it encodes that map once and splices the bytes into every body. Strings a
+ * worker took from a decoded message, the directory or the store were
+ * checked on their way in; their UTF-8 need not be walked again. */
+
+/* PROTO_ENC_TRUSTED: every string of the message was checked before (decoded
+ * by proto_decode, or read from the directory or the store), so the encoder
+ * does not check its UTF-8 again. Lengths, ids and value lists are still
+ * checked. Never for text made here (snprintf can cut a character). */
+#define PROTO_ENC_TRUSTED 1
+
+/* proto_encode_ex is proto_encode with flags (PROTO_ENC_*) and, for a body
+ * that has a map of event fields (DISPATCH "detail", EVENT and TRACKING
+ * "event"), that map already encoded: event_map (event_map_len bytes, made
+ * by proto_encode_event) is written as it is in place of m->ev's fields;
+ * NULL encodes m->ev. The bytes are the same as proto_encode's. Returns as
+ * proto_encode; GL_EBADFIELD also when event_map is given to a body without
+ * such a map, or is not a map. */
+int proto_encode_ex(const proto_msg *m, int flags, const void *event_map, size_t event_map_len,
+                    msgpack_sbuffer *buf);
+
+/* proto_encode_event appends ev to buf as one event map, checked as
+ * proto_encode checks the event map of a body (flags: PROTO_ENC_*). Returns
+ * 0, GL_EBADFIELD, GL_ETOOLARGE or GL_EINTERNAL. */
+int proto_encode_event(const gl_event *ev, int flags, msgpack_sbuffer *buf);
+
+/* proto_map_without appends to buf the msgpack map (len bytes) without its
+ * entry named key, if it has one: the bytes proto_encode_event makes of the
+ * same record with that field absent (DISPATCH "detail" without "contact").
+ * Returns 0, GL_EBADBODY when map is not one whole map, GL_EINTERNAL. */
+int proto_map_without(const void *map, size_t len, const char *key, msgpack_sbuffer *buf);
+
+/* proto_peek_uint reads the unsigned integer at key of the body's top map
+ * (len bytes) into *v without decoding the rest (a DISPATCH's "attempts"
+ * for the broker's figures): 0; GL_ENOTFOUND when the map has no such key;
+ * GL_EBADFIELD when its value is not an unsigned integer; GL_EBADBODY when
+ * body is not a map or ends before the key is found. It checks nothing
+ * else: for bodies the service made itself, not for input to trust. */
+int proto_peek_uint(const void *body, size_t len, const char *key, uint64_t *v);
+
+/* proto_event_same returns 1 when a and b encode to the same event map
+ * (every field the map carries is equal; strings by content), else 0. */
+int proto_event_same(const gl_event *a, const gl_event *b);
+
+/* proto_event_copy copies src into dst with the strings of its map in arena.
+ * Returns 0 or GL_EINTERNAL (out of memory; dst is then partly copied). */
+int proto_event_copy(gl_event *dst, const gl_event *src, gl_arena *arena);
+
 #endif

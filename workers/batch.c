@@ -24,11 +24,12 @@ static out_msg *out_new(gl_worker *w)
     return m;
 }
 
-/* Encodes m into the batch arena. */
-static void *encode_body(gl_worker *w, const proto_msg *m, size_t *len)
+/* Encodes m into the batch arena (flags, event_map: see proto_encode_ex). */
+static void *encode_body_ex(gl_worker *w, const proto_msg *m, int flags, const void *event_map,
+                            size_t event_map_len, size_t *len)
 {
     w->sbuf.size = 0;
-    int rc = proto_encode(m, &w->sbuf);
+    int rc = proto_encode_ex(m, flags, event_map, event_map_len, &w->sbuf);
     if (rc != 0) {
         LOG_E("cannot encode %s: %s", proto_cmd_name(m->cmd), gl_strerror(rc));
         return NULL;
@@ -38,6 +39,11 @@ static void *encode_body(gl_worker *w, const proto_msg *m, size_t *len)
         memcpy(p, w->sbuf.data, w->sbuf.size);
     *len = w->sbuf.size;
     return p;
+}
+
+static void *encode_body(gl_worker *w, const proto_msg *m, size_t *len)
+{
+    return encode_body_ex(w, m, 0, NULL, 0, len);
 }
 
 int worker_out_reply(gl_worker *w, const wjob *j, const proto_msg *m, int durable)
@@ -99,8 +105,14 @@ void worker_out_error(gl_worker *w, const wjob *j, int err, const char *reason)
 
 int worker_out_deliver(gl_worker *w, const char *team, const proto_msg *m)
 {
+    return worker_out_deliver_ex(w, team, m, 0, NULL, 0);
+}
+
+int worker_out_deliver_ex(gl_worker *w, const char *team, const proto_msg *m, int flags,
+                          const void *event_map, size_t event_map_len)
+{
     size_t len;
-    void *body = encode_body(w, m, &len);
+    void *body = encode_body_ex(w, m, flags, event_map, event_map_len, &len);
     if (!body)
         return 0; /* logged by encode_body; the store holds the truth, a resend follows */
     out_msg *o = out_new(w);
@@ -127,7 +139,9 @@ static void send_out(gl_worker *w, const out_msg *o)
     } else
         hdr.team = o->team;
     w->sbuf.size = 0;
-    if (proto_encode(&hdr, &w->sbuf) != 0)
+    /* The team and origin passed the checks of the inner body's encoding,
+     * or of the JOB's decoding. */
+    if (proto_encode_ex(&hdr, PROTO_ENC_TRUSTED, NULL, 0, &w->sbuf) != 0)
         return;
     /* Blocking send: the broker's pipe to us has a high HWM, and a reply
      * must not be dropped once its work is durable. */

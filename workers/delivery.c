@@ -28,9 +28,16 @@ int worker_send_dispatch(gl_worker *w, const gl_dispatch *d, const gl_event *ev)
     m.attempts = d->attempts;
     m.ev = *ev;
     m.ev.seq = d->seq;
-    if (!sees_contact(d->role))
+    /* The event's map is made once for all its teams (detail.c); the
+     * strings here came from decoded messages, the directory and the store. */
+    size_t len;
+    int contact = sees_contact(d->role);
+    const void *detail = worker_detail(w, &m.ev, contact, &len);
+    if (!contact)
         m.ev.contact = NULL;
-    return worker_out_deliver(w, d->team, &m);
+    if (!detail)
+        return worker_out_deliver(w, d->team, &m); /* says why it cannot */
+    return worker_out_deliver_ex(w, d->team, &m, PROTO_ENC_TRUSTED, detail, len);
 }
 
 int worker_notice(gl_worker *w, const char *team, const char *event, const char *what,

@@ -402,6 +402,7 @@ int main(int argc, char **argv)
     free(w.out.msgs);
     arena_free(&w.batch_arena);
     arena_free(&w.scratch);
+    worker_detail_free(&w);
     msgpack_sbuffer_destroy(&w.sbuf);
     store_close(&w.st);
     dir_free(&w.dir);

@@ -67,6 +67,17 @@ typedef struct worker_space {
     store_space last;       /* the figures of the last look */
 } worker_space;
 
+/* detail.c: the last DISPATCH "detail" map encoded, and the same without
+ * the reporter's contact. */
+typedef struct detail_cache {
+    gl_event event;        /* what map encodes (strings in arena) */
+    void *map;             /* NULL: empty */
+    size_t len;
+    void *map_no_contact;  /* NULL: not cut yet */
+    size_t len_no_contact;
+    gl_arena arena;
+} detail_cache;
+
 typedef struct gl_worker {
     worker_config cfg;
     store *st;
@@ -84,6 +95,7 @@ typedef struct gl_worker {
                                (the alert's DISPATCH went out early) */
     worker_space space;
     struct score_job *scores; /* scores.c: SCORES being read, oldest first */
+    detail_cache details;     /* detail.c */
 } gl_worker;
 
 /* A job as received, decoded. */
@@ -116,6 +128,10 @@ void worker_reply_changed(gl_worker *w, const wjob *j, const gl_event *ev, int d
 void worker_out_error(gl_worker *w, const wjob *j, int err, const char *reason);
 /* worker_out_deliver queues a message for every connected member of team. */
 int worker_out_deliver(gl_worker *w, const char *team, const proto_msg *m);
+/* worker_out_deliver_ex is worker_out_deliver with proto_encode_ex's flags
+ * and pre-encoded event map. */
+int worker_out_deliver_ex(gl_worker *w, const char *team, const proto_msg *m, int flags,
+                          const void *event_map, size_t event_map_len);
 /* worker_flush sends what is queued (ok: the commit succeeded) and empties
  * the outbox; when !ok, durable replies become ERROR err and deliveries are
  * dropped. */
@@ -324,5 +340,14 @@ int worker_scores_pending(const gl_worker *w);
 void worker_scores_step(gl_worker *w);
 /* worker_scores_free drops the SCORES not yet answered (at exit). */
 void worker_scores_free(gl_worker *w);
+
+/* detail.c — DISPATCH "detail" maps encoded once per event (issue 7) */
+/* worker_detail returns the encoded "detail" map of ev (with the seq the
+ * DISPATCH shows), without "contact" unless with_contact; made once for as
+ * long as ev's fields stay the same. *len is its length; the bytes live until
+ * the next call. NULL when ev cannot be encoded (logged) or memory runs out. */
+const void *worker_detail(gl_worker *w, const gl_event *ev, int with_contact, size_t *len);
+/* worker_detail_free releases the cached maps (at exit). */
+void worker_detail_free(gl_worker *w);
 
 #endif

@@ -11,7 +11,10 @@
  *   - a failed decode leaves only checked fields behind: an ERROR reply that
  *     echoes them (as the broker and workers build it) encodes;
  *   - a successful decode round-trips: encode → decode → encode succeeds and
- *     the two encodings are byte-identical.
+ *     the two encodings are byte-identical;
+ *   - the hot-path readers and encoders (proto_peek_uint, proto_map_without,
+ *     proto_encode_ex with an event map) stay in bounds and agree with
+ *     proto_encode.
  * Every input gets a fresh arena, freed at the end, so LeakSanitizer sees
  * any allocation the codec forgets. */
 #include "../../proto/proto.h"
@@ -131,6 +134,51 @@ static void check_round_trip(int cmd, const proto_msg *m1, const uint8_t *body, 
     arena_free(&arena);
 }
 
+/* check_hot_paths (issue 7): the readers of raw bodies never read past the
+ * end and answer only their documented codes; for a decoded message with an
+ * event map, that map encoded once and spliced (proto_encode_ex), or cut
+ * without "contact" (proto_map_without), gives proto_encode's bytes. */
+static void check_hot_paths(int cmd, int rc, const proto_msg *m, const uint8_t *body,
+                            size_t len)
+{
+    uint64_t v;
+    int prc = proto_peek_uint(body, len, "attempts", &v);
+    if (prc != 0 && prc != GL_ENOTFOUND && prc != GL_EBADFIELD && prc != GL_EBADBODY)
+        broken(cmd, prc, "proto_peek_uint returned an undocumented code");
+    msgpack_sbuffer whole, map, spliced, cut, direct;
+    msgpack_sbuffer_init(&cut);
+    prc = proto_map_without(body, len, "contact", &cut);
+    if (prc != 0 && prc != GL_EBADBODY)
+        broken(cmd, prc, "proto_map_without returned an undocumented code");
+    msgpack_sbuffer_destroy(&cut);
+    if (rc != 0 || !m->ev.id || (cmd != PROTO_DISPATCH && cmd != PROTO_EVENT &&
+                                 cmd != PROTO_TRACKING))
+        return;
+    msgpack_sbuffer_init(&whole);
+    msgpack_sbuffer_init(&map);
+    msgpack_sbuffer_init(&spliced);
+    msgpack_sbuffer_init(&cut);
+    msgpack_sbuffer_init(&direct);
+    proto_msg header = *m, without = *m;
+    memset(&header.ev, 0, sizeof header.ev);
+    header.ev.seq = m->ev.seq;
+    without.ev.contact = NULL;
+    if (proto_encode(m, &whole) != 0 || proto_encode_event(&m->ev, 0, &map) != 0 ||
+        proto_encode_ex(&header, 0, map.data, map.size, &spliced) != 0)
+        broken(cmd, 0, "a decoded message with an event map does not encode spliced");
+    if (whole.size != spliced.size || memcmp(whole.data, spliced.data, whole.size) != 0)
+        broken(cmd, 0, "the spliced event map gives other bytes than proto_encode");
+    if (proto_map_without(map.data, map.size, "contact", &cut) != 0 ||
+        proto_encode_event(&without.ev, 0, &direct) != 0 || cut.size != direct.size ||
+        memcmp(cut.data, direct.data, cut.size) != 0)
+        broken(cmd, 0, "the event map cut without contact differs from its encoding");
+    msgpack_sbuffer_destroy(&whole);
+    msgpack_sbuffer_destroy(&map);
+    msgpack_sbuffer_destroy(&spliced);
+    msgpack_sbuffer_destroy(&cut);
+    msgpack_sbuffer_destroy(&direct);
+}
+
 static int verbose; /* FUZZ_VERBOSE set: print each input's decode result */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -186,6 +234,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_error_echo(cmd, rc, &m, reason);
     else
         check_round_trip(cmd, &m, body, len);
+    check_hot_paths(cmd, rc, &m, body, len);
     arena_free(&arena);
     return 0;
 }
