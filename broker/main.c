@@ -355,15 +355,23 @@ int main(int argc, char **argv)
         /* The three sockets in small slices, round after round, with the
          * lanes pumped after each: an alert arriving on one socket waits
          * for at most a slice of another's backlog, not for all of it.
-         * Workers first: their replies free credit and carry dispatches. */
-        int ready = items[0].revents | items[1].revents | items[2].revents;
-        for (int round = 0; ready && round < 64; round++) {
-            int got = drain(&b, b.workers_sock, broker_on_worker_msg, 32, 0);
-            got += drain(&b, b.responders, broker_on_responder_msg, 16, 1);
-            got += drain(&b, b.intake, on_intake_msg, 16, 1);
+         * Workers first: their replies free credit and carry dispatches.
+         * A socket is read until it says EAGAIN; another round asks every
+         * socket again only while one of them filled its slice (has a
+         * backlog). Otherwise back to zmq_poll: each empty read costs
+         * libzmq a poll and a getpid, so no socket is asked for nothing. */
+        int want_workers = items[0].revents & ZMQ_POLLIN, want_responders = items[1].revents & ZMQ_POLLIN,
+            want_intake = items[2].revents & ZMQ_POLLIN;
+        for (int round = 0; (want_workers | want_responders | want_intake) && round < 64; round++) {
+            int backlog = 0;
+            if (want_workers)
+                backlog |= drain(&b, b.workers_sock, broker_on_worker_msg, 32, 0) == 32;
+            if (want_responders)
+                backlog |= drain(&b, b.responders, broker_on_responder_msg, 16, 1) == 16;
+            if (want_intake)
+                backlog |= drain(&b, b.intake, on_intake_msg, 16, 1) == 16;
             broker_pump(&b);
-            if (!got)
-                break;
+            want_workers = want_responders = want_intake = backlog;
         }
         broker_pump(&b);
         now = clock_mono_ms();

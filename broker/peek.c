@@ -155,7 +155,8 @@ int peek_map(const void *body, size_t len, const char *const *keys, peek_value *
     if (!body || head(&c, &lead, &items, &bytes) != 0 ||
         !((lead >= 0x80 && lead <= 0x8f) || lead == 0xde || lead == 0xdf))
         return -1;
-    for (uint64_t pair = 0; pair < items / 2; pair++) {
+    size_t found = 0;
+    for (uint64_t pair = 0; pair < items / 2 && found < n; pair++) {
         peek_value key;
         if (value(&c, &key) != 0)
             return -1;
@@ -168,9 +169,11 @@ int peek_map(const void *body, size_t len, const char *const *keys, peek_value *
         if (i < n) {
             if (value(&c, &out[i]) != 0)
                 return -1;
+            found++;
         } else if (skip(&c) != 0) {
             return -1;
         }
     }
-    return c.p == c.end ? 0 : -1;
+    /* Every key found: the rest (a DISPATCH's event detail) is not read. */
+    return found == n || c.p == c.end ? 0 : -1;
 }

@@ -22,8 +22,10 @@ typedef struct peek_value {
 
 /* peek_map looks up each of the n keys in the top-level map of body (len
  * bytes) and fills out[i] for keys[i] (a key seen twice: the first wins).
- * Returns 0, or -1 when body is not a map that ends within len bytes
- * (out is then partly filled and should not be used). */
+ * Reading stops once every key is found. Returns 0, or -1 when body is
+ * not a map, or it ends before every key is found or its last entry is
+ * read, or it has bytes after that entry (out is then partly filled and
+ * should not be used). */
 int peek_map(const void *body, size_t len, const char *const *keys, peek_value *out, size_t n);
 
 #endif

@@ -75,6 +75,10 @@ int main(void)
         free(copy);
     }
     ok(refused, "every truncation of a DISPATCH is refused");
+    static const char *const attempts_only[] = {"attempts"};
+    size_t cut = buf.size - 20; /* inside the detail map, after attempts */
+    ok(peek_map(buf.data, cut, attempts_only, v, 1) == 0 && v[0].u == 300,
+       "reading stops once every key is found: the detail map is not read");
     ok(peek_map("\x93\x01\x02\x03", 4, keys, v, 5) == -1, "an array is not a map");
     ok(peek_map("\x81\xa4" "code\x05\x00", 8, keys, v, 5) == -1, "trailing bytes are refused");
     ok(peek_map("\x81\xa4" "code\xdd\xff\xff\xff\xff", 10, keys, v, 5) == -1,
