@@ -97,9 +97,8 @@ void broker_send_heartbeat(broker *b, void *sock, const void *ident, size_t iden
 
 static void on_intake_msg(broker *b, frame_msg *fm)
 {
-    size_t len, blen;
+    size_t len;
     const void *ident = frame_identity(fm, &len);
-    const void *body = frame_body(fm, &blen);
     if (fm->cmd != PROTO_SUBMIT && fm->cmd != PROTO_SHOW && fm->cmd != PROTO_PING &&
         fm->cmd != PROTO_UPDATE && fm->cmd != PROTO_CANCEL && fm->cmd != PROTO_STATUS &&
         fm->cmd != PROTO_RATE && fm->cmd != PROTO_TRACK && fm->cmd != PROTO_BOARD &&
@@ -129,7 +128,7 @@ static void on_intake_msg(broker *b, frame_msg *fm)
             broker_reply_busy(b, b->intake, ident, len, m.ev.id, m.rid);
             return;
         }
-        rc = broker_enqueue(b, ORIGIN_INTAKE, lane, fm->cmd, ident, len, body, blen);
+        rc = broker_enqueue(b, ORIGIN_INTAKE, lane, fm->cmd, fm);
         if (rc != 0)
             broker_reply_error(b, b->intake, fm, rc, NULL, m.ev.id, m.rid);
         return;
@@ -138,7 +137,7 @@ static void on_intake_msg(broker *b, frame_msg *fm)
     case PROTO_CANCEL:
         /* An update or a cancellation (a false alarm withdrawn) can stop an
          * escalation: it rides the alert lane and is never refused busy. */
-        rc = broker_enqueue(b, ORIGIN_INTAKE, LANE_ALERT, fm->cmd, ident, len, body, blen);
+        rc = broker_enqueue(b, ORIGIN_INTAKE, LANE_ALERT, fm->cmd, fm);
         if (rc != 0)
             broker_reply_error(b, b->intake, fm, rc, NULL, m.ev.id, m.rid);
         return;
