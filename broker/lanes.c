@@ -1,6 +1,7 @@
 /* lanes.c — jobs waiting in lanes, handed to workers by credit, taken back
  * from workers that die. */
 #include "broker.h"
+#include "peek.h"
 
 #include <signal.h>
 #include <stddef.h>
@@ -399,6 +400,56 @@ void broker_send_presence(broker *b, const char *team, const char *member)
     hmap_del(b->presence_pending, team, strlen(team));
 }
 
+/* worker_envelope reads the header of a DONE or DELIVER, the messages that
+ * come with every job and dispatch, in place (peek.h) instead of decoding
+ * it: the keys the broker acts on, with the decoder's checks of their type
+ * and size (a worker builds them with proto_encode). team: room for a
+ * DELIVER's team. Returns 0, or -1 with the reason. */
+static int worker_envelope(frame_msg *fm, proto_msg *m, char *team, char *reason, size_t len)
+{
+    static const char *const wanted[] = {"job", "client", "origin", "team"};
+    peek_value v[4];
+    size_t blen;
+    const void *body = frame_body(fm, &blen);
+    memset(m, 0, sizeof *m);
+    m->cmd = fm->cmd;
+    if (peek_map(body, blen, wanted, v, fm->cmd == PROTO_DONE ? 3 : 4) != 0) {
+        snprintf(reason, len, "body is not a msgpack map");
+        return -1;
+    }
+    if (fm->cmd == PROTO_DELIVER) {
+        if (v[3].type != PEEK_STR || v[3].len == 0 || v[3].len > GL_MAX_ID ||
+            memchr(v[3].str, '\0', v[3].len)) {
+            snprintf(reason, len, "field 'team' must be a string of 1..%d bytes", GL_MAX_ID);
+            return -1;
+        }
+        memcpy(team, v[3].str, v[3].len);
+        team[v[3].len] = '\0';
+        m->team = team;
+        return 0;
+    }
+    if (v[0].type != PEEK_UINT) {
+        snprintf(reason, len, "field 'job' must be an unsigned integer");
+        return -1;
+    }
+    if (v[1].type != PEEK_BIN || v[1].len == 0 || v[1].len > 255) {
+        snprintf(reason, len, "field 'client' must be 1..255 bytes of binary");
+        return -1;
+    }
+    for (size_t i = 0; i < GL_ARRAY_LEN(origin_names) && !m->origin; i++)
+        if (v[2].type == PEEK_STR && strlen(origin_names[i]) == v[2].len &&
+            memcmp(origin_names[i], v[2].str, v[2].len) == 0)
+            m->origin = origin_names[i];
+    if (!m->origin) {
+        snprintf(reason, len, "field 'origin' must be one of intake|responders");
+        return -1;
+    }
+    m->job = v[0].u;
+    m->client = v[1].str;
+    m->client_len = v[1].len;
+    return 0;
+}
+
 void broker_on_worker_msg(broker *b, frame_msg *fm)
 {
     size_t len;
@@ -411,7 +462,10 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
     arena_reset(&b->scratch);
     size_t blen;
     const void *body = frame_body(fm, &blen);
-    int rc = proto_decode(fm->cmd, body, blen, &m, &b->scratch, reason, sizeof reason);
+    char team[GL_MAX_ID + 1];
+    int rc = fm->cmd == PROTO_DONE || fm->cmd == PROTO_DELIVER
+                 ? worker_envelope(fm, &m, team, reason, sizeof reason)
+                 : proto_decode(fm->cmd, body, blen, &m, &b->scratch, reason, sizeof reason);
     if (rc != 0) {
         b->counters.bad_worker_msgs++;
         log_limited(LOG_WARN, "bad-worker-msg", "bad %s from a worker: %s",

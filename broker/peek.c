@@ -133,10 +133,11 @@ static int value(cursor *c, peek_value *v)
         v->u = lead == 0xc3;
         return 0;
     }
-    if ((lead >= 0xa0 && lead <= 0xbf) || (lead >= 0xd9 && lead <= 0xdb)) {
+    if ((lead >= 0xa0 && lead <= 0xbf) || (lead >= 0xd9 && lead <= 0xdb) ||
+        (lead >= 0xc4 && lead <= 0xc6)) {
         if (skip_bytes(c, bytes) != 0)
             return -1;
-        v->type = PEEK_STR;
+        v->type = lead >= 0xc4 && lead <= 0xc6 ? PEEK_BIN : PEEK_STR;
         v->str = (const char *)c->p - bytes;
         v->len = (size_t)bytes;
         return 0;

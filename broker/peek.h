@@ -11,12 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { PEEK_ABSENT = 0, PEEK_UINT, PEEK_BOOL, PEEK_STR, PEEK_OTHER };
+enum { PEEK_ABSENT = 0, PEEK_UINT, PEEK_BOOL, PEEK_STR, PEEK_BIN, PEEK_OTHER };
 
 typedef struct peek_value {
     int type;            /* PEEK_*: what the key held (PEEK_ABSENT: not there) */
     uint64_t u;          /* PEEK_UINT: the value; PEEK_BOOL: 0 or 1 */
-    const char *str;     /* PEEK_STR: the bytes, in the body (not NUL-terminated) */
+    const char *str;     /* PEEK_STR, PEEK_BIN: the bytes, in the body (not NUL-terminated) */
     size_t len;
 } peek_value;
 

@@ -715,3 +715,189 @@ void proto_pack_history(msgpack_packer *pk, const gl_history *h)
 {
     (void)pack_map(pk, &codec_history_table, h);
 }
+
+/* ---- Flat decoder --------------------------------------------------------- */
+
+/* A reader of the few msgpack forms a flat body uses, straight from the
+ * bytes: no msgpack_unpack_next (whose zone is two mallocs per body) and no
+ * object tree. Anything else it leaves to proto_decode. */
+typedef struct flat {
+    const unsigned char *p, *end;
+} flat;
+
+static int flat_len(flat *r, unsigned n, uint64_t *v)
+{
+    if ((size_t)(r->end - r->p) < n)
+        return -1;
+    uint64_t x = 0;
+    for (unsigned i = 0; i < n; i++)
+        x = x << 8 | r->p[i];
+    r->p += n;
+    *v = x;
+    return 0;
+}
+
+/* flat_bytes reads a str (bin: a bin) header and its bytes; -1 for another
+ * type or a length past the end. */
+static int flat_bytes(flat *r, int bin, const char **s, size_t *n)
+{
+    if (r->p >= r->end)
+        return -1;
+    unsigned lead = *r->p++;
+    uint64_t len;
+    if (!bin && lead >= 0xa0 && lead <= 0xbf) {
+        len = lead & 0x1f;
+    } else {
+        unsigned first = bin ? 0xc4 : 0xd9; /* 8-, 16- and 32-bit lengths follow */
+        if (lead < first || lead > first + 2 || flat_len(r, 1u << (lead - first), &len) != 0)
+            return -1;
+    }
+    if (len > (uint64_t)(r->end - r->p))
+        return -1;
+    *s = (const char *)r->p;
+    *n = (size_t)len;
+    r->p += len;
+    return 0;
+}
+
+/* flat_value reads and checks one value for row f, as decode_value does. */
+static int flat_value(flat *r, gl_arena *arena, const codec_field *f, void *base)
+{
+    if (r->p >= r->end)
+        return -1;
+    unsigned lead = *r->p;
+    const char *s;
+    size_t n;
+    uint64_t u;
+    switch (f->type) {
+    case CT_STR:
+    case CT_KIND:
+    case CT_EVSTATE:
+    case CT_DSSTATE:
+        if (flat_bytes(r, 0, &s, &n) != 0)
+            return -1;
+        if (f->type != CT_STR) {
+            int v = enum_parse(f->type, s, n);
+            if (!v)
+                return -1;
+            *AT(base, f->off, int) = v;
+            return 0;
+        }
+        if (str_check(f, s, n) != SC_OK)
+            return -1;
+        char *copy = arena_strndup(arena, s, n);
+        if (!copy)
+            return -1;
+        *AT(base, f->off, const char *) = copy;
+        return 0;
+    case CT_UINT:
+        r->p++;
+        if (lead <= 0x7f)
+            u = lead;
+        else if (lead < 0xcc || lead > 0xcf || flat_len(r, 1u << (lead - 0xcc), &u) != 0)
+            return -1;
+        if (f->size == sizeof(uint32_t)) {
+            if (u > UINT32_MAX)
+                return -1;
+            *AT(base, f->off, uint32_t) = (uint32_t)u;
+        } else {
+            *AT(base, f->off, uint64_t) = u;
+        }
+        return 0;
+    case CT_BOOL:
+        if (lead != 0xc2 && lead != 0xc3)
+            return -1;
+        r->p++;
+        *AT(base, f->off, int) = lead == 0xc3;
+        return 0;
+    case CT_COORD: {
+        double v;
+        r->p++;
+        if (lead <= 0x7f) {
+            v = lead;
+        } else if (lead == 0xca) {
+            float x;
+            uint32_t bits;
+            if (flat_len(r, 4, &u) != 0)
+                return -1;
+            bits = (uint32_t)u;
+            memcpy(&x, &bits, sizeof x);
+            v = x;
+        } else if (lead == 0xcb) {
+            if (flat_len(r, 8, &u) != 0)
+                return -1;
+            memcpy(&v, &u, sizeof v);
+        } else {
+            return -1;
+        }
+        if (!(v >= -(double)f->max && v <= (double)f->max))
+            return -1;
+        *AT(base, f->off, double) = v;
+        return 0;
+    }
+    case CT_BIN: {
+        if (flat_bytes(r, 1, &s, &n) != 0 || n == 0 || n > f->max)
+            return -1;
+        void *bytes = arena_alloc(arena, n);
+        if (!bytes)
+            return -1;
+        memcpy(bytes, s, n);
+        *AT(base, f->off, const void *) = bytes;
+        *AT(base, f->aux, size_t) = n;
+        return 0;
+    }
+    default: /* maps, arrays, ERROR's name: proto_decode */
+        return -1;
+    }
+}
+
+int proto_decode_flat(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *arena)
+{
+    memset(m, 0, sizeof *m);
+    m->cmd = cmd;
+    const codec_table *t = codec_command(cmd);
+    if (!t || !body || len == 0 || len > GL_MAX_BODY)
+        return 1;
+    flat r = {body, (const unsigned char *)body + len};
+    unsigned lead = *r.p++;
+    uint64_t pairs;
+    if (lead >= 0x80 && lead <= 0x8f)
+        pairs = lead & 0x0f;
+    else if ((lead != 0xde && lead != 0xdf) || flat_len(&r, lead == 0xde ? 2 : 4, &pairs) != 0)
+        return 1;
+    uint64_t seen = 0;
+    for (uint64_t i = 0; i < pairs; i++) {
+        const char *key;
+        size_t klen, row;
+        if (flat_bytes(&r, 0, &key, &klen) != 0 || klen == 0)
+            return 1;
+        for (row = 0; row < t->n; row++) {
+            const char *k = t->fields[row].key;
+            if (k[0] == key[0] && strlen(k) == klen && memcmp(k, key, klen) == 0)
+                break;
+        }
+        /* An unknown key (ignored by proto_decode, whose checks of its
+         * value are more than this reader's) or one seen twice. */
+        if (row == t->n || (seen & (UINT64_C(1) << row)))
+            return 1;
+        seen |= UINT64_C(1) << row;
+        if (flat_value(&r, arena, &t->fields[row], m) != 0)
+            return 1;
+    }
+    if (r.p != r.end)
+        return 1;
+    const codec_field *coord_seen = NULL, *coord_absent = NULL;
+    for (size_t row = 0; row < t->n; row++) {
+        const codec_field *f = &t->fields[row];
+        int has = (seen >> row) & 1;
+        if ((f->flags & CF_REQUIRED) && !has)
+            return 1;
+        if (f->type == CT_COORD)
+            *(has ? &coord_seen : &coord_absent) = f;
+    }
+    if (coord_seen && coord_absent)
+        return 1;
+    if (coord_seen)
+        *AT(m, coord_seen->aux, int) = 1;
+    return 0;
+}

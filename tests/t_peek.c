@@ -48,6 +48,21 @@ int main(void)
     is_int(peek_map(buf.data, buf.size, keys, v, 5), 0, "ERROR: read");
     ok(v[0].type == PEEK_UINT && v[0].u == 109, "ERROR: code 109");
 
+    /* A DONE header: the client's identity is binary. */
+    memset(&m, 0, sizeof m);
+    m.cmd = PROTO_DONE;
+    m.job = 1ull << 40;
+    m.client = "\0\x80\x01\x02\x03";
+    m.client_len = 5;
+    m.origin = "responders";
+    encode(&m);
+    static const char *const done_keys[] = {"job", "client", "origin"};
+    is_int(peek_map(buf.data, buf.size, done_keys, v, 3), 0, "DONE: read");
+    ok(v[0].type == PEEK_UINT && v[0].u == 1ull << 40, "DONE: job 2^40");
+    ok(v[1].type == PEEK_BIN && v[1].len == 5 && memcmp(v[1].str, "\0\x80\x01\x02\x03", 5) == 0,
+       "DONE: client, 5 bytes of binary");
+    ok(v[2].type == PEEK_STR && v[2].len == 10, "DONE: origin");
+
     /* A DISPATCH's detail map is skipped whole, nested keys included. */
     memset(&m, 0, sizeof m);
     m.cmd = PROTO_DISPATCH;
