@@ -125,33 +125,50 @@ static int scan(decoder *d, const unsigned char *p, size_t len)
 
 enum { SC_OK, SC_LONG, SC_NUL, SC_ID, SC_UTF8, SC_VALUE };
 
+/* utf8_valid: well-formed UTF-8 (Unicode Table 3-7: no overlong forms, no
+ * surrogates, nothing above U+10FFFF). ASCII goes eight bytes at a time, and
+ * each sequence is checked by its lead byte's range of second bytes rather
+ * than by decoding the code point: texts are mostly Chinese, three bytes a
+ * character, and every SUBMIT's text is checked. */
 static int utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        unsigned c = s[i], more;
-        uint32_t cp, min;
+        unsigned c = s[i];
         if (c < 0x80) {
             i++;
+            while (n - i >= 8) {
+                uint64_t w;
+                memcpy(&w, s + i, sizeof w);
+                if (w & UINT64_C(0x8080808080808080))
+                    break;
+                i += 8;
+            }
             continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            more = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            more = 2, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            more = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
         }
-        if (n - i <= more)
+        if ((c & 0xf0) == 0xe0) { /* three bytes: the CJK characters */
+            if (n - i < 3)
+                return 0;
+            unsigned c1 = s[i + 1];
+            if ((c1 & 0xc0) != 0x80 || (s[i + 2] & 0xc0) != 0x80 ||
+                (c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 > 0x9f))
+                return 0; /* overlong, or a surrogate */
+            i += 3;
+            continue;
+        }
+        /* the lowest and highest second byte each lead byte allows */
+        unsigned lo = 0x80, hi = 0xbf, more;
+        if (c >= 0xc2 && c <= 0xdf)
+            more = 1;
+        else if (c >= 0xf0 && c <= 0xf4)
+            more = 3, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+        else
+            return 0; /* a continuation byte, C0/C1 (overlong) or above F4 */
+        if (n - i <= more || s[i + 1] < lo || s[i + 1] > hi)
             return 0;
-        for (unsigned k = 1; k <= more; k++) {
+        for (unsigned k = 2; k <= more; k++)
             if ((s[i + k] & 0xc0) != 0x80)
                 return 0;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0; /* overlong, out of range, or a surrogate */
         i += more + 1;
     }
     return 1;
