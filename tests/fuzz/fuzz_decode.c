@@ -11,7 +11,9 @@
  *   - a failed decode leaves only checked fields behind: an ERROR reply that
  *     echoes them (as the broker and workers build it) encodes;
  *   - a successful decode round-trips: encode → decode → encode succeeds and
- *     the two encodings are byte-identical.
+ *     the two encodings are byte-identical;
+ *   - proto_decode_flat (the broker's quick decoder) accepts only what
+ *     proto_decode accepts, with the same result.
  * Every input gets a fresh arena, freed at the end, so LeakSanitizer sees
  * any allocation the codec forgets. */
 #include "../../proto/proto.h"
@@ -181,6 +183,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     arena_free(&quiet_arena);
     if (rc_quiet != rc || rc_tiny != rc)
         broken(cmd, rc, "%s: the result depends on the reason buffer", reason);
+
+    /* The broker's quick decoder: it accepts nothing proto_decode refuses,
+     * and what it accepts decodes the same (the same encoding). */
+    gl_arena flat_arena = {0};
+    proto_msg flat;
+    if (proto_decode_flat(cmd, body, len, &flat, &flat_arena) == 0) {
+        if (rc != 0)
+            broken(cmd, rc, "%s: proto_decode_flat accepted what proto_decode refuses", reason);
+        msgpack_sbuffer a, b;
+        msgpack_sbuffer_init(&a);
+        msgpack_sbuffer_init(&b);
+        if (proto_encode(&flat, &a) != 0 || proto_encode(&m, &b) != 0 || a.size != b.size ||
+            memcmp(a.data, b.data, a.size) != 0)
+            broken(cmd, rc, "proto_decode_flat decoded differently from proto_decode");
+        msgpack_sbuffer_destroy(&a);
+        msgpack_sbuffer_destroy(&b);
+    }
+    arena_free(&flat_arena);
 
     if (rc != 0)
         check_error_echo(cmd, rc, &m, reason);
