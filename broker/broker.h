@@ -29,13 +29,16 @@ typedef struct job {
     int cmd;                  /* the client's command (SUBMIT, ACK, ...) */
     uint64_t enqueued_us;
     struct worker *owner;     /* NULL while waiting in a lane */
-    struct job *prev, *next;  /* in a lane queue or a worker's in-flight list */
+    struct job *prev, *next;  /* in a lane queue or a worker's in-flight list; next in the pool */
     size_t client_len, body_len;
-    unsigned char *client;    /* points into data */
-    unsigned char *body;
     int principal_role;       /* the sender's keys_role (KEYS_NONE: plain), for the worker */
     char principal_scope[GL_MAX_ID + 1];
-    unsigned char data[];     /* client identity, then body */
+    /* The client's body frame as received: it goes to a worker as a
+     * reference (zmq_msg_copy), not a copy, and stays here until the job
+     * is done, in case it must go to another worker. A job left waiting in
+     * a lane gets a copy of its own instead (job_unpin in lanes.c). */
+    zmq_msg_t body;
+    unsigned char client[BROKER_IDENT_MAX]; /* the client's ROUTER identity */
 } job;
 
 typedef struct job_list {
@@ -116,14 +119,16 @@ typedef struct broker {
     keys_principal principal; /* sender of the message being handled (role 0: plain) */
     struct broker_metrics *metrics; /* metrics.c; NULL: not counted */
     struct broker_http *http; /* http.c; NULL: no HTTP endpoint */
+    job *job_pool;            /* finished jobs kept for reuse (lanes.c), a list by next */
+    size_t job_pool_count;
 } broker;
 
 /* lanes.c — jobs and workers */
-/* broker_enqueue queues a copy of a client's request in lane and hands out
- * what the workers have credit for at once (broker_pump); 0, GL_EBUSY (the
- * alert lane's hard cap) or GL_EINTERNAL. */
-int broker_enqueue(broker *b, int origin, int lane, int cmd, const void *client,
-                   size_t client_len, const void *body, size_t body_len);
+/* broker_enqueue queues a client's request (fm, a well-shaped message from
+ * a ROUTER: its body frame is taken out of fm) in lane and hands out what
+ * the workers have credit for at once (broker_pump); 0, GL_EBUSY (the
+ * alert lane's hard cap) or GL_EINTERNAL (fm keeps its body then). */
+int broker_enqueue(broker *b, int origin, int lane, int cmd, frame_msg *fm);
 int broker_routine_full(const broker *b);
 uint32_t broker_retry_after_ms(const broker *b);
 void broker_pump(broker *b);
@@ -132,9 +137,22 @@ void broker_worker_tick(broker *b, uint64_t now_ms);
 void broker_send_presence(broker *b, const char *team, const char *member);
 void broker_free_jobs(broker *b);
 
+/* forward.c — messages passed on without copying their body */
+/* frame_part_msg returns part index of fm (0: the first after any identity,
+ * as frame_body counts: 2 is the body, 4 the inner body), or NULL. */
+zmq_msg_t *frame_part_msg(frame_msg *fm, int index);
+/* broker_forward sends [ident] "GL/1" cmd [header inner_cmd] last on sock
+ * (header and inner_cmd only when inner_cmd is not 0), ZMQ_DONTWAIT. last
+ * goes as a reference to its buffer (zmq_msg_copy): the caller keeps it.
+ * Returns 0 or GL_EUNAVAILABLE (peer gone, or its pipe full). */
+int broker_forward(void *sock, const void *ident, size_t ident_len, int cmd, const void *header,
+                   size_t header_len, int inner_cmd, zmq_msg_t *last);
+
 /* presence.c — responders */
 void broker_on_responder_msg(broker *b, frame_msg *fm);
-void broker_deliver(broker *b, const char *team, int cmd, const void *body, size_t len);
+/* broker_deliver sends body (cmd: DISPATCH or NOTICE, a worker's inner
+ * frame, shared, not copied) to every connected member of team. */
+void broker_deliver(broker *b, const char *team, int cmd, zmq_msg_t *body);
 void broker_responder_tick(broker *b, uint64_t now_ms);
 void broker_free_responders(broker *b);
 

@@ -1,8 +1,10 @@
 /* lanes.c — jobs waiting in lanes, handed to workers by credit, taken back
  * from workers that die. */
 #include "broker.h"
+#include "peek.h"
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,26 +85,72 @@ uint32_t broker_retry_after_ms(const broker *b)
     return (uint32_t)ms;
 }
 
-int broker_enqueue(broker *b, int origin, int lane, int cmd, const void *client,
-                   size_t client_len, const void *body, size_t body_len)
+/* Finished jobs are kept for the next ones, up to this many: no malloc and
+ * free per job, and a burst's worth of memory given back after it. */
+#define JOB_POOL_MAX 4096
+
+static job *job_new(broker *b)
+{
+    job *j = b->job_pool;
+    if (j) {
+        b->job_pool = j->next;
+        b->job_pool_count--;
+    } else if (!(j = malloc(sizeof *j))) {
+        return NULL;
+    }
+    memset(j, 0, offsetof(job, body));
+    zmq_msg_init(&j->body);
+    return j;
+}
+
+static void job_free(broker *b, job *j)
+{
+    zmq_msg_close(&j->body);
+    if (b->job_pool_count >= JOB_POOL_MAX) {
+        free(j);
+        return;
+    }
+    j->next = b->job_pool;
+    b->job_pool = j;
+    b->job_pool_count++;
+}
+
+/* job_unpin gives a job that waits in a lane a body of its own. A frame
+ * received over tcp:// may share its buffer (8 KiB) with the frames that
+ * came with it, and a reference held keeps all of it: fine for the jobs in
+ * flight (credit bounds them), not for a lane that may hold --max-queue
+ * of them. */
+static void job_unpin(job *j)
+{
+    zmq_msg_t own;
+    if (zmq_msg_init_size(&own, j->body_len) != 0)
+        return; /* out of memory: keep the shared buffer */
+    memcpy(zmq_msg_data(&own), zmq_msg_data(&j->body), j->body_len);
+    zmq_msg_move(&j->body, &own); /* releases the shared one */
+    zmq_msg_close(&own);
+}
+
+int broker_enqueue(broker *b, int origin, int lane, int cmd, frame_msg *fm)
 {
     if (lane == LANE_ALERT && (long)b->lanes[LANE_ALERT].count >= b->cfg.max_alert_queue)
         return GL_EBUSY;
-    job *j = malloc(sizeof *j + client_len + body_len);
+    size_t client_len;
+    const void *client = frame_identity(fm, &client_len);
+    zmq_msg_t *body = frame_part_msg(fm, 2);
+    if (!client || client_len > sizeof ((job *)0)->client || !body)
+        return GL_EINTERNAL;
+    job *j = job_new(b);
     if (!j)
         return GL_EINTERNAL;
-    memset(j, 0, sizeof *j);
     j->id = ++b->next_job_id;
     j->origin = origin;
     j->lane = lane;
     j->cmd = cmd;
     j->enqueued_us = clock_mono_us();
     j->client_len = client_len;
-    j->body_len = body_len;
-    j->client = j->data;
-    j->body = j->data + client_len;
     memcpy(j->client, client, client_len);
-    memcpy(j->body, body, body_len);
+    zmq_msg_move(&j->body, body);
+    j->body_len = zmq_msg_size(&j->body);
     j->principal_role = b->principal.role;
     memcpy(j->principal_scope, b->principal.scope, sizeof j->principal_scope);
     list_push_back(&b->lanes[lane], j);
@@ -111,6 +159,8 @@ int broker_enqueue(broker *b, int origin, int lane, int cmd, const void *client,
      * credit gets it at once, and a STATUS answered later in the same
      * slice shows it in flight rather than waiting. */
     broker_pump(b);
+    if (!j->owner)
+        job_unpin(j);
     return 0;
 }
 
@@ -211,10 +261,28 @@ static int job_send(broker *b, worker *w, job *j)
         hdr.scope = j->principal_scope;
     }
     b->sbuf.size = 0;
-    int rc = proto_encode(&hdr, &b->sbuf);
+    int rc = 0;
+    if (j->principal_role) {
+        rc = proto_encode(&hdr, &b->sbuf);
+    } else {
+        /* The plain header, as proto_encode writes it (the rows in table
+         * order, the smallest forms), without its checks of values that
+         * are the broker's own: packed directly, it costs a tenth. */
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &b->sbuf, msgpack_sbuffer_write);
+        const char *origin = hdr.origin, *lane = hdr.lane;
+        if (msgpack_pack_map(&pk, 4) || msgpack_pack_str_with_body(&pk, "job", 3) ||
+            msgpack_pack_uint64(&pk, hdr.job) || msgpack_pack_str_with_body(&pk, "client", 6) ||
+            msgpack_pack_bin_with_body(&pk, j->client, j->client_len) ||
+            msgpack_pack_str_with_body(&pk, "origin", 6) ||
+            msgpack_pack_str_with_body(&pk, origin, strlen(origin)) ||
+            msgpack_pack_str_with_body(&pk, "lane", 4) ||
+            msgpack_pack_str_with_body(&pk, lane, strlen(lane)))
+            rc = GL_EINTERNAL;
+    }
     if (rc == 0)
-        rc = frame_send(b->workers_sock, w->ident, w->ident_len, PROTO_JOB, b->sbuf.data,
-                        b->sbuf.size, j->cmd, j->body, j->body_len, ZMQ_DONTWAIT);
+        rc = broker_forward(b->workers_sock, w->ident, w->ident_len, PROTO_JOB, b->sbuf.data,
+                            b->sbuf.size, j->cmd, &j->body);
     if (rc == 0)
         w->last_sent_ms = clock_mono_ms();
     return rc;
@@ -256,7 +324,7 @@ static void job_done(broker *b, uint64_t id)
     if (j->lane == LANE_ROUTINE)
         j->owner->routine_inflight--;
     b->counters.done[j->lane]++;
-    free(j);
+    job_free(b, j);
     b->counters.completed++;
     b->rate_window_done++;
 }
@@ -272,8 +340,8 @@ static void on_done(broker *b, frame_msg *fm, const proto_msg *hdr)
     job_done(b, hdr->job);
     void *sock = strcmp(hdr->origin, "responders") == 0 ? b->responders : b->intake;
     /* A client that went away is not an error: it will retry with its id. */
-    frame_send(sock, hdr->client, hdr->client_len, fm->inner_cmd, body, len, 0, NULL, 0,
-               ZMQ_DONTWAIT);
+    broker_forward(sock, hdr->client, hdr->client_len, fm->inner_cmd, NULL, 0, 0,
+                   frame_part_msg(fm, 4));
 }
 
 static void on_ready(broker *b, frame_msg *fm, const proto_msg *m)
@@ -350,6 +418,56 @@ void broker_send_presence(broker *b, const char *team, const char *member)
     hmap_del(b->presence_pending, team, strlen(team));
 }
 
+/* worker_envelope reads the header of a DONE or DELIVER, the messages that
+ * come with every job and dispatch, in place (peek.h) instead of decoding
+ * it: the keys the broker acts on, with the decoder's checks of their type
+ * and size (a worker builds them with proto_encode). team: room for a
+ * DELIVER's team. Returns 0, or -1 with the reason. */
+static int worker_envelope(frame_msg *fm, proto_msg *m, char *team, char *reason, size_t len)
+{
+    static const char *const wanted[] = {"job", "client", "origin", "team"};
+    peek_value v[4];
+    size_t blen;
+    const void *body = frame_body(fm, &blen);
+    memset(m, 0, sizeof *m);
+    m->cmd = fm->cmd;
+    if (peek_map(body, blen, wanted, v, fm->cmd == PROTO_DONE ? 3 : 4) != 0) {
+        snprintf(reason, len, "body is not a msgpack map");
+        return -1;
+    }
+    if (fm->cmd == PROTO_DELIVER) {
+        if (v[3].type != PEEK_STR || v[3].len == 0 || v[3].len > GL_MAX_ID ||
+            memchr(v[3].str, '\0', v[3].len)) {
+            snprintf(reason, len, "field 'team' must be a string of 1..%d bytes", GL_MAX_ID);
+            return -1;
+        }
+        memcpy(team, v[3].str, v[3].len);
+        team[v[3].len] = '\0';
+        m->team = team;
+        return 0;
+    }
+    if (v[0].type != PEEK_UINT) {
+        snprintf(reason, len, "field 'job' must be an unsigned integer");
+        return -1;
+    }
+    if (v[1].type != PEEK_BIN || v[1].len == 0 || v[1].len > 255) {
+        snprintf(reason, len, "field 'client' must be 1..255 bytes of binary");
+        return -1;
+    }
+    for (size_t i = 0; i < GL_ARRAY_LEN(origin_names) && !m->origin; i++)
+        if (v[2].type == PEEK_STR && strlen(origin_names[i]) == v[2].len &&
+            memcmp(origin_names[i], v[2].str, v[2].len) == 0)
+            m->origin = origin_names[i];
+    if (!m->origin) {
+        snprintf(reason, len, "field 'origin' must be one of intake|responders");
+        return -1;
+    }
+    m->job = v[0].u;
+    m->client = v[1].str;
+    m->client_len = v[1].len;
+    return 0;
+}
+
 void broker_on_worker_msg(broker *b, frame_msg *fm)
 {
     size_t len;
@@ -362,7 +480,10 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
     arena_reset(&b->scratch);
     size_t blen;
     const void *body = frame_body(fm, &blen);
-    int rc = proto_decode(fm->cmd, body, blen, &m, &b->scratch, reason, sizeof reason);
+    char team[GL_MAX_ID + 1];
+    int rc = fm->cmd == PROTO_DONE || fm->cmd == PROTO_DELIVER
+                 ? worker_envelope(fm, &m, team, reason, sizeof reason)
+                 : proto_decode(fm->cmd, body, blen, &m, &b->scratch, reason, sizeof reason);
     if (rc != 0) {
         b->counters.bad_worker_msgs++;
         log_limited(LOG_WARN, "bad-worker-msg", "bad %s from a worker: %s",
@@ -410,7 +531,7 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
         size_t ilen;
         const void *inner = frame_inner_body(fm, &ilen);
         broker_metrics_deliver(b, fm->inner_cmd, inner, ilen);
-        broker_deliver(b, m.team, fm->inner_cmd, inner, ilen);
+        broker_deliver(b, m.team, fm->inner_cmd, frame_part_msg(fm, 4));
         break;
     }
     default:
@@ -496,7 +617,13 @@ void broker_free_jobs(broker *b)
         job *j;
         while ((j = b->lanes[lane].head) != NULL) {
             list_remove(&b->lanes[lane], j);
-            free(j);
+            job_free(b, j);
         }
     }
+    job *j;
+    while ((j = b->job_pool) != NULL) {
+        b->job_pool = j->next;
+        free(j);
+    }
+    b->job_pool_count = 0;
 }

@@ -4,6 +4,7 @@
  * Kept by the broker's loop, passed on in FIGURES (§7.4 of PROTOCOL.md), from
  * which the HTTP endpoint renders Prometheus metrics. */
 #include "broker.h"
+#include "peek.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -55,20 +56,27 @@ void broker_metrics_done(broker *b, int cmd, int lane, uint64_t enqueued_us, int
     if (!m)
         return;
     if (reply_cmd == PROTO_ERROR || (cmd == PROTO_SUBMIT && reply_cmd == PROTO_FILED)) {
-        proto_msg r;
-        /* The worker's reply is well-formed by construction; one that is
-         * not is counted nowhere (the client gets it as it is). */
-        if (proto_decode(reply_cmd, body, len, &r, &b->scratch, NULL, 0) != 0)
+        /* The worker's reply is well-formed by construction and goes to the
+         * client as it is: only the keys counted are read (peek.h), not the
+         * whole body. One without them is counted nowhere. */
+        static const char *const wanted[] = {"code", "duplicate", "kind"};
+        peek_value v[3];
+        if (peek_map(body, len, wanted, v, 3) != 0)
             return;
         if (reply_cmd == PROTO_ERROR) {
-            if (r.code < MAX_CODE)
-                m->errors[r.code]++;
+            if (v[0].type == PEEK_UINT && v[0].u < MAX_CODE)
+                m->errors[v[0].u]++;
             return;
         }
-        if (r.duplicate)
+        if (v[2].type != PEEK_STR)
+            return;
+        if (v[1].type == PEEK_BOOL && v[1].u)
             m->duplicates++;
-        else if (r.ev.kind > 0 && r.ev.kind < 4)
-            m->filed[r.ev.kind]++;
+        else
+            for (int kind = GL_KIND_REQUEST; kind <= GL_KIND_FEEDBACK; kind++)
+                if (strlen(gl_kind_name(kind)) == v[2].len &&
+                    memcmp(gl_kind_name(kind), v[2].str, v[2].len) == 0)
+                    m->filed[kind]++;
         uint64_t took = clock_mono_us() - enqueued_us;
         size_t i = 0;
         while (i < NBOUNDS && took > latency_bounds_us[i])
@@ -83,8 +91,10 @@ void broker_metrics_deliver(broker *b, int inner_cmd, const void *body, size_t l
 {
     if (!b->metrics || inner_cmd != PROTO_DISPATCH)
         return;
-    proto_msg d;
-    if (proto_decode(inner_cmd, body, len, &d, &b->scratch, NULL, 0) == 0 && d.attempts > 1)
+    /* A DISPATCH carries the whole event: read its attempts only. */
+    static const char *const wanted[] = {"attempts"};
+    peek_value v;
+    if (peek_map(body, len, wanted, &v, 1) == 0 && v.type == PEEK_UINT && v.u > 1)
         b->metrics->redeliveries++;
 }
 

@@ -98,9 +98,8 @@ static void on_hello(broker *b, frame_msg *fm, const proto_msg *m)
 
 void broker_on_responder_msg(broker *b, frame_msg *fm)
 {
-    size_t len, blen;
+    size_t len;
     const void *ident = frame_identity(fm, &len);
-    const void *body = frame_body(fm, &blen);
     responder *r = hmap_get(b->responders_by_ident, ident, len);
     if (r)
         r->last_heard_ms = clock_mono_ms();
@@ -147,7 +146,7 @@ void broker_on_responder_msg(broker *b, frame_msg *fm)
             broker_reply_busy(b, b->responders, ident, len, m.ev.id, m.rid);
             return;
         }
-        rc = broker_enqueue(b, ORIGIN_RESPONDERS, LANE_ROUTINE, fm->cmd, ident, len, body, blen);
+        rc = broker_enqueue(b, ORIGIN_RESPONDERS, LANE_ROUTINE, fm->cmd, fm);
         if (rc != 0)
             broker_reply_error(b, b->responders, fm, rc, NULL, m.ev.id, m.rid);
         return;
@@ -167,7 +166,7 @@ void broker_on_responder_msg(broker *b, frame_msg *fm)
         /* Responders' actions ride the alert lane: an acknowledgement is
          * what stops an alert escalating, so it must not wait behind
          * routine filing. They are never refused as busy. */
-        rc = broker_enqueue(b, ORIGIN_RESPONDERS, LANE_ALERT, fm->cmd, ident, len, body, blen);
+        rc = broker_enqueue(b, ORIGIN_RESPONDERS, LANE_ALERT, fm->cmd, fm);
         if (rc != 0)
             broker_reply_error(b, b->responders, fm, rc, NULL, m.event, m.rid);
         return;
@@ -176,7 +175,7 @@ void broker_on_responder_msg(broker *b, frame_msg *fm)
     }
 }
 
-void broker_deliver(broker *b, const char *team, int cmd, const void *body, size_t len)
+void broker_deliver(broker *b, const char *team, int cmd, zmq_msg_t *body)
 {
     b->counters.deliveries++;
     team_members *t = team_get(b, team, 0);
@@ -188,8 +187,7 @@ void broker_deliver(broker *b, const char *team, int cmd, const void *body, size
     }
     uint64_t now = clock_mono_ms();
     for (responder *r = t->head; r; r = r->next) {
-        if (frame_send(b->responders, r->ident, r->ident_len, cmd, body, len, 0, NULL, 0,
-                       ZMQ_DONTWAIT) == 0) {
+        if (broker_forward(b->responders, r->ident, r->ident_len, cmd, NULL, 0, 0, body) == 0) {
             b->counters.delivered_copies++;
             r->last_sent_ms = now;
         }

@@ -127,48 +127,50 @@ static int scan(decoder *d, const unsigned char *p, size_t len)
 
 enum { SC_OK, SC_LONG, SC_NUL, SC_ID, SC_UTF8, SC_VALUE };
 
-/* utf8_valid: whether s (n bytes) is well-formed UTF-8 (no overlong forms,
- * surrogates or code points above U+10FFFF). It runs over every text a
- * terminal sends, so ASCII goes eight bytes at a time and the 3-byte
- * characters of Chinese text have a path of their own. */
+/* utf8_valid: well-formed UTF-8 (Unicode Table 3-7: no overlong forms, no
+ * surrogates, nothing above U+10FFFF). ASCII goes eight bytes at a time, and
+ * each sequence is checked by its lead byte's range of second bytes rather
+ * than by decoding the code point: texts are mostly Chinese, three bytes a
+ * character, and every SUBMIT's text is checked. */
 static int utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        unsigned c = s[i], more;
-        uint32_t cp, min;
+        unsigned c = s[i];
         if (c < 0x80) {
             i++;
-            for (uint64_t w; n - i >= 8; i += 8) {
-                memcpy(&w, s + i, 8);
+            while (n - i >= 8) {
+                uint64_t w;
+                memcpy(&w, s + i, sizeof w);
                 if (w & UINT64_C(0x8080808080808080))
                     break;
+                i += 8;
             }
             continue;
-        } else if ((c & 0xf0) == 0xe0) {
-            if (n - i < 3 || (s[i + 1] & 0xc0) != 0x80 || (s[i + 2] & 0xc0) != 0x80)
+        }
+        if ((c & 0xf0) == 0xe0) { /* three bytes: the CJK characters */
+            if (n - i < 3)
                 return 0;
-            cp = (c & 0x0fu) << 12 | (s[i + 1] & 0x3fu) << 6 | (s[i + 2] & 0x3fu);
-            if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))
+            unsigned c1 = s[i + 1];
+            if ((c1 & 0xc0) != 0x80 || (s[i + 2] & 0xc0) != 0x80 ||
+                (c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 > 0x9f))
                 return 0; /* overlong, or a surrogate */
             i += 3;
             continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            more = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf8) == 0xf0) {
-            more = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
         }
-        if (n - i <= more)
+        /* the lowest and highest second byte each lead byte allows */
+        unsigned lo = 0x80, hi = 0xbf, more;
+        if (c >= 0xc2 && c <= 0xdf)
+            more = 1;
+        else if (c >= 0xf0 && c <= 0xf4)
+            more = 3, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+        else
+            return 0; /* a continuation byte, C0/C1 (overlong) or above F4 */
+        if (n - i <= more || s[i + 1] < lo || s[i + 1] > hi)
             return 0;
-        for (unsigned k = 1; k <= more; k++) {
+        for (unsigned k = 2; k <= more; k++)
             if ((s[i + k] & 0xc0) != 0x80)
                 return 0;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff)
-            return 0; /* overlong, or out of range */
         i += more + 1;
     }
     return 1;
@@ -1172,4 +1174,190 @@ int proto_peek_uint(const void *body, size_t len, const char *key, uint64_t *v)
         pos = end;
     }
     return GL_ENOTFOUND;
+}
+
+/* ---- Flat decoder --------------------------------------------------------- */
+
+/* A reader of the few msgpack forms a flat body uses, straight from the
+ * bytes: no msgpack_unpack_next (whose zone is two mallocs per body) and no
+ * object tree. Anything else it leaves to proto_decode. */
+typedef struct flat {
+    const unsigned char *p, *end;
+} flat;
+
+static int flat_len(flat *r, unsigned n, uint64_t *v)
+{
+    if ((size_t)(r->end - r->p) < n)
+        return -1;
+    uint64_t x = 0;
+    for (unsigned i = 0; i < n; i++)
+        x = x << 8 | r->p[i];
+    r->p += n;
+    *v = x;
+    return 0;
+}
+
+/* flat_bytes reads a str (bin: a bin) header and its bytes; -1 for another
+ * type or a length past the end. */
+static int flat_bytes(flat *r, int bin, const char **s, size_t *n)
+{
+    if (r->p >= r->end)
+        return -1;
+    unsigned lead = *r->p++;
+    uint64_t len;
+    if (!bin && lead >= 0xa0 && lead <= 0xbf) {
+        len = lead & 0x1f;
+    } else {
+        unsigned first = bin ? 0xc4 : 0xd9; /* 8-, 16- and 32-bit lengths follow */
+        if (lead < first || lead > first + 2 || flat_len(r, 1u << (lead - first), &len) != 0)
+            return -1;
+    }
+    if (len > (uint64_t)(r->end - r->p))
+        return -1;
+    *s = (const char *)r->p;
+    *n = (size_t)len;
+    r->p += len;
+    return 0;
+}
+
+/* flat_value reads and checks one value for row f, as decode_value does. */
+static int flat_value(flat *r, gl_arena *arena, const codec_field *f, void *base)
+{
+    if (r->p >= r->end)
+        return -1;
+    unsigned lead = *r->p;
+    const char *s;
+    size_t n;
+    uint64_t u;
+    switch (f->type) {
+    case CT_STR:
+    case CT_KIND:
+    case CT_EVSTATE:
+    case CT_DSSTATE:
+        if (flat_bytes(r, 0, &s, &n) != 0)
+            return -1;
+        if (f->type != CT_STR) {
+            int v = enum_parse(f->type, s, n);
+            if (!v)
+                return -1;
+            *AT(base, f->off, int) = v;
+            return 0;
+        }
+        if (str_check(f, s, n, SCK_NUL | SCK_UTF8) != SC_OK)
+            return -1;
+        char *copy = arena_strndup(arena, s, n);
+        if (!copy)
+            return -1;
+        *AT(base, f->off, const char *) = copy;
+        return 0;
+    case CT_UINT:
+        r->p++;
+        if (lead <= 0x7f)
+            u = lead;
+        else if (lead < 0xcc || lead > 0xcf || flat_len(r, 1u << (lead - 0xcc), &u) != 0)
+            return -1;
+        if (f->size == sizeof(uint32_t)) {
+            if (u > UINT32_MAX)
+                return -1;
+            *AT(base, f->off, uint32_t) = (uint32_t)u;
+        } else {
+            *AT(base, f->off, uint64_t) = u;
+        }
+        return 0;
+    case CT_BOOL:
+        if (lead != 0xc2 && lead != 0xc3)
+            return -1;
+        r->p++;
+        *AT(base, f->off, int) = lead == 0xc3;
+        return 0;
+    case CT_COORD: {
+        double v;
+        r->p++;
+        if (lead <= 0x7f) {
+            v = lead;
+        } else if (lead == 0xca) {
+            float x;
+            uint32_t bits;
+            if (flat_len(r, 4, &u) != 0)
+                return -1;
+            bits = (uint32_t)u;
+            memcpy(&x, &bits, sizeof x);
+            v = x;
+        } else if (lead == 0xcb) {
+            if (flat_len(r, 8, &u) != 0)
+                return -1;
+            memcpy(&v, &u, sizeof v);
+        } else {
+            return -1;
+        }
+        if (!(v >= -(double)f->max && v <= (double)f->max))
+            return -1;
+        *AT(base, f->off, double) = v;
+        return 0;
+    }
+    case CT_BIN: {
+        if (flat_bytes(r, 1, &s, &n) != 0 || n == 0 || n > f->max)
+            return -1;
+        void *bytes = arena_alloc(arena, n);
+        if (!bytes)
+            return -1;
+        memcpy(bytes, s, n);
+        *AT(base, f->off, const void *) = bytes;
+        *AT(base, f->aux, size_t) = n;
+        return 0;
+    }
+    default: /* maps, arrays, ERROR's name: proto_decode */
+        return -1;
+    }
+}
+
+int proto_decode_flat(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *arena)
+{
+    memset(m, 0, sizeof *m);
+    m->cmd = cmd;
+    const codec_table *t = codec_command(cmd);
+    if (!t || !body || len == 0 || len > GL_MAX_BODY)
+        return 1;
+    flat r = {body, (const unsigned char *)body + len};
+    unsigned lead = *r.p++;
+    uint64_t pairs;
+    if (lead >= 0x80 && lead <= 0x8f)
+        pairs = lead & 0x0f;
+    else if ((lead != 0xde && lead != 0xdf) || flat_len(&r, lead == 0xde ? 2 : 4, &pairs) != 0)
+        return 1;
+    uint64_t seen = 0;
+    for (uint64_t i = 0; i < pairs; i++) {
+        const char *key;
+        size_t klen, row;
+        if (flat_bytes(&r, 0, &key, &klen) != 0 || klen == 0)
+            return 1;
+        for (row = 0; row < t->n; row++) {
+            const char *k = t->fields[row].key;
+            if (k[0] == key[0] && strlen(k) == klen && memcmp(k, key, klen) == 0)
+                break;
+        }
+        /* An unknown key (ignored by proto_decode, whose checks of its
+         * value are more than this reader's) or one seen twice. */
+        if (row == t->n || (seen & (UINT64_C(1) << row)))
+            return 1;
+        seen |= UINT64_C(1) << row;
+        if (flat_value(&r, arena, &t->fields[row], m) != 0)
+            return 1;
+    }
+    if (r.p != r.end)
+        return 1;
+    const codec_field *coord_seen = NULL, *coord_absent = NULL;
+    for (size_t row = 0; row < t->n; row++) {
+        const codec_field *f = &t->fields[row];
+        int has = (seen >> row) & 1;
+        if ((f->flags & CF_REQUIRED) && !has)
+            return 1;
+        if (f->type == CT_COORD)
+            *(has ? &coord_seen : &coord_absent) = f;
+    }
+    if (coord_seen && coord_absent)
+        return 1;
+    if (coord_seen)
+        *AT(m, coord_seen->aux, int) = 1;
+    return 0;
 }

@@ -411,7 +411,8 @@ int proto_cmd_parse(const void *data, size_t len)
         return PROTO_NONE;
     for (int cmd = PROTO_NONE + 1; cmd < PROTO_CMD_COUNT; cmd++) {
         const char *name = commands[cmd].name;
-        if (name && strlen(name) == len && memcmp(name, data, len) == 0)
+        if (name && len && name[0] == *(const char *)data && strlen(name) == len &&
+            memcmp(name, data, len) == 0)
             return cmd;
     }
     return PROTO_NONE;

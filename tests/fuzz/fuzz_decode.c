@@ -15,6 +15,8 @@
  *   - the hot-path readers and encoders (proto_peek_uint, proto_map_without,
  *     proto_encode_ex with an event map) stay in bounds and agree with
  *     proto_encode.
+ *   - proto_decode_flat (the broker's quick decoder) accepts only what
+ *     proto_decode accepts, with the same result.
  * Every input gets a fresh arena, freed at the end, so LeakSanitizer sees
  * any allocation the codec forgets. */
 #include "../../proto/proto.h"
@@ -229,6 +231,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     arena_free(&quiet_arena);
     if (rc_quiet != rc || rc_tiny != rc)
         broken(cmd, rc, "%s: the result depends on the reason buffer", reason);
+
+    /* The broker's quick decoder: it accepts nothing proto_decode refuses,
+     * and what it accepts decodes the same (the same encoding). */
+    gl_arena flat_arena = {0};
+    proto_msg flat;
+    if (proto_decode_flat(cmd, body, len, &flat, &flat_arena) == 0) {
+        if (rc != 0)
+            broken(cmd, rc, "%s: proto_decode_flat accepted what proto_decode refuses", reason);
+        msgpack_sbuffer a, b;
+        msgpack_sbuffer_init(&a);
+        msgpack_sbuffer_init(&b);
+        if (proto_encode(&flat, &a) != 0 || proto_encode(&m, &b) != 0 || a.size != b.size ||
+            memcmp(a.data, b.data, a.size) != 0)
+            broken(cmd, rc, "proto_decode_flat decoded differently from proto_decode");
+        msgpack_sbuffer_destroy(&a);
+        msgpack_sbuffer_destroy(&b);
+    }
+    arena_free(&flat_arena);
 
     if (rc != 0)
         check_error_echo(cmd, rc, &m, reason);
