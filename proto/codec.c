@@ -1144,38 +1144,6 @@ static size_t map_head(const unsigned char *p, size_t len, uint32_t *n)
     return 0;
 }
 
-int proto_peek_uint(const void *body, size_t len, const char *key, uint64_t *v)
-{
-    const unsigned char *p = body;
-    size_t klen = strlen(key);
-    uint32_t n;
-    size_t pos = p ? map_head(p, len, &n) : 0;
-    if (!pos)
-        return GL_EBADBODY;
-    for (uint32_t i = 0; i < n; i++) {
-        size_t k = pos, val = skip(p, len, k), end = val ? skip(p, len, val) : 0;
-        if (!end)
-            return GL_EBADBODY;
-        unsigned lead = p[k];
-        size_t head = lead >= 0xa0 && lead <= 0xbf ? 1 : lead == 0xd9 ? 2 : lead == 0xda ? 3
-                      : lead == 0xdb ? 5 : 0;
-        if (head && val - k - head == klen && memcmp(p + k + head, key, klen) == 0) {
-            unsigned t = p[val];
-            size_t bytes = t <= 0x7f ? 0 : t == 0xcc ? 1 : t == 0xcd ? 2 : t == 0xce ? 4
-                           : t == 0xcf ? 8 : 9;
-            if (bytes == 9)
-                return GL_EBADFIELD;
-            uint64_t x = bytes ? 0 : t;
-            for (size_t b = 0; b < bytes; b++)
-                x = x << 8 | p[val + 1 + b];
-            *v = x;
-            return 0;
-        }
-        pos = end;
-    }
-    return GL_ENOTFOUND;
-}
-
 /* ---- Flat decoder --------------------------------------------------------- */
 
 /* A reader of the few msgpack forms a flat body uses, straight from the

@@ -238,14 +238,6 @@ int proto_encode_event(const gl_event *ev, int flags, msgpack_sbuffer *buf);
  * Returns 0, GL_EBADBODY when map is not one whole map, GL_EINTERNAL. */
 int proto_map_without(const void *map, size_t len, const char *key, msgpack_sbuffer *buf);
 
-/* proto_peek_uint reads the unsigned integer at key of the body's top map
- * (len bytes) into *v without decoding the rest (a DISPATCH's "attempts"
- * for the broker's figures): 0; GL_ENOTFOUND when the map has no such key;
- * GL_EBADFIELD when its value is not an unsigned integer; GL_EBADBODY when
- * body is not a map or ends before the key is found. It checks nothing
- * else: for bodies the service made itself, not for input to trust. */
-int proto_peek_uint(const void *body, size_t len, const char *key, uint64_t *v);
-
 /* proto_event_same returns 1 when a and b encode to the same event map
  * (every field the map carries is equal; strings by content), else 0. */
 int proto_event_same(const gl_event *a, const gl_event *b);

@@ -269,43 +269,6 @@ static void test_forms(void)
     is_int(bad, 0, "the encoder writes msgpack-c's forms (%d bodies packed again alike)", n);
 }
 
-/* proto_peek_uint: one number out of a body, without decoding it. */
-static void test_peek(void)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    gl_event ev = event_full();
-    static const uint32_t attempts[] = {1, 127, 128, 255, 256, 65536, 4294967295u};
-    int wrong = 0;
-    for (size_t i = 0; i < GL_ARRAY_LEN(attempts); i++) {
-        proto_msg m = dispatch_of(&ev, "t", "grid");
-        m.attempts = attempts[i];
-        sb.size = 0;
-        proto_encode(&m, &sb);
-        uint64_t v = 0;
-        wrong += proto_peek_uint(sb.data, sb.size, "attempts", &v) != 0 || v != attempts[i];
-    }
-    is_int(wrong, 0, "peek: a DISPATCH's attempts in each form");
-    proto_msg m = dispatch_of(&ev, "t", "grid");
-    m.attempts = 0; /* not emitted */
-    sb.size = 0;
-    proto_encode(&m, &sb);
-    uint64_t v = 99;
-    is_int(proto_peek_uint(sb.data, sb.size, "attempts", &v), GL_ENOTFOUND,
-           "peek: an absent key is not found");
-    is_int(proto_peek_uint(sb.data, sb.size, "team", &v), GL_EBADFIELD,
-           "peek: a string is not a number");
-    is_int(proto_peek_uint(sb.data, sb.size, "seq", &v), 0, "peek: seq, before the detail map");
-    is_int((long long)v, 42, "peek: seq is 42");
-    is_int(proto_peek_uint(sb.data, sb.size / 2, "attempts", &v), GL_EBADBODY,
-           "peek: a body cut short is refused");
-    static const unsigned char arr[] = {0x91, 0x01};
-    is_int(proto_peek_uint(arr, sizeof arr, "attempts", &v), GL_EBADBODY,
-           "peek: an array is refused");
-    is_int(proto_peek_uint(NULL, 0, "attempts", &v), GL_EBADBODY, "peek: nothing is refused");
-    msgpack_sbuffer_destroy(&sb);
-}
-
 /* Keys in any order, unknown keys and repeated keys, with the lookup that
  * tries the next row first. */
 static void test_key_order(void)
@@ -571,7 +534,6 @@ int main(void)
     arena_free(&arena);
 
     test_forms();
-    test_peek();
     test_key_order();
     msgpack_sbuffer_init(&sb_submit);
     test_utf8();
