@@ -54,6 +54,10 @@ struct store_txn {
     uint64_t next_seq;        /* next event seq once known in this txn, else 0 */
     unsigned long changes;    /* bumped by every write and every cursor use, so
                                  a listing knows whether its cursor moved */
+    int64_t count_delta[GL_DS_COUNT]; /* dispatches per state added in this txn,
+                                 written to "counts" once, at commit
+                                 (store_counts_flush) */
+    int counts_dirty;
     MDB_cursor *cursor[DB_COUNT];
 };
 

@@ -131,10 +131,20 @@ static size_t dead_key(unsigned char *k, uint64_t seq, const char *team, size_t 
     return 8 + n;
 }
 
+static int dead_letter_changed(store_txn *t, int old_state, const gl_dispatch *d);
+
+int store_index_dispatch_added(store_txn *t, const gl_dispatch *d, uint64_t event_ms)
+{
+    int err = store_counts_changed(t, GL_DS_NONE, d->state);
+    if (!err)
+        err = entry_set(t, IX_TEAM, d->team, event_ms, d->seq, 1);
+    return err ? err : dead_letter_changed(t, GL_DS_NONE, d);
+}
+
 int store_index_dispatch_changed(store_txn *t, int old_state, const gl_dispatch *d)
 {
     int err = store_counts_changed(t, old_state, d->state);
-    if (old_state == GL_DS_NONE) {
+    if (!err && old_state == GL_DS_NONE) {
         /* A new dispatch: its team's entry, at the event's filing time. */
         unsigned char key[8];
         store_put_be64(key, d->seq);
@@ -148,8 +158,14 @@ int store_index_dispatch_changed(store_txn *t, int old_state, const gl_dispatch 
         if (!err)
             err = entry_set(t, IX_TEAM, d->team, ev.created_ms, d->seq, 1);
     }
+    return err ? err : dead_letter_changed(t, old_state, d);
+}
+
+static int dead_letter_changed(store_txn *t, int old_state, const gl_dispatch *d)
+{
+    int err = 0;
     int was_dead = old_state == GL_DS_DEAD, is_dead = d->state == GL_DS_DEAD;
-    if (!err && was_dead != is_dead) {
+    if (was_dead != is_dead) {
         unsigned char key[STORE_KEY_MAX];
         size_t n = store_name_len(t->s, 8, d->team);
         if (!n)

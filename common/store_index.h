@@ -106,5 +106,8 @@ int store_index_event_changed(store_txn *t, const void *old, size_t old_len, con
 /* store_index_dispatch_changed keeps the team entry (when the dispatch is
  * new: old_state 0) and the dead letter of d in step. */
 int store_index_dispatch_changed(store_txn *t, int old_state, const gl_dispatch *d);
+/* store_index_dispatch_added is store_index_dispatch_changed for a new
+ * dispatch of an event filed at event_ms, without reading the event. */
+int store_index_dispatch_added(store_txn *t, const gl_dispatch *d, uint64_t event_ms);
 
 #endif

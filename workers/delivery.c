@@ -92,6 +92,28 @@ int worker_dispatch(gl_worker *w, store_txn *t, gl_event *ev, const char *team,
     return w->dispatch_quiet ? 0 : worker_send_dispatch(w, &d, ev);
 }
 
+int worker_dispatch_new(gl_worker *w, store_txn *t, gl_event *ev, const char *team,
+                        const char *role, uint64_t now)
+{
+    gl_dispatch d;
+    memset(&d, 0, sizeof d);
+    d.seq = ev->seq;
+    d.event = ev->id;
+    d.team = team;
+    d.role = role;
+    d.state = GL_DS_PENDING;
+    d.attempts = 1;
+    d.created_ms = d.updated_ms = now;
+    d.next_retry_ms = now + retry_interval(w, d.attempts);
+    int rc = store_dispatch_add(t, &d, ev->created_ms);
+    if (rc == GL_EBADSTATE) /* the route names this team twice */
+        return worker_dispatch(w, t, ev, team, role, "system", now);
+    if (rc != 0)
+        return rc;
+    w->counters.dispatches++;
+    return w->dispatch_quiet ? 0 : worker_send_dispatch(w, &d, ev);
+}
+
 /* --- resend to a team that said HELLO --- */
 
 static int send_with_event(gl_worker *w, store_txn *t, const gl_dispatch *d)

@@ -1,0 +1,154 @@
+/* Filing a new event with few writes (issue 7): store_event_next_seq lets
+ * the dispatches come before the event's one record, store_dispatch_add
+ * writes a new dispatch without reading it first, and the dispatch counts
+ * are written once per transaction. What a user would see: the records,
+ * the listings, a history query by team, the counts, and a clean fsck. */
+#include "../common/gl.h"
+#include "../common/store.h"
+#include "../common/store_index.h"
+#include "../common/store_info.h"
+#include "tap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char dir[256];
+
+typedef struct seen {
+    int n;
+    uint64_t seq[8];
+} seen;
+
+static int collect(void *ctx, const gl_event *ev)
+{
+    seen *s = ctx;
+    if (s->n < 8)
+        s->seq[s->n++] = ev->seq;
+    return 0;
+}
+
+static int count_dispatch(void *ctx, const gl_dispatch *d)
+{
+    (void)d;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Files event id the way a worker does: seq first, dispatches, record last. */
+static int file_new(store_txn *t, const char *id, uint64_t ms, const char *const *teams, int nteams,
+                    uint64_t *seq)
+{
+    gl_event ev = {.id = id, .kind = GL_KIND_REQUEST, .category = "repair", .text = "漏水",
+                   .community = "heping", .grid = "heping-g1", .created_ms = ms,
+                   .updated_ms = ms, .state = GL_EV_DISPATCHED};
+    int rc = store_event_next_seq(t, &ev.seq);
+    uint64_t reserved = ev.seq;
+    gl_history h = {.seq = ev.seq, .at_ms = ms, .who = "terminal", .what = "filed"};
+    if (rc == 0)
+        rc = store_history_add(t, &h);
+    for (int i = 0; rc == 0 && i < nteams; i++) {
+        gl_dispatch d = {.seq = ev.seq, .event = id, .team = teams[i], .role = "grid",
+                         .state = GL_DS_PENDING, .attempts = 1, .created_ms = ms,
+                         .updated_ms = ms, .next_retry_ms = ms + 30000};
+        rc = store_dispatch_add(t, &d, ms);
+    }
+    if (rc == 0)
+        rc = store_event_add(t, &ev);
+    if (rc == 0 && ev.seq != reserved)
+        rc = -1000;
+    *seq = ev.seq;
+    return rc;
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/t_store_add.XXXXXX");
+    if (!mkdtemp(dir))
+        return 1;
+    store *s = NULL;
+    store_txn *t = NULL;
+    is_int(store_open(dir, NULL, &s), 0, "open");
+
+    const char *const two[] = {"heping-g1-team", "county-coordinators"};
+    uint64_t seq1 = 0, seq2 = 0, counts[GL_DS_COUNT];
+    is_int(store_begin(s, 1, &t), 0, "begin");
+    uint64_t next = 0;
+    is_int(store_event_next_seq(t, &next), 0, "next seq of an empty store");
+    is_int((int)next, 1, "is 1");
+    is_int(file_new(t, "add-1", 1000, two, 2, &seq1), 0, "file an event: dispatches before its record");
+    is_int(file_new(t, "add-2", 2000, two, 1, &seq2), 0, "and another in the same transaction");
+    ok(seq1 == 1 && seq2 == 2, "seqs follow each other (%llu, %llu)", (unsigned long long)seq1,
+       (unsigned long long)seq2);
+    is_int(store_dispatch_counts(t, counts), 0, "counts inside the transaction");
+    is_int((int)counts[GL_DS_PENDING], 3, "see the 3 pending dispatches not written yet");
+
+    /* A dispatch that exists already is refused, and nothing changes. */
+    gl_dispatch again = {.seq = seq1, .event = "add-1", .team = "heping-g1-team", .role = "squad",
+                         .state = GL_DS_ACKED, .attempts = 5};
+    is_int(store_dispatch_add(t, &again, 1000), GL_EBADSTATE, "adding an existing dispatch is refused");
+    gl_dispatch d;
+    is_int(store_dispatch_get(t, seq1, "heping-g1-team", &d, NULL), 0, "its record is there");
+    ok(d.state == GL_DS_PENDING && d.attempts == 1, "unchanged (pending, 1 attempt)");
+    is_int(store_dispatch_counts(t, counts), 0, "counts");
+    ok(counts[GL_DS_PENDING] == 3 && counts[GL_DS_ACKED] == 0, "unchanged by the refusal");
+    is_int(store_commit(&t), 0, "the transaction stays usable and commits");
+
+    is_int(store_begin(s, 0, &t), 0, "read");
+    int n = 0;
+    store_pending_list(t, "heping-g1-team", count_dispatch, &n);
+    is_int(n, 2, "the team's pending list has both events");
+    n = 0;
+    store_due_list(t, 1000 + 30000, 10, count_dispatch, &n);
+    is_int(n, 2, "the resend timers of the first event are due at 31 s");
+    is_int(store_dispatch_counts(t, counts), 0, "counts after commit");
+    is_int((int)counts[GL_DS_PENDING], 3, "3 pending, written at commit");
+    seen got = {0};
+    store_query q = {.team = "county-coordinators"};
+    int dim = 0;
+    is_int(store_query_events(t, &q, collect, &got, &dim, NULL, NULL), 0, "query by team");
+    ok(got.n == 1 && got.seq[0] == seq1 && dim == IX_TEAM,
+       "finds the one event dispatched to the coordinators, by the team index");
+    gl_event ev;
+    is_int(store_event_get(t, seq1, &ev, NULL), 0, "the event record");
+    is_int(ev.state, GL_EV_DISPATCHED, "written once, with its final state");
+    store_abort(&t);
+
+    /* An aborted transaction leaves the counts as they were. */
+    is_int(store_begin(s, 1, &t), 0, "begin");
+    uint64_t seq3;
+    is_int(file_new(t, "add-3", 3000, two, 2, &seq3), 0, "file a third event");
+    store_abort(&t);
+    is_int(store_begin(s, 0, &t), 0, "read");
+    store_dispatch_counts(t, counts);
+    is_int((int)counts[GL_DS_PENDING], 3, "after an abort the counts are unchanged");
+    store_abort(&t);
+
+    /* A dispatch changed in the same transaction as it was added. */
+    is_int(store_begin(s, 1, &t), 0, "begin");
+    is_int(file_new(t, "add-4", 4000, two, 2, &seq3), 0, "file a fourth event");
+    gl_dispatch acked = {.seq = seq3, .event = "add-4", .team = "heping-g1-team", .role = "grid",
+                         .state = GL_DS_ACKED, .attempts = 1, .created_ms = 4000,
+                         .updated_ms = 4001};
+    is_int(store_dispatch_put(t, &acked), 0, "acknowledge one of its dispatches at once");
+    is_int(store_commit(&t), 0, "commit");
+    is_int(store_begin(s, 0, &t), 0, "read");
+    store_dispatch_counts(t, counts);
+    ok(counts[GL_DS_PENDING] == 4 && counts[GL_DS_ACKED] == 1, "counts: 4 pending, 1 acked (%llu, %llu)",
+       (unsigned long long)counts[GL_DS_PENDING], (unsigned long long)counts[GL_DS_ACKED]);
+    store_abort(&t);
+
+    store_fsck_report r;
+    memset(&r, 0, sizeof r);
+    is_int(store_fsck(s, &r), 0, "fsck runs");
+    for (int i = 0; i < r.nfirst; i++)
+        diag("  %s", r.first[i]);
+    is_int((int)r.problems, 0, "fsck finds no problem");
+    store_close(&s);
+
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        diag("could not remove %s", dir);
+    return done_testing();
+}
