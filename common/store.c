@@ -542,14 +542,10 @@ int store_dispatch_get(store_txn *t, uint64_t seq, const char *team, gl_dispatch
 
 int store_dispatch_put(store_txn *t, const gl_dispatch *d)
 {
-    store *s = t->s;
-    unsigned char key[STORE_KEY_MAX];
-    size_t n = store_name_len(s, 16, d->team); /* the due key is the longest: 16 + team */
-    if (!n)
+    if (!store_name_len(t->s, 16, d->team))
         return GL_EBADFIELD;
     if (t->failed)
         return t->failed;
-
     /* What the indexes say now is what the previous record says. */
     gl_dispatch old;
     int err = store_dispatch_get(t, d->seq, d->team, &old, NULL);
@@ -557,7 +553,21 @@ int store_dispatch_put(store_txn *t, const gl_dispatch *d)
         memset(&old, 0, sizeof old);
     else if (err)
         return err;
+    return store_dispatch_replace(t, d, &old);
+}
 
+int store_dispatch_replace(store_txn *t, const gl_dispatch *d, const gl_dispatch *was)
+{
+    store *s = t->s;
+    unsigned char key[STORE_KEY_MAX];
+    size_t n = store_name_len(s, 16, d->team); /* the due key is the longest: 16 + team */
+    if (!n)
+        return GL_EBADFIELD;
+    if (t->failed)
+        return t->failed;
+    /* Only the fields the indexes follow. */
+    gl_dispatch old = {.state = was->state, .next_retry_ms = was->next_retry_ms};
+    int err;
     if ((err = store_rec_encode_dispatch(&s->sbuf, d)) != 0)
         return err;
     MDB_val k = store_val(key, store_dispatch_key(key, d->seq, d->team, n));

@@ -114,6 +114,12 @@ int store_dispatch_get(store_txn *t, uint64_t seq, const char *team,
  * GL_ESTORAGE. */
 int store_dispatch_put(store_txn *t, const gl_dispatch *d);
 
+/* store_dispatch_replace is store_dispatch_put for a caller that has just
+ * read the record (in t, with no write to it since): old is that record as
+ * read, so it is not read again. 0, GL_EBADFIELD, GL_ESTORAGEFULL,
+ * GL_ESTORAGE. */
+int store_dispatch_replace(store_txn *t, const gl_dispatch *d, const gl_dispatch *old);
+
 /* store_dispatch_add writes a dispatch that should be new, without reading
  * first: its record, its pending and due entries, and its team's entry in
  * the event index at event_ms (the event's created_ms; the event record

@@ -13,7 +13,8 @@
  * reason in its note).
  *
  * Both are written by the store itself in the write transaction that changes
- * what they index (store_event_add, store_event_put, store_dispatch_put), so
+ * what they index (store_event_add, store_event_put, store_dispatch_put and
+ * its variants store_dispatch_add and store_dispatch_replace), so
  * they cannot disagree with the records after a crash. A store made before
  * these indexes existed gets them built by store_open (one write
  * transaction). */

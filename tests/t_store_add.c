@@ -131,11 +131,26 @@ int main(void)
                          .state = GL_DS_ACKED, .attempts = 1, .created_ms = 4000,
                          .updated_ms = 4001};
     is_int(store_dispatch_put(t, &acked), 0, "acknowledge one of its dispatches at once");
+    gl_dispatch was;
+    is_int(store_dispatch_get(t, seq3, "county-coordinators", &was, NULL), 0, "read the other");
+    gl_dispatch dead = was;
+    dead.event = "add-4";
+    dead.team = "county-coordinators";
+    dead.role = "grid";
+    dead.state = GL_DS_DEAD;
+    dead.next_retry_ms = 0;
+    is_int(store_dispatch_replace(t, &dead, &was), 0, "park it with the record as read (no second read)");
     is_int(store_commit(&t), 0, "commit");
     is_int(store_begin(s, 0, &t), 0, "read");
     store_dispatch_counts(t, counts);
-    ok(counts[GL_DS_PENDING] == 4 && counts[GL_DS_ACKED] == 1, "counts: 4 pending, 1 acked (%llu, %llu)",
-       (unsigned long long)counts[GL_DS_PENDING], (unsigned long long)counts[GL_DS_ACKED]);
+    ok(counts[GL_DS_PENDING] == 3 && counts[GL_DS_ACKED] == 1 && counts[GL_DS_DEAD] == 1,
+       "counts: 3 pending, 1 acked, 1 dead (%llu, %llu, %llu)",
+       (unsigned long long)counts[GL_DS_PENDING], (unsigned long long)counts[GL_DS_ACKED],
+       (unsigned long long)counts[GL_DS_DEAD]);
+    n = 0;
+    store_pending_list(t, "county-coordinators", count_dispatch, &n);
+    is_int(n, 1, "the parked dispatch left the coordinators' pending list");
+    is_int((int)store_dead_count(t), 1, "and is a dead letter");
     store_abort(&t);
 
     store_fsck_report r;
