@@ -87,6 +87,27 @@ int store_dead_list(store_txn *t, uint64_t after_seq, store_dispatch_fn fn, void
 /* store_dead_count returns the number of dead letters (0 on a read error). */
 uint64_t store_dead_count(store_txn *t);
 
+/* --- team entries of new dispatches: written at the right edge, settled
+ * in bulk ---
+ *
+ * A new dispatch's team entry would land at the end of its team's range of
+ * event_index: with hundreds of teams, nearly every dispatch of a batch
+ * dirties a leaf page of its own. So store_dispatch_add writes it to
+ *   team_recent  created_ms(u64) seq(u64) team → (empty)
+ * instead, in filing-time order (the right edge), and store_index_settle
+ * later moves the oldest ones into event_index in one transaction, sorted
+ * by team, so each team's leaf takes many entries at once. Queries by team
+ * read both (a team entry is in exactly one of them); fsck checks that. */
+
+/* store_index_recent_count returns the entries waiting in team_recent (0 on
+ * a read error). */
+uint64_t store_index_recent_count(store_txn *t);
+
+/* store_index_settle moves up to max of the oldest team_recent entries into
+ * event_index, in a write transaction of its own; *moved (if not NULL) says
+ * how many. 0 or a store error (then nothing moved). */
+int store_index_settle(store *s, size_t max, size_t *moved);
+
 /* store_index_rebuild empties event_index and dead_letters and builds them
  * again from the records, in one write transaction of its own. Returns the
  * number of events indexed in *events (if not NULL). 0 or a store error. */
@@ -108,7 +129,13 @@ int store_index_event_changed(store_txn *t, const void *old, size_t old_len, con
  * new: old_state 0) and the dead letter of d in step. */
 int store_index_dispatch_changed(store_txn *t, int old_state, const gl_dispatch *d);
 /* store_index_dispatch_added is store_index_dispatch_changed for a new
- * dispatch of an event filed at event_ms, without reading the event. */
+ * dispatch of an event filed at event_ms, without reading the event; its
+ * team entry goes to team_recent. */
 int store_index_dispatch_added(store_txn *t, const gl_dispatch *d, uint64_t event_ms);
+
+/* store_index_recent_key writes the team_recent key (ms, seq, team of n
+ * bytes); returns its length. */
+size_t store_index_recent_key(unsigned char *k, uint64_t ms, uint64_t seq, const char *team,
+                              size_t n);
 
 #endif
