@@ -104,9 +104,10 @@ uint64_t store_dead_count(store_txn *t);
 uint64_t store_index_recent_count(store_txn *t);
 
 /* store_index_settle moves up to max of the oldest team_recent entries into
- * event_index, in a write transaction of its own; *moved (if not NULL) says
- * how many. 0 or a store error (then nothing moved). */
-int store_index_settle(store *s, size_t max, size_t *moved);
+ * event_index, in a write transaction of its own, when at least min wait
+ * (another process may have settled them meanwhile); *moved (if not NULL)
+ * says how many. 0 or a store error (then nothing moved). */
+int store_index_settle(store *s, size_t min, size_t max, size_t *moved);
 
 /* store_index_rebuild empties event_index and dead_letters and builds them
  * again from the records, in one write transaction of its own. Returns the

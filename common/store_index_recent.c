@@ -68,7 +68,7 @@ static int collect(store_txn *t, MDB_cursor *c, size_t max, settling *items, siz
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_error(rc, "team_recent");
 }
 
-int store_index_settle(store *s, size_t max, size_t *moved)
+int store_index_settle(store *s, size_t min, size_t max, size_t *moved)
 {
     if (moved)
         *moved = 0;
@@ -90,6 +90,8 @@ int store_index_settle(store *s, size_t max, size_t *moved)
         err = store_error(rc, "team_recent");
         goto done;
     }
+    if (store_index_recent_count(t) < min)
+        goto done; /* settled meanwhile by another worker */
     if ((err = collect(t, c, max, items, &n, &arena)) != 0 || n == 0)
         goto done;
     /* In key order, so each team's leaf is found once and takes its run. */

@@ -133,7 +133,7 @@ static void team_entries(store *s)
     ok(n == 30 && memcmp(got, want, sizeof *got * 30) == 0, "a query by team, 7 entries a call, finds all 30 in order (%d)", n);
 
     size_t moved = 0;
-    is_int(store_index_settle(s, 12, &moved), 0, "settle some");
+    is_int(store_index_settle(s, 0, 12, &moved), 0, "settle some");
     is_int((int)moved, 12, "12 moved");
     is_int(fsck_problems(s), 0, "fsck: half settled is consistent");
     n = team_query(s, "mingzhu-g2-team", 0, 0, 7, got, 40);
@@ -153,14 +153,19 @@ static void team_entries(store *s)
         sorted = got[i] == expect;
     }
     ok(sorted, "it comes in its place by filing time, between settled entries (%d)", n);
-    is_int(store_index_settle(s, 1000, &moved), 0, "settle the rest");
+    store_begin(s, 1, &t);
+    file_new(t, "team-more", 200000, team, 1, &late);
+    store_commit(&t);
+    is_int(store_index_settle(s, 100, 1000, &moved), 0, "settle at 100 waiting");
+    is_int((int)moved, 0, "with fewer waiting, nothing moves");
+    is_int(store_index_settle(s, 0, 1000, &moved), 0, "settle the rest");
     store_begin(s, 0, &t);
     is_int((int)store_index_recent_count(t), 0, "team_recent is empty");
     store_abort(&t);
     is_int(fsck_problems(s), 0, "fsck: all settled is consistent");
     n = team_query(s, "mingzhu-g2-team", 0, 0, 1000, got, 40);
-    ok(n == 31 && got[6] == late && got[30] == want[29], "and the query gives the same (%d)", n);
-    is_int(store_index_settle(s, 1000, &moved), 0, "settling with nothing waiting");
+    ok(n == 32 && got[30] == want[29] && got[31] == late, "and the query gives the same, and the last (%d)", n);
+    is_int(store_index_settle(s, 0, 1000, &moved), 0, "settling with nothing waiting");
     is_int((int)moved, 0, "moves nothing");
 }
 

@@ -26,10 +26,10 @@ void worker_index_settle(gl_worker *w)
         return;
     size_t moved = 0;
     watchdog_waiting(1);
-    int rc = store_index_settle(w->st, SETTLE_MAX, &moved);
+    int rc = store_index_settle(w->st, SETTLE_AT, SETTLE_MAX, &moved);
     watchdog_waiting(0);
     if (rc != 0)
         log_limited(LOG_ERROR, "settle", "settling the team index: %s", gl_strerror(rc));
-    else
+    else if (moved)
         LOG_D("settled %zu team index entries", moved);
 }
