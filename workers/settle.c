@@ -10,7 +10,9 @@
 /* Settled once this many wait, this many per transaction: about six
  * entries per team of the demo county's 317 share each leaf page, and the
  * transaction holds the write lock about as long as a routine batch. */
+#ifndef SETTLE_AT /* a test build may settle sooner: -DSETTLE_AT=64 */
 #define SETTLE_AT 2048
+#endif
 #define SETTLE_MAX 2048
 
 void worker_index_settle(gl_worker *w)
