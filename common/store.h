@@ -8,7 +8,7 @@
  *   pending    team(string) 0 seq(u64) → (empty)          PENDING dispatches per team
  *   due        ms(u64) seq(u64) team   → (empty)          resend timers
  *   history    seq(u64) no(u32)        → history record
- *   event_index, team_recent, dead_letters: history queries and dead
+ *   event_index, index_recent, dead_letters: history queries and dead
  *              letters, kept by the
  *              writes below; see store_index.h
  * Records are msgpack maps with the wire key names (PROTOCOL.md), so a record

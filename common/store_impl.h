@@ -20,7 +20,7 @@ enum store_db {
     DB_EVENT_INDEX, DB_DEAD_LETTERS, /* store_index.h */
     DB_COUNTS,                       /* store_info.h: dispatches per state */
     DB_MEMBERS,                      /* store_members.h: the processes using it */
-    DB_TEAM_RECENT,                  /* store_index.h: team entries not yet settled */
+    DB_INDEX_RECENT,                  /* store_index.h: team entries not yet settled */
     DB_COUNT
 };
 

@@ -73,25 +73,43 @@ static int same(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-static int entry_set(store_txn *t, int dim, const char *value, uint64_t ms, uint64_t seq, int on)
+/* entry_set puts (on) or deletes the entry (dim, value, ms, seq). With
+ * staged, a new entry of a staged dimension goes to index_recent; a delete
+ * takes it from wherever it is. */
+static int entry_set(store_txn *t, int dim, const char *value, uint64_t ms, uint64_t seq, int on,
+                     int staged)
 {
     unsigned char key[STORE_KEY_MAX];
     size_t n = store_index_key(key, t->s->max_key, dim, value, ms, seq);
     if (!n)
         return GL_EBADFIELD;
     MDB_val k = store_val(key, n), v = store_val("", 0);
-    return on ? store_txn_put(t, DB_EVENT_INDEX, &k, &v, 0) : store_txn_del(t, DB_EVENT_INDEX, &k);
+    if (!store_index_staged(dim) || (on && !staged))
+        return on ? store_txn_put(t, DB_EVENT_INDEX, &k, &v, 0)
+                  : store_txn_del(t, DB_EVENT_INDEX, &k);
+    int err = on ? 0 : store_txn_del(t, DB_EVENT_INDEX, &k);
+    /* The index_recent key is no longer than the event_index one. */
+    k = store_val(key, store_index_recent_key(key, ms, seq, dim, value, strlen(value)));
+    if (!err)
+        err = on ? store_txn_put(t, DB_INDEX_RECENT, &k, &v, 0)
+                 : store_txn_del(t, DB_INDEX_RECENT, &k);
+    return err;
 }
 
-int store_index_event_added(store_txn *t, const gl_event *ev)
+static int event_added(store_txn *t, const gl_event *ev, int staged)
 {
     for (int dim = IX_TIME; dim < IX_DIM_COUNT; dim++) {
         const char *v = dim_value(ev, dim);
-        int err = v ? entry_set(t, dim, v, ev->created_ms, ev->seq, 1) : 0;
+        int err = v ? entry_set(t, dim, v, ev->created_ms, ev->seq, 1, staged) : 0;
         if (err)
             return err;
     }
     return 0;
+}
+
+int store_index_event_added(store_txn *t, const gl_event *ev)
+{
+    return event_added(t, ev, 1);
 }
 
 /* A scratch arena for decoding a record inside a write: the next listing
@@ -114,9 +132,9 @@ int store_index_event_changed(store_txn *t, const void *old, size_t old_len, con
             if (!moved && same(a, b))
                 continue;
             if (a)
-                err = entry_set(t, dim, a, was.created_ms, ev->seq, 0);
+                err = entry_set(t, dim, a, was.created_ms, ev->seq, 0, 0);
             if (!err && b)
-                err = entry_set(t, dim, b, ev->created_ms, ev->seq, 1);
+                err = entry_set(t, dim, b, ev->created_ms, ev->seq, 1, 0);
         }
     }
     arena_reset(arena);
@@ -136,14 +154,8 @@ static int dead_letter_changed(store_txn *t, int old_state, const gl_dispatch *d
 int store_index_dispatch_added(store_txn *t, const gl_dispatch *d, uint64_t event_ms)
 {
     int err = store_counts_changed(t, GL_DS_NONE, d->state);
-    unsigned char key[STORE_KEY_MAX];
-    size_t n = store_name_len(t->s, 18, d->team); /* as long as its event_index key */
-    if (!n)
-        return GL_EBADFIELD;
-    MDB_val k = store_val(key, store_index_recent_key(key, event_ms, d->seq, d->team, n));
-    MDB_val v = store_val("", 0);
     if (!err)
-        err = store_txn_put(t, DB_TEAM_RECENT, &k, &v, 0);
+        err = entry_set(t, IX_TEAM, d->team, event_ms, d->seq, 1, 1);
     return err ? err : dead_letter_changed(t, GL_DS_NONE, d);
 }
 
@@ -162,7 +174,7 @@ int store_index_dispatch_changed(store_txn *t, int old_state, const gl_dispatch 
         if (err == GL_ENOTFOUND)
             return 0; /* a dispatch without its event: fsck's to report */
         if (!err)
-            err = entry_set(t, IX_TEAM, d->team, ev.created_ms, d->seq, 1);
+            err = entry_set(t, IX_TEAM, d->team, ev.created_ms, d->seq, 1, 0);
     }
     return err ? err : dead_letter_changed(t, old_state, d);
 }
@@ -190,7 +202,7 @@ typedef struct range {
     const char *value;
     unsigned char lo[STORE_KEY_MAX], hi[STORE_KEY_MAX];
     size_t lo_len, hi_len;
-    uint64_t lo_ms, lo_seq, hi_ms, hi_seq; /* the same bounds, for team_recent */
+    uint64_t lo_ms, lo_seq, hi_ms, hi_seq; /* the same bounds, for index_recent */
 } range;
 
 /* The range of dim/value for q: from max(since, just after the cursor) to
@@ -234,14 +246,14 @@ static int in_range(const MDB_val *k, const range *r, int until_set)
     return until_set ? c < 0 : c <= 0;
 }
 
-/* --- a team's entries still in team_recent, in (ms, seq) order --- */
+/* --- a value's entries still in index_recent, in (ms, seq) order --- */
 
 typedef struct recent_stream {
     store_txn *t;
     MDB_cursor *c;            /* its own: the lookups in between use the shared ones */
     const range *r;
     int until_set;
-    size_t team_len;
+    size_t value_len;
     unsigned char last[STORE_KEY_MAX];
     size_t last_len;
     int have;                 /* ms, seq hold the next entry */
@@ -256,7 +268,7 @@ static int pair_cmp(uint64_t ams, uint64_t aseq, uint64_t bms, uint64_t bseq)
 }
 
 /* recent_scan moves from key k (op: where to start) to the next entry of
- * the stream's team within its range, or sets have = 0. */
+ * the stream's dimension and value within its range, or sets have = 0. */
 static int recent_scan(recent_stream *rs, MDB_val *k, MDB_cursor_op op)
 {
     MDB_val v;
@@ -265,14 +277,14 @@ static int recent_scan(recent_stream *rs, MDB_val *k, MDB_cursor_op op)
     rs->have = 0;
     for (; !err; err = store_cursor_get(rs->c, k, &v, MDB_NEXT)) {
         const unsigned char *p = k->mv_data;
-        if (k->mv_size <= 16 || k->mv_size > sizeof rs->last)
-            return store_error(MDB_CORRUPTED, "team_recent key");
+        if (k->mv_size <= 17 || k->mv_size > sizeof rs->last)
+            return store_error(MDB_CORRUPTED, "index_recent key");
         uint64_t ms = store_get_be64(p), seq = store_get_be64(p + 8);
         int c = pair_cmp(ms, seq, r->hi_ms, r->hi_seq);
         if (rs->until_set ? c >= 0 : c > 0)
             return 0; /* past the range: no more */
-        if (k->mv_size - 16 != rs->team_len || memcmp(p + 16, r->value, rs->team_len) != 0 ||
-            pair_cmp(ms, seq, r->lo_ms, r->lo_seq) < 0)
+        if (p[16] != r->dim || k->mv_size - 17 != rs->value_len ||
+            memcmp(p + 17, r->value, rs->value_len) != 0 || pair_cmp(ms, seq, r->lo_ms, r->lo_seq) < 0)
             continue;
         memcpy(rs->last, p, k->mv_size);
         rs->last_len = k->mv_size;
@@ -290,11 +302,11 @@ static int recent_open(recent_stream *rs, store_txn *t, const range *r, int unti
     rs->t = t;
     rs->r = r;
     rs->until_set = until_set;
-    rs->team_len = strlen(r->value);
-    int rc = mdb_cursor_open(t->txn, t->s->dbi[DB_TEAM_RECENT], &rs->c);
+    rs->value_len = strlen(r->value);
+    int rc = mdb_cursor_open(t->txn, t->s->dbi[DB_INDEX_RECENT], &rs->c);
     if (rc) {
         rs->c = NULL;
-        return store_error(rc, "team_recent");
+        return store_error(rc, "index_recent");
     }
     unsigned char lo[16];
     store_put_be64(lo, r->lo_ms);
@@ -325,8 +337,8 @@ static void recent_close(recent_stream *rs)
     rs->have = 0;
 }
 
-/* count_range counts the entries of r, stopping at cap (a team's entries
- * in team_recent included). */
+/* count_range counts the entries of r, stopping at cap (those still in
+ * index_recent included). */
 static int count_range(store_txn *t, const range *r, int until_set, size_t cap, size_t *count)
 {
     MDB_cursor *c;
@@ -340,7 +352,7 @@ static int count_range(store_txn *t, const range *r, int until_set, size_t cap, 
         err = store_cursor_get(c, &k, &v, MDB_NEXT);
     }
     err = err == GL_ENOTFOUND ? 0 : err;
-    if (!err && r->dim == IX_TEAM && *count < cap) {
+    if (!err && store_index_staged(r->dim) && *count < cap) {
         recent_stream rs;
         err = recent_open(&rs, t, r, until_set);
         while (!err && rs.have && *count < cap) {
@@ -422,8 +434,8 @@ int store_query_events(store_txn *t, const store_query *q, store_event_fn fn, vo
     size_t max_scan = q->max_scan ? q->max_scan : QUERY_MAX_SCAN, scanned = 0;
     gl_arena own = {0}, *arena = scratch_arena(t->s, &own);
     t->s->list_depth++;
-    /* The index entries in order; for a team, merged with its entries still
-     * in team_recent (each is in one of the two). */
+    /* The index entries in order; for a staged dimension, merged with those
+     * still in index_recent (each is in one of the two). */
     recent_stream rs;
     memset(&rs, 0, sizeof rs);
     unsigned char here[STORE_KEY_MAX];
@@ -436,7 +448,7 @@ int store_query_events(store_txn *t, const store_query *q, store_event_fn fn, vo
     int main_ok = !err && in_range(&k, &best, until_set);
     if (err == GL_ENOTFOUND)
         err = 0;
-    if (!err && best.dim == IX_TEAM)
+    if (!err && store_index_staged(best.dim))
         err = recent_open(&rs, t, &best, until_set);
     while (!err && (main_ok || rs.have)) {
         uint64_t ms = 0, seq = 0;
@@ -566,7 +578,7 @@ int store_index_rebuild(store *s, uint64_t *events)
     if (!rc)
         rc = mdb_drop(t->txn, s->dbi[DB_COUNTS], 0);
     if (!rc)
-        rc = mdb_drop(t->txn, s->dbi[DB_TEAM_RECENT], 0);
+        rc = mdb_drop(t->txn, s->dbi[DB_INDEX_RECENT], 0);
     if (rc) {
         store_abort(&t);
         return store_error(rc, "index drop");
@@ -585,7 +597,7 @@ int store_index_rebuild(store *s, uint64_t *events)
         err = store_rec_decode_event(&s->zone, v.mv_data, v.mv_size, &ev, &arena);
         if (!err) {
             ev.seq = store_get_be64(k.mv_data);
-            err = store_index_event_added(t, &ev);
+            err = event_added(t, &ev, 0); /* straight into event_index */
             n++;
         }
     }
@@ -656,7 +668,13 @@ int store_index_check(store_txn *t, store_fsck_report *r)
             if (!val)
                 continue;
             expected++;
-            if (!n || !has_key(t, DB_EVENT_INDEX, key, n))
+            if (n && !has_key(t, DB_EVENT_INDEX, key, n) && store_index_staged(dim))
+                n = has_key(t, DB_INDEX_RECENT, key, store_index_recent_key(key, ev.created_ms,
+                                                                              ev.seq, dim, val,
+                                                                              strlen(val)));
+            else if (n)
+                n = has_key(t, DB_EVENT_INDEX, key, n);
+            if (!n)
                 store_fsck_problem(r, "event %s: no event_index entry for %s '%s'", ev.id, dim_names[dim],
                         val);
         }
@@ -682,11 +700,11 @@ int store_index_check(store_txn *t, store_fsck_report *r)
         size_t n = store_index_key(key, s->max_key, IX_TEAM, d.team, ev.created_ms, seq);
         size_t tn = strlen(d.team);
         expected++;
-        /* Settled, or still waiting in team_recent (not both: the counts
+        /* Settled, or still waiting in index_recent (not both: the counts
          * below would differ). */
         if (!n || (!has_key(t, DB_EVENT_INDEX, key, n) &&
-                   !has_key(t, DB_TEAM_RECENT, key,
-                            store_index_recent_key(key, ev.created_ms, seq, d.team, tn))))
+                   !has_key(t, DB_INDEX_RECENT, key,
+                            store_index_recent_key(key, ev.created_ms, seq, IX_TEAM, d.team, tn))))
             store_fsck_problem(r, "dispatch %s/%s: no event_index entry for its team", ev.id, d.team);
         int listed = tn + 8 <= s->max_key && has_key(t, DB_DEAD_LETTERS, key,
                                                    dead_key(key, seq, d.team, tn));
@@ -707,7 +725,7 @@ int store_index_check(store_txn *t, store_fsck_report *r)
     uint64_t recent = store_index_recent_count(t);
     if (!err && mdb_stat(t->txn, s->dbi[DB_EVENT_INDEX], &ms) == 0 &&
         ms.ms_entries + recent != expected)
-        store_fsck_problem(r, "event_index and team_recent hold %llu entries where the records "
+        store_fsck_problem(r, "event_index and index_recent hold %llu entries where the records "
                 "call for %llu", (unsigned long long)(ms.ms_entries + recent),
                 (unsigned long long)expected);
     if (!err && mdb_stat(t->txn, s->dbi[DB_DEAD_LETTERS], &ms) == 0 && ms.ms_entries != dead)

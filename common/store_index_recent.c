@@ -1,6 +1,6 @@
-/* store_index_recent.c — team entries of new dispatches, written at the
- * right edge of team_recent and settled into event_index in bulk (see
- * store_index.h). */
+/* store_index_recent.c — entries of the scattered dimensions (community,
+ * grid, team), written at the right edge of index_recent and settled into
+ * event_index in bulk (see store_index.h). */
 #include "store_index.h"
 #include "gl.h"
 #include "log.h"
@@ -8,19 +8,25 @@
 
 #include <stdlib.h>
 
-size_t store_index_recent_key(unsigned char *k, uint64_t ms, uint64_t seq, const char *team,
-                              size_t n)
+int store_index_staged(int dim)
+{
+    return dim == IX_COMMUNITY || dim == IX_GRID || dim == IX_TEAM;
+}
+
+size_t store_index_recent_key(unsigned char *k, uint64_t ms, uint64_t seq, int dim,
+                              const char *value, size_t n)
 {
     store_put_be64(k, ms);
     store_put_be64(k + 8, seq);
-    memcpy(k + 16, team, n);
-    return 16 + n;
+    k[16] = (unsigned char)dim;
+    memcpy(k + 17, value, n);
+    return 17 + n;
 }
 
 uint64_t store_index_recent_count(store_txn *t)
 {
     MDB_stat ms;
-    return mdb_stat(t->txn, t->s->dbi[DB_TEAM_RECENT], &ms) == 0 ? ms.ms_entries : 0;
+    return mdb_stat(t->txn, t->s->dbi[DB_INDEX_RECENT], &ms) == 0 ? ms.ms_entries : 0;
 }
 
 typedef struct settling {
@@ -36,7 +42,7 @@ static int settling_order(const void *a, const void *b)
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-/* collect reads the first max entries of team_recent into their event_index
+/* collect reads the first max entries of index_recent into their event_index
  * keys (in arena), in items; *n says how many. */
 static int collect(store_txn *t, MDB_cursor *c, size_t max, settling *items, size_t *n,
                    gl_arena *arena)
@@ -46,15 +52,15 @@ static int collect(store_txn *t, MDB_cursor *c, size_t max, settling *items, siz
     int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
     for (; rc == 0 && *n < max; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         const unsigned char *p = k.mv_data;
-        char team[STORE_KEY_MAX + 1];
+        char value[STORE_KEY_MAX + 1];
         unsigned char key[STORE_KEY_MAX];
-        if (k.mv_size <= 16 || k.mv_size - 16 > STORE_KEY_MAX) {
-            LOG_E("store: team_recent key of %zu bytes", k.mv_size);
+        if (k.mv_size <= 17 || k.mv_size - 17 > STORE_KEY_MAX) {
+            LOG_E("store: index_recent key of %zu bytes", k.mv_size);
             return GL_ESTORAGE;
         }
-        memcpy(team, p + 16, k.mv_size - 16);
-        team[k.mv_size - 16] = '\0';
-        size_t len = store_index_key(key, t->s->max_key, IX_TEAM, team, store_get_be64(p),
+        memcpy(value, p + 17, k.mv_size - 17);
+        value[k.mv_size - 17] = '\0';
+        size_t len = store_index_key(key, t->s->max_key, p[16], value, store_get_be64(p),
                                      store_get_be64(p + 8));
         unsigned char *copy = len ? arena_alloc(arena, len) : NULL;
         if (!len)
@@ -65,7 +71,7 @@ static int collect(store_txn *t, MDB_cursor *c, size_t max, settling *items, siz
         items[*n].key = copy;
         items[(*n)++].len = len;
     }
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_error(rc, "team_recent");
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_error(rc, "index_recent");
 }
 
 int store_index_settle(store *s, size_t min, size_t max, size_t *moved)
@@ -84,17 +90,17 @@ int store_index_settle(store *s, size_t min, size_t max, size_t *moved)
     int err = store_begin(s, 1, &t);
     if (err)
         goto done;
-    int rc = mdb_cursor_open(t->txn, s->dbi[DB_TEAM_RECENT], &c);
+    int rc = mdb_cursor_open(t->txn, s->dbi[DB_INDEX_RECENT], &c);
     if (rc) {
         c = NULL;
-        err = store_error(rc, "team_recent");
+        err = store_error(rc, "index_recent");
         goto done;
     }
     if (store_index_recent_count(t) < min)
         goto done; /* settled meanwhile by another worker */
     if ((err = collect(t, c, max, items, &n, &arena)) != 0 || n == 0)
         goto done;
-    /* In key order, so each team's leaf is found once and takes its run. */
+    /* In key order, so each value's leaf is found once and takes its run. */
     qsort(items, n, sizeof *items, settling_order);
     MDB_val empty = store_val("", 0);
     for (size_t i = 0; i < n && !err; i++) {
@@ -108,7 +114,7 @@ int store_index_settle(store *s, size_t min, size_t max, size_t *moved)
         if (!rc)
             rc = mdb_cursor_del(c, 0);
         if (rc)
-            err = store_txn_fail(t, rc, "team_recent");
+            err = store_txn_fail(t, rc, "index_recent");
     }
 
 done:

@@ -32,7 +32,7 @@ static void fill(void)
             d.state = GL_DS_DEAD;
             d.next_retry_ms = 0;
         }
-        if (i % 2) /* a new dispatch's team entry waits in team_recent */
+        if (i % 2) /* a new dispatch's team entry waits in index_recent */
             store_dispatch_add(t, &d, ev.created_ms);
         else
             store_dispatch_put(t, &d);
@@ -98,7 +98,7 @@ int main(void)
         {"event_index", "no event_index entry"},
         {"dead_letters", "not in the dead letters"},
         {"counts", "counts says"},
-        {"team_recent", "no event_index entry for its team"},
+        {"index_recent", "no event_index entry for its team"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         damage(cases[i].db);

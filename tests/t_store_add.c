@@ -82,8 +82,17 @@ static int fsck_problems(store *s)
 
 /* The seqs a query by team returns, page by page (max_scan entries looked
  * at per call, as a LIST does), into out; returns how many. */
+static int query_pages(store *s, const store_query *base, size_t max_scan, uint64_t *out, int max);
+
 static int team_query(store *s, const char *team, uint64_t since, uint64_t until, size_t max_scan,
                       uint64_t *out, int max)
+{
+    store_query q = {.team = team, .since_ms = since, .until_ms = until};
+    return query_pages(s, &q, max_scan, out, max);
+}
+
+/* The same for any query. */
+static int query_pages(store *s, const store_query *base, size_t max_scan, uint64_t *out, int max)
 {
     int n = 0, calls = 0;
     uint64_t after_ms = 0, after_seq = 0;
@@ -91,8 +100,10 @@ static int team_query(store *s, const char *team, uint64_t since, uint64_t until
         store_txn *t = NULL;
         if (store_begin(s, 0, &t) != 0 || ++calls > 1000)
             return -1;
-        store_query q = {.team = team, .since_ms = since, .until_ms = until, .max_scan = max_scan,
-                         .after_ms = after_ms, .after_seq = after_seq};
+        store_query q = *base;
+        q.max_scan = max_scan;
+        q.after_ms = after_ms;
+        q.after_seq = after_seq;
         seen got = {0};
         uint64_t rms = 0, rseq = 0;
         int rc = store_query_events(t, &q, collect_all, &got, NULL, &rms, &rseq);
@@ -108,10 +119,11 @@ static int team_query(store *s, const char *team, uint64_t since, uint64_t until
     }
 }
 
-/* Team entries written to team_recent, settled part by part into the event
- * index, and an older one arriving after a settle (two workers' batches
- * commit in another order than their clocks): a query by team gives the
- * same events in the same order throughout, and fsck agrees. */
+/* Team, grid and community entries written to index_recent, settled part
+ * by part into the event index, and an older one arriving after a settle
+ * (two workers' batches commit in another order than their clocks): a
+ * query gives the same events in the same order throughout, and fsck
+ * agrees. */
 static void team_entries(store *s)
 {
     const char *const team[] = {"mingzhu-g2-team"};
@@ -125,7 +137,7 @@ static void team_entries(store *s)
     }
     is_int(store_commit(&t), 0, "30 events to one team");
     store_begin(s, 0, &t);
-    ok(store_index_recent_count(t) >= 30, "their team entries wait in team_recent");
+    ok(store_index_recent_count(t) >= 90, "their team, grid and community entries wait in index_recent");
     store_abort(&t);
     for (int i = 0; i < 30; i++)
         want[i] = seqs[i];
@@ -138,6 +150,13 @@ static void team_entries(store *s)
     is_int(fsck_problems(s), 0, "fsck: half settled is consistent");
     n = team_query(s, "mingzhu-g2-team", 0, 0, 7, got, 40);
     ok(n == 30 && memcmp(got, want, sizeof *got * 30) == 0, "the same 30 in order from both places (%d)", n);
+    uint64_t by_grid[48], by_community[48];
+    store_query qg = {.grid = "heping-g1", .since_ms = 100000}, qc = {.community = "heping",
+                                                                      .since_ms = 100000};
+    int ng = query_pages(s, &qg, 5, by_grid, 48), nc = query_pages(s, &qc, 1000, by_community, 48);
+    ok(ng == 30 && nc == 30 && memcmp(by_grid, want, sizeof *want * 30) == 0 &&
+       memcmp(by_community, want, sizeof *want * 30) == 0,
+       "by grid and by community too, half settled (%d, %d)", ng, nc);
     n = team_query(s, "mingzhu-g2-team", 100050, 100250, 4, got, 40);
     ok(n == 20 && got[0] == want[5] && got[19] == want[24], "a time range across both places (%d)", n);
 
@@ -160,7 +179,7 @@ static void team_entries(store *s)
     is_int((int)moved, 0, "with fewer waiting, nothing moves");
     is_int(store_index_settle(s, 0, 1000, &moved), 0, "settle the rest");
     store_begin(s, 0, &t);
-    is_int((int)store_index_recent_count(t), 0, "team_recent is empty");
+    is_int((int)store_index_recent_count(t), 0, "index_recent is empty");
     store_abort(&t);
     is_int(fsck_problems(s), 0, "fsck: all settled is consistent");
     n = team_query(s, "mingzhu-g2-team", 0, 0, 1000, got, 40);
@@ -262,6 +281,23 @@ int main(void)
     store_abort(&t);
 
     is_int(fsck_problems(s), 0, "fsck finds no problem");
+
+    /* An event moved to another grid while its entry still waits. */
+    is_int(store_begin(s, 1, &t), 0, "begin");
+    gl_arena arena = {0};
+    is_int(store_event_get(t, seq1, &ev, &arena), 0, "read add-1");
+    ev.grid = "heping-g2";
+    is_int(store_event_put(t, &ev), 0, "move it to heping-g2");
+    is_int(store_commit(&t), 0, "commit");
+    arena_free(&arena);
+    is_int(fsck_problems(s), 0, "fsck: its waiting grid entry went with it");
+    seen g2 = {0}, g1 = {0};
+    store_query q2 = {.grid = "heping-g2"}, q1 = {.grid = "heping-g1"};
+    store_begin(s, 0, &t);
+    store_query_events(t, &q2, collect_all, &g2, NULL, NULL, NULL);
+    store_query_events(t, &q1, collect_all, &g1, NULL, NULL, NULL);
+    store_abort(&t);
+    ok(g2.n == 1 && g2.seq[0] == seq1 && g1.n == 2, "found under heping-g2 only (%d, %d)", g2.n, g1.n);
     team_entries(s);
     store_close(&s);
 

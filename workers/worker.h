@@ -334,8 +334,9 @@ void worker_scores_step(gl_worker *w);
 void worker_scores_free(gl_worker *w);
 
 /* settle.c */
-/* worker_index_settle moves the store's waiting team index entries into
- * the event index when enough wait (not on a worker kept for alerts). */
+/* worker_index_settle moves the store's waiting event index entries
+ * (index_recent) into the event index when enough wait (not on a worker
+ * kept for alerts). */
 void worker_index_settle(gl_worker *w);
 
 #endif
