@@ -12,6 +12,7 @@
 #include "log.h"
 #include "store_fault.h"
 #include "store_index.h"
+#include "store_info.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@ int (*store_fault_hook)(const char *op);
 
 const char *const store_db_names[DB_COUNT] = {
     "events", "event_ids", "dispatches", "pending", "due", "history", "escalations", "alarms", "board", "timers",
-    "event_index", "dead_letters", "counts", "members",
+    "event_index", "dead_letters", "counts", "members", "index_recent",
 };
 
 #define STORE_DEFAULT_MAP ((size_t)1 << 30)
@@ -300,8 +301,12 @@ int store_commit(store_txn **tp)
     if (!t)
         return GL_EINTERNAL;
     *tp = NULL;
-    txn_close_cursors(t);
+    /* The dispatch counts a batch changed, written once. */
     int err = t->failed;
+    if (!err && t->write && t->counts_dirty && (err = store_counts_flush(t)) != 0 && !t->failed)
+        t->failed = err;
+    txn_close_cursors(t);
+    err = t->failed;
     if (err) {
         mdb_txn_abort(t->txn);
     } else {
@@ -421,12 +426,8 @@ static int last_seq(store_txn *t, uint64_t *seq)
     return 0;
 }
 
-int store_event_add(store_txn *t, gl_event *ev)
+int store_event_next_seq(store_txn *t, uint64_t *seq)
 {
-    store *s = t->s;
-    size_t n = store_name_len(s, 0, ev->id);
-    if (!n)
-        return GL_EBADFIELD;
     if (t->failed)
         return t->failed;
     if (!t->next_seq) {
@@ -436,9 +437,23 @@ int store_event_add(store_txn *t, gl_event *ev)
             return err;
         t->next_seq = last + 1;
     }
+    *seq = t->next_seq;
+    return 0;
+}
+
+int store_event_add(store_txn *t, gl_event *ev)
+{
+    store *s = t->s;
+    size_t n = store_name_len(s, 0, ev->id);
+    if (!n)
+        return GL_EBADFIELD;
+    uint64_t next;
+    int err = store_event_next_seq(t, &next);
+    if (err)
+        return err;
     gl_event rec = *ev;
-    rec.seq = t->next_seq;
-    int err = store_rec_encode_event(&s->sbuf, &rec);
+    rec.seq = next;
+    err = store_rec_encode_event(&s->sbuf, &rec);
     if (err)
         return err;
 
@@ -527,14 +542,10 @@ int store_dispatch_get(store_txn *t, uint64_t seq, const char *team, gl_dispatch
 
 int store_dispatch_put(store_txn *t, const gl_dispatch *d)
 {
-    store *s = t->s;
-    unsigned char key[STORE_KEY_MAX];
-    size_t n = store_name_len(s, 16, d->team); /* the due key is the longest: 16 + team */
-    if (!n)
+    if (!store_name_len(t->s, 16, d->team))
         return GL_EBADFIELD;
     if (t->failed)
         return t->failed;
-
     /* What the indexes say now is what the previous record says. */
     gl_dispatch old;
     int err = store_dispatch_get(t, d->seq, d->team, &old, NULL);
@@ -542,7 +553,21 @@ int store_dispatch_put(store_txn *t, const gl_dispatch *d)
         memset(&old, 0, sizeof old);
     else if (err)
         return err;
+    return store_dispatch_replace(t, d, &old);
+}
 
+int store_dispatch_replace(store_txn *t, const gl_dispatch *d, const gl_dispatch *was)
+{
+    store *s = t->s;
+    unsigned char key[STORE_KEY_MAX];
+    size_t n = store_name_len(s, 16, d->team); /* the due key is the longest: 16 + team */
+    if (!n)
+        return GL_EBADFIELD;
+    if (t->failed)
+        return t->failed;
+    /* Only the fields the indexes follow. */
+    gl_dispatch old = {.state = was->state, .next_retry_ms = was->next_retry_ms};
+    int err;
     if ((err = store_rec_encode_dispatch(&s->sbuf, d)) != 0)
         return err;
     MDB_val k = store_val(key, store_dispatch_key(key, d->seq, d->team, n));
@@ -570,6 +595,37 @@ int store_dispatch_put(store_txn *t, const gl_dispatch *d)
             if ((err = store_txn_put(t, DB_DUE, &k, &empty, 0)) != 0)
                 return err;
         }
+    }
+    return 0;
+}
+
+int store_dispatch_add(store_txn *t, const gl_dispatch *d, uint64_t event_ms)
+{
+    store *s = t->s;
+    unsigned char key[STORE_KEY_MAX];
+    size_t n = store_name_len(s, 16, d->team); /* the due key is the longest: 16 + team */
+    if (!n)
+        return GL_EBADFIELD;
+    if (t->failed)
+        return t->failed;
+    int err = store_rec_encode_dispatch(&s->sbuf, d);
+    if (err)
+        return err;
+    MDB_val k = store_val(key, store_dispatch_key(key, d->seq, d->team, n));
+    MDB_val v = store_val(s->sbuf.data, s->sbuf.size), empty = store_val("", 0);
+    /* An existing record stops here with nothing written. */
+    if ((err = store_txn_put(t, DB_DISPATCHES, &k, &v, MDB_NOOVERWRITE)) != 0 ||
+        (err = store_index_dispatch_added(t, d, event_ms)) != 0)
+        return err;
+    if (d->state == GL_DS_PENDING) {
+        k = store_val(key, pending_key(key, d->team, n, d->seq));
+        if ((err = store_txn_put(t, DB_PENDING, &k, &empty, 0)) != 0)
+            return err;
+    }
+    if (d->next_retry_ms) {
+        k = store_val(key, due_key(key, d->next_retry_ms, d->seq, d->team, n));
+        if ((err = store_txn_put(t, DB_DUE, &k, &empty, 0)) != 0)
+            return err;
     }
     return 0;
 }

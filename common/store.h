@@ -8,7 +8,8 @@
  *   pending    team(string) 0 seq(u64) → (empty)          PENDING dispatches per team
  *   due        ms(u64) seq(u64) team   → (empty)          resend timers
  *   history    seq(u64) no(u32)        → history record
- *   event_index, dead_letters: history queries and dead letters, kept by the
+ *   event_index, index_recent, dead_letters: history queries and dead
+ *              letters, kept by the
  *              writes below; see store_index.h
  * Records are msgpack maps with the wire key names (PROTOCOL.md), so a record
  * read by mdb_dump can be decoded by anyone who read the spec.
@@ -84,6 +85,12 @@ int store_event_find(store_txn *t, const char *id, uint64_t *seq);
  * GL_ESTORAGE. */
 int store_event_add(store_txn *t, gl_event *ev);
 
+/* store_event_next_seq sets *seq to the seq the next store_event_add in t
+ * will assign, without writing anything: a new event's dispatches, history
+ * and timers can be written first and its record once, last, with
+ * everything in it. 0, GL_ESTORAGE. */
+int store_event_next_seq(store_txn *t, uint64_t *seq);
+
 /* store_event_get reads event seq into ev; strings are copied into arena.
  * 0, GL_ENOTFOUND, GL_ESTORAGE. */
 int store_event_get(store_txn *t, uint64_t seq, gl_event *ev, gl_arena *arena);
@@ -107,6 +114,20 @@ int store_dispatch_get(store_txn *t, uint64_t seq, const char *team,
  * next_retry_ms != 0 is in "due" at that time. 0, GL_ESTORAGEFULL,
  * GL_ESTORAGE. */
 int store_dispatch_put(store_txn *t, const gl_dispatch *d);
+
+/* store_dispatch_replace is store_dispatch_put for a caller that has just
+ * read the record (in t, with no write to it since): old is that record as
+ * read, so it is not read again. 0, GL_EBADFIELD, GL_ESTORAGEFULL,
+ * GL_ESTORAGE. */
+int store_dispatch_replace(store_txn *t, const gl_dispatch *d, const gl_dispatch *old);
+
+/* store_dispatch_add writes a dispatch that should be new, without reading
+ * first: its record, its pending and due entries, and its team's entry in
+ * the event index at event_ms (the event's created_ms; the event record
+ * need not be written yet). If (d->seq, d->team) has a record already,
+ * returns GL_EBADSTATE, writes nothing and leaves t usable: use
+ * store_dispatch_put. Also GL_EBADFIELD, GL_ESTORAGEFULL, GL_ESTORAGE. */
+int store_dispatch_add(store_txn *t, const gl_dispatch *d, uint64_t event_ms);
 
 /* Visitor for lists: return 0 to go on, non-zero to stop (that value is
  * returned by the listing function, so use a positive one to tell it from a

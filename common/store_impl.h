@@ -20,6 +20,7 @@ enum store_db {
     DB_EVENT_INDEX, DB_DEAD_LETTERS, /* store_index.h */
     DB_COUNTS,                       /* store_info.h: dispatches per state */
     DB_MEMBERS,                      /* store_members.h: the processes using it */
+    DB_INDEX_RECENT,                  /* store_index.h: team entries not yet settled */
     DB_COUNT
 };
 
@@ -54,6 +55,10 @@ struct store_txn {
     uint64_t next_seq;        /* next event seq once known in this txn, else 0 */
     unsigned long changes;    /* bumped by every write and every cursor use, so
                                  a listing knows whether its cursor moved */
+    int64_t count_delta[GL_DS_COUNT]; /* dispatches per state added in this txn,
+                                 written to "counts" once, at commit
+                                 (store_counts_flush) */
+    int counts_dirty;
     MDB_cursor *cursor[DB_COUNT];
 };
 

@@ -73,25 +73,43 @@ static int same(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-static int entry_set(store_txn *t, int dim, const char *value, uint64_t ms, uint64_t seq, int on)
+/* entry_set puts (on) or deletes the entry (dim, value, ms, seq). With
+ * staged, a new entry of a staged dimension goes to index_recent; a delete
+ * takes it from wherever it is. */
+static int entry_set(store_txn *t, int dim, const char *value, uint64_t ms, uint64_t seq, int on,
+                     int staged)
 {
     unsigned char key[STORE_KEY_MAX];
     size_t n = store_index_key(key, t->s->max_key, dim, value, ms, seq);
     if (!n)
         return GL_EBADFIELD;
     MDB_val k = store_val(key, n), v = store_val("", 0);
-    return on ? store_txn_put(t, DB_EVENT_INDEX, &k, &v, 0) : store_txn_del(t, DB_EVENT_INDEX, &k);
+    if (!store_index_staged(dim) || (on && !staged))
+        return on ? store_txn_put(t, DB_EVENT_INDEX, &k, &v, 0)
+                  : store_txn_del(t, DB_EVENT_INDEX, &k);
+    int err = on ? 0 : store_txn_del(t, DB_EVENT_INDEX, &k);
+    /* The index_recent key is no longer than the event_index one. */
+    k = store_val(key, store_index_recent_key(key, ms, seq, dim, value, strlen(value)));
+    if (!err)
+        err = on ? store_txn_put(t, DB_INDEX_RECENT, &k, &v, 0)
+                 : store_txn_del(t, DB_INDEX_RECENT, &k);
+    return err;
 }
 
-int store_index_event_added(store_txn *t, const gl_event *ev)
+static int event_added(store_txn *t, const gl_event *ev, int staged)
 {
     for (int dim = IX_TIME; dim < IX_DIM_COUNT; dim++) {
         const char *v = dim_value(ev, dim);
-        int err = v ? entry_set(t, dim, v, ev->created_ms, ev->seq, 1) : 0;
+        int err = v ? entry_set(t, dim, v, ev->created_ms, ev->seq, 1, staged) : 0;
         if (err)
             return err;
     }
     return 0;
+}
+
+int store_index_event_added(store_txn *t, const gl_event *ev)
+{
+    return event_added(t, ev, 1);
 }
 
 /* A scratch arena for decoding a record inside a write: the next listing
@@ -114,9 +132,9 @@ int store_index_event_changed(store_txn *t, const void *old, size_t old_len, con
             if (!moved && same(a, b))
                 continue;
             if (a)
-                err = entry_set(t, dim, a, was.created_ms, ev->seq, 0);
+                err = entry_set(t, dim, a, was.created_ms, ev->seq, 0, 0);
             if (!err && b)
-                err = entry_set(t, dim, b, ev->created_ms, ev->seq, 1);
+                err = entry_set(t, dim, b, ev->created_ms, ev->seq, 1, 0);
         }
     }
     arena_reset(arena);
@@ -131,10 +149,20 @@ static size_t dead_key(unsigned char *k, uint64_t seq, const char *team, size_t 
     return 8 + n;
 }
 
+static int dead_letter_changed(store_txn *t, int old_state, const gl_dispatch *d);
+
+int store_index_dispatch_added(store_txn *t, const gl_dispatch *d, uint64_t event_ms)
+{
+    int err = store_counts_changed(t, GL_DS_NONE, d->state);
+    if (!err)
+        err = entry_set(t, IX_TEAM, d->team, event_ms, d->seq, 1, 1);
+    return err ? err : dead_letter_changed(t, GL_DS_NONE, d);
+}
+
 int store_index_dispatch_changed(store_txn *t, int old_state, const gl_dispatch *d)
 {
     int err = store_counts_changed(t, old_state, d->state);
-    if (old_state == GL_DS_NONE) {
+    if (!err && old_state == GL_DS_NONE) {
         /* A new dispatch: its team's entry, at the event's filing time. */
         unsigned char key[8];
         store_put_be64(key, d->seq);
@@ -146,10 +174,16 @@ int store_index_dispatch_changed(store_txn *t, int old_state, const gl_dispatch 
         if (err == GL_ENOTFOUND)
             return 0; /* a dispatch without its event: fsck's to report */
         if (!err)
-            err = entry_set(t, IX_TEAM, d->team, ev.created_ms, d->seq, 1);
+            err = entry_set(t, IX_TEAM, d->team, ev.created_ms, d->seq, 1, 0);
     }
+    return err ? err : dead_letter_changed(t, old_state, d);
+}
+
+static int dead_letter_changed(store_txn *t, int old_state, const gl_dispatch *d)
+{
+    int err = 0;
     int was_dead = old_state == GL_DS_DEAD, is_dead = d->state == GL_DS_DEAD;
-    if (!err && was_dead != is_dead) {
+    if (was_dead != is_dead) {
         unsigned char key[STORE_KEY_MAX];
         size_t n = store_name_len(t->s, 8, d->team);
         if (!n)
@@ -168,6 +202,7 @@ typedef struct range {
     const char *value;
     unsigned char lo[STORE_KEY_MAX], hi[STORE_KEY_MAX];
     size_t lo_len, hi_len;
+    uint64_t lo_ms, lo_seq, hi_ms, hi_seq; /* the same bounds, for index_recent */
 } range;
 
 /* The range of dim/value for q: from max(since, just after the cursor) to
@@ -187,6 +222,10 @@ static int range_init(store_txn *t, const store_query *q, int dim, const char *v
         }
     }
     uint64_t hi_ms = q->until_ms ? q->until_ms : UINT64_MAX, hi_seq = q->until_ms ? 0 : UINT64_MAX;
+    r->lo_ms = lo_ms;
+    r->lo_seq = lo_seq;
+    r->hi_ms = hi_ms;
+    r->hi_seq = hi_seq;
     r->lo_len = store_index_key(r->lo, t->s->max_key, dim, value, lo_ms, lo_seq);
     r->hi_len = store_index_key(r->hi, t->s->max_key, dim, value, hi_ms, hi_seq);
     return r->lo_len && r->hi_len ? 0 : GL_EBADFIELD;
@@ -207,7 +246,99 @@ static int in_range(const MDB_val *k, const range *r, int until_set)
     return until_set ? c < 0 : c <= 0;
 }
 
-/* count_range counts the entries of r, stopping at cap. */
+/* --- a value's entries still in index_recent, in (ms, seq) order --- */
+
+typedef struct recent_stream {
+    store_txn *t;
+    MDB_cursor *c;            /* its own: the lookups in between use the shared ones */
+    const range *r;
+    int until_set;
+    size_t value_len;
+    unsigned char last[STORE_KEY_MAX];
+    size_t last_len;
+    int have;                 /* ms, seq hold the next entry */
+    uint64_t ms, seq;
+} recent_stream;
+
+static int pair_cmp(uint64_t ams, uint64_t aseq, uint64_t bms, uint64_t bseq)
+{
+    if (ams != bms)
+        return ams < bms ? -1 : 1;
+    return aseq < bseq ? -1 : aseq > bseq;
+}
+
+/* recent_scan moves from key k (op: where to start) to the next entry of
+ * the stream's dimension and value within its range, or sets have = 0. */
+static int recent_scan(recent_stream *rs, MDB_val *k, MDB_cursor_op op)
+{
+    MDB_val v;
+    const range *r = rs->r;
+    int err = store_cursor_get(rs->c, k, &v, op);
+    rs->have = 0;
+    for (; !err; err = store_cursor_get(rs->c, k, &v, MDB_NEXT)) {
+        const unsigned char *p = k->mv_data;
+        if (k->mv_size <= 17 || k->mv_size > sizeof rs->last)
+            return store_error(MDB_CORRUPTED, "index_recent key");
+        uint64_t ms = store_get_be64(p), seq = store_get_be64(p + 8);
+        int c = pair_cmp(ms, seq, r->hi_ms, r->hi_seq);
+        if (rs->until_set ? c >= 0 : c > 0)
+            return 0; /* past the range: no more */
+        if (p[16] != r->dim || k->mv_size - 17 != rs->value_len ||
+            memcmp(p + 17, r->value, rs->value_len) != 0 || pair_cmp(ms, seq, r->lo_ms, r->lo_seq) < 0)
+            continue;
+        memcpy(rs->last, p, k->mv_size);
+        rs->last_len = k->mv_size;
+        rs->ms = ms;
+        rs->seq = seq;
+        rs->have = 1;
+        return 0;
+    }
+    return err == GL_ENOTFOUND ? 0 : err;
+}
+
+static int recent_open(recent_stream *rs, store_txn *t, const range *r, int until_set)
+{
+    memset(rs, 0, sizeof *rs);
+    rs->t = t;
+    rs->r = r;
+    rs->until_set = until_set;
+    rs->value_len = strlen(r->value);
+    int rc = mdb_cursor_open(t->txn, t->s->dbi[DB_INDEX_RECENT], &rs->c);
+    if (rc) {
+        rs->c = NULL;
+        return store_error(rc, "index_recent");
+    }
+    unsigned char lo[16];
+    store_put_be64(lo, r->lo_ms);
+    store_put_be64(lo + 8, r->lo_seq);
+    MDB_val k = store_val(lo, 16);
+    return recent_scan(rs, &k, MDB_SET_RANGE);
+}
+
+/* recent_next moves past the entry last shown. */
+static int recent_next(recent_stream *rs)
+{
+    MDB_val k = store_val(rs->last, rs->last_len), v;
+    int err = store_cursor_get(rs->c, &k, &v, MDB_SET_RANGE);
+    if (err == GL_ENOTFOUND)
+        rs->have = 0;
+    if (err)
+        return err == GL_ENOTFOUND ? 0 : err;
+    if (key_cmp(&k, rs->last, rs->last_len) == 0)
+        return recent_scan(rs, &k, MDB_NEXT);
+    return recent_scan(rs, &k, MDB_GET_CURRENT);
+}
+
+static void recent_close(recent_stream *rs)
+{
+    if (rs->c)
+        mdb_cursor_close(rs->c);
+    rs->c = NULL;
+    rs->have = 0;
+}
+
+/* count_range counts the entries of r, stopping at cap (those still in
+ * index_recent included). */
 static int count_range(store_txn *t, const range *r, int until_set, size_t cap, size_t *count)
 {
     MDB_cursor *c;
@@ -220,7 +351,17 @@ static int count_range(store_txn *t, const range *r, int until_set, size_t cap, 
         (*count)++;
         err = store_cursor_get(c, &k, &v, MDB_NEXT);
     }
-    return err == GL_ENOTFOUND ? 0 : err;
+    err = err == GL_ENOTFOUND ? 0 : err;
+    if (!err && store_index_staged(r->dim) && *count < cap) {
+        recent_stream rs;
+        err = recent_open(&rs, t, r, until_set);
+        while (!err && rs.have && *count < cap) {
+            (*count)++;
+            err = recent_next(&rs);
+        }
+        recent_close(&rs);
+    }
+    return err;
 }
 
 static int matches(store_txn *t, const store_query *q, int used, const gl_event *ev)
@@ -293,22 +434,40 @@ int store_query_events(store_txn *t, const store_query *q, store_event_fn fn, vo
     size_t max_scan = q->max_scan ? q->max_scan : QUERY_MAX_SCAN, scanned = 0;
     gl_arena own = {0}, *arena = scratch_arena(t->s, &own);
     t->s->list_depth++;
-    unsigned char last[STORE_KEY_MAX];
-    size_t last_len = 0;
+    /* The index entries in order; for a staged dimension, merged with those
+     * still in index_recent (each is in one of the two). */
+    recent_stream rs;
+    memset(&rs, 0, sizeof rs);
+    unsigned char here[STORE_KEY_MAX];
+    size_t here_len = 0;
     MDB_cursor *c;
     MDB_val k = store_val(best.lo, best.lo_len), v;
     err = store_txn_cursor(t, DB_EVENT_INDEX, &c);
     if (!err)
         err = store_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    while (!err && in_range(&k, &best, until_set)) {
-        int dim;
-        const char *value;
-        size_t vlen;
-        uint64_t ms, seq;
-        if (store_index_key_parse(k.mv_data, k.mv_size, &dim, &value, &vlen, &ms, &seq) != 0) {
-            LOG_E("store: malformed event_index key of %zu bytes", k.mv_size);
-            err = GL_ESTORAGE;
-            break;
+    int main_ok = !err && in_range(&k, &best, until_set);
+    if (err == GL_ENOTFOUND)
+        err = 0;
+    if (!err && store_index_staged(best.dim))
+        err = recent_open(&rs, t, &best, until_set);
+    while (!err && (main_ok || rs.have)) {
+        uint64_t ms = 0, seq = 0;
+        if (main_ok) {
+            int dim;
+            const char *value;
+            size_t vlen;
+            if (store_index_key_parse(k.mv_data, k.mv_size, &dim, &value, &vlen, &ms, &seq) != 0) {
+                LOG_E("store: malformed event_index key of %zu bytes", k.mv_size);
+                err = GL_ESTORAGE;
+                break;
+            }
+            memcpy(here, k.mv_data, k.mv_size);
+            here_len = k.mv_size;
+        }
+        int from_main = main_ok && !(rs.have && pair_cmp(rs.ms, rs.seq, ms, seq) < 0);
+        if (!from_main) {
+            ms = rs.ms;
+            seq = rs.seq;
         }
         if (scanned++ == max_scan) {
             if (resume_ms)
@@ -317,8 +476,6 @@ int store_query_events(store_txn *t, const store_query *q, store_event_fn fn, vo
                 *resume_seq = seq ? seq - 1 : 0;
             break;
         }
-        memcpy(last, k.mv_data, k.mv_size);
-        last_len = k.mv_size;
         arena_reset(arena);
         gl_event ev;
         err = store_event_get(t, seq, &ev, arena);
@@ -328,16 +485,23 @@ int store_query_events(store_txn *t, const store_query *q, store_event_fn fn, vo
         } else if (!err && matches(t, q, best.dim, &ev)) {
             err = fn(ctx, &ev);
         }
-        if (err)
-            break;
-        /* The lookups or the visitor may have moved the shared cursor. */
-        k = store_val(last, last_len);
+        if (!err && !from_main)
+            err = recent_next(&rs);
+        if (err || !main_ok)
+            continue;
+        /* The lookups or the visitor may have moved the shared cursor:
+         * find the entry again, and step past it if it was the one shown. */
+        k = store_val(here, here_len);
         err = store_txn_cursor(t, DB_EVENT_INDEX, &c);
         if (!err)
             err = store_cursor_get(c, &k, &v, MDB_SET_RANGE);
-        if (!err && key_cmp(&k, last, last_len) == 0)
+        if (!err && from_main && key_cmp(&k, here, here_len) == 0)
             err = store_cursor_get(c, &k, &v, MDB_NEXT);
+        main_ok = !err && in_range(&k, &best, until_set);
+        if (err == GL_ENOTFOUND)
+            err = 0;
     }
+    recent_close(&rs);
     t->s->list_depth--;
     arena_reset(arena);
     arena_free(&own);
@@ -413,6 +577,8 @@ int store_index_rebuild(store *s, uint64_t *events)
         rc = mdb_drop(t->txn, s->dbi[DB_DEAD_LETTERS], 0);
     if (!rc)
         rc = mdb_drop(t->txn, s->dbi[DB_COUNTS], 0);
+    if (!rc)
+        rc = mdb_drop(t->txn, s->dbi[DB_INDEX_RECENT], 0);
     if (rc) {
         store_abort(&t);
         return store_error(rc, "index drop");
@@ -431,7 +597,7 @@ int store_index_rebuild(store *s, uint64_t *events)
         err = store_rec_decode_event(&s->zone, v.mv_data, v.mv_size, &ev, &arena);
         if (!err) {
             ev.seq = store_get_be64(k.mv_data);
-            err = store_index_event_added(t, &ev);
+            err = event_added(t, &ev, 0); /* straight into event_index */
             n++;
         }
     }
@@ -502,7 +668,13 @@ int store_index_check(store_txn *t, store_fsck_report *r)
             if (!val)
                 continue;
             expected++;
-            if (!n || !has_key(t, DB_EVENT_INDEX, key, n))
+            if (n && !has_key(t, DB_EVENT_INDEX, key, n) && store_index_staged(dim))
+                n = has_key(t, DB_INDEX_RECENT, key, store_index_recent_key(key, ev.created_ms,
+                                                                              ev.seq, dim, val,
+                                                                              strlen(val)));
+            else if (n)
+                n = has_key(t, DB_EVENT_INDEX, key, n);
+            if (!n)
                 store_fsck_problem(r, "event %s: no event_index entry for %s '%s'", ev.id, dim_names[dim],
                         val);
         }
@@ -526,10 +698,14 @@ int store_index_check(store_txn *t, store_fsck_report *r)
             store_event_get(t, seq, &ev, &arena) != 0)
             continue; /* reported by the dispatches pass */
         size_t n = store_index_key(key, s->max_key, IX_TEAM, d.team, ev.created_ms, seq);
-        expected++;
-        if (!n || !has_key(t, DB_EVENT_INDEX, key, n))
-            store_fsck_problem(r, "dispatch %s/%s: no event_index entry for its team", ev.id, d.team);
         size_t tn = strlen(d.team);
+        expected++;
+        /* Settled, or still waiting in index_recent (not both: the counts
+         * below would differ). */
+        if (!n || (!has_key(t, DB_EVENT_INDEX, key, n) &&
+                   !has_key(t, DB_INDEX_RECENT, key,
+                            store_index_recent_key(key, ev.created_ms, seq, IX_TEAM, d.team, tn))))
+            store_fsck_problem(r, "dispatch %s/%s: no event_index entry for its team", ev.id, d.team);
         int listed = tn + 8 <= s->max_key && has_key(t, DB_DEAD_LETTERS, key,
                                                    dead_key(key, seq, d.team, tn));
         dead += d.state == GL_DS_DEAD;
@@ -546,9 +722,12 @@ int store_index_check(store_txn *t, store_fsck_report *r)
     /* No entry more than the records call for (each was found above, so
      * equal counts mean equal sets). */
     MDB_stat ms;
-    if (!err && mdb_stat(t->txn, s->dbi[DB_EVENT_INDEX], &ms) == 0 && ms.ms_entries != expected)
-        store_fsck_problem(r, "event_index holds %llu entries where the records call for %llu",
-                (unsigned long long)ms.ms_entries, (unsigned long long)expected);
+    uint64_t recent = store_index_recent_count(t);
+    if (!err && mdb_stat(t->txn, s->dbi[DB_EVENT_INDEX], &ms) == 0 &&
+        ms.ms_entries + recent != expected)
+        store_fsck_problem(r, "event_index and index_recent hold %llu entries where the records "
+                "call for %llu", (unsigned long long)(ms.ms_entries + recent),
+                (unsigned long long)expected);
     if (!err && mdb_stat(t->txn, s->dbi[DB_DEAD_LETTERS], &ms) == 0 && ms.ms_entries != dead)
         store_fsck_problem(r, "dead_letters holds %llu entries where %llu dispatches are dead",
                 (unsigned long long)ms.ms_entries, (unsigned long long)dead);

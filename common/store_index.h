@@ -13,7 +13,8 @@
  * reason in its note).
  *
  * Both are written by the store itself in the write transaction that changes
- * what they index (store_event_add, store_event_put, store_dispatch_put), so
+ * what they index (store_event_add, store_event_put, store_dispatch_put and
+ * its variants store_dispatch_add and store_dispatch_replace), so
  * they cannot disagree with the records after a crash. A store made before
  * these indexes existed gets them built by store_open (one write
  * transaction). */
@@ -86,6 +87,30 @@ int store_dead_list(store_txn *t, uint64_t after_seq, store_dispatch_fn fn, void
 /* store_dead_count returns the number of dead letters (0 on a read error). */
 uint64_t store_dead_count(store_txn *t);
 
+/* --- entries of the scattered dimensions: written at the right edge,
+ * settled in bulk ---
+ *
+ * A new event's community and grid entries, and each new dispatch's team
+ * entry, would land at the end of their value's range of event_index: with
+ * 29 communities, 61 grids and 317 teams, nearly every one of them dirties a
+ * leaf page of its own in a batch. So they are written to
+ *   index_recent created_ms(u64) seq(u64) dim(u8) value → (empty)
+ * instead, in filing-time order (the right edge), and store_index_settle
+ * later moves the oldest ones into event_index in one transaction, sorted
+ * by key, so each value's leaf takes many entries at once. Queries on those
+ * dimensions read both places (an entry is in exactly one of them); fsck
+ * checks that. A rebuild writes event_index directly. */
+
+/* store_index_recent_count returns the entries waiting in index_recent (0
+ * on a read error). */
+uint64_t store_index_recent_count(store_txn *t);
+
+/* store_index_settle moves up to max of the oldest index_recent entries into
+ * event_index, in a write transaction of its own, when at least min wait
+ * (another process may have settled them meanwhile); *moved (if not NULL)
+ * says how many. 0 or a store error (then nothing moved). */
+int store_index_settle(store *s, size_t min, size_t max, size_t *moved);
+
 /* store_index_rebuild empties event_index and dead_letters and builds them
  * again from the records, in one write transaction of its own. Returns the
  * number of events indexed in *events (if not NULL). 0 or a store error. */
@@ -106,5 +131,17 @@ int store_index_event_changed(store_txn *t, const void *old, size_t old_len, con
 /* store_index_dispatch_changed keeps the team entry (when the dispatch is
  * new: old_state 0) and the dead letter of d in step. */
 int store_index_dispatch_changed(store_txn *t, int old_state, const gl_dispatch *d);
+/* store_index_dispatch_added is store_index_dispatch_changed for a new
+ * dispatch of an event filed at event_ms, without reading the event; its
+ * team entry goes to index_recent. */
+int store_index_dispatch_added(store_txn *t, const gl_dispatch *d, uint64_t event_ms);
+
+/* store_index_staged says whether new entries of dim go to index_recent. */
+int store_index_staged(int dim);
+
+/* store_index_recent_key writes the index_recent key (ms, seq, dim, value
+ * of n bytes) into k (room for STORE_KEY_MAX); returns its length. */
+size_t store_index_recent_key(unsigned char *k, uint64_t ms, uint64_t seq, int dim,
+                              const char *value, size_t n);
 
 #endif

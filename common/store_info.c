@@ -69,11 +69,26 @@ int store_counts_changed(store_txn *t, int old_state, int new_state)
 {
     if (old_state == new_state)
         return 0;
-    int err = 0;
+    if (t->failed)
+        return t->failed;
     if (old_state > GL_DS_NONE && old_state < GL_DS_COUNT)
-        err = count_add(t, old_state, -1);
-    if (!err && new_state > GL_DS_NONE && new_state < GL_DS_COUNT)
-        err = count_add(t, new_state, 1);
+        t->count_delta[old_state]--;
+    if (new_state > GL_DS_NONE && new_state < GL_DS_COUNT)
+        t->count_delta[new_state]++;
+    t->counts_dirty = 1;
+    return 0;
+}
+
+int store_counts_flush(store_txn *t)
+{
+    int err = 0;
+    for (int st = GL_DS_NONE + 1; err == 0 && st < GL_DS_COUNT; st++)
+        if (t->count_delta[st])
+            err = count_add(t, st, t->count_delta[st]);
+    if (err == 0) {
+        memset(t->count_delta, 0, sizeof t->count_delta);
+        t->counts_dirty = 0;
+    }
     return err;
 }
 
@@ -90,6 +105,9 @@ int store_dispatch_counts(store_txn *t, uint64_t counts[GL_DS_COUNT])
             counts[st] = store_get_be64(v.mv_data);
         else if (err && err != GL_ENOTFOUND)
             return err;
+        /* What this write transaction changed and has not written yet. */
+        int64_t delta = t->count_delta[st];
+        counts[st] = delta < 0 && counts[st] < (uint64_t)-delta ? 0 : counts[st] + (uint64_t)delta;
     }
     return 0;
 }

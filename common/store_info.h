@@ -24,7 +24,12 @@ int store_free_pages(store_txn *t, uint64_t *pages, uint64_t *page_size);
 int store_dispatch_counts(store_txn *t, uint64_t counts[GL_DS_COUNT]);
 
 /* store_counts_changed (store internal, from store_dispatch_put) moves one
- * dispatch from old_state (GL_DS_NONE: a new record) to new_state. */
+ * dispatch from old_state (GL_DS_NONE: a new record) to new_state: in t's
+ * memory, so a batch of many dispatches reads and writes each count once. */
 int store_counts_changed(store_txn *t, int old_state, int new_state);
+
+/* store_counts_flush (store internal, from store_commit) writes what
+ * store_counts_changed gathered in t. 0 or a store error. */
+int store_counts_flush(store_txn *t);
 
 #endif

@@ -32,7 +32,10 @@ static void fill(void)
             d.state = GL_DS_DEAD;
             d.next_retry_ms = 0;
         }
-        store_dispatch_put(t, &d);
+        if (i % 2) /* a new dispatch's team entry waits in index_recent */
+            store_dispatch_add(t, &d, ev.created_ms);
+        else
+            store_dispatch_put(t, &d);
         gl_history h = {.seq = ev.seq, .at_ms = 1, .who = "terminal", .what = "filed"};
         store_history_add(t, &h);
     }
@@ -95,6 +98,7 @@ int main(void)
         {"event_index", "no event_index entry"},
         {"dead_letters", "not in the dead letters"},
         {"counts", "counts says"},
+        {"index_recent", "no event_index entry for its team"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         damage(cases[i].db);

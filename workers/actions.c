@@ -129,7 +129,9 @@ int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
     gl_event ev;
     dir_route route;
     worker_route_new(w, in, now, &ev, &route);
-    if ((rc = store_event_add(t, &ev)) != 0)
+    /* The record is written once, last, with its state and timers: the
+     * dispatches, history and timers before it need only its seq. */
+    if ((rc = store_event_next_seq(t, &ev.seq)) != 0)
         return rc;
     const char *who = submitter(w, &ev);
     if ((rc = worker_history(t, ev.seq, now, who, "filed",
@@ -143,7 +145,7 @@ int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
      * the records written here are what is resent until acknowledged. */
     w->dispatch_quiet = j->early_dispatched;
     for (int i = 0; i < route.n; i++) {
-        rc = worker_dispatch(w, t, &ev, route.to[i].team, route.to[i].role, who, now);
+        rc = worker_dispatch_new(w, t, &ev, route.to[i].team, route.to[i].role, now);
         if (rc) {
             w->dispatch_quiet = 0;
             return rc;
@@ -163,12 +165,12 @@ int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
         return rc;
     if (ev.kind != GL_KIND_ALERT && (rc = deadlines_start(w, t, &ev, now)) != 0)
         return rc;
-    if (route.n > 0) {
+    if (route.n > 0)
         ev.state = GL_EV_DISPATCHED;
-        if ((rc = worker_save_event(w, t, &ev)) != 0 ||
-            (rc = worker_history(t, ev.seq, now, "system", "dispatched", note)) != 0)
-            return rc;
-    }
+    if ((rc = worker_add_event(w, t, &ev)) != 0)
+        return rc;
+    if (route.n > 0 && (rc = worker_history(t, ev.seq, now, "system", "dispatched", note)) != 0)
+        return rc;
     w->counters.filed++;
     reply_filed(w, j, &ev, 0);
     return 0;

@@ -66,20 +66,23 @@ int worker_dispatch(gl_worker *w, store_txn *t, gl_event *ev, const char *team,
                     const char *role, const char *who, uint64_t now)
 {
     (void)who;
-    gl_dispatch d;
+    gl_dispatch d, old;
     int rc = store_dispatch_get(t, ev->seq, team, &d, &w->batch_arena);
+    if (rc != 0 && rc != GL_ENOTFOUND)
+        return rc;
+    if (rc == 0)
+        old = d; /* as read: store_dispatch_replace need not read it again */
     if (rc == 0 && live(d.state) && strcmp(d.role, role) == 0)
         return 0; /* already live for this team, in this role */
     if (rc == 0 && d.state == GL_DS_ACCEPTED) {
         /* The team has it already; only its role changes. */
         d.role = role;
         d.updated_ms = now;
-        return store_dispatch_put(t, &d);
+        return store_dispatch_replace(t, &d, &old);
     }
-    if (rc != 0 && rc != GL_ENOTFOUND)
-        return rc;
     if (rc == GL_ENOTFOUND) {
         memset(&d, 0, sizeof d);
+        memset(&old, 0, sizeof old);
         d.seq = ev->seq;
         d.event = ev->id;
         d.team = team;
@@ -93,7 +96,29 @@ int worker_dispatch(gl_worker *w, store_txn *t, gl_event *ev, const char *team,
     d.attempts++;
     d.updated_ms = now;
     d.next_retry_ms = now + retry_interval(w, d.attempts);
-    if ((rc = store_dispatch_put(t, &d)) != 0)
+    if ((rc = store_dispatch_replace(t, &d, &old)) != 0)
+        return rc;
+    w->counters.dispatches++;
+    return w->dispatch_quiet ? 0 : worker_send_dispatch(w, &d, ev);
+}
+
+int worker_dispatch_new(gl_worker *w, store_txn *t, gl_event *ev, const char *team,
+                        const char *role, uint64_t now)
+{
+    gl_dispatch d;
+    memset(&d, 0, sizeof d);
+    d.seq = ev->seq;
+    d.event = ev->id;
+    d.team = team;
+    d.role = role;
+    d.state = GL_DS_PENDING;
+    d.attempts = 1;
+    d.created_ms = d.updated_ms = now;
+    d.next_retry_ms = now + retry_interval(w, d.attempts);
+    int rc = store_dispatch_add(t, &d, ev->created_ms);
+    if (rc == GL_EBADSTATE) /* the route names this team twice */
+        return worker_dispatch(w, t, ev, team, role, "system", now);
+    if (rc != 0)
         return rc;
     w->counters.dispatches++;
     return w->dispatch_quiet ? 0 : worker_send_dispatch(w, &d, ev);
@@ -141,6 +166,7 @@ static int resend(gl_worker *w, store_txn *t, uint64_t now)
     rc = rc > 0 ? 0 : rc;
     for (size_t i = 0; rc == 0 && i < p.n; i++) {
         gl_dispatch *d = &p.items[i];
+        gl_dispatch old = *d; /* as listed: the put need not read it again */
         if (d->state != GL_DS_PENDING) {
             d->next_retry_ms = 0;
         } else if (w->cfg.delivery_limit > 0 && d->attempts >= (uint32_t)w->cfg.delivery_limit) {
@@ -155,7 +181,7 @@ static int resend(gl_worker *w, store_txn *t, uint64_t now)
             d->next_retry_ms = now + retry_interval(w, d->attempts);
         }
         d->updated_ms = now;
-        rc = store_dispatch_put(t, d);
+        rc = store_dispatch_replace(t, d, &old);
         if (rc == 0 && d->state == GL_DS_PENDING)
             rc = send_with_event(w, t, d);
     }

@@ -195,6 +195,8 @@ static int run(gl_worker *w)
             njobs = worker_answer_queries(w, jobs, njobs);
         if (njobs)
             run_alerts_first(w, jobs, njobs);
+        if (njobs)
+            worker_index_settle(w); /* after the batch, never before an alert */
         for (struct team_seen *s = presence; s; s = s->next)
             worker_on_presence(w, s->team);
         worker_scores_step(w); /* a chunk of a report, between batches */

@@ -169,6 +169,11 @@ void worker_early_withdraw(gl_worker *w, wjob *jobs, size_t n, int err);
  * records history and queues the DISPATCH delivery. */
 int worker_dispatch(gl_worker *w, store_txn *t, gl_event *ev, const char *team,
                     const char *role, const char *who, uint64_t now);
+/* worker_dispatch_new is worker_dispatch for an event being filed in t
+ * (ev->seq reserved, its record not written yet): the dispatch is written
+ * without reading first, unless the route named the team already. */
+int worker_dispatch_new(gl_worker *w, store_txn *t, gl_event *ev, const char *team,
+                        const char *role, uint64_t now);
 /* worker_send_dispatch queues a DISPATCH message for d (ev: its event). */
 int worker_send_dispatch(gl_worker *w, const gl_dispatch *d, const gl_event *ev);
 /* worker_notice queues a NOTICE to team. */
@@ -240,6 +245,10 @@ int redispatch(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now);
 /* worker_save_event writes ev and keeps the claim board in step: a claimable
  * request is on its community's board while dispatched and unheld. */
 int worker_save_event(gl_worker *w, store_txn *t, const gl_event *ev);
+/* worker_add_event writes a new event's record (store_event_add: ev->seq
+ * must be the seq store_event_next_seq gave) and puts it on the board as
+ * worker_save_event would. */
+int worker_add_event(gl_worker *w, store_txn *t, gl_event *ev);
 /* worker_workflow: CLAIM, RELEASE, RETURN, REDIRECT, CONFIRM, DISPUTE,
  * EXTEND, APPROVE, MERGE. */
 int worker_workflow(gl_worker *w, store_txn *t, const wjob *j, uint64_t now);
@@ -349,5 +358,10 @@ void worker_scores_free(gl_worker *w);
 const void *worker_detail(gl_worker *w, const gl_event *ev, int with_contact, size_t *len);
 /* worker_detail_free releases the cached maps (at exit). */
 void worker_detail_free(gl_worker *w);
+/* settle.c */
+/* worker_index_settle moves the store's waiting event index entries
+ * (index_recent) into the event index when enough wait (not on a worker
+ * kept for alerts). */
+void worker_index_settle(gl_worker *w);
 
 #endif

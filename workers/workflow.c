@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../common/clock.h"
+#include "../common/log.h"
 
 static int claimable_open(const gl_worker *w, const gl_event *ev)
 {
@@ -23,6 +24,20 @@ int worker_save_event(gl_worker *w, store_txn *t, const gl_event *ev)
     if (rc == 0 && ev->kind == GL_KIND_REQUEST && ev->community &&
         dir_category_claimable(w->dir, ev->category))
         rc = store_board_set(t, ev->community, ev->seq, claimable_open(w, ev));
+    return rc;
+}
+
+int worker_add_event(gl_worker *w, store_txn *t, gl_event *ev)
+{
+    uint64_t reserved = ev->seq;
+    int rc = store_event_add(t, ev);
+    if (rc == 0 && ev->seq != reserved) {
+        LOG_E("event %s: filed as seq %llu, its dispatches name %llu", ev->id,
+              (unsigned long long)ev->seq, (unsigned long long)reserved);
+        return GL_EINTERNAL; /* aborts the batch: nothing half-written */
+    }
+    if (rc == 0 && claimable_open(w, ev))
+        rc = store_board_set(t, ev->community, ev->seq, 1);
     return rc;
 }
 
