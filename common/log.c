@@ -46,6 +46,27 @@ static void append(char *line, size_t *n, const char *s)
     *n += len;
 }
 
+/* The lines held by log_gather: one thread's (the worker's main thread). */
+static _Thread_local struct {
+    int on;
+    size_t used;
+    char buf[32768];
+} gather;
+
+static void gather_out(void)
+{
+    if (gather.used)
+        fwrite(gather.buf, 1, gather.used, stderr);
+    gather.used = 0;
+}
+
+void log_gather(int on)
+{
+    if (!on)
+        gather_out();
+    gather.on = on;
+}
+
 static void log_vwrite(int level, const char *fmt, va_list ap)
 {
     char line[1024];
@@ -88,6 +109,13 @@ static void log_vwrite(int level, const char *fmt, va_list ap)
         return;
     n += (size_t)w < sizeof line - n ? (size_t)w : sizeof line - n - 1;
     line[n++] = '\n'; /* where vsnprintf put the NUL */
+    if (gather.on) {
+        if (gather.used + n > sizeof gather.buf)
+            gather_out();
+        memcpy(gather.buf + gather.used, line, n);
+        gather.used += n;
+        return;
+    }
     fwrite(line, 1, n, stderr);
 }
 

@@ -32,6 +32,12 @@ void log_limited(int level, const char *key, const char *fmt, ...)
  * of stderr. */
 void log_to_syslog(const char *ident);
 
+/* log_gather(1) keeps the stderr lines this thread writes in a buffer, and
+ * log_gather(0) writes them out in one write(2): for a worker that logs each
+ * event of a batch as it answers the batch. A full buffer is written out at
+ * once, so nothing waits long; syslog lines are not held. */
+void log_gather(int on);
+
 #define GL_LOG(level, ...)                                                   \
     do {                                                                     \
         if ((level) <= log_threshold)                                        \

@@ -163,6 +163,7 @@ static void log_filed(const out_msg *o)
 
 void worker_flush(gl_worker *w, int ok, int err)
 {
+    log_gather(1); /* a batch's "event filed" lines in one write */
     for (size_t i = 0; i < w->out.count; i++) {
         out_msg *o = &w->out.msgs[i];
         if (ok) {
@@ -190,6 +191,7 @@ void worker_flush(gl_worker *w, int ok, int err)
         send_out(w, o);
     }
     w->out.count = 0;
+    log_gather(0);
 }
 
 /* Works the batch once: 0 once committed, else the failure (the outbox
