@@ -5,6 +5,7 @@
  * the checks that guard the wire must still refuse what they refused. */
 #include "../proto/proto.h"
 #include "tap.h"
+#include "support/utf8_ref.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,40 +23,6 @@ static void reset(void)
 static int same_bytes(const msgpack_sbuffer *a, const msgpack_sbuffer *b)
 {
     return a->size == b->size && a->size > 0 && memcmp(a->data, b->data, a->size) == 0;
-}
-
-/* The UTF-8 check as it was written first, one code point at a time: the
- * reference the decoder's faster walk must agree with. */
-static int utf8_reference(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i], more;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            more = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            more = 2, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            more = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (n - i <= more)
-            return 0;
-        for (unsigned k = 1; k <= more; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += more + 1;
-    }
-    return 1;
 }
 
 /* decoder_accepts: whether a SUBMIT whose text is s (n bytes, no NUL) gets
