@@ -712,14 +712,8 @@ static void print_json(void)
     char *line = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
     if (line) {
         printf("%s\n", line);
-        if (cfg.json_path) {
-            FILE *f = fopen(cfg.json_path, "w");
-            if (!f || fprintf(f, "%s\n", line) < 0)
-                fprintf(stderr, "bench_scale: cannot write %s: %s\n", cfg.json_path,
-                        strerror(errno));
-            if (f)
-                fclose(f);
-        }
+        if (cfg.json_path)
+            bu_save_line(cfg.json_path, line, "bench_scale");
         free(line);
     }
     json_decref(j);

@@ -668,14 +668,8 @@ int main(int argc, char **argv)
     char *line = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
     if (line) {
         printf("%s\n", line);
-        if (cfg.json_path) {
-            FILE *f = fopen(cfg.json_path, "w");
-            if (!f || fprintf(f, "%s\n", line) < 0)
-                fprintf(stderr, "bench_throughput: cannot write %s: %s\n", cfg.json_path,
-                        strerror(errno));
-            if (f)
-                fclose(f);
-        }
+        if (cfg.json_path)
+            bu_save_line(cfg.json_path, line, "bench_throughput");
         free(line);
     }
     json_decref(j);

@@ -398,4 +398,15 @@ static inline int bu_given(int argc, char **argv, const char *name)
     return 0;
 }
 
+/* bu_save_line writes line and a newline to path (a --json FILE); on
+ * failure it says so on stderr, naming prog. */
+static inline void bu_save_line(const char *path, const char *line, const char *prog)
+{
+    FILE *f = fopen(path, "w");
+    if (!f || fprintf(f, "%s\n", line) < 0)
+        fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(errno));
+    if (f)
+        fclose(f);
+}
+
 #endif

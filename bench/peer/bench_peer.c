@@ -730,14 +730,8 @@ int main(int argc, char **argv)
             printf("%s\n", short_line);
         free(short_line);
         json_decref(brief);
-        if (cfg.json_path) {
-            FILE *f = fopen(cfg.json_path, "w");
-            if (!f || fprintf(f, "%s\n", line) < 0)
-                fprintf(stderr, "bench_peer: cannot write %s: %s\n", cfg.json_path,
-                        strerror(errno));
-            if (f)
-                fclose(f);
-        }
+        if (cfg.json_path)
+            bu_save_line(cfg.json_path, line, "bench_peer");
         free(line);
     }
     json_decref(out);
