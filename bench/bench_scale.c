@@ -60,7 +60,7 @@ typedef struct bench_cfg {
     long size_terminals, size_inflight, fill_batch, alert_pct, feedback_pct;
     long body_min, body_max;
     int quick, no_sweep, no_sizes, no_cold;
-    const char *terminals, *store_sizes, *payload, *transport, *broker_args, *worker_args,
+    const char *terminals, *store_sizes, *payload, *transport, *worker_transport, *broker_args, *worker_args,
         *json_path;
     long term_list[MAX_LIST];
     uint64_t size_list[MAX_LIST];
@@ -423,7 +423,7 @@ static int run_sweep(void)
            "flight per terminal,\n  %ld s warm-up + %ld s measured per step, %s, store on %s "
            "(%s); first answer %.1f ms after spawning the workers\n\n",
            cfg.workers, cfg.routine_nice, cfg.alert_workers, cfg.inflight, cfg.warmup_s,
-           cfg.duration_s, strcmp(cfg.transport, "tcp") == 0 ? "tcp on 127.0.0.1" : "ipc://",
+           cfg.duration_s, strcmp(cfg.transport, "tcp") == 0 ? "tcp on 127.0.0.1 (workers: ipc unless --worker-transport tcp)" : "ipc://",
            env.dir, bs_fs_name(env.dir), ms);
     print_phase_header();
     fflush(stdout);
@@ -664,6 +664,7 @@ static void print_json(void)
     json_object_set_new(j, "duration_s", json_integer(cfg.duration_s));
     json_object_set_new(j, "warmup_s", json_integer(cfg.warmup_s));
     json_object_set_new(j, "transport", json_string(cfg.transport));
+    json_object_set_new(j, "worker_transport", json_string(cfg.worker_transport));
     json_object_set_new(j, "filesystem", json_string(bs_fs_name(env.dir)));
     json_t *sw = json_array();
     for (int i = 0; i < nsweep; i++)
@@ -761,7 +762,8 @@ int main(int argc, char **argv)
         {"payload", OPT_STR, "300-600", "SUBMIT body bytes, MIN-MAX or one size (also the filled events' size)", &cfg.payload, NULL},
         {"alert-pct", OPT_INT, "1", "% of events that are alerts", &cfg.alert_pct, NULL},
         {"feedback-pct", OPT_INT, "20", "% of events that are property feedback (the rest: requests)", &cfg.feedback_pct, NULL},
-        {"transport", OPT_STR, "tcp", "tcp (127.0.0.1, free ports) or ipc (sockets in the temporary directory)", &cfg.transport, NULL},
+        {"transport", OPT_STR, "tcp", "terminals' and responders' endpoints: tcp (127.0.0.1, free ports) or ipc (sockets in the temporary directory)", &cfg.transport, NULL},
+        {"worker-transport", OPT_STR, "ipc", "the workers' endpoint: ipc (the workers run on the broker's host, as make run starts them) or tcp", &cfg.worker_transport, NULL},
         {"no-sweep", OPT_FLAG, NULL, "leave out the terminals sweep", &cfg.no_sweep, NULL},
         {"no-sizes", OPT_FLAG, NULL, "leave out the store sizes", &cfg.no_sizes, NULL},
         {"no-cold", OPT_FLAG, NULL, "no cold restart (the store's pages evicted from the page cache) at each size", &cfg.no_cold, NULL},
@@ -820,7 +822,8 @@ int main(int argc, char **argv)
         cfg.fill_batch < 1 || cfg.fill_batch > 1000000 || cfg.routine_nice < 0 ||
         cfg.routine_nice > 19 || cfg.realtime < 0 || cfg.realtime > 99 || cfg.alert_pct < 0 ||
         cfg.feedback_pct < 0 || cfg.alert_pct + cfg.feedback_pct > 100 ||
-        (strcmp(cfg.transport, "tcp") != 0 && strcmp(cfg.transport, "ipc") != 0)) {
+        (strcmp(cfg.transport, "tcp") != 0 && strcmp(cfg.transport, "ipc") != 0) ||
+        (strcmp(cfg.worker_transport, "tcp") != 0 && strcmp(cfg.worker_transport, "ipc") != 0)) {
         fprintf(stderr, "bench_scale: an option is out of range (see --help)\n");
         return 2;
     }
@@ -851,16 +854,10 @@ int main(int argc, char **argv)
     mix.body_max = cfg.body_max;
     if (mix_init(&mix) != 0)
         return 1;
-    if (strcmp(cfg.transport, "tcp") == 0) {
-        int p[3];
-        for (int i = 0; i < 3; i++)
-            if ((p[i] = bu_free_tcp_port()) < 0) {
-                fprintf(stderr, "bench_scale: no free port on 127.0.0.1\n");
-                return 1;
-            }
-        snprintf(env.intake, sizeof env.intake, "tcp://127.0.0.1:%d", p[0]);
-        snprintf(env.workers, sizeof env.workers, "tcp://127.0.0.1:%d", p[1]);
-        snprintf(env.responders, sizeof env.responders, "tcp://127.0.0.1:%d", p[2]);
+    if (bu_endpoints(cfg.transport, cfg.worker_transport, env.intake, env.workers,
+                     env.responders, sizeof env.intake) != 0) {
+        fprintf(stderr, "bench_scale: no free port on 127.0.0.1\n");
+        return 1;
     }
 
     int failed = 0;

@@ -63,7 +63,7 @@ typedef struct bench_cfg {
     long workers, alert_workers, terminals, inflight, duration_s, warmup_s, alert_pct, feedback_pct;
     long body_min, body_max;
     int no_responders, quick;
-    const char *payload, *transport, *broker_args, *worker_args, *json_path, *perf_dir,
+    const char *payload, *transport, *worker_transport, *broker_args, *worker_args, *json_path, *perf_dir,
         *perf_args;
 } bench_cfg;
 
@@ -186,8 +186,9 @@ static void print_table(void)
            res.body_max, res.body_mean);
     printf("  %ld%% alerts, %ld%% feedback, the rest requests, over %zu grids and %zu compounds;\n",
            cfg.alert_pct, cfg.feedback_pct, county.ngrids, county.ncompounds);
-    printf("  %s, store on %s (%s), %ld s warm-up, %ld s measured\n\n",
-           strcmp(cfg.transport, "tcp") == 0 ? "tcp on 127.0.0.1" : "ipc://", env.dir,
+    printf("  terminals and responders on %s, workers on %s, store on %s (%s), %ld s warm-up, %ld s measured\n\n",
+           strcmp(cfg.transport, "tcp") == 0 ? "tcp 127.0.0.1" : "ipc://",
+           strcmp(cfg.worker_transport, "tcp") == 0 ? "tcp 127.0.0.1" : "ipc://", env.dir,
            bs_fs_name(env.dir), cfg.warmup_s, cfg.duration_s);
 
     printf("%-34s %14.0f /s   (%" PRIu64 " in %.1f s)\n", "filed, durable", per_s(res.window_filed),
@@ -274,6 +275,7 @@ static json_t *make_json(void)
     json_object_set_new(j, "alert_pct", json_integer(cfg.alert_pct));
     json_object_set_new(j, "feedback_pct", json_integer(cfg.feedback_pct));
     json_object_set_new(j, "transport", json_string(cfg.transport));
+    json_object_set_new(j, "worker_transport", json_string(cfg.worker_transport));
     json_object_set_new(j, "filesystem", json_string(bs_fs_name(env.dir)));
     json_object_set_new(j, "body_bytes", json_pack("{s:I,s:f,s:I}", "min", (json_int_t)res.body_min,
                                                    "mean", res.body_mean, "max",
@@ -534,7 +536,8 @@ int main(int argc, char **argv)
         {"payload", OPT_STR, "300-600", "SUBMIT body bytes, MIN-MAX or one size (the text fills it up)", &cfg.payload, NULL},
         {"alert-pct", OPT_INT, "1", "% of events that are alerts", &cfg.alert_pct, NULL},
         {"feedback-pct", OPT_INT, "20", "% of events that are property feedback (the rest: requests)", &cfg.feedback_pct, NULL},
-        {"transport", OPT_STR, "tcp", "tcp (127.0.0.1, free ports) or ipc (sockets in the temporary directory)", &cfg.transport, NULL},
+        {"transport", OPT_STR, "tcp", "terminals' and responders' endpoints: tcp (127.0.0.1, free ports) or ipc (sockets in the temporary directory)", &cfg.transport, NULL},
+        {"worker-transport", OPT_STR, "ipc", "the workers' endpoint: ipc (the workers run on the broker's host, as make run starts them) or tcp", &cfg.worker_transport, NULL},
         {"no-responders", OPT_FLAG, NULL, "connect no responders (dispatches are not delivered or counted)", &cfg.no_responders, NULL},
         {"broker-args", OPT_STR, "", "extra broker arguments, space-separated (\"--max-queue 500\")", &cfg.broker_args, NULL},
         {"worker-args", OPT_STR, "", "extra arguments for every worker (\"--batch 64\")", &cfg.worker_args, NULL},
@@ -577,7 +580,8 @@ int main(int argc, char **argv)
         cfg.terminals > MAX_TERMINALS || cfg.inflight < 1 || cfg.inflight > MAX_INFLIGHT ||
         cfg.duration_s < 1 || cfg.duration_s > 600 || cfg.warmup_s < 0 || cfg.warmup_s > 60 ||
         cfg.alert_pct < 0 || cfg.feedback_pct < 0 || cfg.alert_pct + cfg.feedback_pct > 100 ||
-        (strcmp(cfg.transport, "tcp") != 0 && strcmp(cfg.transport, "ipc") != 0)) {
+        (strcmp(cfg.transport, "tcp") != 0 && strcmp(cfg.transport, "ipc") != 0) ||
+        (strcmp(cfg.worker_transport, "tcp") != 0 && strcmp(cfg.worker_transport, "ipc") != 0)) {
         fprintf(stderr, "bench_throughput: an option is out of range (see --help)\n");
         return 2;
     }
@@ -605,16 +609,10 @@ int main(int argc, char **argv)
     mix.body_max = cfg.body_max;
     if (mix_init(&mix) != 0 || measure_bodies() != 0)
         return 1;
-    if (strcmp(cfg.transport, "tcp") == 0) {
-        int p[3];
-        for (int i = 0; i < 3; i++)
-            if ((p[i] = bu_free_tcp_port()) < 0) {
-                fprintf(stderr, "bench_throughput: no free port on 127.0.0.1\n");
-                return 1;
-            }
-        snprintf(env.intake, sizeof env.intake, "tcp://127.0.0.1:%d", p[0]);
-        snprintf(env.workers, sizeof env.workers, "tcp://127.0.0.1:%d", p[1]);
-        snprintf(env.responders, sizeof env.responders, "tcp://127.0.0.1:%d", p[2]);
+    if (bu_endpoints(cfg.transport, cfg.worker_transport, env.intake, env.workers,
+                     env.responders, sizeof env.intake) != 0) {
+        fprintf(stderr, "bench_throughput: no free port on 127.0.0.1\n");
+        return 1;
     }
 
     char bbuf[1024], wbuf[1024];

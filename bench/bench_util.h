@@ -409,4 +409,24 @@ static inline void bu_save_line(const char *path, const char *line, const char *
         fclose(f);
 }
 
+/* bu_endpoints puts the terminals' and responders' endpoints (intake,
+ * responders) on free tcp ports of 127.0.0.1 when transport is "tcp", and
+ * the workers' endpoint when worker_transport is; the others stay as
+ * tl_setup made them (ipc:// in the temporary directory). Each buffer holds
+ * len bytes. 0, or -1 when no port was free. */
+static inline int bu_endpoints(const char *transport, const char *worker_transport, char *intake,
+                               char *workers, char *responders, size_t len)
+{
+    char *const eps[3] = {intake, responders, workers};
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(i < 2 ? transport : worker_transport, "tcp") != 0)
+            continue;
+        int port = bu_free_tcp_port();
+        if (port < 0)
+            return -1;
+        snprintf(eps[i], len, "tcp://127.0.0.1:%d", port);
+    }
+    return 0;
+}
+
 #endif

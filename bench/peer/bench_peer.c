@@ -599,7 +599,7 @@ int main(int argc, char **argv)
         {"feedback-pct", OPT_INT, "20", "% of events that are property feedback", &cfg.feedback_pct, NULL},
         {"consumers", OPT_INT, "2", "Redis consumer-group readers (XREADGROUP + XACK)", &cfg.consumers, NULL},
         {"rounds", OPT_INT, "1", "rounds of gridline then Redis; the medians are printed at the end", &cfg.rounds, NULL},
-        {"transport", OPT_STR, "tcp", "gridline's transport: tcp (127.0.0.1, as Redis) or ipc", &cfg.transport, NULL},
+        {"transport", OPT_STR, "tcp", "gridline's terminals and responders: tcp (127.0.0.1, as Redis's clients) or ipc; its workers are on ipc, on the broker's host (--gridline-args \"--worker-transport tcp\" to change)", &cfg.transport, NULL},
         {"gridline-args", OPT_STR, "", "more bench_throughput options, space-separated (a value with spaces: put it in a --config file)", &cfg.gridline_args, NULL},
         {"gridline-bench", OPT_STR, default_bench, "the bench_throughput program", &cfg.gridline_bench, NULL},
         {"redis-server", OPT_STR, "redis-server", "the redis-server program", &cfg.redis_server, NULL},
