@@ -400,6 +400,16 @@ static int flush_presence(void *ctx, const void *key, size_t len, void *value)
     return 0;
 }
 
+/* filing_alert: w holds an alert it is filing, whose DISPATCHes it may have
+ * sent early (before its commit, PROTOCOL.md §12). */
+static int filing_alert(const worker *w)
+{
+    for (const job *j = w->inflight.head; j; j = j->next)
+        if (j->lane == LANE_ALERT && j->cmd == PROTO_SUBMIT)
+            return 1;
+    return 0;
+}
+
 void broker_send_presence(broker *b, const char *team, const char *member)
 {
     worker *w = worker_pick(b, LANE_ALERT);
@@ -415,6 +425,14 @@ void broker_send_presence(broker *b, const char *team, const char *member)
     m.team = team;
     m.member = member;
     broker_reply(b, b->workers_sock, w->ident, w->ident_len, &m);
+    /* An alert being filed elsewhere may have sent its DISPATCH to this team
+     * early, when nobody of it was present, and its dispatch record is not
+     * committed yet: the worker picked finds nothing pending. The worker
+     * filing it reads this PRESENCE after that alert's JOB, so only once the
+     * commit is done, and then resends the record. */
+    for (int i = 0; i < b->nworkers; i++)
+        if (b->workers[i] != w && filing_alert(b->workers[i]))
+            broker_reply(b, b->workers_sock, b->workers[i]->ident, b->workers[i]->ident_len, &m);
     hmap_del(b->presence_pending, team, strlen(team));
 }
 
