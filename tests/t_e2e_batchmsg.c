@@ -5,7 +5,8 @@
  * a worker sending DONE and DELIVER one by one (--single-messages). Then a
  * fake worker sends hand-made BATCHes: the good items are acted on in
  * order, each malformed one is skipped and counted as a bad worker
- * message, a BATCH with a bad body is dropped whole, and after hundreds of
+ * message, a BATCH with a bad body is dropped whole, one on intake is
+ * refused without being acted on, and after hundreds of
  * random ones the broker is alive, in step, and the service files and
  * dispatches. */
 #include "../common/clock.h"
@@ -376,6 +377,16 @@ int main(void)
     ok(next_is(resp, "NOTICE", body_c, 8),
        "a BATCH with a bad body is not acted on; the one after it is");
     is_int((long)(counter("bad_worker_messages") - bad1), 1, "and it counts once");
+
+    /* A BATCH is a worker's message: on intake it is refused, not acted on,
+     * and the terminal's next request is answered in step. */
+    send_frames(cli, (const void *[]){"GL/1", "BATCH", "\x80", done_hdr, "FILED", body_b},
+                (size_t[]){4, 5, 1, dh, 5, 8}, 6);
+    recv_msg(cli, cmd, sizeof cmd, buf, sizeof buf, &blen);
+    is_str(cmd, "ERROR", "a BATCH on intake gets an ERROR");
+    send_frames(cli, (const void *[]){"GL/1", "PING", "\x80"}, (size_t[]){4, 4, 1}, 3);
+    recv_msg(cli, cmd, sizeof cmd, buf, sizeof buf, &blen);
+    is_str(cmd, "PONG", "and its items are not acted on: the next reply is the PING's");
 
     /* Random BATCHes. */
     srand(7);
