@@ -136,6 +136,20 @@ void broker_on_worker_msg(broker *b, frame_msg *fm);
 void broker_worker_tick(broker *b, uint64_t now_ms);
 void broker_send_presence(broker *b, const char *team, const char *member);
 void broker_free_jobs(broker *b);
+/* The acts of a worker's DONE and DELIVER, also done per item of a BATCH
+ * (batch.c): the reply forwarded to its client and the job's credit freed;
+ * the dispatch sent to the team. reply/body: the inner frame, shared. */
+void broker_on_done(broker *b, const proto_msg *hdr, int inner_cmd, zmq_msg_t *reply);
+void broker_on_deliver(broker *b, const char *team, int inner_cmd, zmq_msg_t *body);
+/* broker_worker_envelope checks and reads a DONE's or DELIVER's (cmd)
+ * header in place; team: room for GL_MAX_ID + 1 bytes. 0, or -1 with the
+ * reason. */
+int broker_worker_envelope(int cmd, const void *body, size_t blen, proto_msg *m, char *team,
+                           char *reason, size_t len);
+
+/* batch.c — a worker's BATCH: the DONEs and DELIVERs of one commit in one
+ * message, acted on item by item, in order. */
+void broker_on_batch(broker *b, frame_msg *fm);
 
 /* forward.c — messages passed on without copying their body */
 /* frame_part_msg returns part index of fm (0: the first after any identity,

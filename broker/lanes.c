@@ -329,19 +329,27 @@ static void job_done(broker *b, uint64_t id)
     b->rate_window_done++;
 }
 
-/* Forwards the inner reply of a DONE to the client it belongs to. */
-static void on_done(broker *b, frame_msg *fm, const proto_msg *hdr)
+/* Forwards the inner reply of a DONE (or of a BATCH's reply item) to the
+ * client it belongs to. */
+void broker_on_done(broker *b, const proto_msg *hdr, int inner_cmd, zmq_msg_t *reply)
 {
-    size_t len;
-    const void *body = frame_inner_body(fm, &len);
+    const void *body = zmq_msg_data(reply);
+    size_t len = zmq_msg_size(reply);
     const job *j = hmap_get_u64(b->jobs_in_flight, hdr->job);
     if (j)
-        broker_metrics_done(b, j->cmd, j->lane, j->enqueued_us, fm->inner_cmd, body, len);
+        broker_metrics_done(b, j->cmd, j->lane, j->enqueued_us, inner_cmd, body, len);
     job_done(b, hdr->job);
     void *sock = strcmp(hdr->origin, "responders") == 0 ? b->responders : b->intake;
     /* A client that went away is not an error: it will retry with its id. */
-    broker_forward(sock, hdr->client, hdr->client_len, fm->inner_cmd, NULL, 0, 0,
-                   frame_part_msg(fm, 4));
+    broker_forward(sock, hdr->client, hdr->client_len, inner_cmd, NULL, 0, 0, reply);
+}
+
+/* Sends a DELIVER's (or a BATCH's delivery item's) inner message to the
+ * team's present members. */
+void broker_on_deliver(broker *b, const char *team, int inner_cmd, zmq_msg_t *body)
+{
+    broker_metrics_deliver(b, inner_cmd, zmq_msg_data(body), zmq_msg_size(body));
+    broker_deliver(b, team, inner_cmd, body);
 }
 
 static void on_ready(broker *b, frame_msg *fm, const proto_msg *m)
@@ -436,24 +444,23 @@ void broker_send_presence(broker *b, const char *team, const char *member)
     hmap_del(b->presence_pending, team, strlen(team));
 }
 
-/* worker_envelope reads the header of a DONE or DELIVER, the messages that
- * come with every job and dispatch, in place (peek.h) instead of decoding
- * it: the keys the broker acts on, with the decoder's checks of their type
- * and size (a worker builds them with proto_encode). team: room for a
- * DELIVER's team. Returns 0, or -1 with the reason. */
-static int worker_envelope(frame_msg *fm, proto_msg *m, char *team, char *reason, size_t len)
+/* broker_worker_envelope reads the header of a DONE or DELIVER (cmd), the
+ * messages that come with every job and dispatch, in place (peek.h)
+ * instead of decoding it: the keys the broker acts on, with the decoder's
+ * checks of their type and size (a worker builds them with proto_encode).
+ * team: room for a DELIVER's team. Returns 0, or -1 with the reason. */
+int broker_worker_envelope(int cmd, const void *body, size_t blen, proto_msg *m, char *team,
+                           char *reason, size_t len)
 {
     static const char *const wanted[] = {"job", "client", "origin", "team"};
     peek_value v[4];
-    size_t blen;
-    const void *body = frame_body(fm, &blen);
     memset(m, 0, sizeof *m);
-    m->cmd = fm->cmd;
-    if (peek_map(body, blen, wanted, v, fm->cmd == PROTO_DONE ? 3 : 4) != 0) {
+    m->cmd = cmd;
+    if (peek_map(body, blen, wanted, v, cmd == PROTO_DONE ? 3 : 4) != 0) {
         snprintf(reason, len, "body is not a msgpack map");
         return -1;
     }
-    if (fm->cmd == PROTO_DELIVER) {
+    if (cmd == PROTO_DELIVER) {
         if (v[3].type != PEEK_STR || v[3].len == 0 || v[3].len > GL_MAX_ID ||
             memchr(v[3].str, '\0', v[3].len)) {
             snprintf(reason, len, "field 'team' must be a string of 1..%d bytes", GL_MAX_ID);
@@ -500,7 +507,7 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
     const void *body = frame_body(fm, &blen);
     char team[GL_MAX_ID + 1];
     int rc = fm->cmd == PROTO_DONE || fm->cmd == PROTO_DELIVER
-                 ? worker_envelope(fm, &m, team, reason, sizeof reason)
+                 ? broker_worker_envelope(fm->cmd, body, blen, &m, team, reason, sizeof reason)
                  : proto_decode(fm->cmd, body, blen, &m, &b->scratch, reason, sizeof reason);
     if (rc != 0) {
         b->counters.bad_worker_msgs++;
@@ -543,15 +550,14 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
         broker_on_report(b, &m);
         break;
     case PROTO_DONE:
-        on_done(b, fm, &m);
+        broker_on_done(b, &m, fm->inner_cmd, frame_part_msg(fm, 4));
         break;
-    case PROTO_DELIVER: {
-        size_t ilen;
-        const void *inner = frame_inner_body(fm, &ilen);
-        broker_metrics_deliver(b, fm->inner_cmd, inner, ilen);
-        broker_deliver(b, m.team, fm->inner_cmd, frame_part_msg(fm, 4));
+    case PROTO_DELIVER:
+        broker_on_deliver(b, m.team, fm->inner_cmd, frame_part_msg(fm, 4));
         break;
-    }
+    case PROTO_BATCH:
+        broker_on_batch(b, fm);
+        break;
     default:
         b->counters.bad_worker_msgs++;
         log_limited(LOG_WARN, "worker-cmd", "unexpected %s on the workers endpoint",
@@ -560,7 +566,7 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
     }
     if (!w) {
         /* Not registered (the broker restarted under it): tell it to say
-         * READY again; its DONE/DELIVER was still honoured above. */
+         * READY again; its DONE/DELIVER/BATCH was still honoured above. */
         broker_reply_error(b, b->workers_sock, fm, GL_EBADSTATE, "unknown worker: send READY",
                            NULL, 0);
     }

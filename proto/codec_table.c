@@ -391,6 +391,7 @@ static const struct {
     [PROTO_REQUEUE] = {"REQUEUE", TABLE(requeue_fields)},
     [PROTO_SCORES] = {"SCORES", TABLE(scores_fields)},
     [PROTO_SCORECARD] = {"SCORECARD", TABLE(scorecard_fields)},
+    [PROTO_BATCH] = {"BATCH", TABLE(empty_fields)},
 };
 
 const codec_table *codec_command(int cmd)

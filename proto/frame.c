@@ -9,16 +9,76 @@ static int frame_is_envelope(int cmd)
     return cmd == PROTO_JOB || cmd == PROTO_DONE || cmd == PROTO_DELIVER;
 }
 
+static void item_close(frame_msg *m)
+{
+    for (int i = 0; i < m->nitem; i++)
+        zmq_msg_close(&m->item[i]);
+    m->nitem = 0;
+}
+
+/* Reads the next frame of the message the BATCH m is; 0 when none is left
+ * (the last one read had no more, or the socket failed). */
+static int batch_part(frame_msg *m, zmq_msg_t *part)
+{
+    if (!m->sock)
+        return 0;
+    zmq_msg_init(part);
+    /* The rest of a multi-part message is already here: this never waits. */
+    if (zmq_msg_recv(part, m->sock, 0) < 0) {
+        zmq_msg_close(part);
+        m->sock = NULL;
+        return 0;
+    }
+    m->total_parts++;
+    if (!zmq_msg_more(part))
+        m->sock = NULL;
+    return 1;
+}
+
+int frame_next_item(frame_msg *m)
+{
+    item_close(m);
+    m->item_cmd = PROTO_NONE;
+    m->item_err = 0;
+    while (m->nitem < 3 && batch_part(m, &m->item[m->nitem]))
+        m->nitem++;
+    if (m->nitem == 0)
+        return 0;
+    if (m->nitem < 3) {
+        m->item_err = GL_EBADFRAME;
+        return 1;
+    }
+    m->item_cmd = proto_cmd_parse(zmq_msg_data(&m->item[1]), zmq_msg_size(&m->item[1]));
+    if (m->item_cmd == PROTO_NONE)
+        m->item_err = GL_EUNKNOWNCMD;
+    else if (zmq_msg_size(&m->item[0]) > GL_MAX_BODY || zmq_msg_size(&m->item[2]) > GL_MAX_BODY)
+        m->item_err = GL_ETOOLARGE;
+    return 1;
+}
+
 void frame_close(frame_msg *m)
 {
     for (int i = 0; i < m->nparts; i++)
         zmq_msg_close(&m->part[i]);
     m->nparts = 0;
+    item_close(m);
+    zmq_msg_t part;
+    while (batch_part(m, &part))
+        zmq_msg_close(&part);
+}
+
+/* The command frame of a message is BATCH (its items are left to be read
+ * one at a time). */
+static int frame_is_batch(zmq_msg_t *sig, zmq_msg_t *cmd)
+{
+    return zmq_msg_size(sig) == PROTO_SIGNATURE_LEN &&
+           memcmp(zmq_msg_data(sig), PROTO_SIGNATURE, PROTO_SIGNATURE_LEN) == 0 &&
+           proto_cmd_parse(zmq_msg_data(cmd), zmq_msg_size(cmd)) == PROTO_BATCH;
 }
 
 /* Reads the remaining parts of a multi-part message so that the next receive
  * starts at a message boundary, keeping at most FRAME_MAX_PARTS of them. */
-static int frame_read_all(void *sock, int flags, frame_msg *m)
+static int frame_read_all(void *sock, int flags, frame_msg *m, int first)
 {
     int more = 1;
     while (more) {
@@ -39,6 +99,11 @@ static int frame_read_all(void *sock, int flags, frame_msg *m)
         else
             zmq_msg_close(&part);
         m->total_parts++;
+        if (more && m->total_parts == first + 3 &&
+            frame_is_batch(&m->part[first], &m->part[first + 1])) {
+            m->sock = sock; /* the items: frame_next_item */
+            break;
+        }
     }
     return 0;
 }
@@ -47,7 +112,7 @@ int frame_recv(void *sock, int router, int flags, frame_msg *m)
 {
     memset(m, 0, sizeof *m);
     m->has_identity = router;
-    int rc = frame_read_all(sock, flags, m);
+    int rc = frame_read_all(sock, flags, m, router ? 1 : 0);
     if (rc)
         return rc;
     int first = router ? 1 : 0;

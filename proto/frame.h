@@ -4,7 +4,10 @@
  * the identity frame only on the ROUTER side; the last two frames only on the
  * envelope commands JOB, DONE and DELIVER. frame_recv reads every part of one
  * multi-part message (so a malformed message is always consumed whole) and
- * checks the shape; decoding the body is proto_decode's job. */
+ * checks the shape; decoding the body is proto_decode's job. A BATCH is
+ * "GL/1" "BATCH" BODY followed by items of three frames each (HEADER
+ * COMMAND BODY, the last three frames of a DONE or DELIVER): frame_recv
+ * reads up to its body, frame_next_item the items, frame_close the rest. */
 #ifndef GL_FRAME_H
 #define GL_FRAME_H
 
@@ -22,6 +25,14 @@ typedef struct frame_msg {
     int has_identity;      /* part[0] is a ROUTER identity */
     int cmd;               /* enum proto_cmd of the outer command */
     int inner_cmd;         /* envelope commands: the inner command, else 0 */
+    /* BATCH (worker → broker): frame_recv stops after the BATCH's body and
+     * frame_next_item reads the items, three frames each, one at a time. */
+    void *sock;            /* where the unread items wait (NULL: none) */
+    zmq_msg_t item[3];     /* the current item: header, command, body */
+    int nitem;             /* frames of the current item held in item[] */
+    int item_cmd;          /* the item's command (PROTO_NONE: unknown) */
+    int item_err;          /* 0, or the item's shape error (GL_EBADFRAME: the
+                              message ended inside it; GL_EUNKNOWNCMD; GL_ETOOLARGE) */
 } frame_msg;
 
 /* frame_recv reads one whole message from sock (flags: 0 or ZMQ_DONTWAIT).
@@ -33,8 +44,16 @@ typedef struct frame_msg {
  * the caller can send an ERROR reply. Call frame_close in every case. */
 int frame_recv(void *sock, int router, int flags, frame_msg *m);
 
-/* frame_close releases the parts; safe to call twice. */
+/* frame_close releases the parts (and reads and drops a BATCH's unread
+ * items, so that the next receive starts at a message boundary); safe to
+ * call twice. */
 void frame_close(frame_msg *m);
+
+/* frame_next_item reads the next item of a BATCH received by frame_recv
+ * into m->item (releasing the previous one): returns 1 with the item
+ * (m->item_err says whether it is well-shaped; a malformed item is read
+ * whole, so the next one can still be read), or 0 when no item is left. */
+int frame_next_item(frame_msg *m);
 
 /* frame_identity / frame_body / frame_inner_body give pointers into m's
  * parts; NULL/0 when absent. */

@@ -79,6 +79,8 @@ enum proto_cmd {
     /* operators' service figures (issue 5), intake endpoint */
     PROTO_SCORES,    /* since_ms, until_ms → SCORECARD (a worker reads the store) */
     PROTO_SCORECARD, /* reply: since_ms, until_ms, communities (map), total (map), scanned, truncated */
+    /* worker → broker (issue 7): one commit's DONEs and DELIVERs in one message */
+    PROTO_BATCH,     /* empty map; + items of 3 frames: header, inner cmd, inner body (frame.h) */
     PROTO_CMD_COUNT
 };
 

@@ -123,6 +123,7 @@ static const tcmd spec[] = {
     {PROTO_SCORECARD, {RID, {"since_ms", 'U', 1, 0, O(since_ms)}, {"until_ms", 'U', 1, 0, O(until_ms)},
         {"communities", 'R', 1, 0, O(scores)}, {"total", 'R', 1, 0, O(scores_total)},
         {"scanned", 'U', 0, 0, O(scanned)}, {"truncated", 'b', 0, 0, O(truncated)}}},
+    {PROTO_BATCH, {RID}},
 };
 
 static const char *const event_keys[] = {"id", "seq", "kind", "category", "community",

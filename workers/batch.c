@@ -126,8 +126,12 @@ int worker_out_deliver_ex(gl_worker *w, const char *team, const proto_msg *m, in
     return o->team ? 0 : GL_EINTERNAL;
 }
 
-static void send_out(gl_worker *w, const out_msg *o)
+static void send_out(gl_worker *w, out_msg *o)
 {
+    if (!w->cfg.single_messages) {
+        o->queued = 1; /* one BATCH at the end of worker_flush */
+        return;
+    }
     proto_msg hdr;
     memset(&hdr, 0, sizeof hdr);
     hdr.cmd = o->kind;
@@ -190,6 +194,7 @@ void worker_flush(gl_worker *w, int ok, int err)
         }
         send_out(w, o);
     }
+    worker_send_batch(w);
     w->out.count = 0;
     log_gather(0);
 }

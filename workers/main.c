@@ -285,6 +285,7 @@ int main(int argc, char **argv)
         {"map-max-mb", OPT_INT, "16384", "ceiling in MiB the map grows to (doubling from --map-mb) when it fills", &w.cfg.map_max_mb, NULL},
         {"alert-reserve-mb", OPT_INT, "64", "MiB of map and disk kept for alerts: below it, routine work is refused as storage_full", &w.cfg.alert_reserve_mb, NULL},
         {"log-syslog", OPT_FLAG, NULL, "log to syslog (facility daemon) instead of stderr", &log_syslog, NULL},
+        {"single-messages", OPT_FLAG, NULL, "send each reply and dispatch as a DONE or DELIVER of its own instead of one BATCH per commit (for a broker older than BATCH)", &w.cfg.single_messages, NULL},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
                         "gridline-worker [--broker EP] [--store DIR] [--directory FILE] [options]",

@@ -30,6 +30,7 @@ typedef struct worker_config {
     long delivery_limit;  /* sends of a dispatch before it is dead-lettered; 0: no limit */
     long map_max_mb;      /* the map grows up to this ceiling */
     long alert_reserve_mb; /* room kept for alerts: routine work is refused below it */
+    int single_messages;  /* a DONE or DELIVER each, no BATCH (a broker before BATCH) */
 } worker_config;
 
 /* One message to send after the batch commits. */
@@ -46,6 +47,7 @@ typedef struct out_msg {
     int durable;          /* 1: a reply that says something was stored; it
                              must become an error if the commit fails */
     const gl_event *filed; /* a FILED of a new event: logged once it is sent */
+    int queued;           /* sent by worker_flush: goes in its BATCH (batchmsg.c) */
 } out_msg;
 
 typedef struct outbox {
@@ -136,6 +138,10 @@ int worker_out_deliver_ex(gl_worker *w, const char *team, const proto_msg *m, in
  * the outbox; when !ok, durable replies become ERROR err and deliveries are
  * dropped. */
 void worker_flush(gl_worker *w, int ok, int err);
+/* batchmsg.c: worker_send_batch sends the outbox's messages that
+ * worker_flush queued as BATCH messages (one, or several when they are
+ * many or large), in outbox order, and unqueues them. */
+void worker_send_batch(gl_worker *w);
 
 /* actions.c — one function per client command, inside the batch's txn. A
  * non-zero return is a storage failure that aborts the whole batch; refusals

@@ -1,0 +1,442 @@
+/* End to end: a worker's BATCH (issue 7), the replies and dispatches of one
+ * commit in one message. What users notice is unchanged: every SUBMIT of a
+ * burst is answered FILED, every present member of the team gets every
+ * DISPATCH, and STATUS counts the same `completed` and `deliveries` as for
+ * a worker sending DONE and DELIVER one by one (--single-messages). Then a
+ * fake worker sends hand-made BATCHes: the good items are acted on in
+ * order, each malformed one is skipped and counted as a bad worker
+ * message, a BATCH with a bad body is dropped whole, one on intake is
+ * refused without being acted on, and after hundreds of
+ * random ones the broker is alive, in step, and the service files and
+ * dispatches. */
+#include "../common/clock.h"
+#include "../proto/client.h"
+#include "support/testlib.h"
+#include "tap.h"
+
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define TEAM "heping-g1-team"
+#define BURST 40
+
+static void *ctx;
+static client *term;
+static client_listener *l[2];
+
+/* Reads the listeners for ms, keeping them present (heartbeats). */
+static void pump(int ms)
+{
+    gl_arena a = {0};
+    uint64_t until = clock_mono_ms() + (uint64_t)ms;
+    for (int i = 0; i < 100000 && clock_mono_ms() < until; i++) {
+        proto_msg m;
+        client_listen_next(l[i % 2], 20, &m, &a);
+        arena_reset(&a);
+    }
+    arena_free(&a);
+}
+
+static void *dealer(const char *ep, const char *id)
+{
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    int zero = 0, timeout = 5000;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    if (id)
+        zmq_setsockopt(s, ZMQ_ROUTING_ID, id, strlen(id));
+    zmq_connect(s, ep);
+    return s;
+}
+
+static void send_frames(void *s, const void *const *parts, const size_t *lens, int n)
+{
+    for (int i = 0; i < n; i++)
+        zmq_send(s, parts[i], lens[i], i + 1 < n ? ZMQ_SNDMORE : 0);
+}
+
+/* Receives one whole message: its command in cmd, its last frame in body;
+ * the frame count, or -1 for none within the timeout. */
+static int recv_msg(void *s, char *cmd, size_t cmdlen, char *body, size_t bodylen, size_t *blen)
+{
+    int n = 0, more = 1;
+    cmd[0] = '\0';
+    while (more) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, s, 0) < 0) {
+            zmq_msg_close(&part);
+            return n ? n : -1;
+        }
+        size_t len = zmq_msg_size(&part);
+        if (n == 1)
+            snprintf(cmd, cmdlen, "%.*s", (int)len, (const char *)zmq_msg_data(&part));
+        if (len <= bodylen) {
+            memcpy(body, zmq_msg_data(&part), len);
+            *blen = len;
+        }
+        more = zmq_msg_more(&part);
+        zmq_msg_close(&part);
+        n++;
+    }
+    return n;
+}
+
+/* The broker's counter name from STATUS, or UINT64_MAX. */
+static uint64_t counter(const char *name)
+{
+    gl_arena a = {0};
+    proto_msg m;
+    uint64_t v = UINT64_MAX;
+    if (client_status(term, &m, &a) == 0 && m.broker_figures) {
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        if (msgpack_unpack_next(&u, m.broker_figures, m.broker_figures_len, NULL) ==
+                MSGPACK_UNPACK_SUCCESS &&
+            u.data.type == MSGPACK_OBJECT_MAP) {
+            const msgpack_object_map *top = &u.data.via.map;
+            for (uint32_t i = 0; i < top->size; i++) {
+                const msgpack_object_kv *kv = &top->ptr[i];
+                if (kv->key.type != MSGPACK_OBJECT_STR || kv->key.via.str.size != 8 ||
+                    memcmp(kv->key.via.str.ptr, "counters", 8) != 0 ||
+                    kv->val.type != MSGPACK_OBJECT_MAP)
+                    continue;
+                for (uint32_t k = 0; k < kv->val.via.map.size; k++) {
+                    const msgpack_object_kv *c = &kv->val.via.map.ptr[k];
+                    if (c->key.type == MSGPACK_OBJECT_STR && c->key.via.str.size == strlen(name) &&
+                        memcmp(c->key.via.str.ptr, name, strlen(name)) == 0 &&
+                        c->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                        v = c->val.via.u64;
+                }
+            }
+        }
+        msgpack_unpacked_destroy(&u);
+    }
+    arena_free(&a);
+    return v;
+}
+
+/* Waits (at most 10 s) until completed and deliveries stay the same for
+ * half a second: resends of pending dispatches by a starting worker done. */
+static void settle(void)
+{
+    uint64_t c = counter("completed"), d = counter("deliveries");
+    for (int i = 0; i < 20; i++) {
+        pump(500);
+        uint64_t c2 = counter("completed"), d2 = counter("deliveries");
+        if (c2 == c && d2 == d)
+            return;
+        c = c2;
+        d = d2;
+    }
+}
+
+static size_t pack_submit(char *out, size_t cap, const char *id, uint64_t rid)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 6);
+    msgpack_pack_str_with_body(&pk, "rid", 3);
+    msgpack_pack_uint64(&pk, rid);
+    msgpack_pack_str_with_body(&pk, "id", 2);
+    msgpack_pack_str_with_body(&pk, id, strlen(id));
+    msgpack_pack_str_with_body(&pk, "kind", 4);
+    msgpack_pack_str_with_body(&pk, "request", 7);
+    msgpack_pack_str_with_body(&pk, "category", 8);
+    msgpack_pack_str_with_body(&pk, "repair", 6);
+    msgpack_pack_str_with_body(&pk, "grid", 4);
+    msgpack_pack_str_with_body(&pk, "heping-g1", 9);
+    msgpack_pack_str_with_body(&pk, "text", 4);
+    msgpack_pack_str_with_body(&pk, "楼道灯坏了", strlen("楼道灯坏了"));
+    size_t n = sb.size < cap ? sb.size : cap;
+    memcpy(out, sb.data, n);
+    msgpack_sbuffer_destroy(&sb);
+    return n;
+}
+
+/* A burst of SUBMITs in flight at once from one raw terminal (so the
+ * worker commits several per batch); returns how many were answered FILED
+ * and how many distinct events of the burst each listener got a DISPATCH
+ * of. */
+static void burst(const char *ep, const char *prefix, int *filed, int heard[2])
+{
+    void *s = dealer(ep, NULL);
+    for (int i = 0; i < BURST; i++) {
+        char id[64], body[512];
+        snprintf(id, sizeof id, "%s-%d", prefix, i);
+        size_t len = pack_submit(body, sizeof body, id, (uint64_t)i + 1);
+        send_frames(s, (const void *[]){"GL/1", "SUBMIT", body}, (size_t[]){4, 6, len}, 3);
+    }
+    *filed = 0;
+    for (int i = 0; i < BURST; i++) {
+        char cmd[32], body[4096];
+        size_t blen = 0;
+        if (recv_msg(s, cmd, sizeof cmd, body, sizeof body, &blen) < 0)
+            break;
+        *filed += strcmp(cmd, "FILED") == 0;
+    }
+    zmq_close(s);
+    for (int k = 0; k < 2; k++) {
+        char seen[BURST] = {0};
+        heard[k] = 0;
+        gl_arena a = {0};
+        uint64_t until = clock_mono_ms() + 10000;
+        for (int n = 0; n < 100000 && heard[k] < BURST && clock_mono_ms() < until; n++) {
+            proto_msg m;
+            int i;
+            if (client_listen_next(l[k], 100, &m, &a) == 0 && m.cmd == PROTO_DISPATCH && m.event &&
+                strncmp(m.event, prefix, strlen(prefix)) == 0 && m.event[strlen(prefix)] == '-' &&
+                (i = atoi(m.event + strlen(prefix) + 1)) >= 0 && i < BURST && !seen[i]) {
+                seen[i] = 1;
+                heard[k]++;
+            }
+            arena_reset(&a);
+        }
+        if (heard[k] < BURST)
+            diag("%s: listener %d heard %d of %d", prefix, k, heard[k], BURST);
+        arena_free(&a);
+    }
+}
+
+static size_t pack_map_str(char *out, size_t cap, const char *key, const char *val, size_t vlen)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, key, strlen(key));
+    msgpack_pack_str_with_body(&pk, val, vlen);
+    size_t n = sb.size < cap ? sb.size : cap;
+    memcpy(out, sb.data, n);
+    msgpack_sbuffer_destroy(&sb);
+    return n;
+}
+
+static size_t pack_done_header(char *out, size_t cap, uint64_t job, const char *client_id,
+                               int with_client)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, with_client ? 3 : 2);
+    msgpack_pack_str_with_body(&pk, "job", 3);
+    msgpack_pack_uint64(&pk, job);
+    if (with_client) {
+        msgpack_pack_str_with_body(&pk, "client", 6);
+        msgpack_pack_bin_with_body(&pk, client_id, strlen(client_id));
+    }
+    msgpack_pack_str_with_body(&pk, "origin", 6);
+    msgpack_pack_str_with_body(&pk, "intake", 6);
+    size_t n = sb.size < cap ? sb.size : cap;
+    memcpy(out, sb.data, n);
+    msgpack_sbuffer_destroy(&sb);
+    return n;
+}
+
+/* The next message on s is cmd with exactly body. */
+static int next_is(void *s, const char *cmd, const void *body, size_t len)
+{
+    char got[32], buf[256];
+    size_t blen = 0;
+    if (recv_msg(s, got, sizeof got, buf, sizeof buf, &blen) < 0) {
+        diag("nothing arrived, %s expected", cmd);
+        return 0;
+    }
+    if (strcmp(got, cmd) != 0 || blen != len || memcmp(buf, body, len) != 0) {
+        diag("%s arrived, %s expected", got, cmd);
+        return 0;
+    }
+    return 1;
+}
+
+int main(void)
+{
+    tl_env env;
+    tl_setup(&env, "batchmsg");
+    pid_t b = tl_broker(&env, NULL);
+    pid_t w1 = tl_worker(&env, "w1", NULL);
+    if (tl_wait_workers(&env, 10000) != 0) {
+        printf("Bail out! service did not come up\n");
+        return 1;
+    }
+    ctx = zmq_ctx_new();
+    client_open(&term, env.intake, NULL, NULL, 0);
+    client_listen_open(&l[0], env.responders, TEAM, "member-a", NULL, NULL, 0);
+    client_listen_open(&l[1], env.responders, TEAM, "member-b", NULL, NULL, 0);
+    if (!term || !l[0] || !l[1]) {
+        printf("Bail out! cannot connect\n");
+        return 1;
+    }
+
+    /* 1. A worker sending BATCHes (the default). */
+    uint64_t completed0 = counter("completed"), deliveries0 = counter("deliveries");
+    uint64_t bad0 = counter("bad_worker_messages");
+    int filed, heard[2];
+    burst(env.intake, "batched", &filed, heard);
+    is_int(filed, BURST, "BATCH: every SUBMIT of a burst of %d is answered FILED", BURST);
+    is_int(heard[0], BURST, "BATCH: the first member of the team gets every DISPATCH");
+    is_int(heard[1], BURST, "BATCH: the second member of the team gets every DISPATCH");
+    uint64_t completed1 = counter("completed"), deliveries1 = counter("deliveries");
+    is_int((long)(completed1 - completed0), BURST, "BATCH: STATUS counts %d completed", BURST);
+    is_int((long)(deliveries1 - deliveries0), BURST, "BATCH: STATUS counts %d deliveries (one team per event)", BURST);
+
+    /* 2. The same burst through a worker sending DONE and DELIVER. */
+    uint64_t lost = counter("workers_lost");
+    tl_stop(w1);
+    for (int i = 0; i < 40 && counter("workers_lost") == lost; i++)
+        pump(250); /* until the broker has dropped w1 */
+    pid_t w2 = tl_worker(&env, "w2", (const char *const[]){"--single-messages", NULL});
+    tl_wait_workers(&env, 10000);
+    settle();
+    completed1 = counter("completed");
+    deliveries1 = counter("deliveries");
+    burst(env.intake, "single", &filed, heard);
+    is_int(filed, BURST, "DONE: every SUBMIT of the burst is answered FILED");
+    ok(heard[0] == BURST && heard[1] == BURST, "DELIVER: both members get every DISPATCH");
+    uint64_t completed2 = counter("completed"), deliveries2 = counter("deliveries");
+    is_int((long)(completed2 - completed1), BURST, "DONE: STATUS counts %d completed", BURST);
+    is_int((long)(deliveries2 - deliveries1), BURST,
+           "DELIVER: STATUS counts as many deliveries as for the BATCH worker");
+    is_int((long)counter("bad_worker_messages"), (long)bad0, "no bad worker message so far");
+
+    /* 3. A fake worker's hand-made BATCH: good items around bad ones. */
+    void *fake = dealer(env.workers, NULL);
+    void *resp = dealer(env.responders, NULL);
+    void *cli = dealer(env.intake, "batch-client");
+    char hello[128];
+    size_t hl;
+    {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 2);
+        msgpack_pack_str_with_body(&pk, "team", 4);
+        msgpack_pack_str_with_body(&pk, "batch-test-team", 15);
+        msgpack_pack_str_with_body(&pk, "member", 6);
+        msgpack_pack_str_with_body(&pk, "raw", 3);
+        memcpy(hello, sb.data, sb.size);
+        hl = sb.size;
+        msgpack_sbuffer_destroy(&sb);
+    }
+    send_frames(resp, (const void *[]){"GL/1", "HELLO", hello}, (size_t[]){4, 5, hl}, 3);
+    char cmd[32], buf[256];
+    size_t blen;
+    recv_msg(resp, cmd, sizeof cmd, buf, sizeof buf, &blen);
+    is_str(cmd, "WELCOME", "raw responder is welcomed");
+    send_frames(cli, (const void *[]){"GL/1", "PING", "\x80"}, (size_t[]){4, 4, 1}, 3);
+    recv_msg(cli, cmd, sizeof cmd, buf, sizeof buf, &blen);
+    is_str(cmd, "PONG", "raw terminal is known to the broker");
+
+    char team_hdr[64], long_hdr[128], done_hdr[128], noclient_hdr[128];
+    size_t th = pack_map_str(team_hdr, sizeof team_hdr, "team", "batch-test-team", 15);
+    char longteam[90];
+    memset(longteam, 'a', sizeof longteam);
+    size_t lh = pack_map_str(long_hdr, sizeof long_hdr, "team", longteam, 90);
+    size_t dh = pack_done_header(done_hdr, sizeof done_hdr, 999999, "batch-client", 1);
+    size_t nh = pack_done_header(noclient_hdr, sizeof noclient_hdr, 999998, "batch-client", 0);
+    static char huge[70000];
+    memset(huge, 0x80, sizeof huge);
+    const char *body_a = "\x81\xa4note\xa1" "A", *body_b = "\x81\xa4note\xa1" "B",
+               *body_c = "\x81\xa4note\xa1" "C";
+    const void *parts[] = {
+        "GL/1", "BATCH", "\x80",
+        team_hdr, "DISPATCH", body_a,        /* good */
+        "\xc1", "DISPATCH", "\x80",          /* header not msgpack */
+        team_hdr, "EXPLODE", "\x80",         /* unknown command */
+        noclient_hdr, "FILED", "\x80",       /* DONE without client */
+        long_hdr, "NOTICE", "\x80",          /* team too long */
+        team_hdr, "DISPATCH", huge,          /* body too large */
+        done_hdr, "FILED", body_b,           /* good */
+        team_hdr, "NOTICE", body_c,          /* good */
+        team_hdr, "DISPATCH",                /* truncated */
+    };
+    size_t lens[] = {4, 5, 1, th, 8, 8, 1, 8, 1, th, 7, 1, nh, 5, 1, lh, 6, 1,
+                     th, 8, sizeof huge, dh, 5, 8, th, 6, 8, th, 8};
+    uint64_t bad1 = counter("bad_worker_messages");
+    send_frames(fake, parts, lens, (int)(sizeof lens / sizeof lens[0]));
+    ok(next_is(resp, "DISPATCH", body_a, 8), "BATCH: the good DISPATCH before the bad items arrives");
+    ok(next_is(resp, "NOTICE", body_c, 8), "BATCH: then the good NOTICE after them");
+    ok(next_is(cli, "FILED", body_b, 8), "BATCH: the good reply reaches its terminal");
+    is_int((long)(counter("bad_worker_messages") - bad1), 6,
+           "BATCH: each of the 6 bad items counts as a bad worker message");
+
+    /* A BATCH with a bad body is dropped whole; the next one is read in step. */
+    bad1 = counter("bad_worker_messages");
+    send_frames(fake, (const void *[]){"GL/1", "BATCH", "\xc1", team_hdr, "DISPATCH", body_a},
+                (size_t[]){4, 5, 1, th, 8, 8}, 6);
+    send_frames(fake, (const void *[]){"GL/1", "BATCH", "\x80", team_hdr, "NOTICE", body_c},
+                (size_t[]){4, 5, 1, th, 6, 8}, 6);
+    ok(next_is(resp, "NOTICE", body_c, 8),
+       "a BATCH with a bad body is not acted on; the one after it is");
+    is_int((long)(counter("bad_worker_messages") - bad1), 1, "and it counts once");
+
+    /* A BATCH is a worker's message: on intake it is refused, not acted on,
+     * and the terminal's next request is answered in step. */
+    send_frames(cli, (const void *[]){"GL/1", "BATCH", "\x80", done_hdr, "FILED", body_b},
+                (size_t[]){4, 5, 1, dh, 5, 8}, 6);
+    recv_msg(cli, cmd, sizeof cmd, buf, sizeof buf, &blen);
+    is_str(cmd, "ERROR", "a BATCH on intake gets an ERROR");
+    send_frames(cli, (const void *[]){"GL/1", "PING", "\x80"}, (size_t[]){4, 4, 1}, 3);
+    recv_msg(cli, cmd, sizeof cmd, buf, sizeof buf, &blen);
+    is_str(cmd, "PONG", "and its items are not acted on: the next reply is the PING's");
+
+    /* Random BATCHes. */
+    srand(7);
+    for (int i = 0; i < 300; i++) {
+        int n = 3 + rand() % 12;
+        const void *rp[15];
+        size_t rl[15];
+        static char junk[15][64];
+        for (int p = 0; p < n; p++) {
+            rl[p] = (size_t)(rand() % 64);
+            for (size_t k = 0; k < rl[p]; k++)
+                junk[p][k] = (char)rand();
+            rp[p] = junk[p];
+        }
+        rp[0] = "GL/1", rl[0] = 4, rp[1] = "BATCH", rl[1] = 5;
+        if (rand() % 2)
+            rp[2] = "\x80", rl[2] = 1;
+        for (int p = 4; p < n; p += 3)
+            if (rand() % 2)
+                rp[p] = rand() % 2 ? "DISPATCH" : "FILED", rl[p] = strlen(rp[p]);
+        send_frames(fake, rp, rl, n);
+    }
+    send_frames(fake, (const void *[]){"GL/1", "BATCH", "\x80", team_hdr, "DISPATCH", body_b},
+                (size_t[]){4, 5, 1, th, 8, 8}, 6);
+    int found = 0;
+    for (int i = 0; i < 400 && !found; i++) {
+        if (recv_msg(resp, cmd, sizeof cmd, buf, sizeof buf, &blen) < 0)
+            break;
+        found = strcmp(cmd, "DISPATCH") == 0 && blen == 8 && memcmp(buf, body_b, 8) == 0;
+    }
+    ok(found, "after 300 random BATCHes a good one is still acted on");
+    ok(tl_alive(b) && tl_alive(w2), "broker and worker are still running");
+
+    /* The service still files and dispatches (the listeners, silent
+     * meanwhile, may have been dropped: they say HELLO again). */
+    client_listen_close(&l[0]);
+    client_listen_close(&l[1]);
+    client_listen_open(&l[0], env.responders, TEAM, "member-a", NULL, NULL, 0);
+    client_listen_open(&l[1], env.responders, TEAM, "member-b", NULL, NULL, 0);
+    burst(env.intake, "after", &filed, heard);
+    ok(filed == BURST && heard[0] == BURST && heard[1] == BURST,
+       "the service files and dispatches afterwards (%d filed, %d and %d dispatches)", filed,
+       heard[0], heard[1]);
+
+    zmq_close(fake);
+    zmq_close(resp);
+    zmq_close(cli);
+    client_listen_close(&l[0]);
+    client_listen_close(&l[1]);
+    client_close(&term);
+    zmq_ctx_term(ctx);
+    return done_testing();
+}
