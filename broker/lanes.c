@@ -207,7 +207,17 @@ static void worker_remove(broker *b, int index, const char *why)
  * for a busy worker. An alert-lane job goes to a worker that takes only the
  * alert lane whenever one has credit: it is never in the middle of a routine
  * batch, and acts on an alert then follow the alert through the same worker,
- * in order. */
+ * in order.
+ *
+ * While a worker is kept for alerts, routine work is packed instead: it goes
+ * to the first worker (in the order they joined, as long as none leaves)
+ * that has room, and spills to the next only when that one's credit is
+ * full. The store
+ * takes one writer at a time, so two workers sharing a backlog take turns at
+ * the lock with half batches; one worker with the whole backlog commits it
+ * in whole batches, each ending in one fsync (bench_throughput: 23k events/s
+ * with one general worker, 17-20k with two sharing). The others stand by,
+ * with whatever spills over, and take the work of one that is lost. */
 static worker *worker_pick(broker *b, int lane)
 {
     worker *best = NULL;
@@ -237,6 +247,8 @@ static worker *worker_pick(broker *b, int lane)
         }
         if (free_slots <= 0 || (best_dedicated && !dedicated))
             continue;
+        if (lane == LANE_ROUTINE && alert_kept)
+            return w; /* the first with room, in a fixed order */
         if (dedicated > best_dedicated || free_slots > best_free) {
             best = w;
             best_free = free_slots;

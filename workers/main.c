@@ -267,7 +267,7 @@ int main(int argc, char **argv)
         {"store", OPT_STR, "var/store", "directory of the LMDB store (shared by the workers of one broker; a worker of another broker is refused)", &w.cfg.store_dir, "GRIDLINE_STORE"},
         {"directory", OPT_STR, "data/demo-county.json", "the county directory file (reloaded on SIGHUP)", &w.cfg.directory_path, "GRIDLINE_DIRECTORY"},
         {"name", OPT_STR, NULL, "worker name in logs and history (default worker-PID)", &w.cfg.name, NULL},
-        {"credit", OPT_INT, "256", "jobs the broker may have in flight at this worker", &w.cfg.credit, NULL},
+        {"credit", OPT_INT, "512", "jobs the broker may have in flight at this worker (twice --batch: while a worker is kept for alerts, routine work spills to a second worker only once the first holds a whole batch more than it is committing)", &w.cfg.credit, NULL},
         {"batch", OPT_INT, "256", "most jobs committed in one transaction", &w.cfg.batch, NULL},
         {"retry-ms", OPT_INT, "30000", "first resend of an unacknowledged dispatch", &w.cfg.retry_ms, NULL},
         {"retry-max-ms", OPT_INT, "600000", "ceiling of the doubling resend interval", &w.cfg.retry_max_ms, NULL},
