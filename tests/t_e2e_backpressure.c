@@ -22,6 +22,7 @@
 #include "../common/store.h"
 #include "../proto/client.h"
 #include "../proto/frame.h"
+#include "support/raw.h"
 #include "support/testlib.h"
 #include "tap.h"
 
@@ -44,70 +45,6 @@
 static tl_env env;
 static gl_arena arena;
 static void *zctx;
-
-/* --- a raw DEALER terminal: several requests in flight on one socket --- */
-
-static void *raw_open(const char *endpoint)
-{
-    void *s = zmq_socket(zctx, ZMQ_DEALER);
-    int zero = 0;
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    if (!s || zmq_connect(s, endpoint) != 0) {
-        printf("Bail out! cannot connect a DEALER to %s\n", endpoint);
-        exit(1);
-    }
-    return s;
-}
-
-static void raw_submit(void *sock, uint64_t rid, const char *id, int kind, const char *category,
-                       const char *text)
-{
-    proto_msg m;
-    memset(&m, 0, sizeof m);
-    m.cmd = PROTO_SUBMIT;
-    m.rid = rid;
-    m.ev.id = id;
-    m.ev.kind = kind;
-    m.ev.category = category;
-    m.ev.community = "heping";
-    if (kind == GL_KIND_FEEDBACK)
-        m.ev.compound = "heping-c1";
-    else
-        m.ev.grid = "heping-g1";
-    m.ev.text = text ? text : "背压测试";
-    if (frame_send_msg(sock, NULL, 0, &m, 0) != 0)
-        diag("could not send SUBMIT %s", id);
-}
-
-static void raw_show(void *sock, uint64_t rid, const char *id)
-{
-    proto_msg m;
-    memset(&m, 0, sizeof m);
-    m.cmd = PROTO_SHOW;
-    m.rid = rid;
-    m.ev.id = id;
-    if (frame_send_msg(sock, NULL, 0, &m, 0) != 0)
-        diag("could not send SHOW %s", id);
-}
-
-/* Waits up to timeout_ms for one reply; returns its command (decoded into
- * *out, strings in arena) or PROTO_NONE on silence. */
-static int raw_recv(void *sock, int timeout_ms, proto_msg *out)
-{
-    memset(out, 0, sizeof *out);
-    zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&item, 1, timeout_ms) <= 0)
-        return PROTO_NONE;
-    frame_msg fm;
-    int rc = frame_recv(sock, 0, ZMQ_DONTWAIT, &fm);
-    if (rc == 0) {
-        size_t len;
-        const void *body = frame_body(&fm, &len);
-        rc = proto_decode(fm.cmd, body, len, out, &arena, NULL, 0);
-    }
-    frame_close(&fm);
-    return rc == 0 ? out->cmd : PROTO_NONE;
-}
 
 /* --- helpers --- */
 
@@ -155,27 +92,7 @@ static long store_events(void)
 /* Lines in the logs of prog (DIR/prog.N.log) containing a and b. */
 static int log_count(const char *prog, const char *a, const char *b)
 {
-    DIR *d = opendir(env.dir);
-    if (!d)
-        return 0;
-    int found = 0;
-    struct dirent *e;
-    size_t plen = strlen(prog);
-    while ((e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (strncmp(e->d_name, prog, plen) != 0 || e->d_name[plen] != '.' || n < 4 ||
-            strcmp(e->d_name + n - 4, ".log") != 0)
-            continue;
-        char path[600], line[1024];
-        snprintf(path, sizeof path, "%s/%s", env.dir, e->d_name);
-        FILE *f = fopen(path, "r");
-        while (f && fgets(line, sizeof line, f))
-            found += strstr(line, a) && strstr(line, b);
-        if (f)
-            fclose(f);
-    }
-    closedir(d);
-    return found;
+    return tl_log_count(env.dir, prog, a, b);
 }
 
 /* Starts workers w1 and w2 and waits (at most 10 s) until the broker has
@@ -209,14 +126,14 @@ static void part_busy(void)
     proto_msg r;
 
     /* Five routine requests fill the lane; with no worker they just wait. */
-    void *held = raw_open(env.intake);
+    void *held = raw_open(zctx, env.intake);
     for (int i = 0; i < LANE_MAX; i++) {
         char id[32];
         snprintf(id, sizeof id, "bp-q-%d", i);
         raw_submit(held, (uint64_t)(i + 1), id, i % 2 ? GL_KIND_FEEDBACK : GL_KIND_REQUEST,
                    i % 2 ? "elevator" : "repair", NULL);
     }
-    is_int(raw_recv(held, 400, &r), PROTO_NONE,
+    is_int(raw_recv(held, 400, &r, &arena), PROTO_NONE,
            "with no worker, %d routine submits wait in the lane (no reply yet)", LANE_MAX);
 
     /* The next routine submit is refused busy, with a retry-after hint. */
@@ -233,9 +150,9 @@ static void part_busy(void)
     is_int(submit(c, "bp-busy-fb", GL_KIND_FEEDBACK, "leak", &f), GL_EBUSY,
            "property feedback is routine too: GL_EBUSY");
 
-    void *probe = raw_open(env.intake);
+    void *probe = raw_open(zctx, env.intake);
     raw_submit(probe, 77, "bp-busy-raw", GL_KIND_REQUEST, "repair", NULL);
-    int cmd = raw_recv(probe, 2000, &r);
+    int cmd = raw_recv(probe, 2000, &r, &arena);
     is_str(proto_cmd_name(cmd), "BUSY", "on the wire the refusal is a BUSY reply");
     ok(cmd == PROTO_BUSY && r.rid == 77 && r.ev.id && strcmp(r.ev.id, "bp-busy-raw") == 0 &&
            r.retry_after_ms >= 20 && r.retry_after_ms <= 5000,
@@ -243,14 +160,14 @@ static void part_busy(void)
        r.retry_after_ms);
 
     /* An alert is admitted all the same: it waits for a worker. */
-    void *alert = raw_open(env.intake);
+    void *alert = raw_open(zctx, env.intake);
     raw_submit(alert, 1, "bp-alert-0", GL_KIND_ALERT, "fall", "老人跌倒，一键呼叫");
-    cmd = raw_recv(alert, 600, &r);
+    cmd = raw_recv(alert, 600, &r, &arena);
     ok(cmd == PROTO_NONE, "an alert submitted while the routine lane is full is not refused "
        "(got %s)", cmd ? proto_cmd_name(cmd) : "no reply: it waits");
 
     /* Memory stays bounded: a flood of routine submits is refused, not queued. */
-    void *flood = raw_open(env.intake);
+    void *flood = raw_open(zctx, env.intake);
     for (int i = 0; i < FLOOD; i++) {
         char id[32];
         snprintf(id, sizeof id, "bp-flood-%04d", i);
@@ -259,7 +176,7 @@ static void part_busy(void)
     }
     int busy = 0, other = 0;
     for (int waited = 0; busy + other < FLOOD && waited < 10000;) {
-        if (raw_recv(flood, 100, &r) == PROTO_BUSY)
+        if (raw_recv(flood, 100, &r, &arena) == PROTO_BUSY)
             busy++;
         else if (r.cmd != PROTO_NONE)
             other++;
@@ -273,7 +190,7 @@ static void part_busy(void)
 
     /* SHOW travels the routine lane too; while it is full a SHOW must be
      * answered (BUSY) rather than queued past --max-queue. */
-    void *shows = raw_open(env.intake);
+    void *shows = raw_open(zctx, env.intake);
     for (int i = 0; i < SHOWS; i++) {
         char id[32];
         snprintf(id, sizeof id, "bp-show-%02d", i);
@@ -281,7 +198,7 @@ static void part_busy(void)
     }
     int answered = 0, replies = 0;
     for (int waited = 0; replies < SHOWS && waited < 1500;) {
-        cmd = raw_recv(shows, 100, &r);
+        cmd = raw_recv(shows, 100, &r, &arena);
         answered += cmd == PROTO_BUSY;
         replies += cmd != PROTO_NONE;
         waited += cmd == PROTO_NONE ? 100 : 0;
@@ -291,9 +208,9 @@ static void part_busy(void)
 
     /* On the responders endpoint too; but an acknowledgement rides the alert
      * lane and is never refused busy. */
-    void *resp = raw_open(env.responders);
+    void *resp = raw_open(zctx, env.responders);
     raw_show(resp, 9001, "bp-q-0");
-    cmd = raw_recv(resp, 2000, &r);
+    cmd = raw_recv(resp, 2000, &r, &arena);
     ok(cmd == PROTO_BUSY && r.rid == 9001, "a responder's SHOW is answered BUSY as well (got %s)",
        cmd ? proto_cmd_name(cmd) : "no reply");
     proto_msg ack;
@@ -303,13 +220,13 @@ static void part_busy(void)
     ack.event = "bp-alert-0";
     ack.team = "heping-g1-team";
     frame_send_msg(resp, NULL, 0, &ack, 0);
-    cmd = raw_recv(resp, 600, &r);
+    cmd = raw_recv(resp, 600, &r, &arena);
     ok(cmd == PROTO_NONE, "a responder's ACK is not refused: it waits for a worker (got %s)",
        cmd ? proto_cmd_name(cmd) : "no reply");
 
     /* A worker starts: the alert first, then the waiting requests. */
     pid_t w = tl_worker(&env, "w1", wx);
-    cmd = raw_recv(alert, 10000, &r);
+    cmd = raw_recv(alert, 10000, &r, &arena);
     ok(cmd == PROTO_FILED && r.ev.id && strcmp(r.ev.id, "bp-alert-0") == 0 &&
            r.ev.kind == GL_KIND_ALERT,
        "once a worker runs, the waiting alert is FILED");
@@ -318,7 +235,7 @@ static void part_busy(void)
     int filed = 0, dups = 0;
     for (int waited = 0; filed < LANE_MAX && waited < 10000;) {
         int k;
-        cmd = raw_recv(held, 100, &r);
+        cmd = raw_recv(held, 100, &r, &arena);
         if (cmd == PROTO_NONE) {
             waited += 100;
             continue;
@@ -335,7 +252,7 @@ static void part_busy(void)
     is_int(dups, 0, "each as a new event");
     int got_result = 0;
     for (int waited = 0; !got_result && waited < 5000; waited += 100) {
-        cmd = raw_recv(resp, 100, &r);
+        cmd = raw_recv(resp, 100, &r, &arena);
         got_result = cmd == PROTO_RESULT && r.rid == 9002 && r.state == GL_DS_ACKED;
     }
     ok(got_result, "the waiting ACK is answered: the grid team's dispatch of the alert is acked");
@@ -411,23 +328,23 @@ static void part_bytes(void)
     char big[4091];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    void *s = raw_open(env.intake);
+    void *s = raw_open(zctx, env.intake);
     proto_msg r;
     raw_submit(s, 1, "bp-big-0", GL_KIND_REQUEST, "repair", big);
     raw_submit(s, 2, "bp-big-1", GL_KIND_REQUEST, "repair", big);
-    is_int(raw_recv(s, 400, &r), PROTO_NONE, "two 4 KB requests wait in the lane");
+    is_int(raw_recv(s, 400, &r, &arena), PROTO_NONE, "two 4 KB requests wait in the lane");
     raw_submit(s, 3, "bp-big-2", GL_KIND_REQUEST, "repair", big);
-    int cmd = raw_recv(s, 2000, &r);
+    int cmd = raw_recv(s, 2000, &r, &arena);
     ok(cmd == PROTO_BUSY && r.rid == 3, "a third is refused BUSY: --max-queue-bytes is reached "
        "(got %s)", cmd ? proto_cmd_name(cmd) : "no reply");
     raw_submit(s, 4, "bp-small-0", GL_KIND_REQUEST, "repair", "小");
-    cmd = raw_recv(s, 2000, &r);
+    cmd = raw_recv(s, 2000, &r, &arena);
     ok(cmd == PROTO_BUSY && r.rid == 4, "so is a small one, though only 2 of 1000 jobs wait");
 
     pid_t w = tl_worker(&env, "w1", wx);
     int filed = 0;
     for (int waited = 0; filed < 2 && waited < 10000;) {
-        cmd = raw_recv(s, 100, &r);
+        cmd = raw_recv(s, 100, &r, &arena);
         if (cmd == PROTO_NONE)
             waited += 100;
         else if (cmd == PROTO_FILED && (r.rid == 1 || r.rid == 2))

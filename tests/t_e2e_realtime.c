@@ -11,6 +11,7 @@
  * it checks instead that the service starts anyway, ordinary, and says why
  * in its log. Out-of-range priorities are refused. */
 #include "support/http.h"
+#include "support/raw.h"
 #include "support/workflow.h"
 
 #include <dirent.h>
@@ -71,31 +72,6 @@ static thread_classes classes_of(pid_t pid, int prio)
     }
     closedir(d);
     return c;
-}
-
-/* 1 when a log file of the test's directory whose name starts with prefix
- * holds needle. */
-static int log_says(const char *dir, const char *prefix, const char *needle)
-{
-    DIR *d = opendir(dir);
-    int found = 0;
-    struct dirent *e;
-    while (d && !found && (e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
-            continue;
-        char path[600], buf[16384];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        found = strstr(buf, needle) != NULL;
-    }
-    if (d)
-        closedir(d);
-    return found;
 }
 
 static int refused(const char *prog, const char *opt, const char *value)
@@ -161,7 +137,7 @@ int main(void)
     } else {
         diag("this test may not use SCHED_RR (%s): checking the fallback", why);
         ok(b.rr_at_prio == 0 && a.rr_at_prio == 0, "broker and alert worker run ordinary");
-        ok(log_says(wf_env.dir, "gridline-broker.", "running with ordinary scheduling"),
+        ok(tl_log_count(wf_env.dir, "gridline-broker", "running with ordinary scheduling", ""),
            "the broker's log says it runs with ordinary scheduling, and why");
     }
 
