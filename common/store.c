@@ -23,6 +23,7 @@ int (*store_fault_hook)(const char *op);
 const char *const store_db_names[DB_COUNT] = {
     "events", "event_ids", "dispatches", "pending", "due", "history", "escalations", "alarms", "board", "timers",
     "event_index", "dead_letters", "counts", "members", "index_recent",
+    "pending_recent",
 };
 
 #define STORE_DEFAULT_MAP ((size_t)1 << 30)
@@ -578,6 +579,11 @@ int store_dispatch_replace(store_txn *t, const gl_dispatch *d, const gl_dispatch
 
     int was_pending = old.state == GL_DS_PENDING, is_pending = d->state == GL_DS_PENDING;
     if (was_pending != is_pending) {
+        /* Becoming PENDING again goes straight to "pending"; a new
+         * dispatch's entry (store_dispatch_add) may still wait in
+         * pending_recent, under its dispatch key. */
+        if (!is_pending && (err = store_txn_del(t, DB_PENDING_RECENT, &k)) != 0)
+            return err;
         k = store_val(key, pending_key(key, d->team, n, d->seq));
         err = is_pending ? store_txn_put(t, DB_PENDING, &k, &empty, 0)
                          : store_txn_del(t, DB_PENDING, &k);
@@ -618,8 +624,9 @@ int store_dispatch_add(store_txn *t, const gl_dispatch *d, uint64_t event_ms)
         (err = store_index_dispatch_added(t, d, event_ms)) != 0)
         return err;
     if (d->state == GL_DS_PENDING) {
-        k = store_val(key, pending_key(key, d->team, n, d->seq));
-        if ((err = store_txn_put(t, DB_PENDING, &k, &empty, 0)) != 0)
+        /* At the right edge of pending_recent, under its dispatch key (seq,
+         * team), settled into "pending" in bulk (store_pending.h). */
+        if ((err = store_txn_put(t, DB_PENDING_RECENT, &k, &empty, 0)) != 0)
             return err;
     }
     if (d->next_retry_ms) {
@@ -648,7 +655,7 @@ int store_get_stats(store_txn *t, store_stats *st)
         return store_error(rc, "env info");
     st->events = ms[DB_EVENTS].ms_entries;
     st->dispatches = ms[DB_DISPATCHES].ms_entries;
-    st->pending = ms[DB_PENDING].ms_entries;
+    st->pending = ms[DB_PENDING].ms_entries + ms[DB_PENDING_RECENT].ms_entries;
     st->scheduled = ms[DB_DUE].ms_entries;
     st->escalating = ms[DB_ESCALATIONS].ms_entries;
     st->alarms = ms[DB_ALARMS].ms_entries;

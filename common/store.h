@@ -6,6 +6,8 @@
  *   event_ids  id (string)             → seq(u64)        deduplication index
  *   dispatches seq(u64) team(string)   → dispatch record  one per (event, team)
  *   pending    team(string) 0 seq(u64) → (empty)          PENDING dispatches per team
+ *   pending_recent seq(u64) team       → (empty)          new ones not yet settled into
+ *              pending; see store_pending.h
  *   due        ms(u64) seq(u64) team   → (empty)          resend timers
  *   history    seq(u64) no(u32)        → history record
  *   event_index, index_recent, dead_letters: history queries and dead

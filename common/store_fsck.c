@@ -143,7 +143,14 @@ static int check_dispatch(void *ctx, MDB_val *k, MDB_val *v)
     key[n] = 0;
     store_put_be64(key + n + 1, seq);
     MDB_val pk = store_val(key, n + 9), pv;
-    int indexed = store_txn_get(f->t, DB_PENDING, &pk, &pv) == 0;
+    /* in "pending" or, not yet settled, in pending_recent (store_pending.h):
+     * in one of them */
+    int settled = store_txn_get(f->t, DB_PENDING, &pk, &pv) == 0;
+    int recent = store_txn_get(f->t, DB_PENDING_RECENT, k, &pv) == 0;
+    int indexed = settled || recent;
+    if (settled && recent)
+        store_fsck_problem(f->r, "dispatch %s/%s is in the pending index twice (pending and "
+                           "pending_recent)", d.event, d.team);
     if (indexed != (d.state == GL_DS_PENDING))
         store_fsck_problem(f->r, "dispatch %s/%s is %s but %s the pending index", d.event, d.team,
                 gl_dispatch_state_name(d.state), indexed ? "in" : "not in");
@@ -167,6 +174,17 @@ static int check_pending(void *ctx, MDB_val *k, MDB_val *v)
     gl_dispatch d;
     if (k->mv_size < 10 || get_dispatch(f, store_get_be64(p + n + 1), p, n, &d) != 0)
         store_fsck_problem(f->r, "pending index entry without its dispatch");
+    return 0;
+}
+
+static int check_pending_recent(void *ctx, MDB_val *k, MDB_val *v)
+{
+    fsck *f = ctx;
+    (void)v;
+    const unsigned char *p = k->mv_data;
+    gl_dispatch d;
+    if (k->mv_size <= 8 || get_dispatch(f, store_get_be64(p), p + 8, k->mv_size - 8, &d) != 0)
+        store_fsck_problem(f->r, "pending_recent index entry without its dispatch");
     return 0;
 }
 
@@ -259,6 +277,7 @@ int store_fsck(store *s, store_fsck_report *r)
         {DB_EVENTS, check_event},   {DB_EVENT_IDS, check_id},    {DB_DISPATCHES, check_dispatch},
         {DB_PENDING, check_pending}, {DB_DUE, check_due},         {DB_HISTORY, check_history},
         {DB_ESCALATIONS, check_escalation}, {DB_TIMERS, check_timer},
+        {DB_PENDING_RECENT, check_pending_recent},
     };
     for (size_t i = 0; rc == 0 && i < sizeof passes / sizeof passes[0]; i++)
         rc = walk(t, passes[i].db, passes[i].fn, &f);

@@ -21,6 +21,7 @@ enum store_db {
     DB_COUNTS,                       /* store_info.h: dispatches per state */
     DB_MEMBERS,                      /* store_members.h: the processes using it */
     DB_INDEX_RECENT,                  /* store_index.h: team entries not yet settled */
+    DB_PENDING_RECENT,                /* store_pending.h: new pending entries not yet settled */
     DB_COUNT
 };
 

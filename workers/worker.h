@@ -367,7 +367,7 @@ void worker_detail_free(gl_worker *w);
 /* settle.c */
 /* worker_index_settle moves the store's waiting event index entries
  * (index_recent) into the event index when enough wait (not on a worker
- * kept for alerts). */
+ * kept for alerts); the same for the pending index (pending_recent). */
 void worker_index_settle(gl_worker *w);
 
 #endif
