@@ -218,11 +218,15 @@ static void worker_remove(broker *b, int index, const char *why)
  * in whole batches, each ending in one fsync (bench_throughput: 23k events/s
  * with one general worker, 17-20k with two sharing). The others stand by,
  * with whatever spills over, and take the work of one that is lost. */
-static worker *worker_pick(broker *b, int lane)
+/* Routine jobs waiting in the broker before packed work spills over to a
+ * second worker: about a commit's worth at full load. */
+#define ROUTINE_SPILL_MIN 64
+
+static worker *worker_pick(broker *b, int lane, int may_spill)
 {
     worker *best = NULL;
     long best_free = 0;
-    int best_dedicated = 0;
+    int best_dedicated = 0, seen = 0;
     /* With a worker kept for alerts, the alert lane does not wait behind the
      * others' routine jobs: their routine window need not be small. */
     int alert_kept = 0;
@@ -232,6 +236,7 @@ static worker *worker_pick(broker *b, int lane)
         worker *w = b->workers[i];
         if (!(w->lanes & (1u << lane)))
             continue;
+        int first_general = seen++ == 0;
         int dedicated = w->lanes == (1u << lane);
         long free_slots = (long)w->credit - (long)w->inflight.count;
         if (lane == LANE_ROUTINE) {
@@ -248,7 +253,7 @@ static worker *worker_pick(broker *b, int lane)
         if (free_slots <= 0 || (best_dedicated && !dedicated))
             continue;
         if (lane == LANE_ROUTINE && alert_kept)
-            return w; /* the first with room, in a fixed order */
+            return first_general || may_spill ? w : NULL; /* the first with room */
         if (dedicated > best_dedicated || free_slots > best_free) {
             best = w;
             best_free = free_slots;
@@ -304,8 +309,14 @@ void broker_pump(broker *b)
 {
     for (int lane = 0; lane < LANE_COUNT; lane++) {
         job_list *q = &b->lanes[lane];
+        /* Packed routine work spills over to a second worker only with a
+         * batch's worth waiting, and then all of it goes: a few jobs at a
+         * time would cost the first worker its turn at the store's lock
+         * for a small commit. Below that they wait for the first worker's
+         * credit, which its next commit frees. */
+        int may_spill = lane != LANE_ROUTINE || q->count >= ROUTINE_SPILL_MIN;
         while (q->head) {
-            worker *w = worker_pick(b, lane);
+            worker *w = worker_pick(b, lane, may_spill);
             if (!w)
                 break;
             job *j = q->head;
@@ -432,7 +443,7 @@ static int filing_alert(const worker *w)
 
 void broker_send_presence(broker *b, const char *team, const char *member)
 {
-    worker *w = worker_pick(b, LANE_ALERT);
+    worker *w = worker_pick(b, LANE_ALERT, 1);
     if (!w && b->nworkers > 0)
         w = b->workers[0];
     if (!w) {
