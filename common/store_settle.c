@@ -1,0 +1,106 @@
+/* store_settle.c — moving the entries of a small right-edge database into
+ * the big one they stand for, in bulk and in key order (store_impl.h). New
+ * events' entries of a scattered index (the history index's team,
+ * community and grid; the pending dispatches by team) are first written
+ * where a batch's keys are neighbours, so a commit dirties a few pages for
+ * them instead of one per distinct prefix; moving thousands at once sorted
+ * then touches each leaf of the big tree once for its whole run. */
+#include "arena.h"
+#include "gl.h"
+#include "store_impl.h"
+
+#include <stdlib.h>
+
+typedef struct settling {
+    unsigned char *key;
+    size_t len;
+} settling;
+
+static int settling_order(const void *a, const void *b)
+{
+    const settling *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->key, y->key, n);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+uint64_t store_db_entries(store_txn *t, int db)
+{
+    MDB_stat ms;
+    return mdb_stat(t->txn, t->s->dbi[db], &ms) == 0 ? ms.ms_entries : 0;
+}
+
+/* collect reads the first max entries of c's database into their keys in
+ * the other (key_of, in arena), in items; *n says how many. */
+static int collect(store *s, MDB_cursor *c, size_t max, store_settle_key_fn key_of,
+                   settling *items, size_t *n, gl_arena *arena, const char *what)
+{
+    MDB_val k, v;
+    *n = 0;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    for (; rc == 0 && *n < max; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        int err = key_of(s, &k, arena, &items[*n].key, &items[*n].len);
+        if (err)
+            return err;
+        (*n)++;
+    }
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_error(rc, what);
+}
+
+int store_settle(store *s, int from, int to, const char *what, size_t min, size_t max,
+                 store_settle_key_fn key_of, size_t *moved)
+{
+    if (moved)
+        *moved = 0;
+    if (max == 0)
+        return 0;
+    settling *items = malloc(max * sizeof *items);
+    if (!items)
+        return GL_EINTERNAL;
+    gl_arena arena = {0};
+    store_txn *t = NULL;
+    MDB_cursor *c = NULL;
+    size_t n = 0;
+    int err = store_begin(s, 1, &t);
+    if (err)
+        goto done;
+    int rc = mdb_cursor_open(t->txn, s->dbi[from], &c);
+    if (rc) {
+        c = NULL;
+        err = store_error(rc, what);
+        goto done;
+    }
+    if (store_db_entries(t, from) < min)
+        goto done; /* settled meanwhile by another worker */
+    if ((err = collect(s, c, max, key_of, items, &n, &arena, what)) != 0 || n == 0)
+        goto done;
+    /* In key order, so each leaf is found once and takes its whole run. */
+    qsort(items, n, sizeof *items, settling_order);
+    MDB_val empty = store_val("", 0);
+    for (size_t i = 0; i < n && !err; i++) {
+        MDB_val k = store_val(items[i].key, items[i].len);
+        err = store_txn_put(t, to, &k, &empty, 0);
+    }
+    /* The entries moved are still the first n: nothing else wrote there. */
+    MDB_val k, v;
+    for (size_t i = 0; i < n && !err; i++) {
+        rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+        if (!rc)
+            rc = mdb_cursor_del(c, 0);
+        if (rc)
+            err = store_txn_fail(t, rc, what);
+    }
+
+done:
+    if (c)
+        mdb_cursor_close(c);
+    if (t && !err && n)
+        err = store_commit(&t);
+    else
+        store_abort(&t);
+    if (!err && moved)
+        *moved = n;
+    arena_free(&arena);
+    free(items);
+    return err;
+}
