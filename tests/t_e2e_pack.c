@@ -30,6 +30,22 @@ static int filed_by(const char *name, const char *prefix)
     return tl_log_count(env.dir, "gridline-worker", who, what);
 }
 
+/* total_filed waits (at most 5 s) until the workers' logs hold want "filed"
+ * lines for ids starting with prefix (a worker writes its log lines just
+ * before it sends the replies, so a FILED may arrive first), and returns
+ * how many they hold. */
+static int total_filed(const char *prefix, int want)
+{
+    int n = 0;
+    for (int waited = 0; waited <= 5000; waited += 20) {
+        n = filed_by("w1", prefix) + filed_by("w2", prefix) + filed_by("wa", prefix);
+        if (n >= want)
+            break;
+        tl_sleep_ms(20);
+    }
+    return n;
+}
+
 /* burst sends n routine SUBMITs (ids PREFIX-k) at once on one socket and
  * reads replies for at most 30 s; returns how many were FILED. */
 static int burst(const char *prefix, int n)
@@ -86,6 +102,7 @@ int main(void)
 
     /* 1. Under one worker's credit (300, less the alert reserve): packed. */
     is_int(burst("pa", 200), 200, "a burst of 200 routine SUBMITs: every one FILED");
+    total_filed("pa-", 200);
     int a1 = filed_by("w1", "pa-"), a2 = filed_by("w2", "pa-");
     ok((a1 == 200 && a2 == 0) || (a1 == 0 && a2 == 200),
        "one general worker filed all 200, the other none (w1 %d, w2 %d)", a1, a2);
@@ -95,6 +112,7 @@ int main(void)
 
     /* 2. Above it: spill-over to the second. */
     is_int(burst("pb", 900), 900, "a burst of 900: every one FILED");
+    total_filed("pb-", 900);
     int b1 = filed_by(first, "pb-"), b2 = filed_by(second, "pb-");
     ok(b1 > 0 && b2 > 0, "above the first worker's credit both file (%s %d, %s %d)", first, b1,
        second, b2);
@@ -104,6 +122,7 @@ int main(void)
     tl_kill9(first_pid);
     tl_forget(first_pid);
     is_int(burst("pc", 100), 100, "with the first worker killed, a burst of 100: every one FILED");
+    total_filed("pc-", 100);
     is_int(filed_by(second, "pc-"), 100, "the standing-by worker filed them all");
 
     /* 4. Alerts still go to the worker kept for them. */
@@ -112,6 +131,7 @@ int main(void)
     proto_msg r;
     is_int(raw_recv(s, 5000, &r, &arena), PROTO_FILED, "an alert is FILED");
     zmq_close(s);
+    total_filed("pack-alert-1", 1);
     is_int(filed_by("wa", "pack-alert-1"), 1, "by the alert worker");
 
     (void)wa;

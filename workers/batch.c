@@ -194,9 +194,9 @@ void worker_flush(gl_worker *w, int ok, int err)
         }
         send_out(w, o);
     }
+    log_gather(0); /* the log says what was filed before the terminals hear it */
     worker_send_batch(w);
     w->out.count = 0;
-    log_gather(0);
 }
 
 /* Works the batch once: 0 once committed, else the failure (the outbox
