@@ -175,9 +175,18 @@ static const char mix_phrases[] __attribute__((unused)) =
     "希望有志愿者每周帮忙给行动不便的老人买菜送药。"
     "地下车库照明不足，车位被长期占用，业主意见很大。";
 
-/* mix_init makes the text pool; 0, or -1 when memory runs out. */
-static inline int mix_init(mix_cfg *m)
+/* mix_init sets m up for county: alert_pct and feedback_pct percent of the
+ * events alerts and property feedback, the rest requests, SUBMIT bodies of
+ * body_min..body_max bytes; and makes the text pool. 0, or -1 when memory
+ * runs out. */
+static inline int mix_init(mix_cfg *m, const bench_county *county, long alert_pct,
+                           long feedback_pct, long body_min, long body_max)
 {
+    m->county = county;
+    m->alert_permille = alert_pct * 10;
+    m->feedback_permille = feedback_pct * 10;
+    m->body_min = body_min;
+    m->body_max = body_max;
     size_t plen = strlen(mix_phrases), want = 3 * GL_MAX_TEXT;
     m->pool = malloc(want + plen + 1);
     if (!m->pool)

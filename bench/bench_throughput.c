@@ -602,12 +602,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_throughput: %s\n", err);
         return 1;
     }
-    mix.county = &county;
-    mix.alert_permille = cfg.alert_pct * 10;
-    mix.feedback_permille = cfg.feedback_pct * 10;
-    mix.body_min = cfg.body_min;
-    mix.body_max = cfg.body_max;
-    if (mix_init(&mix) != 0 || measure_bodies() != 0)
+    if (mix_init(&mix, &county, cfg.alert_pct, cfg.feedback_pct, cfg.body_min, cfg.body_max) != 0 ||
+        measure_bodies() != 0)
         return 1;
     if (bu_endpoints(cfg.transport, cfg.worker_transport, env.intake, env.workers,
                      env.responders, sizeof env.intake) != 0) {
