@@ -175,7 +175,8 @@ typedef int (*store_settle_key_fn)(store *s, const MDB_val *from_key, gl_arena *
 /* store_settle moves up to max of the oldest entries of database from into
  * database to, in a write transaction of its own, once at least min wait
  * (counted again inside it, so two workers do not both move them): the new
- * keys put in key order, then the entries moved deleted. *moved (may be
+ * keys put in key order, then the entries moved deleted (the database
+ * emptied with mdb_drop when they were all it held). *moved (may be
  * NULL) says how many. 0 or the failure; what names from in the log.
  * (store_settle.c) */
 int store_settle(store *s, int from, int to, const char *what, size_t min, size_t max,

@@ -81,8 +81,15 @@ int store_settle(store *s, int from, int to, const char *what, size_t min, size_
         MDB_val k = store_val(items[i].key, items[i].len);
         err = store_txn_put(t, to, &k, &empty, 0);
     }
-    /* The entries moved are still the first n: nothing else wrote there. */
+    /* The entries moved are still the first n: nothing else wrote there.
+     * When they are all of them, emptying the database frees its few
+     * pages at once; deleting entry by entry cost as much as the puts. */
     MDB_val k, v;
+    if (!err && n == store_db_entries(t, from)) {
+        if ((rc = mdb_drop(t->txn, s->dbi[from], 0)) != 0)
+            err = store_txn_fail(t, rc, what);
+        goto done;
+    }
     for (size_t i = 0; i < n && !err; i++) {
         rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
         if (!rc)

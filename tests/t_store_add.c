@@ -186,6 +186,21 @@ static void team_entries(store *s)
     ok(n == 32 && got[30] == want[29] && got[31] == late, "and the query gives the same, and the last (%d)", n);
     is_int(store_index_settle(s, 0, 1000, &moved), 0, "settling with nothing waiting");
     is_int((int)moved, 0, "moves nothing");
+
+    /* The settle that took every entry emptied index_recent in one go; it
+     * takes new entries and settles them again. */
+    store_begin(s, 1, &t);
+    uint64_t after_drop;
+    file_new(t, "team-after-drop", 300000, team, 1, &after_drop);
+    is_int(store_commit(&t), 0, "an event filed after index_recent was emptied");
+    store_begin(s, 0, &t);
+    ok(store_index_recent_count(t) > 0, "its entries wait in index_recent");
+    store_abort(&t);
+    is_int(store_index_settle(s, 0, 1000, &moved), 0, "settled again");
+    ok(moved > 0, "its entries moved (%zu)", moved);
+    is_int(fsck_problems(s), 0, "fsck: consistent after the second settle");
+    n = team_query(s, "mingzhu-g2-team", 0, 0, 1000, got, 40);
+    ok(n == 33 && got[32] == after_drop, "the query finds it last (%d)", n);
 }
 
 int main(void)

@@ -10,7 +10,7 @@
 #include "../common/store_index.h"
 #include "../common/store_pending.h"
 
-/* Settled once this many wait, this many per transaction (each event
+/* Settled once this many wait, all of them in one transaction (each event
  * stages about four: its community, its grid, its teams): per settle a
  * community's leaf takes about 36 entries, a grid's 17, a team's 6 in the
  * demo county, and the transaction holds the write lock about 5 ms, as long
@@ -18,7 +18,10 @@
 #ifndef SETTLE_AT /* a test build may settle sooner: -DSETTLE_AT=64 */
 #define SETTLE_AT 4096
 #endif
-#define SETTLE_MAX 4096
+/* Room for what waits, and for what a few more batches add before a settle
+ * gets the lock: a settle that takes every entry empties the staging
+ * database at once instead of deleting them one by one. */
+#define SETTLE_MAX (2 * SETTLE_AT + 4096)
 
 /* settle moves what waits in one of the store's staging databases when
  * SETTLE_AT or more wait: count reads how many, move settles (what names
