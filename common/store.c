@@ -354,6 +354,21 @@ int store_txn_put(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags)
     return rc ? store_txn_fail(t, rc, store_db_names[db]) : 0;
 }
 
+int store_txn_put_edge(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags)
+{
+    t->changes++;
+    int rc = store_fault("put");
+    if (!rc) {
+        rc = mdb_put(t->txn, t->s->dbi[db], k, v, flags | MDB_APPEND);
+        /* Not above the last key: LMDB refused before touching anything. */
+        if (rc == MDB_KEYEXIST)
+            rc = mdb_put(t->txn, t->s->dbi[db], k, v, flags);
+    }
+    if (rc == MDB_KEYEXIST)
+        return GL_EBADSTATE;
+    return rc ? store_txn_fail(t, rc, store_db_names[db]) : 0;
+}
+
 int store_txn_del(store_txn *t, int db, MDB_val *k)
 {
     t->changes++;
@@ -462,7 +477,7 @@ int store_event_add(store_txn *t, gl_event *ev)
     store_put_be64(seq_key, rec.seq);
     MDB_val idk = store_val(ev->id, n), seqv = store_val(seq_key, 8);
     /* The index goes first: an existing id stops here with nothing written. */
-    if ((err = store_txn_put(t, DB_EVENT_IDS, &idk, &seqv, MDB_NOOVERWRITE)) != 0)
+    if ((err = store_txn_put_edge(t, DB_EVENT_IDS, &idk, &seqv, MDB_NOOVERWRITE)) != 0)
         return err;
     MDB_val k = store_val(seq_key, 8), v = store_val(s->sbuf.data, s->sbuf.size);
     if ((err = store_txn_put(t, DB_EVENTS, &k, &v, MDB_APPEND)) != 0) {
@@ -620,18 +635,18 @@ int store_dispatch_add(store_txn *t, const gl_dispatch *d, uint64_t event_ms)
     MDB_val k = store_val(key, store_dispatch_key(key, d->seq, d->team, n));
     MDB_val v = store_val(s->sbuf.data, s->sbuf.size), empty = store_val("", 0);
     /* An existing record stops here with nothing written. */
-    if ((err = store_txn_put(t, DB_DISPATCHES, &k, &v, MDB_NOOVERWRITE)) != 0 ||
+    if ((err = store_txn_put_edge(t, DB_DISPATCHES, &k, &v, MDB_NOOVERWRITE)) != 0 ||
         (err = store_index_dispatch_added(t, d, event_ms)) != 0)
         return err;
     if (d->state == GL_DS_PENDING) {
         /* At the right edge of pending_recent, under its dispatch key (seq,
          * team), settled into "pending" in bulk (store_pending.h). */
-        if ((err = store_txn_put(t, DB_PENDING_RECENT, &k, &empty, 0)) != 0)
+        if ((err = store_txn_put_edge(t, DB_PENDING_RECENT, &k, &empty, 0)) != 0)
             return err;
     }
     if (d->next_retry_ms) {
         k = store_val(key, due_key(key, d->next_retry_ms, d->seq, d->team, n));
-        if ((err = store_txn_put(t, DB_DUE, &k, &empty, 0)) != 0)
+        if ((err = store_txn_put_edge(t, DB_DUE, &k, &empty, 0)) != 0)
             return err;
     }
     return 0;

@@ -91,7 +91,7 @@ static int entry_set(store_txn *t, int dim, const char *value, uint64_t ms, uint
     /* The index_recent key is no longer than the event_index one. */
     k = store_val(key, store_index_recent_key(key, ms, seq, dim, value, strlen(value)));
     if (!err)
-        err = on ? store_txn_put(t, DB_INDEX_RECENT, &k, &v, 0)
+        err = on ? store_txn_put_edge(t, DB_INDEX_RECENT, &k, &v, 0)
                  : store_txn_del(t, DB_INDEX_RECENT, &k);
     return err;
 }

@@ -203,6 +203,48 @@ static void team_entries(store *s)
     ok(n == 33 && got[32] == after_drop, "the query finds it last (%d)", n);
 }
 
+/* Ids, dispatches and resend times are put at the right edge when they are
+ * above the last key (store_txn_put_edge); the same results when they are
+ * not: below the last, equal to the last, a duplicate in the middle. */
+static void edge_puts(store *s)
+{
+    const char *const one[] = {"heping-g1-team"};
+    const char *const ids[] = {"edge-m", "edge-z", "edge-a", "edge-q"}; /* not in order */
+    uint64_t seqs[4], seq;
+    store_txn *t = NULL;
+    is_int(store_begin(s, 1, &t), 0, "begin");
+    int rc = 0;
+    for (int i = 0; i < 4 && rc == 0; i++)
+        rc = file_new(t, ids[i], 900000 - 1000 * (uint64_t)i, one, 1, &seqs[i]);
+    is_int(rc, 0, "four events with ids and resend times out of order");
+    gl_event dup = {.id = "edge-z", .kind = GL_KIND_REQUEST, .category = "repair",
+                    .text = "漏水", .community = "heping", .grid = "heping-g1",
+                    .created_ms = 900000, .updated_ms = 900000, .state = GL_EV_DISPATCHED};
+    store_event_next_seq(t, &dup.seq);
+    is_int(store_event_add(t, &dup), GL_EBADSTATE, "an id equal to the largest one is refused");
+    is_int(store_commit(&t), 0, "the transaction still commits");
+    is_int(store_begin(s, 1, &t), 0, "begin");
+    dup.id = "edge-m";
+    store_event_next_seq(t, &dup.seq);
+    is_int(store_event_add(t, &dup), GL_EBADSTATE,
+           "an id in the middle is refused in the next transaction");
+    gl_dispatch last = {.seq = seqs[3], .event = "edge-q", .team = "heping-g1-team",
+                        .role = "grid", .state = GL_DS_ACKED, .attempts = 3};
+    is_int(store_dispatch_add(t, &last, 900000), GL_EBADSTATE,
+           "adding the last dispatch again is refused");
+    store_abort(&t);
+    is_int(store_begin(s, 0, &t), 0, "read");
+    int found = 0;
+    for (int i = 0; i < 4; i++)
+        found += store_event_find(t, ids[i], &seq) == 0 && seq == seqs[i];
+    is_int(found, 4, "each id finds its own event");
+    gl_dispatch d;
+    ok(store_dispatch_get(t, seqs[3], "heping-g1-team", &d, NULL) == 0 && d.state == GL_DS_PENDING &&
+       d.attempts == 1, "the last dispatch is unchanged");
+    store_abort(&t);
+    is_int(fsck_problems(s), 0, "fsck: consistent");
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/t_store_add.XXXXXX");
@@ -314,6 +356,7 @@ int main(void)
     store_abort(&t);
     ok(g2.n == 1 && g2.seq[0] == seq1 && g1.n == 2, "found under heping-g2 only (%d, %d)", g2.n, g1.n);
     team_entries(s);
+    edge_puts(s);
     store_close(&s);
 
     char cmd[300];
