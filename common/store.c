@@ -485,7 +485,8 @@ int store_event_add(store_txn *t, gl_event *ev)
             err = store_txn_fail(t, MDB_CORRUPTED, "events append");
         return err;
     }
-    if ((err = store_index_event_added(t, &rec)) != 0)
+    if ((err = store_index_event_added(t, &rec)) != 0 ||
+        (err = store_timer_event_changed(t, NULL, &rec)) != 0)
         return err;
     ev->seq = rec.seq;
     t->next_seq++;

@@ -215,10 +215,26 @@ typedef struct store_timer {
     int kind;         /* enum store_timer_kind */
 } store_timer;
 
+/* The "timers" index (key ms(u64) seq(u64) kind(u8)) holds one entry per
+ * event: its next deadline, which the store keeps in step with the record's
+ * fields whenever the event is written (store_event_add, store_event_put).
+ * A worker changes an event's deadlines by changing those fields and saving
+ * the event; when a timer fires it acts on the field of the entry's kind,
+ * and saving the event moves the entry on to the next deadline.
+ *
+ * store_timer_next returns the kind of ev's next deadline and sets *at to
+ * its time, or returns 0 when it has none: the earliest non-zero of
+ * sign_by_ms, remind_at_ms, due_ms, lease_until_ms and close_at_ms, ties to
+ * the lower kind (the index's order). A due time that passed and raised the
+ * "overdue" alarm is no longer a deadline: the record keeps it as the time
+ * that was expected. */
+int store_timer_next(const gl_event *ev, uint64_t *at);
+
 /* store_timer_move moves timer kind of event seq from old_ms to new_ms in
- * the "timers" index (key ms(u64) seq(u64) kind(u8)); 0 means none on either
- * side. The event record's field for that kind is the caller's to keep equal
- * to new_ms. 0, GL_ESTORAGEFULL, GL_ESTORAGE. */
+ * the "timers" index; 0 means none on either side. The store calls it when
+ * an event is written; a worker calls it only to drop an entry the record
+ * no longer names (a store written before one entry per event had one per
+ * deadline). 0, GL_ESTORAGEFULL, GL_ESTORAGE. */
 int store_timer_move(store_txn *t, int kind, uint64_t seq, uint64_t old_ms, uint64_t new_ms);
 
 /* store_timer_due collects the timers at or before now_ms, earliest first,

@@ -80,6 +80,19 @@ static int check_event(void *ctx, MDB_val *k, MDB_val *v)
         if (store_txn_get(f->t, DB_ESCALATIONS, &ek, &ev2) != 0)
             store_fsck_problem(f->r, "alert %s: escalation step %u has no timer", ev.id, ev.plan_step);
     }
+    /* its next deadline has its entry in the timers index */
+    uint64_t next_at;
+    int next_kind = store_timer_next(&ev, &next_at);
+    if (next_kind) {
+        unsigned char tkey[17];
+        store_put_be64(tkey, next_at);
+        store_put_be64(tkey + 8, seq);
+        tkey[16] = (unsigned char)next_kind;
+        MDB_val tk = store_val(tkey, 17), tv;
+        if (store_txn_get(f->t, DB_TIMERS, &tk, &tv) != 0)
+            store_fsck_problem(f->r, "event %s: its next deadline (kind %d) has no timer", ev.id,
+                               next_kind);
+    }
     /* every event has its history from entry 1 ("filed") on */
     unsigned char hkey[12];
     store_put_be64(hkey, seq);

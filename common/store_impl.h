@@ -90,6 +90,11 @@ int store_txn_put(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags);
  * store_txn_put. */
 int store_txn_put_edge(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags);
 
+/* store_timer_event_changed moves event ev's entry in the timers index from
+ * the deadline the record was (NULL for a new event) calls for next to the
+ * one ev calls for (store_timer_next). (store_timers.c) */
+int store_timer_event_changed(store_txn *t, const gl_event *was, const gl_event *ev);
+
 /* store_txn_del deletes key k of db; a key already gone is not an error. */
 int store_txn_del(store_txn *t, int db, MDB_val *k);
 

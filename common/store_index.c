@@ -125,6 +125,9 @@ int store_index_event_changed(store_txn *t, const void *old, size_t old_len, con
     gl_arena own = {0}, *arena = scratch_arena(s, &own);
     gl_event was;
     int err = store_rec_decode_event(&s->zone, old, old_len, &was, arena);
+    /* The record decoded here also says where its timers entry was. */
+    if (err == 0)
+        err = store_timer_event_changed(t, &was, ev);
     if (err == 0) {
         int moved = was.created_ms != ev->created_ms;
         for (int dim = IX_TIME; err == 0 && dim < IX_DIM_COUNT; dim++) {

@@ -126,7 +126,8 @@ struct store_txn;
 /* store_index_event_added indexes a new event ev (with its seq). */
 int store_index_event_added(store_txn *t, const gl_event *ev);
 /* store_index_event_changed moves ev's entries from what the record
- * old[0..old_len) says to what ev says. */
+ * old[0..old_len) says to what ev says, and its timers entry with them
+ * (store_timer_event_changed). */
 int store_index_event_changed(store_txn *t, const void *old, size_t old_len, const gl_event *ev);
 /* store_index_dispatch_changed keeps the team entry (when the dispatch is
  * new: old_state 0) and the dead letter of d in step. */

@@ -157,6 +157,35 @@ int store_timer_due(store_txn *t, uint64_t now_ms, store_timer *out, size_t max,
     return err == GL_ENOTFOUND ? 0 : err;
 }
 
+int store_timer_next(const gl_event *ev, uint64_t *at)
+{
+    int overdue = ev->alarm && strcmp(ev->alarm, "overdue") == 0;
+    const uint64_t when[] = {
+        [TIMER_SIGN] = ev->sign_by_ms,         [TIMER_REMIND] = ev->remind_at_ms,
+        [TIMER_DUE] = overdue ? 0 : ev->due_ms, [TIMER_LEASE] = ev->lease_until_ms,
+        [TIMER_CLOSE] = ev->close_at_ms,
+    };
+    int kind = 0;
+    *at = 0;
+    for (int k = TIMER_SIGN; k <= TIMER_CLOSE; k++)
+        if (when[k] && (!kind || when[k] < *at)) {
+            kind = k;
+            *at = when[k];
+        }
+    return kind;
+}
+
+int store_timer_event_changed(store_txn *t, const gl_event *was, const gl_event *ev)
+{
+    uint64_t old_at = 0, new_at;
+    int old_kind = was ? store_timer_next(was, &old_at) : 0;
+    int new_kind = store_timer_next(ev, &new_at);
+    if (old_kind == new_kind && old_at == new_at)
+        return 0;
+    int err = old_kind ? store_timer_move(t, old_kind, ev->seq, old_at, 0) : 0;
+    return err || !new_kind ? err : store_timer_move(t, new_kind, ev->seq, 0, new_at);
+}
+
 uint64_t store_next_timer(store_txn *t)
 {
     MDB_cursor *c = NULL;

@@ -21,6 +21,13 @@ static void fill(void)
         snprintf(id, sizeof id, "fsck-%02d", i);
         gl_event ev = {.id = id, .kind = GL_KIND_ALERT, .category = "fire", .text = "起火",
                        .state = GL_EV_DISPATCHED};
+        if (i % 5 == 2) { /* a request's deadlines: one timers entry, its next */
+            ev.kind = GL_KIND_REQUEST;
+            ev.category = "repair";
+            ev.sign_by_ms = 7000 + (uint64_t)i;
+            ev.remind_at_ms = 8000;
+            ev.due_ms = 9000;
+        }
         store_event_add(t, &ev);
         ev.escalate_at_ms = 5000 + (uint64_t)i;
         store_escalation_move(t, ev.seq, 0, ev.escalate_at_ms);
@@ -101,6 +108,7 @@ int main(void)
         {"counts", "counts says"},
         {"index_recent", "no event_index entry for its team"},
         {"pending_recent", "pending index"},
+        {"timers", "next deadline"},
     };
     /* The damage adds up: pending_recent's message is the same as
      * pending's, so that case must add a problem of its own. */

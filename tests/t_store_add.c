@@ -245,6 +245,104 @@ static void edge_puts(store *s)
     is_int(fsck_problems(s), 0, "fsck: consistent");
 }
 
+/* The timers entries of event seq, earliest first (at most 8). */
+static size_t timers_of(store *s, uint64_t seq, store_timer *out)
+{
+    store_timer all[64];
+    size_t n = 0, mine = 0;
+    store_txn *t = NULL;
+    store_begin(s, 0, &t);
+    store_timer_due(t, UINT64_MAX, all, 64, &n);
+    store_abort(&t);
+    for (size_t i = 0; i < n && mine < 8; i++)
+        if (all[i].seq == seq)
+            out[mine++] = all[i];
+    return mine;
+}
+
+/* One timers entry per event, at its next deadline, moved by saving the
+ * event; entries of a store written with one per deadline stay valid. */
+static void timers_one_entry(store *s)
+{
+    store_txn *t = NULL;
+    gl_arena arena = {0};
+    gl_event ev = {.id = "timers-1", .kind = GL_KIND_REQUEST, .category = "repair",
+                   .text = "漏水", .community = "heping", .grid = "heping-g1",
+                   .created_ms = 1000, .updated_ms = 1000, .state = GL_EV_FILED,
+                   .sign_by_ms = 3000, .remind_at_ms = 5000, .due_ms = 9000};
+    store_timer tm[8];
+    store_begin(s, 1, &t);
+    gl_history h = {.at_ms = 1000, .who = "terminal", .what = "filed"};
+    store_event_next_seq(t, &h.seq);
+    store_history_add(t, &h);
+    is_int(store_event_add(t, &ev), 0, "a request with three deadlines");
+    is_int(store_commit(&t), 0, "commit");
+    size_t n = timers_of(s, ev.seq, tm);
+    ok(n == 1 && tm[0].at_ms == 3000 && tm[0].kind == TIMER_SIGN,
+       "one timers entry: its sign-for time (%zu)", n);
+
+    struct {
+        const char *what;
+        uint64_t sign, remind, due, close;
+        const char *alarm;
+        size_t n;
+        uint64_t at;
+        int kind;
+    } steps[] = {
+        {"signed for: the reminder is next", 0, 5000, 9000, 0, NULL, 1, 5000, TIMER_REMIND},
+        {"reminded: the due time is next", 0, 0, 9000, 0, NULL, 1, 9000, TIMER_DUE},
+        {"overdue: no deadline left", 0, 0, 9000, 0, "overdue", 0, 0, 0},
+        {"a new due time, the alarm cleared", 0, 0, 12000, 0, NULL, 1, 12000, TIMER_DUE},
+        {"the same time for two kinds: the lower kind", 0, 12000, 12000, 0, NULL, 1, 12000,
+         TIMER_REMIND},
+        {"resolved: waiting to close", 0, 0, 0, 20000, NULL, 1, 20000, TIMER_CLOSE},
+    };
+    for (size_t i = 0; i < GL_ARRAY_LEN(steps); i++) {
+        store_begin(s, 1, &t);
+        store_event_get(t, ev.seq, &ev, &arena);
+        ev.sign_by_ms = steps[i].sign;
+        ev.remind_at_ms = steps[i].remind;
+        ev.due_ms = steps[i].due;
+        ev.close_at_ms = steps[i].close;
+        ev.alarm = steps[i].alarm;
+        store_alarm_set(t, ev.seq, ev.alarm);
+        int rc = store_event_put(t, &ev);
+        rc = rc ? rc : store_commit(&t);
+        store_abort(&t);
+        n = timers_of(s, ev.seq, tm);
+        ok(rc == 0 && n == steps[i].n &&
+           (n == 0 || (tm[0].at_ms == steps[i].at && tm[0].kind == steps[i].kind)),
+           "%s (%zu entries)", steps[i].what, n);
+        is_int(fsck_problems(s), 0, "fsck: consistent");
+        arena_reset(&arena);
+    }
+
+    /* A store written before: an entry for every deadline. They stay until
+     * they fire or the record stops naming them; saving moves only the
+     * entry of the next one. */
+    store_begin(s, 1, &t);
+    store_event_get(t, ev.seq, &ev, &arena);
+    ev.close_at_ms = 0;
+    ev.sign_by_ms = 15000;
+    ev.due_ms = 30000;
+    store_event_put(t, &ev); /* the next: sign at 15000 */
+    store_timer_move(t, TIMER_DUE, ev.seq, 0, 30000); /* as the old code wrote it */
+    is_int(store_commit(&t), 0, "an old store's second entry");
+    n = timers_of(s, ev.seq, tm);
+    ok(n == 2 && tm[0].kind == TIMER_SIGN && tm[1].kind == TIMER_DUE, "two entries (%zu)", n);
+    is_int(fsck_problems(s), 0, "fsck: both name the record's times");
+    store_begin(s, 1, &t);
+    store_event_get(t, ev.seq, &ev, &arena);
+    ev.sign_by_ms = 0;
+    store_event_put(t, &ev);
+    is_int(store_commit(&t), 0, "signed for");
+    n = timers_of(s, ev.seq, tm);
+    ok(n == 1 && tm[0].kind == TIMER_DUE && tm[0].at_ms == 30000,
+       "the due entry is the next, once (%zu)", n);
+    is_int(fsck_problems(s), 0, "fsck: consistent");
+    arena_free(&arena);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/t_store_add.XXXXXX");
@@ -357,6 +455,7 @@ int main(void)
     ok(g2.n == 1 && g2.seq[0] == seq1 && g1.n == 2, "found under heping-g2 only (%d, %d)", g2.n, g1.n);
     team_entries(s);
     edge_puts(s);
+    timers_one_entry(s);
     store_close(&s);
 
     char cmd[300];

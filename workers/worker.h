@@ -274,7 +274,9 @@ int worker_query(gl_worker *w, store_txn *t, const wjob *j);
 int deadlines_start(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now);
 /* deadlines_stop clears sign-for, due and reminder times. */
 int deadlines_stop(store_txn *t, gl_event *ev);
-/* set_timer moves ev's timer of kind to at (0: none) and keeps *field. */
+/* set_timer sets ev's deadline of kind, *field, to at (0: none). Saving
+ * the event moves its entry in the store's timers index (store.h). Returns
+ * 0; the signature keeps every deadline change in one place. */
 int set_timer(store_txn *t, gl_event *ev, int kind, uint64_t *field, uint64_t at);
 /* escalate_to_community gives ev to its community office (role
  * "community"), or county triage when it has none. */
