@@ -189,10 +189,12 @@ typedef int (*store_settle_key_fn)(store *s, const MDB_val *from_key, gl_arena *
  * database to, in a write transaction of its own, once at least min wait
  * (counted again inside it, so two workers do not both move them): the new
  * keys put in key order, then the entries moved deleted (the database
- * emptied with mdb_drop when they were all it held). *moved (may be
- * NULL) says how many. 0 or the failure; what names from in the log.
- * (store_settle.c) */
+ * emptied with mdb_drop when they were all it held). Keys of the big
+ * database that share all but their last ordered_suffix bytes come out of
+ * key_of in the order of those bytes (a time and a seq), which makes the
+ * sorting cheap. *moved (may be NULL) says how many. 0 or the failure;
+ * what names from in the log. (store_settle.c) */
 int store_settle(store *s, int from, int to, const char *what, size_t min, size_t max,
-                 store_settle_key_fn key_of, size_t *moved);
+                 store_settle_key_fn key_of, size_t ordered_suffix, size_t *moved);
 
 #endif

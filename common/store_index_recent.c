@@ -58,5 +58,5 @@ static int index_key(store *s, const MDB_val *k, gl_arena *arena, unsigned char 
 int store_index_settle(store *s, size_t min, size_t max, size_t *moved)
 {
     return store_settle(s, DB_INDEX_RECENT, DB_EVENT_INDEX, "index_recent", min, max, index_key,
-                        moved);
+                        16 /* created_ms seq */, moved);
 }

@@ -39,5 +39,5 @@ static int pending_key(store *s, const MDB_val *k, gl_arena *arena, unsigned cha
 int store_pending_settle(store *s, size_t min, size_t max, size_t *moved)
 {
     return store_settle(s, DB_PENDING_RECENT, DB_PENDING, "pending_recent", min, max,
-                        pending_key, moved);
+                        pending_key, 8 /* seq */, moved);
 }

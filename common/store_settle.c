@@ -7,6 +7,7 @@
  * then touches each leaf of the big tree once for its whole run. */
 #include "arena.h"
 #include "gl.h"
+#include "hmap.h"
 #include "store_impl.h"
 
 #include <stdlib.h>
@@ -22,6 +23,71 @@ static int settling_order(const void *a, const void *b)
     size_t n = x->len < y->len ? x->len : y->len;
     int c = memcmp(x->key, y->key, n);
     return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* A run of entries with the same key prefix (a team, a grid, ...). */
+typedef struct settle_group {
+    settling prefix;
+    size_t first, last; /* items, linked in the order read through next */
+} settle_group;
+
+static int group_order(const void *a, const void *b)
+{
+    return settling_order(&((const settle_group *)a)->prefix, &((const settle_group *)b)->prefix);
+}
+
+/* key_order puts items[0..n) in key order. The entries were read in the
+ * small database's order, which within a group of keys sharing all but
+ * their last suffix bytes is already the order of those bytes (a time and
+ * a seq): so they are grouped by prefix in one pass and only the groups
+ * sorted, a few hundred where qsort compared thousands of keys. When a
+ * group is not in order after all, or memory is short, it sorts them all. */
+static void key_order(settling *items, size_t n, size_t suffix)
+{
+    hmap *seen = hmap_new();
+    settle_group *groups = malloc(n * sizeof *groups);
+    size_t *next = malloc(n * sizeof *next), ngroups = 0;
+    settling *out = malloc(n * sizeof *out);
+    int ordered = seen && groups && next && out;
+    for (size_t i = 0; ordered && i < n; i++) {
+        if (items[i].len <= suffix) {
+            ordered = 0;
+            break;
+        }
+        size_t plen = items[i].len - suffix;
+        uintptr_t g = (uintptr_t)hmap_get(seen, items[i].key, plen);
+        if (!g) {
+            if (hmap_put(seen, items[i].key, plen, (void *)(uintptr_t)(ngroups + 1)) != 0) {
+                ordered = 0;
+                break;
+            }
+            groups[ngroups++] = (settle_group){{items[i].key, plen}, i, i};
+        } else {
+            settle_group *gr = &groups[g - 1];
+            const settling *prev = &items[gr->last];
+            settling a = {prev->key + plen, prev->len - plen}, b = {items[i].key + plen, suffix};
+            ordered = settling_order(&a, &b) < 0;
+            next[gr->last] = i;
+            gr->last = i;
+        }
+    }
+    if (ordered) {
+        qsort(groups, ngroups, sizeof *groups, group_order);
+        size_t at = 0;
+        for (size_t g = 0; g < ngroups; g++)
+            for (size_t i = groups[g].first;; i = next[i]) {
+                out[at++] = items[i];
+                if (i == groups[g].last)
+                    break;
+            }
+        memcpy(items, out, n * sizeof *items);
+    } else {
+        qsort(items, n, sizeof *items, settling_order);
+    }
+    hmap_free(&seen);
+    free(groups);
+    free(next);
+    free(out);
 }
 
 uint64_t store_db_entries(store_txn *t, int db)
@@ -48,7 +114,7 @@ static int collect(store *s, MDB_cursor *c, size_t max, store_settle_key_fn key_
 }
 
 int store_settle(store *s, int from, int to, const char *what, size_t min, size_t max,
-                 store_settle_key_fn key_of, size_t *moved)
+                 store_settle_key_fn key_of, size_t ordered_suffix, size_t *moved)
 {
     if (moved)
         *moved = 0;
@@ -75,7 +141,7 @@ int store_settle(store *s, int from, int to, const char *what, size_t min, size_
     if ((err = collect(s, c, max, key_of, items, &n, &arena, what)) != 0 || n == 0)
         goto done;
     /* In key order, so each leaf is found once and takes its whole run. */
-    qsort(items, n, sizeof *items, settling_order);
+    key_order(items, n, ordered_suffix);
     MDB_val empty = store_val("", 0);
     for (size_t i = 0; i < n && !err; i++) {
         MDB_val k = store_val(items[i].key, items[i].len);
