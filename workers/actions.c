@@ -76,11 +76,33 @@ static const char *submitter(gl_worker *w, const gl_event *ev)
 {
     if (!ev->terminal)
         return "terminal";
-    size_t len = strlen(ev->terminal) + 10;
-    char *who = arena_alloc(&w->batch_arena, len);
-    if (who)
-        snprintf(who, len, "terminal:%s", ev->terminal);
-    return who ? who : "terminal";
+    size_t n = strlen(ev->terminal);
+    char *who = arena_alloc(&w->batch_arena, n + 10);
+    if (!who)
+        return "terminal";
+    memcpy(who, "terminal:", 9); /* once per event: no snprintf */
+    memcpy(who + 9, ev->terminal, n + 1);
+    return who;
+}
+
+/* note_add appends the parts (NULL-terminated) to note[0..cap) holding used
+ * bytes, as snprintf would: what fits is written, and used moves on only
+ * when all of it did. Returns the new used. */
+static size_t note_add(char *note, size_t cap, size_t used, const char *const *parts)
+{
+    size_t at = used;
+    int whole = 1;
+    for (; *parts; parts++) {
+        size_t n = strlen(*parts), room = cap - at - 1;
+        if (n > room) {
+            n = room;
+            whole = 0;
+        }
+        memcpy(note + at, *parts, n);
+        at += n;
+    }
+    note[at] = '\0';
+    return whole ? at : used;
 }
 
 void worker_route_new(gl_worker *w, const gl_event *in, uint64_t now, gl_event *ev,
@@ -150,10 +172,9 @@ int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
             w->dispatch_quiet = 0;
             return rc;
         }
-        int n = snprintf(note + used, sizeof note - used, "%s%s (%s)", i ? ", " : "",
-                         route.to[i].team, route.to[i].role);
-        if (n > 0 && (size_t)n < sizeof note - used)
-            used += (size_t)n;
+        const char *const parts[] = {i ? ", " : "", route.to[i].team, " (", route.to[i].role, ")",
+                                     NULL};
+        used = note_add(note, sizeof note, used, parts);
     }
     w->dispatch_quiet = 0;
     /* The plan's deadlines run only when the route called its first squad
