@@ -12,8 +12,10 @@
  * Part 2 (a burst given back): a broker with room for a burst takes 8,000
  * SUBMITs of 3 KB (about 30 MB waiting in its lane), then a worker files
  * them all. Once the lane is empty the broker's anonymous RSS must come back
- * down at least half-way to where it was before the burst: the heap's free
- * pages are given back (--memory-trim-ms), not kept for ever.
+ * down at least two thirds of the way to where it was before the burst: the
+ * heap's free pages are given back (--memory-trim-ms), and few finished
+ * jobs are kept for reuse, each of which would hold a page of the burst's
+ * (about 3 MiB stay; 33 MiB without the trims, 16 MiB with 4096 jobs kept).
  *
  * Under a sanitizer build the allocator is the sanitizer's (freed memory
  * waits in a quarantine): the replies are checked, the memory figures only
@@ -217,14 +219,14 @@ static void part_burst(void)
     for (int waited = 0; waited < 5000; waited += 100) {
         tl_sleep_ms(100);
         after = rss_anon_kib(b);
-        if (after <= before + (full - before) / 2)
+        if (after <= before + (full - before) / 3)
             break;
     }
     diag("and %.1f MiB once they are filed", (double)after / 1024.0);
     if (SANITIZED)
         ok(1, "memory figures # SKIP sanitizer build: its allocator keeps freed memory in a quarantine");
     else
-        ok(full - before > 16 * 1024 && after <= before + (full - before) / 2,
+        ok(full - before > 16 * 1024 && after <= before + (full - before) / 3,
            "the broker gives the burst's memory back: %.1f -> %.1f -> %.1f MiB",
            (double)before / 1024.0, (double)full / 1024.0, (double)after / 1024.0);
     zmq_close(sock);
