@@ -12,12 +12,13 @@
  *     malloc_trim: the broker calls it every --memory-trim-ms (about 1 ms
  *     under that load), and resident memory follows the bytes in use, also
  *     after a burst has drained.
- *   - ZeroMQ's memory per connection, touched for the first time as
- *     messages go round each pipe's two chunks of 256 messages: about 84 KiB
- *     per connection once some 512 messages have passed each way. A
- *     responder that only sends a heartbeat a second takes three minutes to
- *     get there; then it stays flat. That is bounded by the connections,
- *     not by anything trimming could give back. */
+ *   - ZeroMQ's memory per connection: each pipe allocates its second chunk
+ *     of 256 messages when messages first come round the end of the first,
+ *     then reuses the two, and their pages are touched for the first time
+ *     as messages pass: about 84 KiB per connection once some 512 messages
+ *     have passed each way, then flat. A responder that only sends a
+ *     heartbeat every 500 ms takes about 85 s to get there. That is bounded
+ *     by the connections, not by anything trimming could give back. */
 #include "broker.h"
 
 #include <malloc.h>
