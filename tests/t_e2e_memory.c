@@ -17,6 +17,8 @@
  * jobs are kept for reuse, each of which would hold a page of the burst's
  * (about 3 MiB stay; 33 MiB without the trims, 16 MiB with 4096 jobs kept).
  *
+ * A negative --memory-trim-ms is refused at start.
+ *
  * Under a sanitizer build the allocator is the sanitizer's (freed memory
  * waits in a quarantine): the replies are checked, the memory figures only
  * reported. */
@@ -234,10 +236,21 @@ static void part_burst(void)
     is_int(tl_stop(b), 0, "the broker stops cleanly");
 }
 
+/* A negative interval is refused at start, before anything is bound. */
+static void part_bad_option(void)
+{
+    char out[256];
+    const char *argv[] = {"gridline-broker", "--intake", env.intake, "--workers", env.workers,
+                          "--responders", env.responders, "--memory-trim-ms", "-5", NULL};
+    is_int(tl_run(&env, "gridline-broker", argv, out, sizeof out, 10000), 2,
+           "--memory-trim-ms -5 is refused (exit 2)");
+}
+
 int main(void)
 {
     tl_setup(&env, "e2e-memory");
     zctx = zmq_ctx_new();
+    part_bad_option();
     part_busy();
     part_burst();
     zmq_ctx_term(zctx);
