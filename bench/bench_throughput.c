@@ -175,6 +175,106 @@ static double others_pct_core(void)
 
 static uint64_t commits(void) { return res.txn_end - res.txn_start; }
 
+/* ---- memory over time (--rss-every) ---- */
+
+/* With --rss-every S, the anonymous RSS (RssAnon: the heap and the other
+ * private memory, without the store's mapped pages) of the broker and every
+ * worker is read from /proc at the start of the measured window (after the
+ * warm-up), every S seconds, and at its end. The growth reported is the
+ * last sample minus the first: under a steady overload a process whose
+ * memory is bounded shows about 0. */
+#define RSS_MAX_SAMPLES 602 /* --duration 600 / 1 s, plus the first and the last */
+
+static long rss_every_s;
+static int rss_nsamples;
+static double rss_at_s[RSS_MAX_SAMPLES];
+static long rss_kib[RSS_MAX_SAMPLES][1 + MAX_WORKERS];
+
+static void rss_sample(uint64_t from_us)
+{
+    if (rss_nsamples == RSS_MAX_SAMPLES)
+        return;
+    rss_at_s[rss_nsamples] = (double)(clock_mono_us() - from_us) / 1e6;
+    for (int i = 0; i < nprocs - 1; i++)
+        rss_kib[rss_nsamples][i] = bu_proc_status_kb(procs[i].pid, "RssAnon");
+    rss_nsamples++;
+}
+
+/* rss_sleep_until sleeps until end_us (mono), sampling on the way when
+ * --rss-every is given; now_us is the start of the measured window. */
+static void rss_sleep_until(uint64_t now_us, uint64_t end_us)
+{
+    if (rss_every_s <= 0) {
+        bu_sleep_us(end_us - now_us);
+        return;
+    }
+    uint64_t from = now_us, step = (uint64_t)rss_every_s * 1000000u;
+    rss_sample(from);
+    for (uint64_t next = from + step; next < end_us; next += step) {
+        uint64_t now = clock_mono_us();
+        if (next > now)
+            bu_sleep_us(next - now);
+        rss_sample(from);
+    }
+    uint64_t now = clock_mono_us();
+    if (end_us > now)
+        bu_sleep_us(end_us - now);
+    rss_sample(from);
+}
+
+static long rss_growth_kib(int proc)
+{
+    long first = rss_kib[0][proc], last = rss_kib[rss_nsamples - 1][proc];
+    return first < 0 || last < 0 ? 0 : last - first;
+}
+
+static void rss_print_table(void)
+{
+    if (rss_nsamples < 2)
+        return;
+    printf("%-34s", "anonymous RSS over the window MiB");
+    printf(" every %ld s from %.0f s to %.0f s; last - first\n", rss_every_s, rss_at_s[0],
+           rss_at_s[rss_nsamples - 1]);
+    for (int i = 0; i < nprocs - 1; i++) {
+        char label[64];
+        snprintf(label, sizeof label, "  %s", procs[i].name);
+        printf("%-34s %+7.1f   (", label, (double)rss_growth_kib(i) / 1024.0);
+        for (int k = 0; k < rss_nsamples; k++)
+            printf("%s%.1f", k ? " " : "", (double)rss_kib[k][i] / 1024.0);
+        printf(")\n");
+    }
+}
+
+static void rss_add_json(json_t *j)
+{
+    if (rss_nsamples < 2)
+        return;
+    json_t *o = json_object(), *at = json_array(), *samples = json_object(), *growth = json_object();
+    for (int k = 0; k < rss_nsamples; k++)
+        json_array_append_new(at, json_real(rss_at_s[k]));
+    for (int i = 0; i < nprocs - 1; i++) {
+        json_t *a = json_array();
+        for (int k = 0; k < rss_nsamples; k++)
+            json_array_append_new(a, json_integer(rss_kib[k][i]));
+        json_object_set_new(samples, procs[i].name, a);
+        json_object_set_new(growth, procs[i].name, json_integer(rss_growth_kib(i)));
+    }
+    json_object_set_new(o, "every_s", json_integer(rss_every_s));
+    json_object_set_new(o, "at_s", at);
+    json_object_set_new(o, "kib", samples);
+    json_object_set_new(j, "rss_anon_samples", o);
+    json_object_set_new(j, "rss_anon_growth_kib", growth);
+}
+
+/* rss_option_bad: --rss-every is 0 (off) or 1..--duration seconds. */
+static int rss_option_bad(long duration_s)
+{
+    if (rss_every_s >= 0 && rss_every_s <= duration_s)
+        return 0;
+    fprintf(stderr, "bench_throughput: --rss-every wants 0 (off) or 1..%ld seconds\n", duration_s);
+    return 1;
+}
+
 /* ---- output ---- */
 
 static void print_table(void)
@@ -253,6 +353,7 @@ static void print_table(void)
         if (res.exit_status[i] != 0)
             printf("%s did not exit cleanly on SIGTERM (status %d)\n", procs[i].name,
                    res.exit_status[i]);
+    rss_print_table();
     printf("\n");
 }
 
@@ -313,6 +414,7 @@ static json_t *make_json(void)
     json_object_set_new(j, "cpu_pct", pct);
     json_object_set_new(j, "peak_rss_kib", hwm);
     json_object_set_new(j, "rss_anon_kib", anon);
+    rss_add_json(j);
     const bs_figures *f = &res.store;
     if (f->ok) {
         json_t *s = json_object(), *dbs = json_object();
@@ -470,7 +572,7 @@ static int run_load(void)
     res.txn_start = bs_txnid(store_env);
     now = clock_mono_us();
     if (end > now)
-        bu_sleep_us(end - now);
+        rss_sleep_until(now, end);
     usage_take(&res.end);
     res.txn_end = bs_txnid(store_env);
     if (perf && bu_perf_stop(perf, cfg.perf_dir) != 0)
@@ -544,6 +646,7 @@ int main(int argc, char **argv)
         {"json", OPT_STR, NULL, "also write the JSON figures to this file", &cfg.json_path, NULL},
         {"perf", OPT_STR, NULL, "profile broker and workers with perf record during the measured window; perf.data goes to this directory", &cfg.perf_dir, NULL},
         {"perf-args", OPT_STR, "-F 299 --call-graph dwarf,8192", "perf record options with --perf", &cfg.perf_args, NULL},
+        {"rss-every", OPT_INT, "0", "sample the anonymous RSS of the broker and the workers every S seconds of the measured window and print the samples and the growth from the first to the last (0: off)", &rss_every_s, NULL},
         {"quick", OPT_FLAG, NULL, "a smoke test: 4 x 8 in flight, 1 s warm-up, 2 s measured (options given explicitly win)", &cfg.quick, NULL},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
@@ -585,6 +688,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_throughput: an option is out of range (see --help)\n");
         return 2;
     }
+    if (rss_option_bad(cfg.duration_s))
+        return 2;
     if (cfg.perf_dir && mkdir(cfg.perf_dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "bench_throughput: cannot make %s: %s\n", cfg.perf_dir, strerror(errno));
         return 2;

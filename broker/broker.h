@@ -84,6 +84,7 @@ typedef struct broker_config {
     long routine_window;      /* routine jobs in flight per worker at most */
     long stats_interval_s;
     int fence;                /* SIGKILL silent local workers (they may hold the write lock) */
+    long memory_trim_ms;      /* free heap pages given back this often (memory.c); 0: never */
 } broker_config;
 
 typedef struct broker_counters {
@@ -121,6 +122,7 @@ typedef struct broker {
     struct broker_http *http; /* http.c; NULL: no HTTP endpoint */
     job *job_pool;            /* finished jobs kept for reuse (lanes.c), a list by next */
     size_t job_pool_count;
+    uint64_t mem_next_trim_ms, mem_trims, mem_trim_us, mem_trim_max_us; /* memory.c */
 } broker;
 
 /* lanes.c — jobs and workers */
@@ -208,6 +210,16 @@ void broker_metrics_deliver(broker *b, int inner_cmd, const void *body, size_t l
 /* broker_metrics_pack writes the metrics as 5 key/value pairs of the map
  * being packed (the FIGURES broker map). */
 void broker_metrics_pack(const broker *b, msgpack_packer *pk);
+
+/* memory.c — the heap under sustained load */
+/* broker_memory_tick gives the heap's free pages back to the system
+ * (malloc_trim) once every cfg.memory_trim_ms, so that resident memory
+ * follows the bytes in use instead of creeping up to the largest size the
+ * heap ever had. */
+void broker_memory_tick(broker *b, uint64_t now_ms);
+/* broker_memory_log logs the anonymous RSS, the heap's bytes in use and
+ * free (mallinfo2) and what the trims cost, with the counters' line. */
+void broker_memory_log(const broker *b);
 
 /* http.c — the HTTP endpoint (--http): /metrics, /api/status, /api/scores
  * and the dashboard, served by libmicrohttpd's threads, which ask the

@@ -234,6 +234,7 @@ static void log_counters(broker *b)
           (unsigned long long)c->busy_replies, (unsigned long long)c->requeued,
           (unsigned long long)c->deliveries, (unsigned long long)c->delivered_copies,
           (unsigned long long)c->undeliverable, (unsigned long long)c->bad_input);
+    broker_memory_log(b);
 }
 
 int main(int argc, char **argv)
@@ -266,6 +267,8 @@ int main(int argc, char **argv)
         {"log-syslog", OPT_FLAG, NULL, "log to syslog (facility daemon) instead of stderr", &log_syslog, NULL},
         /* issue 3: the alert path woken at once on a busy machine */
         {"realtime", OPT_INT, "0", "run the broker and its ZeroMQ I/O threads under SCHED_RR at this priority (1..99; 0: ordinary scheduling), so an alert is not kept waiting for a CPU by routine work; needs CAP_SYS_NICE or RLIMIT_RTPRIO, else a warning and ordinary scheduling", &realtime, NULL},
+        /* issue 7: memory flat under overload (broker/memory.c) */
+        {"memory-trim-ms", OPT_INT, "1000", "milliseconds between giving the heap's free pages back to the system (malloc_trim), so that resident memory follows what is in use rather than creeping up to the largest the heap has been (0: never)", &b.cfg.memory_trim_ms, NULL},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
                         "gridline-broker [--intake EP] [--workers EP] [--responders EP] [options]",
@@ -280,6 +283,10 @@ int main(int argc, char **argv)
     if (level < 0 || b.cfg.heartbeat_ms <= 0 || b.cfg.liveness <= 0 || b.cfg.max_queue <= 0 ||
         b.cfg.routine_window <= 0 || realtime < 0 || realtime > GL_RT_PRIO_MAX) {
         fprintf(stderr, "gridline-broker: bad --log-level, --heartbeat-ms, --liveness, --max-queue, --routine-window or --realtime\n");
+        return 2;
+    }
+    if (b.cfg.memory_trim_ms < 0) {
+        fprintf(stderr, "gridline-broker: --memory-trim-ms wants 0 (never) or more\n");
         return 2;
     }
     log_init("broker", level);
@@ -404,6 +411,7 @@ int main(int argc, char **argv)
             broker_responder_tick(&b, now);
             broker_minute_tick(&b, now);
             broker_auth_tick(&b);
+            broker_memory_tick(&b, now);
             broker_pump(&b);
             next_tick = now + (uint64_t)b.cfg.heartbeat_ms / 2;
         }
