@@ -263,6 +263,56 @@ static inline void flood_scan(flood_term *t, uint64_t now)
     }
 }
 
+/* Counts the slots still waiting for an answer when the load stops. */
+static inline void flood_count_unanswered(flood_term *t)
+{
+    for (uint32_t i = 0; i < (uint32_t)t->inflight; i++)
+        if (t->slots[i].state != SLOT_IDLE)
+            t->unanswered++;
+}
+
+/* Sends new events in the idle slots until none is left or the send queue
+ * is full: 1 when it is full (try again shortly), else 0. */
+static inline int flood_fill(flood_term *t, uint64_t now)
+{
+    while (t->nidle) {
+        uint32_t i = t->idle[t->nidle - 1];
+        slot *s = &t->slots[i];
+        s->gen++;
+        s->k = t->next_k;
+        snprintf(s->id, sizeof s->id, "%012" PRIx64 "-t%02d-%" PRIu64, wall_us(), t->index,
+                 t->next_no);
+        s->first_us = now;
+        if (flood_send(t, i, now) != 0)
+            return 1; /* send queue full: try again shortly */
+        t->nidle--;
+        t->next_k += (uint64_t)t->stride;
+        t->next_no++;
+        t->sent++;
+    }
+    return 0;
+}
+
+/* Reads and handles the replies waiting on t's socket, until none is left
+ * (or a budget of 4096). 0, or -1 when the socket fails. */
+static inline int flood_drain(flood_term *t)
+{
+    for (int budget = 0; budget < 4096; budget++) {
+        frame_msg fm;
+        int rc = frame_recv(t->sock, 0, ZMQ_DONTWAIT, &fm);
+        if (rc == GL_EUNAVAILABLE) {
+            frame_close(&fm);
+            return 0;
+        }
+        if (rc == 0)
+            flood_reply(t, &fm, clock_mono_us());
+        else
+            t->stale++;
+        frame_close(&fm);
+    }
+    return 0;
+}
+
 static inline void flood_loop(flood_term *t)
 {
     uint64_t now = clock_mono_us();
@@ -275,24 +325,7 @@ static inline void flood_loop(flood_term *t)
             break;
         if (now >= t->next_scan)
             flood_scan(t, now);
-        int blocked = 0;
-        while (t->nidle) {
-            uint32_t i = t->idle[t->nidle - 1];
-            slot *s = &t->slots[i];
-            s->gen++;
-            s->k = t->next_k;
-            snprintf(s->id, sizeof s->id, "%012" PRIx64 "-t%02d-%" PRIu64, wall_us(), t->index,
-                     t->next_no);
-            s->first_us = now;
-            if (flood_send(t, i, now) != 0) {
-                blocked = 1; /* send queue full: try again shortly */
-                break;
-            }
-            t->nidle--;
-            t->next_k += (uint64_t)t->stride;
-            t->next_no++;
-            t->sent++;
-        }
+        int blocked = flood_fill(t, now);
         uint64_t wake = t->next_scan < t->end_us ? t->next_scan : t->end_us;
         now = clock_mono_us();
         long timeout_ms = wake > now ? (long)((wake - now + 999) / 1000) : 0;
@@ -305,56 +338,60 @@ static inline void flood_loop(flood_term *t)
             t->failed = 1;
             break;
         }
-        for (int budget = 0; budget < 4096 && (item.revents & ZMQ_POLLIN); budget++) {
-            frame_msg fm;
-            int rc = frame_recv(t->sock, 0, ZMQ_DONTWAIT, &fm);
-            if (rc == GL_EUNAVAILABLE) {
-                frame_close(&fm);
-                break;
-            }
-            if (rc == 0)
-                flood_reply(t, &fm, clock_mono_us());
-            else
-                t->stale++;
-            frame_close(&fm);
-        }
+        if (item.revents & ZMQ_POLLIN)
+            flood_drain(t);
     }
-    for (uint32_t i = 0; i < (uint32_t)t->inflight; i++)
-        if (t->slots[i].state != SLOT_IDLE)
-            t->unanswered++;
+    flood_count_unanswered(t);
 }
 
-static inline void *flood_main(void *arg)
+/* flood_open gives t its slots and its socket, connected: 0, or -1 (and
+ * t->failed) when it cannot. */
+static inline int flood_open(flood_term *t)
 {
-    flood_term *t = arg;
     uint32_t k = (uint32_t)t->inflight;
     t->slots = calloc(k, sizeof *t->slots);
     t->idle = calloc(k, sizeof *t->idle);
     t->sock = zmq_socket(t->ctx, ZMQ_DEALER);
     if (!t->slots || !t->idle || !t->sock) {
         t->failed = 1;
-    } else {
-        int zero = 0, hwm = (int)k * 2 + 64;
-        zmq_setsockopt(t->sock, ZMQ_LINGER, &zero, sizeof zero);
-        zmq_setsockopt(t->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-        zmq_setsockopt(t->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
-        if (zmq_connect(t->sock, t->endpoint) != 0)
-            t->failed = 1;
+        return -1;
     }
-    if (!t->failed) {
-        for (uint32_t i = 0; i < k; i++)
-            t->idle[t->nidle++] = k - 1 - i;
+    int zero = 0, hwm = (int)k * 2 + 64;
+    zmq_setsockopt(t->sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(t->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(t->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (zmq_connect(t->sock, t->endpoint) != 0) {
+        t->failed = 1;
+        return -1;
+    }
+    for (uint32_t i = 0; i < k; i++)
+        t->idle[t->nidle++] = k - 1 - i;
+    return 0;
+}
+
+/* flood_close releases what flood_open took (safe after a failed open). */
+static inline void flood_close(flood_term *t)
+{
+    if (t->sock)
+        zmq_close(t->sock);
+    t->sock = NULL;
+    free(t->slots);
+    free(t->idle);
+    t->slots = NULL;
+    t->idle = NULL;
+    arena_free(&t->arena);
+}
+
+static inline void *flood_main(void *arg)
+{
+    flood_term *t = arg;
+    if (flood_open(t) == 0)
         flood_loop(t);
-    }
     /* Stay alive (and counted in /proc) until the phase's usage is read. */
     atomic_fetch_add(t->done, 1);
     for (int waited = 0; waited < 30000 && !atomic_load(t->release); waited += 5)
         bu_sleep_us(5000);
-    if (t->sock)
-        zmq_close(t->sock);
-    free(t->slots);
-    free(t->idle);
-    arena_free(&t->arena);
+    flood_close(t);
     return NULL;
 }
 

@@ -2,12 +2,21 @@
  * many teams at once, one raw DEALER socket per team on the responders
  * endpoint, counting the DISPATCHes that arrive.
  *
- * Each socket says HELLO as its team (member "bench"), answers nothing, and
- * sends HEARTBEAT every heartbeat interval (PROTOCOL.md §10); an ERROR
- * (bad_state: the broker forgot us) makes it say HELLO again. DISPATCHes are
- * not acknowledged: an ACK is a write in the alert lane, a load of its own,
- * and within a run shorter than the workers' --retry-ms (30 s) no dispatch
- * is resent, so each arrival is a first delivery.
+ * Each socket says HELLO as its team (member "bench") and sends HEARTBEAT
+ * every heartbeat interval (PROTOCOL.md §10); an ERROR without a rid
+ * (bad_state: the broker forgot us) makes it say HELLO again. By default
+ * DISPATCHes are not acknowledged: an ACK is a write in the alert lane, a
+ * load of its own, and within a run shorter than the workers' --retry-ms
+ * (30 s) no dispatch is resent, so each arrival is a first delivery. With
+ * `ack` set, every DISPATCH is answered at once with an ACK on the same
+ * socket (as the team, member "bench", a rid of its own), as a gridline
+ * responder SHOULD do (PROTOCOL.md §5); the RESULTs and ERRORs that come
+ * back are counted.
+ *
+ * Only the event id is read from a DISPATCH (a scan of the body's top-level
+ * map, not a full decode of the event record it carries): with hundreds of
+ * sockets and two dispatches per event filed, decoding and validating every
+ * record cost this thread about a fifth of its CPU.
  *
  * The delivery latency of a dispatch is taken from its event id when the id
  * starts with the wall-clock µs in hex (as flood terminals make them):
@@ -43,6 +52,7 @@ typedef struct bench_responders {
     const char *const *teams;    /* one socket per team */
     size_t nteams;
     _Atomic uint64_t from_us, end_us; /* CLOCK_MONOTONIC window for the counts */
+    int ack;                     /* ACK every DISPATCH */
     atomic_int stop;
     pthread_t thread;
     /* the thread's own */
@@ -56,6 +66,11 @@ typedef struct bench_responders {
     int failed;
     uint64_t dispatches, window_dispatches, notices, errors, rehellos, undecodable;
     bu_hist lat;                 /* first SUBMIT → DISPATCH, in the window */
+    /* with ack: ACKs sent; RESULTs and ERRORs received (and in the window) */
+    uint64_t acks_sent, ack_results, window_ack_results, ack_errors, window_ack_errors,
+        ack_unsent, next_rid;
+    uint32_t first_ack_err;
+    char first_ack_reason[200];
 } bench_responders;
 
 static inline int responders_hello(bench_responders *r, size_t i)
@@ -84,6 +99,124 @@ static inline uint64_t responders_id_us(const char *id)
     return i >= 12 && id[i] == '-' ? v : 0;
 }
 
+/* Skips one msgpack object at p (end: the body's end); the byte after it,
+ * or NULL when the body is malformed or nested deeper than depth. */
+static inline const unsigned char *responders_skip(const unsigned char *p,
+                                                   const unsigned char *end, int depth)
+{
+    if (p >= end || depth > 8)
+        return NULL;
+    unsigned c = *p++;
+    uint64_t n = 0, items = 0; /* bytes of payload to skip; objects to skip */
+#define RS_BE(len)                                                                         \
+    do {                                                                                   \
+        if (end - p < (len))                                                               \
+            return NULL;                                                                   \
+        for (int b_ = 0; b_ < (len); b_++)                                                 \
+            n = n << 8 | *p++;                                                             \
+    } while (0)
+    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+        return p;
+    else if (c >= 0x80 && c <= 0x8f)
+        items = 2u * (c & 0x0f);
+    else if (c >= 0x90 && c <= 0x9f)
+        items = c & 0x0f;
+    else if (c >= 0xa0 && c <= 0xbf)
+        n = c & 0x1f;
+    else if (c == 0xc4 || c == 0xd9)
+        RS_BE(1);
+    else if (c == 0xc5 || c == 0xda)
+        RS_BE(2);
+    else if (c == 0xc6 || c == 0xdb)
+        RS_BE(4);
+    else if (c >= 0xc7 && c <= 0xc9) {
+        RS_BE(c == 0xc7 ? 1 : c == 0xc8 ? 2 : 4);
+        n += 1; /* the ext type */
+    } else if (c == 0xca || c == 0xce || c == 0xd2)
+        n = 4;
+    else if (c == 0xcb || c == 0xcf || c == 0xd3)
+        n = 8;
+    else if (c == 0xcc || c == 0xd0)
+        n = 1;
+    else if (c == 0xcd || c == 0xd1)
+        n = 2;
+    else if (c >= 0xd4 && c <= 0xd8)
+        n = 1 + (1u << (c - 0xd4));
+    else if (c == 0xdc || c == 0xdd) {
+        RS_BE(c == 0xdc ? 2 : 4);
+        items = n;
+        n = 0;
+    } else if (c == 0xde || c == 0xdf) {
+        RS_BE(c == 0xde ? 2 : 4);
+        items = 2 * n;
+        n = 0;
+    } else
+        return NULL; /* 0xc1: never used */
+#undef RS_BE
+    if ((uint64_t)(end - p) < n)
+        return NULL;
+    p += n;
+    for (uint64_t k = 0; k < items && p; k++)
+        p = responders_skip(p, end, depth + 1);
+    return p;
+}
+
+/* responders_event_id copies the top-level "event" string of a msgpack
+ * map body into out (outlen bytes, NUL-terminated): 0, or -1 when the body
+ * is not a map or has no such string that fits. */
+static inline int responders_event_id(const void *body, size_t len, char *out, size_t outlen)
+{
+    const unsigned char *p = body, *end = p + len;
+    uint64_t pairs;
+    if (len < 1)
+        return -1;
+    if (*p >= 0x80 && *p <= 0x8f)
+        pairs = *p++ & 0x0f;
+    else if (*p == 0xde && len >= 3) {
+        pairs = (uint64_t)p[1] << 8 | p[2];
+        p += 3;
+    } else
+        return -1;
+    for (uint64_t k = 0; k < pairs && p && p < end; k++) {
+        if (end - p >= 6 && memcmp(p, "\xa5" "event", 6) == 0) {
+            p += 6;
+            size_t n;
+            if (p < end && *p >= 0xa0 && *p <= 0xbf)
+                n = *p++ & 0x1f;
+            else if (end - p >= 2 && *p == 0xd9) {
+                n = p[1];
+                p += 2;
+            } else
+                return -1;
+            if (n >= outlen || (size_t)(end - p) < n)
+                return -1;
+            memcpy(out, p, n);
+            out[n] = '\0';
+            return 0;
+        }
+        p = responders_skip(p, end, 0);     /* the key */
+        if (p)
+            p = responders_skip(p, end, 0); /* its value */
+    }
+    return -1;
+}
+
+/* Sends an ACK of event as socket i's team. */
+static inline void responders_ack(bench_responders *r, size_t i, const char *event)
+{
+    proto_msg m;
+    memset(&m, 0, sizeof m);
+    m.cmd = PROTO_ACK;
+    m.rid = ++r->next_rid;
+    m.event = event;
+    m.team = r->teams[i];
+    m.member = "bench";
+    if (frame_send_msg(r->socks[i], NULL, 0, &m, ZMQ_DONTWAIT) == 0)
+        r->acks_sent++;
+    else
+        r->ack_unsent++;
+}
+
 static inline void responders_msg(bench_responders *r, size_t i, frame_msg *fm)
 {
     size_t len;
@@ -95,15 +228,23 @@ static inline void responders_msg(bench_responders *r, size_t i, frame_msg *fm)
         int in_window = now >= atomic_load(&r->from_us) && now <= atomic_load(&r->end_us);
         if (in_window)
             r->window_dispatches++;
-        proto_msg m;
-        arena_reset(&r->arena);
-        if (proto_decode(fm->cmd, body, len, &m, &r->arena, NULL, 0) != 0) {
+        char event[GL_MAX_ID + 1];
+        if (responders_event_id(body, len, event, sizeof event) != 0) {
             r->undecodable++;
             return;
         }
-        uint64_t sent = responders_id_us(m.event), wall = wall_us();
+        uint64_t sent = responders_id_us(event), wall = wall_us();
         if (in_window && sent && wall >= sent)
             bu_hist_add(&r->lat, wall - sent);
+        if (r->ack)
+            responders_ack(r, i, event);
+        return;
+    }
+    case PROTO_RESULT: {
+        uint64_t end = atomic_load(&r->end_us);
+        r->ack_results++;
+        if (now >= atomic_load(&r->from_us) && now <= end)
+            r->window_ack_results++;
         return;
     }
     case PROTO_WELCOME: {
@@ -120,11 +261,26 @@ static inline void responders_msg(bench_responders *r, size_t i, frame_msg *fm)
     case PROTO_NOTICE:
         r->notices++;
         return;
-    case PROTO_ERROR:
+    case PROTO_ERROR: {
+        proto_msg m;
+        arena_reset(&r->arena);
+        if (proto_decode(fm->cmd, body, len, &m, &r->arena, NULL, 0) == 0 && m.rid) {
+            /* the answer to an ACK (HELLO and HEARTBEAT carry no rid) */
+            r->ack_errors++;
+            if (now >= atomic_load(&r->from_us) && now <= atomic_load(&r->end_us))
+                r->window_ack_errors++;
+            if (!r->first_ack_err) {
+                r->first_ack_err = m.code;
+                snprintf(r->first_ack_reason, sizeof r->first_ack_reason, "%s",
+                         m.reason ? m.reason : "");
+            }
+            return;
+        }
         r->errors++;
         r->rehellos++;
         responders_hello(r, i);
         return;
+    }
     default:
         return; /* HEARTBEAT: any message is a sign of life; we need none */
     }
@@ -155,6 +311,7 @@ static inline void *responders_main(void *arg)
 {
     bench_responders *r = arg;
     size_t n = r->nteams;
+    pthread_setname_np(pthread_self(), "bench-responder"); /* for perf --sort comm */
     int ep = epoll_create1(EPOLL_CLOEXEC);
     r->heartbeat_us = 1000000u;
     r->socks = calloc(n, sizeof *r->socks);
