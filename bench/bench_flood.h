@@ -266,6 +266,8 @@ static inline void flood_scan(flood_term *t, uint64_t now)
 /* Counts the slots still waiting for an answer when the load stops. */
 static inline void flood_count_unanswered(flood_term *t)
 {
+    if (!t->slots)
+        return;
     for (uint32_t i = 0; i < (uint32_t)t->inflight; i++)
         if (t->slots[i].state != SLOT_IDLE)
             t->unanswered++;

@@ -30,13 +30,19 @@
 #include "bench_util.h"
 
 /* A group: n terminals, each filled in by the caller as for flood_main
- * (done and release are taken from terms[0]; done counts terminals). */
+ * (start_us, end_us, done and release are taken from terms[0]; done counts
+ * terminals). */
 typedef struct flood_group {
     flood_term *terms;
     int n;
     pthread_t thread;
-    int failed; /* epoll could not be set up: every terminal failed */
+    int failed;  /* epoll failed: every terminal failed */
+    int blocked; /* a send queue was full: serve every terminal again soon */
+    int over;    /* end_us passed: the terminals are finished */
 } flood_group;
+
+/* The epoll tag of terminal i of a group (responders use tags below it). */
+#define FLOOD_TAG (UINT64_C(1) << 32)
 
 /* flood_serve reads t's replies and refills the slots they free, until a
  * read finds nothing after the last sends. Returns 1 when the send queue
@@ -54,56 +60,92 @@ static inline int flood_serve(flood_term *t, uint64_t now)
     return 0;
 }
 
-static inline void flood_group_loop(flood_group *g, int ep)
+/* flood_group_open opens g's terminals and adds their ZMQ_FDs to ep (data:
+ * FLOOD_TAG | index). A terminal that cannot open is marked failed. */
+static inline void flood_group_open(flood_group *g, int ep)
+{
+    for (int i = 0; i < g->n; i++) {
+        flood_term *t = &g->terms[i];
+        int fd;
+        size_t fdlen = sizeof fd;
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = FLOOD_TAG | (uint64_t)i};
+        if (flood_open(t) != 0 || zmq_getsockopt(t->sock, ZMQ_FD, &fd, &fdlen) != 0 ||
+            epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+            t->failed = 1;
+        t->next_scan = t->start_us + 1000000u;
+    }
+    g->blocked = 1; /* fill every terminal on the first round */
+}
+
+/* flood_group_prepare does what is due before waiting: resends (BUSY
+ * waits over, silent requests), and refills after a full send queue.
+ * Returns how long to wait for input at most, in ms; -1 once end_us has
+ * passed (then call flood_group_finish). */
+static inline long flood_group_prepare(flood_group *g, uint64_t now)
 {
     uint64_t start = g->terms[0].start_us, end = g->terms[0].end_us;
-    uint64_t now = clock_mono_us();
-    if (start > now)
-        bu_sleep_us(start - now);
-    now = clock_mono_us();
-    for (int i = 0; i < g->n; i++)
-        g->terms[i].next_scan = now + 1000000u;
-    int blocked = 1; /* fill every terminal on the first round */
-    for (;;) {
-        now = clock_mono_us();
-        if (now >= end)
-            break;
-        uint64_t wake = end;
-        int still_blocked = 0;
-        for (int i = 0; i < g->n; i++) {
-            flood_term *t = &g->terms[i];
-            if (t->failed)
-                continue;
-            int touched = 0;
-            if (now >= t->next_scan) {
-                flood_scan(t, now); /* may resend: read afterwards */
-                touched = 1;
-            }
-            if (touched || (blocked && t->nidle))
-                still_blocked |= flood_serve(t, now);
-            if (t->next_scan < wake)
-                wake = t->next_scan;
+    if (now >= end)
+        return -1;
+    if (now < start)
+        return (long)((start - now + 999) / 1000);
+    uint64_t wake = end;
+    int blocked = 0;
+    for (int i = 0; i < g->n; i++) {
+        flood_term *t = &g->terms[i];
+        if (t->failed)
+            continue;
+        int touched = 0;
+        if (now >= t->next_scan) {
+            flood_scan(t, now); /* may resend: read afterwards */
+            touched = 1;
         }
-        blocked = still_blocked;
-        now = clock_mono_us();
-        long timeout_ms = wake > now ? (long)((wake - now + 999) / 1000) : 0;
-        if (timeout_ms > 100)
-            timeout_ms = 100;
-        if (blocked && timeout_ms > 1)
-            timeout_ms = 1;
-        struct epoll_event ready[64];
-        int nready = epoll_wait(ep, ready, (int)GL_ARRAY_LEN(ready), (int)timeout_ms);
-        if (nready < 0 && errno != EINTR) {
-            g->failed = 1;
-            break;
-        }
-        now = clock_mono_us();
-        for (int k = 0; k < nready; k++)
-            blocked |= flood_serve(&g->terms[ready[k].data.u32], now);
+        if (touched || (g->blocked && t->nidle))
+            blocked |= flood_serve(t, now);
+        if (t->next_scan < wake)
+            wake = t->next_scan;
     }
+    g->blocked = blocked;
+    now = clock_mono_us();
+    long timeout_ms = wake > now ? (long)((wake - now + 999) / 1000) : 0;
+    if (timeout_ms > 100)
+        timeout_ms = 100;
+    if (blocked && timeout_ms > 1)
+        timeout_ms = 1;
+    return timeout_ms;
+}
+
+/* flood_group_ready serves terminal i, whose ZMQ_FD epoll reported. */
+static inline void flood_group_ready(flood_group *g, uint32_t i)
+{
+    if (!g->over && i < (uint32_t)g->n && !g->terms[i].failed)
+        g->blocked |= flood_serve(&g->terms[i], clock_mono_us());
+}
+
+/* flood_group_finish counts what is left unanswered, takes the terminals'
+ * fds out of ep and adds them to *done. The sockets stay open (closed by
+ * flood_group_close once the phase's usage is read). */
+static inline void flood_group_finish(flood_group *g, int ep)
+{
+    for (int i = 0; i < g->n; i++) {
+        flood_term *t = &g->terms[i];
+        int fd;
+        size_t fdlen = sizeof fd;
+        if (g->failed || !t->sock)
+            t->failed = 1;
+        if (!t->failed) {
+            flood_count_unanswered(t);
+            if (ep >= 0 && zmq_getsockopt(t->sock, ZMQ_FD, &fd, &fdlen) == 0)
+                epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+        }
+    }
+    g->over = 1;
+    atomic_fetch_add(g->terms[0].done, g->n);
+}
+
+static inline void flood_group_close(flood_group *g)
+{
     for (int i = 0; i < g->n; i++)
-        if (!g->terms[i].failed)
-            flood_count_unanswered(&g->terms[i]);
+        flood_close(&g->terms[i]);
 }
 
 /* flood_group_main runs g's terminals on this thread until their end_us,
@@ -111,32 +153,27 @@ static inline void flood_group_loop(flood_group *g, int ep)
 static inline void *flood_group_main(void *arg)
 {
     flood_group *g = arg;
-    atomic_int *done = g->terms[0].done, *release = g->terms[0].release;
     pthread_setname_np(pthread_self(), "bench-terminals"); /* for perf --sort comm */
     int ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0)
         g->failed = 1;
-    for (int i = 0; i < g->n && !g->failed; i++) {
-        flood_term *t = &g->terms[i];
-        int fd;
-        size_t fdlen = sizeof fd;
-        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
-        if (flood_open(t) != 0 || zmq_getsockopt(t->sock, ZMQ_FD, &fd, &fdlen) != 0 ||
-            epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0)
-            t->failed = 1;
+    else
+        flood_group_open(g, ep);
+    for (long timeout; !g->failed && (timeout = flood_group_prepare(g, clock_mono_us())) >= 0;) {
+        struct epoll_event ready[64];
+        int nready = epoll_wait(ep, ready, (int)GL_ARRAY_LEN(ready), (int)timeout);
+        if (nready < 0 && errno != EINTR) {
+            g->failed = 1;
+            break;
+        }
+        for (int k = 0; k < nready; k++)
+            flood_group_ready(g, (uint32_t)(ready[k].data.u64 & 0xffffffffu));
     }
-    if (!g->failed)
-        flood_group_loop(g, ep);
-    for (int i = 0; i < g->n; i++) {
-        if (g->failed)
-            g->terms[i].failed = 1;
-        atomic_fetch_add(done, 1);
-    }
+    flood_group_finish(g, ep);
     /* Stay alive (and counted in /proc) until the phase's usage is read. */
-    for (int waited = 0; waited < 30000 && !atomic_load(release); waited += 5)
+    for (int waited = 0; waited < 30000 && !atomic_load(g->terms[0].release); waited += 5)
         bu_sleep_us(5000);
-    for (int i = 0; i < g->n; i++)
-        flood_close(&g->terms[i]);
+    flood_group_close(g);
     if (ep >= 0)
         close(ep);
     return NULL;

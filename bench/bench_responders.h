@@ -11,7 +11,8 @@
  * `ack` set, every DISPATCH is answered at once with an ACK on the same
  * socket (as the team, member "bench", a rid of its own), as a gridline
  * responder SHOULD do (PROTOCOL.md §5); the RESULTs and ERRORs that come
- * back are counted.
+ * back are counted, the ERRORs to ACKs of an alert's early DISPATCH (seq 0)
+ * also apart.
  *
  * Only the event id is read from a DISPATCH (a scan of the body's top-level
  * map, not a full decode of the event record it carries): with hundreds of
@@ -43,6 +44,7 @@
 #include "../proto/frame.h"
 #include "../proto/proto.h"
 #include "bench_flood.h"
+#include "bench_flood_group.h"
 #include "bench_util.h"
 
 typedef struct bench_responders {
@@ -53,6 +55,10 @@ typedef struct bench_responders {
     size_t nteams;
     _Atomic uint64_t from_us, end_us; /* CLOCK_MONOTONIC window for the counts */
     int ack;                     /* ACK every DISPATCH */
+    /* optional: terminals to drive on this thread too (bench_throughput
+     * --terminal-threads 0), handed over once filled in; the thread opens
+     * them, runs them until their end_us and closes them when it stops */
+    _Atomic(flood_group *) group;
     atomic_int stop;
     pthread_t thread;
     /* the thread's own */
@@ -68,7 +74,7 @@ typedef struct bench_responders {
     bu_hist lat;                 /* first SUBMIT → DISPATCH, in the window */
     /* with ack: ACKs sent; RESULTs and ERRORs received (and in the window) */
     uint64_t acks_sent, ack_results, window_ack_results, ack_errors, window_ack_errors,
-        ack_unsent, next_rid;
+        ack_unsent, next_rid, ack_errors_early;
     uint32_t first_ack_err;
     char first_ack_reason[200];
 } bench_responders;
@@ -161,13 +167,17 @@ static inline const unsigned char *responders_skip(const unsigned char *p,
     return p;
 }
 
-/* responders_event_id copies the top-level "event" string of a msgpack
- * map body into out (outlen bytes, NUL-terminated): 0, or -1 when the body
- * is not a map or has no such string that fits. */
-static inline int responders_event_id(const void *body, size_t len, char *out, size_t outlen)
+/* responders_event_id copies the top-level "event" string of a DISPATCH
+ * body (a msgpack map) into out (outlen bytes, NUL-terminated) and sets
+ * *seq to its "seq" (UINT64_MAX when absent): 0, or -1 when the body is not
+ * a map or has no "event" string that fits. */
+static inline int responders_event_id(const void *body, size_t len, char *out, size_t outlen,
+                                      uint64_t *seq)
 {
     const unsigned char *p = body, *end = p + len;
     uint64_t pairs;
+    int found = 0;
+    *seq = UINT64_MAX;
     if (len < 1)
         return -1;
     if (*p >= 0x80 && *p <= 0x8f)
@@ -192,22 +202,41 @@ static inline int responders_event_id(const void *body, size_t len, char *out, s
                 return -1;
             memcpy(out, p, n);
             out[n] = '\0';
-            return 0;
+            p += n;
+            found = 1;
+            continue;
+        }
+        if (end - p >= 5 && memcmp(p, "\xa3" "seq", 4) == 0) {
+            p += 4;
+            const unsigned char *v = p;
+            if ((p = responders_skip(p, end, 0)) == NULL)
+                return -1;
+            if (*v <= 0x7f)
+                *seq = *v;
+            else if (*v >= 0xcc && *v <= 0xcf)
+                for (*seq = 0, v++; v < p; v++)
+                    *seq = *seq << 8 | *v;
+            continue;
         }
         p = responders_skip(p, end, 0);     /* the key */
         if (p)
             p = responders_skip(p, end, 0); /* its value */
     }
-    return -1;
+    return found ? 0 : -1;
 }
 
+/* The rid of an ACK of an alert's early DISPATCH (seq 0, sent before its
+ * filing committed, PROTOCOL.md §12) has this bit set, so that the errors
+ * such ACKs get are counted apart. */
+#define RESPONDERS_RID_EARLY (UINT64_C(1) << 62)
+
 /* Sends an ACK of event as socket i's team. */
-static inline void responders_ack(bench_responders *r, size_t i, const char *event)
+static inline void responders_ack(bench_responders *r, size_t i, const char *event, int early)
 {
     proto_msg m;
     memset(&m, 0, sizeof m);
     m.cmd = PROTO_ACK;
-    m.rid = ++r->next_rid;
+    m.rid = ++r->next_rid | (early ? RESPONDERS_RID_EARLY : 0);
     m.event = event;
     m.team = r->teams[i];
     m.member = "bench";
@@ -229,7 +258,8 @@ static inline void responders_msg(bench_responders *r, size_t i, frame_msg *fm)
         if (in_window)
             r->window_dispatches++;
         char event[GL_MAX_ID + 1];
-        if (responders_event_id(body, len, event, sizeof event) != 0) {
+        uint64_t seq;
+        if (responders_event_id(body, len, event, sizeof event, &seq) != 0) {
             r->undecodable++;
             return;
         }
@@ -237,7 +267,7 @@ static inline void responders_msg(bench_responders *r, size_t i, frame_msg *fm)
         if (in_window && sent && wall >= sent)
             bu_hist_add(&r->lat, wall - sent);
         if (r->ack)
-            responders_ack(r, i, event);
+            responders_ack(r, i, event, seq == 0);
         return;
     }
     case PROTO_RESULT: {
@@ -267,6 +297,8 @@ static inline void responders_msg(bench_responders *r, size_t i, frame_msg *fm)
         if (proto_decode(fm->cmd, body, len, &m, &r->arena, NULL, 0) == 0 && m.rid) {
             /* the answer to an ACK (HELLO and HEARTBEAT carry no rid) */
             r->ack_errors++;
+            if (m.rid & RESPONDERS_RID_EARLY)
+                r->ack_errors_early++;
             if (now >= atomic_load(&r->from_us) && now <= atomic_load(&r->end_us))
                 r->window_ack_errors++;
             if (!r->first_ack_err) {
@@ -311,6 +343,7 @@ static inline void *responders_main(void *arg)
 {
     bench_responders *r = arg;
     size_t n = r->nteams;
+    flood_group *g = NULL;
     pthread_setname_np(pthread_self(), "bench-responder"); /* for perf --sort comm */
     int ep = epoll_create1(EPOLL_CLOEXEC);
     r->heartbeat_us = 1000000u;
@@ -343,14 +376,31 @@ static inline void *responders_main(void *arg)
     }
     uint64_t next_beat = clock_mono_us() + r->heartbeat_us / 2;
     while (!atomic_load(&r->stop)) {
+        long timeout = 20;
+        if (!g && (g = atomic_load(&r->group)) != NULL) {
+            pthread_setname_np(pthread_self(), "bench-load"); /* responders and terminals */
+            flood_group_open(g, ep);
+        }
+        if (g && !g->over) {
+            long t = flood_group_prepare(g, clock_mono_us());
+            if (t < 0)
+                flood_group_finish(g, ep);
+            else if (t < timeout)
+                timeout = t;
+        }
         struct epoll_event ready[64];
-        int nready = epoll_wait(ep, ready, (int)GL_ARRAY_LEN(ready), 20);
+        int nready = epoll_wait(ep, ready, (int)GL_ARRAY_LEN(ready), (int)timeout);
         if (nready < 0 && errno != EINTR) {
             r->failed = 1;
             break;
         }
-        for (int k = 0; k < nready; k++)
-            responders_drain(r, (size_t)ready[k].data.u64);
+        for (int k = 0; k < nready; k++) {
+            uint64_t tag = ready[k].data.u64;
+            if (tag >= FLOOD_TAG)
+                flood_group_ready(g, (uint32_t)(tag - FLOOD_TAG));
+            else
+                responders_drain(r, (size_t)tag);
+        }
         uint64_t now = clock_mono_us();
         if (now < next_beat)
             continue;
@@ -373,6 +423,15 @@ static inline void *responders_main(void *arg)
         next_beat = now + r->heartbeat_us / 2;
     }
 done:
+    if (!g)
+        g = atomic_load(&r->group);
+    if (g) {
+        if (!g->over) {
+            g->failed |= r->failed;
+            flood_group_finish(g, -1);
+        }
+        flood_group_close(g);
+    }
     for (size_t i = 0; r->socks && i < n; i++)
         if (r->socks[i])
             zmq_close(r->socks[i]);

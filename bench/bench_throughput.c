@@ -117,7 +117,8 @@ typedef struct results {
     /* dispatches */
     uint64_t dispatches, window_dispatches, notices, rehellos;
     /* --ack: ACKs sent, RESULTs and ERRORs back (all, and in the window) */
-    uint64_t acks_sent, ack_results, window_ack_results, ack_errors, window_ack_errors, ack_unsent;
+    uint64_t acks_sent, ack_results, window_ack_results, ack_errors, window_ack_errors, ack_unsent,
+        ack_errors_early;
     uint32_t first_ack_err;
     char first_ack_reason[200];
     int teams_present;
@@ -215,7 +216,9 @@ static void print_acks(void)
         printf("%-34s %14" PRIu64 "     (of %" PRIu64 " dispatches in the store)\n",
                "pending dispatches at the end", store_pending(), store_dispatches());
     if (res.ack_errors)
-        printf("ack errors: first code %u: %s\n", res.first_ack_err, res.first_ack_reason);
+        printf("ack errors: %" PRIu64 " in all, %" PRIu64
+               " of them to early alert DISPATCHes (seq 0); first code %u: %s\n",
+               res.ack_errors, res.ack_errors_early, res.first_ack_err, res.first_ack_reason);
 }
 
 static void print_table(void)
@@ -341,6 +344,8 @@ static json_t *make_json(void)
             json_object_set_new(j, "ack_errors", json_integer((json_int_t)res.window_ack_errors));
             json_object_set_new(j, "acks_sent", json_integer((json_int_t)res.acks_sent));
             json_object_set_new(j, "acks_unsent", json_integer((json_int_t)res.ack_unsent));
+            json_object_set_new(j, "ack_errors_early",
+                                json_integer((json_int_t)res.ack_errors_early));
             if (res.store.ok)
                 json_object_set_new(j, "pending_at_end", json_integer((json_int_t)store_pending()));
         }
@@ -439,7 +444,9 @@ static int run_load(void)
     int m = (int)cfg.terminals;
     flood_term *terms = calloc((size_t)m, sizeof *terms);
     mix_scratch *scratch = calloc((size_t)m, sizeof *scratch);
-    int ngroups = cfg.terminal_threads < m ? (int)cfg.terminal_threads : m;
+    /* --terminal-threads 0: the terminals on the responders' thread */
+    int on_responders = cfg.terminal_threads == 0 && !cfg.no_responders;
+    int ngroups = cfg.terminal_threads < 1 ? 1 : cfg.terminal_threads < m ? (int)cfg.terminal_threads : m;
     flood_group *groups = calloc((size_t)ngroups, sizeof *groups);
     char *started = calloc((size_t)ngroups, 1);
     void *ctx = zmq_ctx_new();
@@ -513,6 +520,10 @@ static int run_load(void)
         int first = (int)((long)m * g / ngroups), last = (int)((long)m * (g + 1) / ngroups);
         groups[g].terms = &terms[first];
         groups[g].n = last - first;
+        if (on_responders) {
+            atomic_store(&resp.group, &groups[g]); /* that thread opens and runs them */
+            continue;
+        }
         if (pthread_create(&groups[g].thread, NULL, flood_group_main, &groups[g]) != 0) {
             fprintf(stderr, "bench_throughput: cannot start terminal thread %d\n", g);
             for (int i = first; i < last; i++)
@@ -584,6 +595,7 @@ out:
         res.ack_errors = resp.ack_errors;
         res.window_ack_errors = resp.window_ack_errors;
         res.ack_unsent = resp.ack_unsent;
+        res.ack_errors_early = resp.ack_errors_early;
         res.first_ack_err = resp.first_ack_err;
         memcpy(res.first_ack_reason, resp.first_ack_reason, sizeof res.first_ack_reason);
         if (resp.failed)
@@ -655,7 +667,7 @@ int main(int argc, char **argv)
     if (cfg.workers < 1 || cfg.alert_workers < 0 || cfg.workers + cfg.alert_workers > MAX_WORKERS ||
         cfg.terminals < 1 ||
         cfg.terminals > MAX_TERMINALS || cfg.inflight < 1 || cfg.inflight > MAX_INFLIGHT ||
-        cfg.terminal_threads < 1 || cfg.io_threads < 1 || cfg.io_threads > 16 ||
+        cfg.terminal_threads < 0 || cfg.io_threads < 1 || cfg.io_threads > 16 ||
         cfg.duration_s < 1 || cfg.duration_s > 600 || cfg.warmup_s < 0 || cfg.warmup_s > 60 ||
         cfg.alert_pct < 0 || cfg.feedback_pct < 0 || cfg.alert_pct + cfg.feedback_pct > 100 ||
         (strcmp(cfg.transport, "tcp") != 0 && strcmp(cfg.transport, "ipc") != 0) ||
