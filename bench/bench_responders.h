@@ -204,6 +204,8 @@ static inline int responders_event_id(const void *body, size_t len, char *out, s
             out[n] = '\0';
             p += n;
             found = 1;
+            if (*seq != UINT64_MAX)
+                return 0; /* both: the rest (the record) is not needed */
             continue;
         }
         if (end - p >= 5 && memcmp(p, "\xa3" "seq", 4) == 0) {
@@ -216,6 +218,8 @@ static inline int responders_event_id(const void *body, size_t len, char *out, s
             else if (*v >= 0xcc && *v <= 0xcf)
                 for (*seq = 0, v++; v < p; v++)
                     *seq = *seq << 8 | *v;
+            if (found)
+                return 0;
             continue;
         }
         p = responders_skip(p, end, 0);     /* the key */
