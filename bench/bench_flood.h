@@ -5,7 +5,9 @@
  * keeps `inflight` routine SUBMITs in flight until end_us: requests in every
  * category, one in five property feedback, spread over real grids and
  * compounds. Replies are matched by rid (slot index in the low 16 bits, a
- * per-slot generation above), so stale ones never match. FILED frees the
+ * per-slot generation above), so stale ones never match; a reply's rid,
+ * duplicate, retry_after_ms, code and reason are read in place
+ * (bench_msgpack.h), not decoded whole. FILED frees the
  * slot for a new event; BUSY waits retry_after_ms plus up to 10% jitter, then
  * resends the same SUBMIT (PROTOCOL.md §11); a 3xx ERROR waits 100 ms, a
  * 1xx/2xx ERROR drops the event; a request silent for 10 s is resent.
@@ -33,6 +35,7 @@
 #include "../common/records.h"
 #include "../proto/frame.h"
 #include "../proto/proto.h"
+#include "bench_msgpack.h"
 #include "bench_submit.h"
 #include "bench_util.h"
 
@@ -192,14 +195,16 @@ static inline void flood_reply(flood_term *t, frame_msg *fm, uint64_t at)
 {
     size_t len;
     const void *body = frame_body(fm, &len);
-    proto_msg m;
-    arena_reset(&t->arena);
-    if (proto_decode(fm->cmd, body, len, &m, &t->arena, NULL, 0) != 0) {
+    /* Only what the matching needs, read in place (bench_msgpack.h). */
+    static const char *const keys[] = {"rid", "duplicate", "retry_after_ms", "code", "reason"};
+    const unsigned char *v[5], *end = (const unsigned char *)body + len;
+    uint64_t rid = 0;
+    if (!body || mp_get(body, len, keys, v, 5) != 0 || mp_uint(v[0], end, &rid) != 0) {
         t->stale++;
         return;
     }
-    uint32_t i = (uint32_t)(m.rid & 0xffff);
-    if (!m.rid || i >= (uint32_t)t->inflight || t->slots[i].gen != m.rid >> 16 ||
+    uint32_t i = (uint32_t)(rid & 0xffff);
+    if (!rid || i >= (uint32_t)t->inflight || t->slots[i].gen != rid >> 16 ||
         t->slots[i].state != SLOT_SENT) {
         t->stale++;
         return;
@@ -211,31 +216,41 @@ static inline void flood_reply(flood_term *t, frame_msg *fm, uint64_t at)
         t->filed++;
         if (at <= t->end_us && at >= t->measure_from_us)
             t->window_filed++;
-        if (m.duplicate)
+        if (v[1] && *v[1] == 0xc3) /* duplicate: true */
             t->dups++;
         if (at >= t->measure_from_us)
             bu_hist_add(&t->lat, at - s->first_us);
         s->state = SLOT_IDLE;
         t->idle[t->nidle++] = i;
         return;
-    case PROTO_BUSY:
+    case PROTO_BUSY: {
+        uint64_t retry_after_ms = 0;
+        mp_uint(v[2], end, &retry_after_ms);
         t->busy++;
-        wait_us = (uint64_t)m.retry_after_ms * 1000u;
+        wait_us = retry_after_ms * 1000u;
         bu_hist_add(&t->busy_hint, wait_us);
         break;
-    case PROTO_ERROR:
+    }
+    case PROTO_ERROR: {
+        uint64_t code = 0;
+        const char *reason = "";
+        size_t rlen = 0;
+        mp_uint(v[3], end, &code);
+        if (mp_str(v[4], end, &reason, &rlen) != 0)
+            rlen = 0;
         t->errors++;
         if (!t->first_err) {
-            t->first_err = m.code;
-            snprintf(t->first_reason, sizeof t->first_reason, "%s", m.reason ? m.reason : "");
+            t->first_err = (uint32_t)code;
+            snprintf(t->first_reason, sizeof t->first_reason, "%.*s", (int)rlen, reason);
         }
-        if (m.code < 300) { /* final for this content: move on to a new event */
+        if (code < 300) { /* final for this content: move on to a new event */
             s->state = SLOT_IDLE;
             t->idle[t->nidle++] = i;
             return;
         }
         wait_us = 100000; /* service trouble: back off, resend the same */
         break;
+    }
     default:
         t->stale++;
         return;

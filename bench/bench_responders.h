@@ -45,6 +45,7 @@
 #include "../proto/proto.h"
 #include "bench_flood.h"
 #include "bench_flood_group.h"
+#include "bench_msgpack.h"
 #include "bench_util.h"
 
 typedef struct bench_responders {
@@ -105,128 +106,25 @@ static inline uint64_t responders_id_us(const char *id)
     return i >= 12 && id[i] == '-' ? v : 0;
 }
 
-/* Skips one msgpack object at p (end: the body's end); the byte after it,
- * or NULL when the body is malformed or nested deeper than depth. */
-static inline const unsigned char *responders_skip(const unsigned char *p,
-                                                   const unsigned char *end, int depth)
-{
-    if (p >= end || depth > 8)
-        return NULL;
-    unsigned c = *p++;
-    uint64_t n = 0, items = 0; /* bytes of payload to skip; objects to skip */
-#define RS_BE(len)                                                                         \
-    do {                                                                                   \
-        if (end - p < (len))                                                               \
-            return NULL;                                                                   \
-        for (int b_ = 0; b_ < (len); b_++)                                                 \
-            n = n << 8 | *p++;                                                             \
-    } while (0)
-    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
-        return p;
-    else if (c >= 0x80 && c <= 0x8f)
-        items = 2u * (c & 0x0f);
-    else if (c >= 0x90 && c <= 0x9f)
-        items = c & 0x0f;
-    else if (c >= 0xa0 && c <= 0xbf)
-        n = c & 0x1f;
-    else if (c == 0xc4 || c == 0xd9)
-        RS_BE(1);
-    else if (c == 0xc5 || c == 0xda)
-        RS_BE(2);
-    else if (c == 0xc6 || c == 0xdb)
-        RS_BE(4);
-    else if (c >= 0xc7 && c <= 0xc9) {
-        RS_BE(c == 0xc7 ? 1 : c == 0xc8 ? 2 : 4);
-        n += 1; /* the ext type */
-    } else if (c == 0xca || c == 0xce || c == 0xd2)
-        n = 4;
-    else if (c == 0xcb || c == 0xcf || c == 0xd3)
-        n = 8;
-    else if (c == 0xcc || c == 0xd0)
-        n = 1;
-    else if (c == 0xcd || c == 0xd1)
-        n = 2;
-    else if (c >= 0xd4 && c <= 0xd8)
-        n = 1 + (1u << (c - 0xd4));
-    else if (c == 0xdc || c == 0xdd) {
-        RS_BE(c == 0xdc ? 2 : 4);
-        items = n;
-        n = 0;
-    } else if (c == 0xde || c == 0xdf) {
-        RS_BE(c == 0xde ? 2 : 4);
-        items = 2 * n;
-        n = 0;
-    } else
-        return NULL; /* 0xc1: never used */
-#undef RS_BE
-    if ((uint64_t)(end - p) < n)
-        return NULL;
-    p += n;
-    for (uint64_t k = 0; k < items && p; k++)
-        p = responders_skip(p, end, depth + 1);
-    return p;
-}
-
 /* responders_event_id copies the top-level "event" string of a DISPATCH
- * body (a msgpack map) into out (outlen bytes, NUL-terminated) and sets
- * *seq to its "seq" (UINT64_MAX when absent): 0, or -1 when the body is not
- * a map or has no "event" string that fits. */
+ * body into out (outlen bytes, NUL-terminated) and sets *seq to its "seq"
+ * (UINT64_MAX when absent): 0, or -1 when the body is not a map or has no
+ * "event" string that fits. */
 static inline int responders_event_id(const void *body, size_t len, char *out, size_t outlen,
                                       uint64_t *seq)
 {
-    const unsigned char *p = body, *end = p + len;
-    uint64_t pairs;
-    int found = 0;
-    *seq = UINT64_MAX;
-    if (len < 1)
+    static const char *const keys[] = {"event", "seq"};
+    const unsigned char *v[2], *end = (const unsigned char *)body + len;
+    const char *s;
+    size_t n;
+    if (!body || mp_get(body, len, keys, v, 2) != 0 || mp_str(v[0], end, &s, &n) != 0 ||
+        n >= outlen)
         return -1;
-    if (*p >= 0x80 && *p <= 0x8f)
-        pairs = *p++ & 0x0f;
-    else if (*p == 0xde && len >= 3) {
-        pairs = (uint64_t)p[1] << 8 | p[2];
-        p += 3;
-    } else
-        return -1;
-    for (uint64_t k = 0; k < pairs && p && p < end; k++) {
-        if (end - p >= 6 && memcmp(p, "\xa5" "event", 6) == 0) {
-            p += 6;
-            size_t n;
-            if (p < end && *p >= 0xa0 && *p <= 0xbf)
-                n = *p++ & 0x1f;
-            else if (end - p >= 2 && *p == 0xd9) {
-                n = p[1];
-                p += 2;
-            } else
-                return -1;
-            if (n >= outlen || (size_t)(end - p) < n)
-                return -1;
-            memcpy(out, p, n);
-            out[n] = '\0';
-            p += n;
-            found = 1;
-            if (*seq != UINT64_MAX)
-                return 0; /* both: the rest (the record) is not needed */
-            continue;
-        }
-        if (end - p >= 5 && memcmp(p, "\xa3" "seq", 4) == 0) {
-            p += 4;
-            const unsigned char *v = p;
-            if ((p = responders_skip(p, end, 0)) == NULL)
-                return -1;
-            if (*v <= 0x7f)
-                *seq = *v;
-            else if (*v >= 0xcc && *v <= 0xcf)
-                for (*seq = 0, v++; v < p; v++)
-                    *seq = *seq << 8 | *v;
-            if (found)
-                return 0;
-            continue;
-        }
-        p = responders_skip(p, end, 0);     /* the key */
-        if (p)
-            p = responders_skip(p, end, 0); /* its value */
-    }
-    return found ? 0 : -1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    if (mp_uint(v[1], end, seq) != 0)
+        *seq = UINT64_MAX;
+    return 0;
 }
 
 /* The rid of an ACK of an alert's early DISPATCH (seq 0, sent before its
