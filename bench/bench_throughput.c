@@ -5,8 +5,9 @@
  * It starts the real broker and --workers workers on a fresh store in a
  * temporary directory (tcp on 127.0.0.1, or ipc://), connects responders
  * present as every team of the county, and drives the service with
- * --terminals simulated terminals (threads with a raw DEALER socket each,
- * bench_flood.h), each keeping --inflight SUBMITs in flight: requests,
+ * --terminals simulated terminals (a raw DEALER socket each, bench_flood.h,
+ * all driven by one thread: --terminal-threads, bench_flood_group.h), each
+ * keeping --inflight SUBMITs in flight: requests,
  * property feedback and a few alerts, in every grid and compound of the demo
  * county, with SUBMIT bodies of --payload bytes. After --warmup seconds it
  * measures for --duration seconds:
@@ -14,7 +15,8 @@
  *   - FILED replies received (each is durable: FILED follows the commit), and
  *     the time from an event's first SUBMIT to its FILED;
  *   - DISPATCHes arriving at the teams' responders, and the time from the
- *     event's first SUBMIT to each of them;
+ *     event's first SUBMIT to each of them; with --ack, the ACKs the
+ *     responders send for each and the RESULTs and ERRORs they get back;
  *   - LMDB write transactions committed (the environment's txnid), so the
  *     events per commit;
  *   - CPU time of the broker, each worker and this program (schedstat, with
@@ -648,7 +650,7 @@ int main(int argc, char **argv)
     const opt_def defs[] = {
         {"workers", OPT_INT, "2", "gridline-worker processes sharing the store (N)", &cfg.workers, NULL},
         {"alert-workers", OPT_INT, "1", "more workers started with --lanes alert, as make run does (0: none)", &cfg.alert_workers, NULL},
-        {"terminals", OPT_INT, "16", "simulated terminals, a thread and a DEALER socket each (M)", &cfg.terminals, NULL},
+        {"terminals", OPT_INT, "16", "simulated terminals, a DEALER socket each (M)", &cfg.terminals, NULL},
         {"inflight", OPT_INT, "16", "SUBMITs each terminal keeps in flight (K)", &cfg.inflight, NULL},
         {"terminal-threads", OPT_INT, "1", "threads driving the terminals, each serving its share of the sockets with epoll (at most M)", &cfg.terminal_threads, NULL},
         {"io-threads", OPT_INT, "1", "ZeroMQ I/O threads of this program (terminals and responders)", &cfg.io_threads, NULL},
