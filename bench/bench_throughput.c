@@ -652,7 +652,7 @@ int main(int argc, char **argv)
         {"alert-workers", OPT_INT, "1", "more workers started with --lanes alert, as make run does (0: none)", &cfg.alert_workers, NULL},
         {"terminals", OPT_INT, "16", "simulated terminals, a DEALER socket each (M)", &cfg.terminals, NULL},
         {"inflight", OPT_INT, "16", "SUBMITs each terminal keeps in flight (K)", &cfg.inflight, NULL},
-        {"terminal-threads", OPT_INT, "1", "threads driving the terminals, each serving its share of the sockets with epoll (at most M)", &cfg.terminal_threads, NULL},
+        {"terminal-threads", OPT_INT, "1", "threads driving the terminals, each serving its share of the sockets with epoll (0: on the responders' thread; at most M)", &cfg.terminal_threads, NULL},
         {"io-threads", OPT_INT, "1", "ZeroMQ I/O threads of this program (terminals and responders)", &cfg.io_threads, NULL},
         {"duration", OPT_INT, "8", "seconds measured, after the warm-up (at most 600)", &cfg.duration_s, NULL},
         {"warmup", OPT_INT, "2", "seconds of load before measuring (at most 60)", &cfg.warmup_s, NULL},
