@@ -480,7 +480,9 @@ static int run_load(void)
     mix_scratch *scratch = calloc((size_t)m, sizeof *scratch);
     /* --terminal-threads 0: the terminals on the responders' thread */
     int on_responders = cfg.terminal_threads == 0 && !cfg.no_responders;
-    int ngroups = cfg.terminal_threads < 1 ? 1 : cfg.terminal_threads < m ? (int)cfg.terminal_threads : m;
+    int ngroups = cfg.terminal_threads < 1   ? 1
+                  : cfg.terminal_threads < m ? (int)cfg.terminal_threads
+                                             : m;
     flood_group *groups = calloc((size_t)ngroups, sizeof *groups);
     char *started = calloc((size_t)ngroups, 1);
     void *ctx = zmq_ctx_new();

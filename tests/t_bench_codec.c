@@ -104,7 +104,8 @@ static void check_submits(void)
 
 static void check_ids(void)
 {
-    static const uint64_t us[] = {0, 1, 0xabcdef, UINT64_C(0x1944f3a2b1c0), UINT64_C(0xffffffffffffff)};
+    static const uint64_t us[] = {0, 1, 0xabcdef, UINT64_C(0x1944f3a2b1c0),
+                                  UINT64_C(0xffffffffffffff)};
     static const int idx[] = {0, 7, 10, 99, 1023};
     static const uint64_t no[] = {0, 9, 10, 123456789, UINT64_MAX};
     int same = 0, all = 0;
