@@ -5,7 +5,9 @@
  * keeps `inflight` routine SUBMITs in flight until end_us: requests in every
  * category, one in five property feedback, spread over real grids and
  * compounds. Replies are matched by rid (slot index in the low 16 bits, a
- * per-slot generation above), so stale ones never match. FILED frees the
+ * per-slot generation above), so stale ones never match; a reply's rid,
+ * duplicate, retry_after_ms, code and reason are read in place
+ * (bench_msgpack.h), not decoded whole. FILED frees the
  * slot for a new event; BUSY waits retry_after_ms plus up to 10% jitter, then
  * resends the same SUBMIT (PROTOCOL.md §11); a 3xx ERROR waits 100 ms, a
  * 1xx/2xx ERROR drops the event; a request silent for 10 s is resent.
@@ -33,6 +35,8 @@
 #include "../common/records.h"
 #include "../proto/frame.h"
 #include "../proto/proto.h"
+#include "bench_msgpack.h"
+#include "bench_submit.h"
 #include "bench_util.h"
 
 #define MAX_INFLIGHT 16384 /* the slot index must fit 16 bits of the rid */
@@ -123,6 +127,7 @@ typedef struct flood_term {
     void (*make_event)(const struct flood_term *t, const slot *s, gl_event *ev);
     void *event_arg;              /* make_event's own (per-terminal scratch, ...) */
     uint64_t measure_from_us;     /* FILED before this: not in window_filed nor lat */
+    int fast_submit;              /* bodies by submit_encode (the caller checked it) */
     pthread_t thread;
     /* the thread's own */
     void *sock;
@@ -132,6 +137,7 @@ typedef struct flood_term {
     size_t nidle;
     uint64_t next_scan;
     gl_arena arena;
+    unsigned char *body;          /* with fast_submit: SUBMIT_MAX_BODY bytes */
     /* results */
     int failed;
     uint64_t sent, filed, window_filed, busy, errors, dups, resends, stale, unanswered;
@@ -174,7 +180,10 @@ static inline int flood_send(flood_term *t, uint32_t i, uint64_t now)
         t->make_event(t, s, &m.ev);
     else
         routine_event(t, s, &m.ev);
-    int rc = frame_send_msg(t->sock, NULL, 0, &m, ZMQ_DONTWAIT);
+    size_t len = t->body ? submit_encode(t->body, SUBMIT_MAX_BODY, m.rid, &m.ev) : 0;
+    int rc = len ? frame_send(t->sock, NULL, 0, PROTO_SUBMIT, t->body, len, 0, NULL, 0,
+                              ZMQ_DONTWAIT)
+                 : frame_send_msg(t->sock, NULL, 0, &m, ZMQ_DONTWAIT);
     if (rc == 0) {
         s->state = SLOT_SENT;
         s->sent_us = now;
@@ -186,14 +195,16 @@ static inline void flood_reply(flood_term *t, frame_msg *fm, uint64_t at)
 {
     size_t len;
     const void *body = frame_body(fm, &len);
-    proto_msg m;
-    arena_reset(&t->arena);
-    if (proto_decode(fm->cmd, body, len, &m, &t->arena, NULL, 0) != 0) {
+    /* Only what the matching needs, read in place (bench_msgpack.h). */
+    static const char *const keys[] = {"rid", "duplicate", "retry_after_ms", "code", "reason"};
+    const unsigned char *v[5], *end = (const unsigned char *)body + len;
+    uint64_t rid = 0;
+    if (!body || mp_get(body, len, keys, v, 5) != 0 || mp_uint(v[0], end, &rid) != 0) {
         t->stale++;
         return;
     }
-    uint32_t i = (uint32_t)(m.rid & 0xffff);
-    if (!m.rid || i >= (uint32_t)t->inflight || t->slots[i].gen != m.rid >> 16 ||
+    uint32_t i = (uint32_t)(rid & 0xffff);
+    if (!rid || i >= (uint32_t)t->inflight || t->slots[i].gen != rid >> 16 ||
         t->slots[i].state != SLOT_SENT) {
         t->stale++;
         return;
@@ -205,31 +216,41 @@ static inline void flood_reply(flood_term *t, frame_msg *fm, uint64_t at)
         t->filed++;
         if (at <= t->end_us && at >= t->measure_from_us)
             t->window_filed++;
-        if (m.duplicate)
+        if (v[1] && *v[1] == 0xc3) /* duplicate: true */
             t->dups++;
         if (at >= t->measure_from_us)
             bu_hist_add(&t->lat, at - s->first_us);
         s->state = SLOT_IDLE;
         t->idle[t->nidle++] = i;
         return;
-    case PROTO_BUSY:
+    case PROTO_BUSY: {
+        uint64_t retry_after_ms = 0;
+        mp_uint(v[2], end, &retry_after_ms);
         t->busy++;
-        wait_us = (uint64_t)m.retry_after_ms * 1000u;
+        wait_us = retry_after_ms * 1000u;
         bu_hist_add(&t->busy_hint, wait_us);
         break;
-    case PROTO_ERROR:
+    }
+    case PROTO_ERROR: {
+        uint64_t code = 0;
+        const char *reason = "";
+        size_t rlen = 0;
+        mp_uint(v[3], end, &code);
+        if (mp_str(v[4], end, &reason, &rlen) != 0)
+            rlen = 0;
         t->errors++;
         if (!t->first_err) {
-            t->first_err = m.code;
-            snprintf(t->first_reason, sizeof t->first_reason, "%s", m.reason ? m.reason : "");
+            t->first_err = (uint32_t)code;
+            snprintf(t->first_reason, sizeof t->first_reason, "%.*s", (int)rlen, reason);
         }
-        if (m.code < 300) { /* final for this content: move on to a new event */
+        if (code < 300) { /* final for this content: move on to a new event */
             s->state = SLOT_IDLE;
             t->idle[t->nidle++] = i;
             return;
         }
         wait_us = 100000; /* service trouble: back off, resend the same */
         break;
+    }
     default:
         t->stale++;
         return;
@@ -263,6 +284,57 @@ static inline void flood_scan(flood_term *t, uint64_t now)
     }
 }
 
+/* Counts the slots still waiting for an answer when the load stops. */
+static inline void flood_count_unanswered(flood_term *t)
+{
+    if (!t->slots)
+        return;
+    for (uint32_t i = 0; i < (uint32_t)t->inflight; i++)
+        if (t->slots[i].state != SLOT_IDLE)
+            t->unanswered++;
+}
+
+/* Sends new events in the idle slots until none is left or the send queue
+ * is full: 1 when it is full (try again shortly), else 0. */
+static inline int flood_fill(flood_term *t, uint64_t now)
+{
+    while (t->nidle) {
+        uint32_t i = t->idle[t->nidle - 1];
+        slot *s = &t->slots[i];
+        s->gen++;
+        s->k = t->next_k;
+        submit_format_id(s->id, wall_us(), t->index, t->next_no); /* "%012x-t%02d-%u" */
+        s->first_us = now;
+        if (flood_send(t, i, now) != 0)
+            return 1; /* send queue full: try again shortly */
+        t->nidle--;
+        t->next_k += (uint64_t)t->stride;
+        t->next_no++;
+        t->sent++;
+    }
+    return 0;
+}
+
+/* Reads and handles the replies waiting on t's socket, until none is left
+ * (or a budget of 4096). 0, or -1 when the socket fails. */
+static inline int flood_drain(flood_term *t)
+{
+    for (int budget = 0; budget < 4096; budget++) {
+        frame_msg fm;
+        int rc = frame_recv(t->sock, 0, ZMQ_DONTWAIT, &fm);
+        if (rc == GL_EUNAVAILABLE) {
+            frame_close(&fm);
+            return 0;
+        }
+        if (rc == 0)
+            flood_reply(t, &fm, clock_mono_us());
+        else
+            t->stale++;
+        frame_close(&fm);
+    }
+    return 0;
+}
+
 static inline void flood_loop(flood_term *t)
 {
     uint64_t now = clock_mono_us();
@@ -275,24 +347,7 @@ static inline void flood_loop(flood_term *t)
             break;
         if (now >= t->next_scan)
             flood_scan(t, now);
-        int blocked = 0;
-        while (t->nidle) {
-            uint32_t i = t->idle[t->nidle - 1];
-            slot *s = &t->slots[i];
-            s->gen++;
-            s->k = t->next_k;
-            snprintf(s->id, sizeof s->id, "%012" PRIx64 "-t%02d-%" PRIu64, wall_us(), t->index,
-                     t->next_no);
-            s->first_us = now;
-            if (flood_send(t, i, now) != 0) {
-                blocked = 1; /* send queue full: try again shortly */
-                break;
-            }
-            t->nidle--;
-            t->next_k += (uint64_t)t->stride;
-            t->next_no++;
-            t->sent++;
-        }
+        int blocked = flood_fill(t, now);
         uint64_t wake = t->next_scan < t->end_us ? t->next_scan : t->end_us;
         now = clock_mono_us();
         long timeout_ms = wake > now ? (long)((wake - now + 999) / 1000) : 0;
@@ -305,56 +360,64 @@ static inline void flood_loop(flood_term *t)
             t->failed = 1;
             break;
         }
-        for (int budget = 0; budget < 4096 && (item.revents & ZMQ_POLLIN); budget++) {
-            frame_msg fm;
-            int rc = frame_recv(t->sock, 0, ZMQ_DONTWAIT, &fm);
-            if (rc == GL_EUNAVAILABLE) {
-                frame_close(&fm);
-                break;
-            }
-            if (rc == 0)
-                flood_reply(t, &fm, clock_mono_us());
-            else
-                t->stale++;
-            frame_close(&fm);
-        }
+        if (item.revents & ZMQ_POLLIN)
+            flood_drain(t);
     }
-    for (uint32_t i = 0; i < (uint32_t)t->inflight; i++)
-        if (t->slots[i].state != SLOT_IDLE)
-            t->unanswered++;
+    flood_count_unanswered(t);
+}
+
+/* flood_open gives t its slots and its socket, connected: 0, or -1 (and
+ * t->failed) when it cannot. */
+static inline int flood_open(flood_term *t)
+{
+    uint32_t k = (uint32_t)t->inflight;
+    t->slots = calloc(k, sizeof *t->slots);
+    t->idle = calloc(k, sizeof *t->idle);
+    t->sock = zmq_socket(t->ctx, ZMQ_DEALER);
+    if (t->fast_submit)
+        t->body = malloc(SUBMIT_MAX_BODY);
+    if (!t->slots || !t->idle || !t->sock || (t->fast_submit && !t->body)) {
+        t->failed = 1;
+        return -1;
+    }
+    int zero = 0, hwm = (int)k * 2 + 64;
+    zmq_setsockopt(t->sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(t->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(t->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (zmq_connect(t->sock, t->endpoint) != 0) {
+        t->failed = 1;
+        return -1;
+    }
+    for (uint32_t i = 0; i < k; i++)
+        t->idle[t->nidle++] = k - 1 - i;
+    return 0;
+}
+
+/* flood_close releases what flood_open took (safe after a failed open). */
+static inline void flood_close(flood_term *t)
+{
+    if (t->sock)
+        zmq_close(t->sock);
+    t->sock = NULL;
+    free(t->slots);
+    free(t->idle);
+    free(t->body);
+    t->body = NULL;
+    t->slots = NULL;
+    t->idle = NULL;
+    arena_free(&t->arena);
 }
 
 static inline void *flood_main(void *arg)
 {
     flood_term *t = arg;
-    uint32_t k = (uint32_t)t->inflight;
-    t->slots = calloc(k, sizeof *t->slots);
-    t->idle = calloc(k, sizeof *t->idle);
-    t->sock = zmq_socket(t->ctx, ZMQ_DEALER);
-    if (!t->slots || !t->idle || !t->sock) {
-        t->failed = 1;
-    } else {
-        int zero = 0, hwm = (int)k * 2 + 64;
-        zmq_setsockopt(t->sock, ZMQ_LINGER, &zero, sizeof zero);
-        zmq_setsockopt(t->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-        zmq_setsockopt(t->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
-        if (zmq_connect(t->sock, t->endpoint) != 0)
-            t->failed = 1;
-    }
-    if (!t->failed) {
-        for (uint32_t i = 0; i < k; i++)
-            t->idle[t->nidle++] = k - 1 - i;
+    if (flood_open(t) == 0)
         flood_loop(t);
-    }
     /* Stay alive (and counted in /proc) until the phase's usage is read. */
     atomic_fetch_add(t->done, 1);
     for (int waited = 0; waited < 30000 && !atomic_load(t->release); waited += 5)
         bu_sleep_us(5000);
-    if (t->sock)
-        zmq_close(t->sock);
-    free(t->slots);
-    free(t->idle);
-    arena_free(&t->arena);
+    flood_close(t);
     return NULL;
 }
 

@@ -5,8 +5,9 @@
  * It starts the real broker and --workers workers on a fresh store in a
  * temporary directory (tcp on 127.0.0.1, or ipc://), connects responders
  * present as every team of the county, and drives the service with
- * --terminals simulated terminals (threads with a raw DEALER socket each,
- * bench_flood.h), each keeping --inflight SUBMITs in flight: requests,
+ * --terminals simulated terminals (a raw DEALER socket each, bench_flood.h,
+ * all driven by one thread: --terminal-threads, bench_flood_group.h), each
+ * keeping --inflight SUBMITs in flight: requests,
  * property feedback and a few alerts, in every grid and compound of the demo
  * county, with SUBMIT bodies of --payload bytes. After --warmup seconds it
  * measures for --duration seconds:
@@ -14,7 +15,8 @@
  *   - FILED replies received (each is durable: FILED follows the commit), and
  *     the time from an event's first SUBMIT to its FILED;
  *   - DISPATCHes arriving at the teams' responders, and the time from the
- *     event's first SUBMIT to each of them;
+ *     event's first SUBMIT to each of them; with --ack, the ACKs the
+ *     responders send for each and the RESULTs and ERRORs they get back;
  *   - LMDB write transactions committed (the environment's txnid), so the
  *     events per commit;
  *   - CPU time of the broker, each worker and this program (schedstat, with
@@ -51,8 +53,10 @@
 #include "../tests/support/testlib.h"
 #include "bench_county.h"
 #include "bench_flood.h"
+#include "bench_flood_group.h"
 #include "bench_responders.h"
 #include "bench_store.h"
+#include "bench_submit.h"
 #include "bench_util.h"
 
 #define MAX_WORKERS 8
@@ -61,8 +65,9 @@
 
 typedef struct bench_cfg {
     long workers, alert_workers, terminals, inflight, duration_s, warmup_s, alert_pct, feedback_pct;
+    long terminal_threads, io_threads;
     long body_min, body_max;
-    int no_responders, quick;
+    int no_responders, quick, ack;
     const char *payload, *transport, *worker_transport, *broker_args, *worker_args, *json_path, *perf_dir,
         *perf_args;
 } bench_cfg;
@@ -114,6 +119,11 @@ typedef struct results {
     double body_mean;
     /* dispatches */
     uint64_t dispatches, window_dispatches, notices, rehellos;
+    /* --ack: ACKs sent, RESULTs and ERRORs back (all, and in the window) */
+    uint64_t acks_sent, ack_results, window_ack_results, ack_errors, window_ack_errors, ack_unsent,
+        ack_errors_early;
+    uint32_t first_ack_err;
+    char first_ack_reason[200];
     int teams_present;
     bu_hist dispatch_lat;
     /* commits */
@@ -127,6 +137,7 @@ typedef struct results {
 
 static results res;
 static MDB_env *store_env; /* the workers' store, opened read-only */
+static int fast_submit;    /* submit_encode makes proto_encode's bytes (measure_bodies) */
 
 static double per_s(uint64_t n) { return res.window_s > 0 ? (double)n / res.window_s : 0; }
 static double ms(uint64_t us) { return (double)us / 1000.0; }
@@ -277,6 +288,43 @@ static int rss_option_bad(long duration_s)
 
 /* ---- output ---- */
 
+/* The pending dispatches left in the store at the end (not yet ACKed). */
+static uint64_t store_pending(void)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < res.store.ndb; i++)
+        if (strcmp(res.store.db[i].name, "pending") == 0 ||
+            strcmp(res.store.db[i].name, "pending_recent") == 0)
+            n += res.store.db[i].entries;
+    return n;
+}
+
+static uint64_t store_dispatches(void)
+{
+    for (int i = 0; i < res.store.ndb; i++)
+        if (strcmp(res.store.db[i].name, "dispatches") == 0)
+            return res.store.db[i].entries;
+    return 0;
+}
+
+/* --ack: the acknowledgements and what they left pending. */
+static void print_acks(void)
+{
+    printf("%-34s %14.0f /s   (%.2f per dispatch delivered; %" PRIu64 " errors, %" PRIu64
+           " unsent)\n",
+           "acks answered RESULT", per_s(res.window_ack_results),
+           res.window_dispatches ? (double)res.window_ack_results / (double)res.window_dispatches
+                                 : 0,
+           res.window_ack_errors, res.ack_unsent);
+    if (res.store.ok)
+        printf("%-34s %14" PRIu64 "     (of %" PRIu64 " dispatches in the store)\n",
+               "pending dispatches at the end", store_pending(), store_dispatches());
+    if (res.ack_errors)
+        printf("ack errors: %" PRIu64 " in all, %" PRIu64
+               " of them to early alert DISPATCHes (seq 0); first code %u: %s\n",
+               res.ack_errors, res.ack_errors_early, res.first_ack_err, res.first_ack_reason);
+}
+
 static void print_table(void)
 {
     char x[160];
@@ -307,6 +355,8 @@ static void print_table(void)
         snprintf(x, sizeof x, "%.2f / %.2f / %.2f", ms(bu_hist_percentile(&res.dispatch_lat, 50)),
                  ms(bu_hist_percentile(&res.dispatch_lat, 99)), ms(res.dispatch_lat.max_us));
         printf("%-34s %22s ms\n", "submit->dispatch p50 / p99 / max", x);
+        if (cfg.ack)
+            print_acks();
     }
     printf("%-34s %14.0f /s   (%.1f events per commit)\n", "LMDB write transactions",
            per_s(commits()), commits() ? (double)res.window_filed / (double)commits() : 0);
@@ -371,6 +421,7 @@ static json_t *make_json(void)
     json_object_set_new(j, "alert_workers", json_integer(cfg.alert_workers));
     json_object_set_new(j, "terminals", json_integer(cfg.terminals));
     json_object_set_new(j, "inflight", json_integer(cfg.inflight));
+    json_object_set_new(j, "terminal_threads", json_integer(cfg.terminal_threads));
     json_object_set_new(j, "duration_s", json_integer(cfg.duration_s));
     json_object_set_new(j, "warmup_s", json_integer(cfg.warmup_s));
     json_object_set_new(j, "alert_pct", json_integer(cfg.alert_pct));
@@ -392,6 +443,17 @@ static json_t *make_json(void)
         json_object_set_new(j, "dispatches", json_integer((json_int_t)res.window_dispatches));
         json_object_set_new(j, "dispatch_ms", lat_json(&res.dispatch_lat));
         json_object_set_new(j, "teams_present", json_integer(res.teams_present));
+        if (cfg.ack) {
+            json_object_set_new(j, "acks_per_s", json_real(per_s(res.window_ack_results)));
+            json_object_set_new(j, "acks", json_integer((json_int_t)res.window_ack_results));
+            json_object_set_new(j, "ack_errors", json_integer((json_int_t)res.window_ack_errors));
+            json_object_set_new(j, "acks_sent", json_integer((json_int_t)res.acks_sent));
+            json_object_set_new(j, "acks_unsent", json_integer((json_int_t)res.ack_unsent));
+            json_object_set_new(j, "ack_errors_early",
+                                json_integer((json_int_t)res.ack_errors_early));
+            if (res.store.ok)
+                json_object_set_new(j, "pending_at_end", json_integer((json_int_t)store_pending()));
+        }
     }
     json_object_set_new(j, "commits_per_s", json_real(per_s(commits())));
     json_object_set_new(j, "events_per_commit",
@@ -448,16 +510,25 @@ static int measure_bodies(void)
     mix_scratch sc = {.cfg = &mix};
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    size_t total = 0, worst_miss = 0;
+    size_t total = 0, worst_miss = 0, differ = 0;
     res.body_min = SIZE_MAX;
     int rc = 0;
+    static unsigned char fast[SUBMIT_MAX_BODY];
     for (uint64_t k = 0; k < BODY_SAMPLE; k++) {
         proto_msg m;
         char id[48];
         memset(&m, 0, sizeof m);
         m.cmd = PROTO_SUBMIT;
         m.rid = (k / 64 + 1) << 16 | (k % 64);
-        snprintf(id, sizeof id, "%012" PRIx64 "-t%02d-%" PRIu64, wall_us(), (int)(k % 64), k);
+        uint64_t us = wall_us();
+        char id2[48];
+        snprintf(id, sizeof id, "%012" PRIx64 "-t%02d-%" PRIu64, us, (int)(k % 64), k);
+        submit_format_id(id2, us, (int)(k % 64), k);
+        if (strcmp(id, id2) != 0) {
+            fprintf(stderr, "bench_throughput: submit_format_id makes %s, not %s\n", id2, id);
+            rc = -1;
+            break;
+        }
         mix_event(&sc, k, id, m.rid, &m.ev);
         sb.size = 0;
         if ((rc = proto_encode(&m, &sb)) != 0) {
@@ -465,6 +536,9 @@ static int measure_bodies(void)
                     gl_strerror(rc));
             break;
         }
+        size_t flen = submit_encode(fast, sizeof fast, m.rid, &m.ev);
+        if (flen != sb.size || memcmp(fast, sb.data, flen) != 0)
+            differ++;
         size_t est = mix_body_size(&m.ev, m.rid);
         size_t miss = est > sb.size ? est - sb.size : sb.size - est;
         if (miss > worst_miss)
@@ -475,7 +549,25 @@ static int measure_bodies(void)
         if (sb.size > res.body_max)
             res.body_max = sb.size;
     }
+    /* rids of every msgpack width, as slot generations grow */
+    static const uint64_t rids[] = {1, 127, 128, 255, 256, 65535, 65536, 0xffffffffu,
+                                    UINT64_C(0x100000000), UINT64_C(0xffffffffffff0001)};
+    for (size_t r = 0; rc == 0 && r < GL_ARRAY_LEN(rids); r++) {
+        proto_msg m;
+        memset(&m, 0, sizeof m);
+        m.cmd = PROTO_SUBMIT;
+        m.rid = rids[r];
+        mix_event(&sc, r * 7919, "0000deadbeef-t03-17", m.rid, &m.ev);
+        sb.size = 0;
+        size_t flen = submit_encode(fast, sizeof fast, m.rid, &m.ev);
+        if (proto_encode(&m, &sb) != 0 || flen != sb.size || memcmp(fast, sb.data, flen) != 0)
+            differ++;
+    }
     msgpack_sbuffer_destroy(&sb);
+    fast_submit = rc == 0 && differ == 0;
+    if (rc == 0 && differ)
+        fprintf(stderr, "bench_throughput: submit_encode differs from proto_encode on %zu of %d "
+                        "bodies: the terminals use proto_encode\n", differ, BODY_SAMPLE);
     res.body_mean = (double)total / BODY_SAMPLE;
     if (rc == 0 && worst_miss > 2)
         fprintf(stderr, "bench_throughput: body sizes are off their target by up to %zu bytes\n",
@@ -488,26 +580,35 @@ static int run_load(void)
     int m = (int)cfg.terminals;
     flood_term *terms = calloc((size_t)m, sizeof *terms);
     mix_scratch *scratch = calloc((size_t)m, sizeof *scratch);
-    char *started = calloc((size_t)m, 1);
+    /* --terminal-threads 0: the terminals on the responders' thread */
+    int on_responders = cfg.terminal_threads == 0 && !cfg.no_responders;
+    int ngroups = cfg.terminal_threads < 1   ? 1
+                  : cfg.terminal_threads < m ? (int)cfg.terminal_threads
+                                             : m;
+    flood_group *groups = calloc((size_t)ngroups, sizeof *groups);
+    char *started = calloc((size_t)ngroups, 1);
     void *ctx = zmq_ctx_new();
     bench_responders resp;
     memset(&resp, 0, sizeof resp);
     int resp_started = 0, rc = 0;
     pid_t perf = 0;
     atomic_int done = 0, release = 0;
-    if (!terms || !scratch || !started || !ctx) {
+    if (!terms || !scratch || !groups || !started || !ctx) {
         fprintf(stderr, "bench_throughput: out of memory\n");
         rc = -1;
         goto out;
     }
     if (zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, (int)(county.nteams + (size_t)m + 64)) != 0)
         fprintf(stderr, "bench_throughput: cannot raise ZMQ_MAX_SOCKETS\n");
+    if (zmq_ctx_set(ctx, ZMQ_IO_THREADS, (int)cfg.io_threads) != 0)
+        fprintf(stderr, "bench_throughput: cannot set ZMQ_IO_THREADS\n");
 
     if (!cfg.no_responders) {
         resp.ctx = ctx;
         resp.endpoint = env.responders;
         resp.teams = county.teams;
         resp.nteams = county.nteams;
+        resp.ack = cfg.ack;
         atomic_store(&resp.from_us, UINT64_MAX);
         atomic_store(&resp.end_us, 0);
         if (pthread_create(&resp.thread, NULL, responders_main, &resp) != 0) {
@@ -549,15 +650,27 @@ static int run_load(void)
         t->done = &done;
         t->release = &release;
         t->next_k = (uint64_t)i;
+        t->fast_submit = fast_submit;
         t->seed = (unsigned)(i * 7919 + 17);
         snprintf(t->terminal, sizeof t->terminal, "bench-%d", i);
-        if (pthread_create(&t->thread, NULL, flood_main, t) != 0) {
-            fprintf(stderr, "bench_throughput: cannot start terminal %d\n", i);
-            t->failed = 1;
-            atomic_fetch_add(&done, 1);
+    }
+    /* The terminals in ngroups contiguous runs, one thread each. */
+    for (int g = 0; g < ngroups; g++) {
+        int first = (int)((long)m * g / ngroups), last = (int)((long)m * (g + 1) / ngroups);
+        groups[g].terms = &terms[first];
+        groups[g].n = last - first;
+        if (on_responders) {
+            atomic_store(&resp.group, &groups[g]); /* that thread opens and runs them */
             continue;
         }
-        started[i] = 1;
+        if (pthread_create(&groups[g].thread, NULL, flood_group_main, &groups[g]) != 0) {
+            fprintf(stderr, "bench_throughput: cannot start terminal thread %d\n", g);
+            for (int i = first; i < last; i++)
+                terms[i].failed = 1;
+            atomic_fetch_add(&done, last - first);
+            continue;
+        }
+        started[g] = 1;
     }
     uint64_t now = clock_mono_us();
     if (from > now)
@@ -584,11 +697,11 @@ static int run_load(void)
     while (atomic_load(&done) < m && clock_mono_us() < give_up)
         tl_sleep_ms(2);
     atomic_store(&release, 1);
+    for (int g = 0; g < ngroups; g++)
+        if (started[g])
+            pthread_join(groups[g].thread, NULL);
     for (int i = 0; i < m; i++) {
         flood_term *t = &terms[i];
-        if (!started[i])
-            continue;
-        pthread_join(t->thread, NULL);
         res.sent += t->sent;
         res.filed += t->filed;
         res.window_filed += t->window_filed;
@@ -615,6 +728,15 @@ out:
         res.notices = resp.notices;
         res.rehellos = resp.rehellos;
         res.dispatch_lat = resp.lat;
+        res.acks_sent = resp.acks_sent;
+        res.ack_results = resp.ack_results;
+        res.window_ack_results = resp.window_ack_results;
+        res.ack_errors = resp.ack_errors;
+        res.window_ack_errors = resp.window_ack_errors;
+        res.ack_unsent = resp.ack_unsent;
+        res.ack_errors_early = resp.ack_errors_early;
+        res.first_ack_err = resp.first_ack_err;
+        memcpy(res.first_ack_reason, resp.first_ack_reason, sizeof res.first_ack_reason);
         if (resp.failed)
             fprintf(stderr, "bench_throughput: the responders' thread failed\n");
     }
@@ -622,6 +744,7 @@ out:
         zmq_ctx_term(ctx);
     free(terms);
     free(scratch);
+    free(groups);
     free(started);
     return rc;
 }
@@ -631,8 +754,10 @@ int main(int argc, char **argv)
     const opt_def defs[] = {
         {"workers", OPT_INT, "2", "gridline-worker processes sharing the store (N)", &cfg.workers, NULL},
         {"alert-workers", OPT_INT, "1", "more workers started with --lanes alert, as make run does (0: none)", &cfg.alert_workers, NULL},
-        {"terminals", OPT_INT, "16", "simulated terminals, a thread and a DEALER socket each (M)", &cfg.terminals, NULL},
+        {"terminals", OPT_INT, "16", "simulated terminals, a DEALER socket each (M)", &cfg.terminals, NULL},
         {"inflight", OPT_INT, "16", "SUBMITs each terminal keeps in flight (K)", &cfg.inflight, NULL},
+        {"terminal-threads", OPT_INT, "1", "threads driving the terminals, each serving its share of the sockets with epoll (0: on the responders' thread; at most M)", &cfg.terminal_threads, NULL},
+        {"io-threads", OPT_INT, "1", "ZeroMQ I/O threads of this program (terminals and responders)", &cfg.io_threads, NULL},
         {"duration", OPT_INT, "8", "seconds measured, after the warm-up (at most 600)", &cfg.duration_s, NULL},
         {"warmup", OPT_INT, "2", "seconds of load before measuring (at most 60)", &cfg.warmup_s, NULL},
         {"payload", OPT_STR, "300-600", "SUBMIT body bytes, MIN-MAX or one size (the text fills it up)", &cfg.payload, NULL},
@@ -641,6 +766,7 @@ int main(int argc, char **argv)
         {"transport", OPT_STR, "tcp", "terminals' and responders' endpoints: tcp (127.0.0.1, free ports) or ipc (sockets in the temporary directory)", &cfg.transport, NULL},
         {"worker-transport", OPT_STR, "ipc", "the workers' endpoint: ipc (the workers run on the broker's host, as make run starts them) or tcp", &cfg.worker_transport, NULL},
         {"no-responders", OPT_FLAG, NULL, "connect no responders (dispatches are not delivered or counted)", &cfg.no_responders, NULL},
+        {"ack", OPT_FLAG, NULL, "responders ACK every DISPATCH they receive (alert-lane acts the broker routes to the workers); acks/s and ack errors are reported", &cfg.ack, NULL},
         {"broker-args", OPT_STR, "", "extra broker arguments, space-separated (\"--max-queue 500\")", &cfg.broker_args, NULL},
         {"worker-args", OPT_STR, "", "extra arguments for every worker (\"--batch 64\")", &cfg.worker_args, NULL},
         {"json", OPT_STR, NULL, "also write the JSON figures to this file", &cfg.json_path, NULL},
@@ -681,6 +807,7 @@ int main(int argc, char **argv)
     if (cfg.workers < 1 || cfg.alert_workers < 0 || cfg.workers + cfg.alert_workers > MAX_WORKERS ||
         cfg.terminals < 1 ||
         cfg.terminals > MAX_TERMINALS || cfg.inflight < 1 || cfg.inflight > MAX_INFLIGHT ||
+        cfg.terminal_threads < 0 || cfg.io_threads < 1 || cfg.io_threads > 16 ||
         cfg.duration_s < 1 || cfg.duration_s > 600 || cfg.warmup_s < 0 || cfg.warmup_s > 60 ||
         cfg.alert_pct < 0 || cfg.feedback_pct < 0 || cfg.alert_pct + cfg.feedback_pct > 100 ||
         (strcmp(cfg.transport, "tcp") != 0 && strcmp(cfg.transport, "ipc") != 0) ||

@@ -199,7 +199,7 @@ struct redis_run {
     producer *producers;
     consumer *consumers;
     /* results */
-    bu_usage u_start, u_end;
+    bu_usage u_start, u_end, self_start, self_end; /* redis-server; this program's clients */
     double user_start, sys_start, user_end, sys_end;
     uint64_t added, window_added, errors, in_flight_at_end, delivered, window_delivered,
         ack_errors;
@@ -414,11 +414,13 @@ static int run_redis(int round, redis_run *run)
     if (run->from_us > now)
         bu_sleep_us(run->from_us - now);
     bu_proc_usage(redis_pid, &run->u_start);
+    bu_proc_usage(0, &run->self_start);
     bu_proc_times(redis_pid, &run->user_start, &run->sys_start);
     now = clock_mono_us();
     if (run->end_us > now)
         bu_sleep_us(run->end_us - now);
     bu_proc_usage(redis_pid, &run->u_end);
+    bu_proc_usage(0, &run->self_end);
     bu_proc_times(redis_pid, &run->user_end, &run->sys_end);
     for (int i = 0; i < m; i++) {
         producer *p = &run->producers[i];
@@ -473,7 +475,7 @@ out:
 
 typedef struct side {
     double per_s, p50, p99, max, deliveries_per_s, dp50, dp99, cpu_10k, rss_mib, anon_mib,
-        disk_per_event;
+        disk_per_event, client_10k;
 } side;
 
 static double jnum(json_t *j, const char *path)
@@ -499,6 +501,7 @@ static side gridline_side(json_t *g)
     s.dp50 = jnum(g, "dispatch_ms.p50");
     s.dp99 = jnum(g, "dispatch_ms.p99");
     s.cpu_10k = jnum(g, "cpu_s_per_10k.service");
+    s.client_10k = jnum(g, "cpu_s_per_10k.bench");
     s.rss_mib = s.anon_mib = 0;
     const char *key;
     json_t *v;
@@ -523,6 +526,8 @@ static side redis_side_of(const redis_run *r)
     s.dp99 = bu_hist_percentile(&r->deliver_lat, 99) / 1000.0;
     bu_usage d = bu_usage_delta(&r->u_end, &r->u_start);
     s.cpu_10k = r->window_added ? (double)d.cpu_ns / 1e9 * 10000.0 / (double)r->window_added : 0;
+    bu_usage c = bu_usage_delta(&r->self_end, &r->self_start);
+    s.client_10k = r->window_added ? (double)c.cpu_ns / 1e9 * 10000.0 / (double)r->window_added : 0;
     s.rss_mib = (double)r->hwm_kb / 1024.0;
     s.anon_mib = (double)r->anon_kb / 1024.0;
     s.disk_per_event = r->xlen ? (double)r->aof_bytes / (double)r->xlen : 0;
@@ -546,6 +551,7 @@ static void print_round(int round, const side *g, const side *r, const redis_run
     ROW("  submit->delivery p50 ms", ".2f", dp50);
     ROW("  submit->delivery p99 ms", ".2f", dp99);
     ROW("server CPU s per 10k events", ".3f", cpu_10k);
+    ROW("  load generator's (clients) CPU s", ".3f", client_10k);
     ROW("server peak RSS (VmHWM) MiB", ".1f", rss_mib);
     ROW("  anonymous RSS at the end MiB", ".1f", anon_mib);
     ROW("bytes on disk per event", ".0f", disk_per_event);
@@ -557,11 +563,12 @@ static void print_round(int round, const side *g, const side *r, const redis_run
 
 static json_t *side_json(const side *s)
 {
-    return json_pack("{s:f,s:{s:f,s:f,s:f},s:f,s:{s:f,s:f},s:f,s:f,s:f,s:f}", "events_per_s",
+    return json_pack("{s:f,s:{s:f,s:f,s:f},s:f,s:{s:f,s:f},s:f,s:f,s:f,s:f,s:f}", "events_per_s",
                      s->per_s, "latency_ms", "p50", s->p50, "p99", s->p99, "max", s->max,
                      "deliveries_per_s", s->deliveries_per_s, "delivery_ms", "p50", s->dp50, "p99",
                      s->dp99, "cpu_s_per_10k", s->cpu_10k, "peak_rss_mib", s->rss_mib,
-                     "anon_rss_mib", s->anon_mib, "disk_bytes_per_event", s->disk_per_event);
+                     "anon_rss_mib", s->anon_mib, "disk_bytes_per_event", s->disk_per_event,
+                     "client_cpu_s_per_10k", s->client_10k);
 }
 
 static int cmp_double(const void *a, const void *b)
