@@ -102,6 +102,7 @@ typedef struct broker {
     hmap *responders_by_ident;
     hmap *teams;              /* team id → team_members */
     hmap *presence_pending;   /* teams whose PRESENCE no worker has heard yet */
+    hmap *alerts_filing;      /* event id → the worker holding its alert SUBMIT (lanes.c) */
     uint64_t next_job_id;
     uint64_t fence_grace_until_ms; /* after a fence, other silent workers get time */
     double done_per_ms;       /* smoothed completion rate, for retry_after_ms */

@@ -178,6 +178,48 @@ static worker *worker_find(broker *b, const void *ident, size_t len, int *index)
     return NULL;
 }
 
+/* The event id an alert-lane job names, in place: a SUBMIT's or an UPDATE's
+ * or CANCEL's "id", an act's "event". 0 when it names none. */
+static int job_event_id(job *j, const char **id, size_t *len)
+{
+    static const char *const names[] = {"id", "event"};
+    peek_value v[2];
+    if (peek_map(zmq_msg_data(&j->body), zmq_msg_size(&j->body), names, v, 2) != 0)
+        return 0;
+    const peek_value *p = v[1].type == PEEK_STR ? &v[1] : v[0].type == PEEK_STR ? &v[0] : NULL;
+    if (!p || p->len == 0 || p->len > GL_MAX_ID)
+        return 0;
+    *id = p->str;
+    *len = p->len;
+    return 1;
+}
+
+/* An alert's DISPATCHes go out early, before its commit (PROTOCOL.md §12),
+ * and a responder may ACK at once. Its act must not reach another worker
+ * before the alert is filed, or that worker finds no such event: while the
+ * alert's SUBMIT is in flight, alert-lane jobs naming its id follow it to
+ * the worker holding it, which works them in order, after the filing. */
+static void alert_filing_set(broker *b, job *j, worker *w)
+{
+    const char *id;
+    size_t len;
+    if (j->cmd != PROTO_SUBMIT || j->lane != LANE_ALERT || !job_event_id(j, &id, &len))
+        return;
+    if (w)
+        hmap_put(b->alerts_filing, id, len, w); /* ENOMEM: acts go the usual way */
+    else if (hmap_get(b->alerts_filing, id, len) == j->owner)
+        hmap_del(b->alerts_filing, id, len);
+}
+
+static worker *alert_holder(broker *b, job *j)
+{
+    const char *id;
+    size_t len;
+    if (hmap_count(b->alerts_filing) == 0 || !job_event_id(j, &id, &len))
+        return NULL;
+    return hmap_get(b->alerts_filing, id, len);
+}
+
 /* Puts a worker's in-flight jobs back at the front of their lanes, oldest
  * first, so another worker takes them before anything newer. */
 static void worker_requeue(broker *b, worker *w)
@@ -188,6 +230,7 @@ static void worker_requeue(broker *b, worker *w)
         if (j->lane == LANE_ROUTINE)
             w->routine_inflight--;
         hmap_del_u64(b->jobs_in_flight, j->id);
+        alert_filing_set(b, j, NULL);
         j->owner = NULL;
         list_push_front(&b->lanes[j->lane], j);
         b->counters.requeued++;
@@ -319,10 +362,14 @@ void broker_pump(broker *b)
          * credit, which its next commit frees. */
         int may_spill = lane != LANE_ROUTINE || q->count >= ROUTINE_SPILL_MIN;
         while (q->head) {
-            worker *w = worker_pick(b, lane, may_spill);
+            job *j = q->head;
+            /* An act on an alert still being filed goes where it is filed,
+             * whatever that worker's credit. */
+            worker *w = lane == LANE_ALERT ? alert_holder(b, j) : NULL;
+            if (!w)
+                w = worker_pick(b, lane, may_spill);
             if (!w)
                 break;
-            job *j = q->head;
             list_remove(q, j);
             if (job_send(b, w, j) != 0) {
                 /* The worker's pipe is gone or full: keep the job, stop
@@ -337,6 +384,7 @@ void broker_pump(broker *b)
                 w->routine_inflight++;
             if (hmap_put_u64(b->jobs_in_flight, j->id, j) != 0)
                 LOG_E("out of memory tracking job %llu", (unsigned long long)j->id);
+            alert_filing_set(b, j, w);
         }
     }
 }
@@ -346,6 +394,7 @@ static void job_done(broker *b, uint64_t id)
     job *j = hmap_del_u64(b->jobs_in_flight, id);
     if (!j)
         return; /* finished twice (requeued after a worker was thought dead) */
+    alert_filing_set(b, j, NULL);
     list_remove(&j->owner->inflight, j);
     if (j->lane == LANE_ROUTINE)
         j->owner->routine_inflight--;

@@ -326,9 +326,11 @@ int main(int argc, char **argv)
     b.responders_by_ident = hmap_new();
     b.teams = hmap_new();
     b.presence_pending = hmap_new();
+    b.alerts_filing = hmap_new();
     msgpack_sbuffer_init(&b.sbuf);
     int status = 1;
-    if (!b.ctx || !b.jobs_in_flight || !b.responders_by_ident || !b.teams || !b.presence_pending)
+    if (!b.ctx || !b.jobs_in_flight || !b.responders_by_ident || !b.teams || !b.presence_pending ||
+        !b.alerts_filing)
         goto out;
     /* Check every endpoint before binding any: a refused start must leave
      * the broker already there untouched. */
@@ -434,6 +436,7 @@ out:
     hmap_free(&b.responders_by_ident);
     hmap_free(&b.teams);
     hmap_free(&b.presence_pending);
+    hmap_free(&b.alerts_filing);
     arena_free(&b.scratch);
     free(b.store_figures);
     msgpack_sbuffer_destroy(&b.sbuf);
