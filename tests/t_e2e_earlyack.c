@@ -14,6 +14,7 @@
  * and once it runs again the alert is filed and the ACK gets RESULT. */
 #include "../common/store.h"
 #include "../proto/frame.h"
+#include "support/raw.h"
 #include "support/workflow.h"
 
 #include <signal.h>
@@ -24,22 +25,6 @@
 
 static store *test_store;
 static void *ctx, *term, *squad;
-
-static int send_alert(const char *id)
-{
-    proto_msg m;
-    memset(&m, 0, sizeof m);
-    m.cmd = PROTO_SUBMIT;
-    m.rid = 1;
-    m.ev.id = id;
-    m.ev.kind = GL_KIND_ALERT;
-    m.ev.category = "fire";
-    m.ev.community = "heping";
-    m.ev.grid = "heping-g1";
-    m.ev.terminal = WF_TERMINAL;
-    m.ev.text = "测试：3 号楼厨房起火";
-    return frame_send_msg(term, NULL, 0, &m, 0);
-}
 
 static int send_ack(const char *id)
 {
@@ -53,38 +38,16 @@ static int send_ack(const char *id)
     return frame_send_msg(squad, NULL, 0, &m, 0);
 }
 
-/* reply waits up to ms for one message on s: its command (0 for none), and
- * the reason of an ERROR into reason. */
+/* reply waits up to ms for one message on s: its command (PROTO_NONE for
+ * none), and the reason of an ERROR into reason. */
 static int reply(void *s, int ms, char *reason, size_t len)
 {
-    zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
-    reason[0] = '\0';
-    if (zmq_poll(&item, 1, ms) != 1)
-        return 0;
-    frame_msg fm;
-    if (frame_recv(s, 0, 0, &fm) != 0)
-        return 0;
-    int cmd = fm.cmd;
-    if (cmd == PROTO_ERROR) {
-        proto_msg r;
-        gl_arena a = {0};
-        size_t blen = 0;
-        const void *body = frame_body(&fm, &blen);
-        if (proto_decode(PROTO_ERROR, body, blen, &r, &a, NULL, 0) == 0 && r.reason)
-            snprintf(reason, len, "%s", r.reason);
-        arena_free(&a);
-    }
-    frame_close(&fm);
+    proto_msg m;
+    gl_arena a = {0};
+    int cmd = raw_recv(s, ms, &m, &a);
+    snprintf(reason, len, "%s", cmd == PROTO_ERROR && m.reason ? m.reason : "");
+    arena_free(&a);
     return cmd;
-}
-
-static void *dealer(const char *ep)
-{
-    void *s = zmq_socket(ctx, ZMQ_DEALER);
-    int zero = 0;
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_connect(s, ep);
-    return s;
 }
 
 /* waiting_on_lock: 1 if pid's main thread sleeps on a futex (the store's
@@ -123,8 +86,8 @@ int main(void)
         return 1;
     }
     ctx = zmq_ctx_new();
-    term = dealer(wf_env.intake);
-    squad = dealer(wf_env.responders);
+    term = raw_open(ctx, wf_env.intake);
+    squad = raw_open(ctx, wf_env.responders);
     ok(wf_listen(SQUAD, "测试") == 0, "the first squad is listening");
 
     for (int round = 1; round <= ROUNDS; round++) {
@@ -132,7 +95,7 @@ int main(void)
         snprintf(id, sizeof id, "early-ack-%d", round);
         store_txn *held = NULL;
         is_int(store_begin(test_store, 1, &held), 0, "round %d: the test holds the write lock", round);
-        ok(send_alert(id) == 0, "a fire alert is submitted");
+        raw_submit(term, 1, id, GL_KIND_ALERT, "fire", "测试：3 号楼厨房起火");
         WF_WAIT_FOR(wf_heard(SQUAD, PROTO_DISPATCH, id, NULL), 5000);
         ok(wf_heard(SQUAD, PROTO_DISPATCH, id, NULL) != NULL,
            "the squad has its early DISPATCH while the filing waits for the lock");
