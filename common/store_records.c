@@ -23,11 +23,12 @@ enum field_type {
 
 struct field {
     const char *name;
+    unsigned char namelen;
     unsigned char type;
     unsigned short offset;
 };
 
-#define FIELD(type_, member, ftype) {#member, ftype, offsetof(type_, member)}
+#define FIELD(type_, member, ftype) {#member, sizeof #member - 1, ftype, offsetof(type_, member)}
 
 static const struct field event_fields[] = {
     FIELD(gl_event, id, F_STR),
@@ -268,7 +269,7 @@ static int encode(msgpack_sbuffer *sb, const struct field *fields, size_t nfield
         const struct field *f = &fields[i];
         if (!field_present(rec, f, has_coords))
             continue;
-        write_name(&w, f->name);
+        write_str(&w, f->name, f->namelen);
         write_value(&w, rec, f);
     }
     return w.failed ? GL_EINTERNAL : 0;
@@ -289,16 +290,21 @@ int store_rec_encode_history(msgpack_sbuffer *sb, const gl_history *h)
     return encode(sb, history_fields, GL_ARRAY_LEN(history_fields), h, 0);
 }
 
+/* field_find finds key's field, looking first at *next: a record written by
+ * this table has its keys in the table's order, so that is nearly always
+ * the one, and *next moves on past it. */
 static const struct field *field_find(const struct field *fields, size_t nfields,
-                                      const msgpack_object *key)
+                                      const msgpack_object *key, size_t *next)
 {
     if (key->type != MSGPACK_OBJECT_STR)
         return NULL;
-    for (size_t i = 0; i < nfields; i++) {
-        const char *name = fields[i].name;
-        if (strlen(name) == key->via.str.size &&
-            memcmp(name, key->via.str.ptr, key->via.str.size) == 0)
+    for (size_t k = 0; k < nfields; k++) {
+        size_t i = (*next + k) % nfields;
+        if (fields[i].namelen == key->via.str.size &&
+            memcmp(fields[i].name, key->via.str.ptr, key->via.str.size) == 0) {
+            *next = i + 1;
             return &fields[i];
+        }
     }
     return NULL;
 }
@@ -380,9 +386,10 @@ static int decode(msgpack_zone *zone, const void *data, size_t len,
         return GL_EINTERNAL;
     if (r != MSGPACK_UNPACK_SUCCESS || off != len || root.type != MSGPACK_OBJECT_MAP)
         return GL_ESTORAGE;
+    size_t next = 0;
     for (uint32_t i = 0; i < root.via.map.size; i++) {
         const msgpack_object_kv *kv = &root.via.map.ptr[i];
-        const struct field *f = field_find(fields, nfields, &kv->key);
+        const struct field *f = field_find(fields, nfields, &kv->key, &next);
         if (!f)
             continue;
         int err = decode_value(rec, f, &kv->val, arena, has_coords);

@@ -96,6 +96,30 @@ int main(void)
            strcmp(hb.note, h.note) == 0 && hb.no == 2 && hb.at_ms == h.at_ms,
        "and reads back");
 
+    /* Another writer's record: keys in another order, one this build does
+     * not know, a state it does not know. */
+    msgpack_sbuffer other;
+    msgpack_sbuffer_init(&other);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &other, msgpack_sbuffer_write);
+    const char *const kv[][2] = {{"text", "楼道积水"}, {"future_key", "x"}, {"state", "pondering"},
+                                 {"grid", "heping-g2"}, {"kind", "feedback"}, {"id", "rec-other"}};
+    msgpack_pack_map(&pk, 7);
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+        msgpack_pack_str_with_body(&pk, kv[i][0], strlen(kv[i][0]));
+        msgpack_pack_str_with_body(&pk, kv[i][1], strlen(kv[i][1]));
+    }
+    msgpack_pack_str_with_body(&pk, "seq", 3);
+    msgpack_pack_uint64(&pk, 42);
+    gl_event o;
+    int orc = store_rec_decode_event(&zone, other.data, other.size, &o, &arena);
+    ok(orc == 0 && strcmp(o.id, "rec-other") == 0 && strcmp(o.grid, "heping-g2") == 0 &&
+           strcmp(o.text, "楼道积水") == 0 && o.kind == GL_KIND_FEEDBACK && o.state == 0 &&
+           o.seq == 42 && o.category == NULL,
+       "a record with its keys in another order, an unknown key and state reads back");
+    msgpack_sbuffer_destroy(&other);
+    arena_reset(&arena);
+
     /* A record larger than the buffer so far makes it grow, whole. */
     msgpack_sbuffer small;
     msgpack_sbuffer_init(&small);
