@@ -134,10 +134,6 @@ int store_open(const char *dir, const store_opts *opts, store **out)
     if (!s)
         return GL_EINTERNAL;
     msgpack_sbuffer_init(&s->sbuf);
-    if (!msgpack_zone_init(&s->zone, MSGPACK_ZONE_CHUNK_SIZE)) {
-        free(s);
-        return GL_EINTERNAL;
-    }
     int err = GL_ESTORAGE;
     MDB_txn *txn = NULL;
     int rc = mdb_env_create(&s->env);
@@ -199,7 +195,6 @@ fail:
         mdb_txn_abort(txn);
     if (s->env)
         mdb_env_close(s->env);
-    msgpack_zone_destroy(&s->zone);
     msgpack_sbuffer_destroy(&s->sbuf);
     free(s);
     return err;
@@ -215,7 +210,6 @@ void store_close(store **sp)
     free(s->spare);
     for (int i = 0; i < STORE_LIST_DEPTH; i++)
         arena_free(&s->list_arena[i]);
-    msgpack_zone_destroy(&s->zone);
     msgpack_sbuffer_destroy(&s->sbuf);
     free(s);
 }
@@ -501,7 +495,7 @@ int store_event_get(store_txn *t, uint64_t seq, gl_event *ev, gl_arena *arena)
     int err = store_txn_get(t, DB_EVENTS, &k, &v);
     if (err)
         return err;
-    err = store_rec_decode_event(&t->s->zone, v.mv_data, v.mv_size, ev, arena);
+    err = store_rec_decode_event(v.mv_data, v.mv_size, ev, arena);
     if (err == GL_ESTORAGE)
         LOG_E("store: event %llu: malformed record", (unsigned long long)seq);
     ev->seq = seq;
@@ -551,7 +545,7 @@ int store_dispatch_get(store_txn *t, uint64_t seq, const char *team, gl_dispatch
     int err = store_txn_get(t, DB_DISPATCHES, &k, &v);
     if (err)
         return err;
-    err = store_rec_decode_dispatch(&t->s->zone, v.mv_data, v.mv_size, d, arena);
+    err = store_rec_decode_dispatch(v.mv_data, v.mv_size, d, arena);
     if (err == GL_ESTORAGE)
         LOG_E("store: dispatch %llu/%s: malformed record", (unsigned long long)seq, team);
     return err;

@@ -39,7 +39,6 @@ struct store {
     MDB_dbi dbi[DB_COUNT];
     size_t max_key;           /* min(mdb_env_get_maxkeysize, STORE_KEY_MAX) */
     msgpack_sbuffer sbuf;     /* every record is encoded here, then copied by mdb_put */
-    msgpack_zone zone;        /* every record is decoded here */
     gl_arena list_arena[STORE_LIST_DEPTH];
     unsigned list_depth;
     unsigned open_txns;       /* begun and not yet committed or aborted */

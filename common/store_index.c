@@ -124,7 +124,7 @@ int store_index_event_changed(store_txn *t, const void *old, size_t old_len, con
     store *s = t->s;
     gl_arena own = {0}, *arena = scratch_arena(s, &own);
     gl_event was;
-    int err = store_rec_decode_event(&s->zone, old, old_len, &was, arena);
+    int err = store_rec_decode_event(old, old_len, &was, arena);
     /* The record decoded here also says where its timers entry was. */
     if (err == 0)
         err = store_timer_event_changed(t, &was, ev);
@@ -173,7 +173,7 @@ int store_index_dispatch_changed(store_txn *t, int old_state, const gl_dispatch 
         gl_event ev;
         err = store_txn_get(t, DB_EVENTS, &k, &v);
         if (!err)
-            err = store_rec_decode_event(&t->s->zone, v.mv_data, v.mv_size, &ev, NULL);
+            err = store_rec_decode_event(v.mv_data, v.mv_size, &ev, NULL);
         if (err == GL_ENOTFOUND)
             return 0; /* a dispatch without its event: fsck's to report */
         if (!err)
@@ -597,7 +597,7 @@ int store_index_rebuild(store *s, uint64_t *events)
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         gl_event ev;
         arena_reset(&arena);
-        err = store_rec_decode_event(&s->zone, v.mv_data, v.mv_size, &ev, &arena);
+        err = store_rec_decode_event(v.mv_data, v.mv_size, &ev, &arena);
         if (!err) {
             ev.seq = store_get_be64(k.mv_data);
             err = event_added(t, &ev, 0); /* straight into event_index */
@@ -615,7 +615,7 @@ int store_index_rebuild(store *s, uint64_t *events)
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         gl_dispatch d;
         arena_reset(&arena);
-        err = store_rec_decode_dispatch(&s->zone, v.mv_data, v.mv_size, &d, &arena);
+        err = store_rec_decode_dispatch(v.mv_data, v.mv_size, &d, &arena);
         if (!err) {
             d.seq = store_get_be64(k.mv_data);
             err = store_index_dispatch_changed(t, GL_DS_NONE, &d);
@@ -662,7 +662,7 @@ int store_index_check(store_txn *t, store_fsck_report *r)
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         gl_event ev;
         arena_reset(&arena);
-        if (store_rec_decode_event(&s->zone, v.mv_data, v.mv_size, &ev, &arena) != 0)
+        if (store_rec_decode_event(v.mv_data, v.mv_size, &ev, &arena) != 0)
             continue; /* reported by the events pass */
         ev.seq = store_get_be64(k.mv_data);
         for (int dim = IX_TIME; dim < IX_DIM_COUNT; dim++) {
@@ -697,7 +697,7 @@ int store_index_check(store_txn *t, store_fsck_report *r)
         gl_event ev;
         arena_reset(&arena);
         uint64_t seq = store_get_be64(k.mv_data);
-        if (store_rec_decode_dispatch(&s->zone, v.mv_data, v.mv_size, &d, &arena) != 0 ||
+        if (store_rec_decode_dispatch(v.mv_data, v.mv_size, &d, &arena) != 0 ||
             store_event_get(t, seq, &ev, &arena) != 0)
             continue; /* reported by the dispatches pass */
         size_t n = store_index_key(key, s->max_key, IX_TEAM, d.team, ev.created_ms, seq);

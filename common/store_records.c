@@ -290,18 +290,15 @@ int store_rec_encode_history(msgpack_sbuffer *sb, const gl_history *h)
     return encode(sb, history_fields, GL_ARRAY_LEN(history_fields), h, 0);
 }
 
-/* field_find finds key's field, looking first at *next: a record written by
- * this table has its keys in the table's order, so that is nearly always
- * the one, and *next moves on past it. */
+/* field_find finds the field named key[0..len), looking first at *next: a
+ * record written by this table has its keys in the table's order, so that
+ * is nearly always the one, and *next moves on past it. */
 static const struct field *field_find(const struct field *fields, size_t nfields,
-                                      const msgpack_object *key, size_t *next)
+                                      const unsigned char *key, size_t len, size_t *next)
 {
-    if (key->type != MSGPACK_OBJECT_STR)
-        return NULL;
     for (size_t k = 0; k < nfields; k++) {
         size_t i = (*next + k) % nfields;
-        if (fields[i].namelen == key->via.str.size &&
-            memcmp(fields[i].name, key->via.str.ptr, key->via.str.size) == 0) {
+        if (fields[i].namelen == len && memcmp(fields[i].name, key, len) == 0) {
             *next = i + 1;
             return &fields[i];
         }
@@ -309,53 +306,200 @@ static const struct field *field_find(const struct field *fields, size_t nfields
     return NULL;
 }
 
+/* The records are read in place, in one pass, with every length checked
+ * against the end of the record: a damaged record is GL_ESTORAGE, never a
+ * read outside it. */
+typedef struct reader {
+    const unsigned char *p, *end;
+} reader;
+
+enum item { I_NIL, I_BOOL, I_UINT, I_INT, I_FLOAT, I_STR, I_BIN, I_ARRAY, I_MAP, I_EXT };
+
+typedef struct value {
+    int item;           /* enum item */
+    uint64_t u;         /* I_UINT, I_BOOL; I_ARRAY, I_MAP: entries */
+    int64_t i;          /* I_INT */
+    double f;           /* I_FLOAT */
+    const unsigned char *data; /* I_STR, I_BIN, I_EXT: the bytes */
+    size_t len;
+} value;
+
+static uint64_t get_be(const unsigned char *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* take returns n bytes of r and moves past them, or NULL past the end. */
+static const unsigned char *take(reader *r, size_t n)
+{
+    if ((size_t)(r->end - r->p) < n)
+        return NULL;
+    const unsigned char *p = r->p;
+    r->p += n;
+    return p;
+}
+
+/* read_value reads one item's head (and a string's, binary's or ext's
+ * bytes). 0, or -1 when the record ends inside it or the byte is unused. */
+static int read_value(reader *r, value *v)
+{
+    const unsigned char *h = take(r, 1), *p;
+    if (!h)
+        return -1;
+    unsigned c = *h;
+    size_t n = 0, len_bytes = 0;
+    memset(v, 0, sizeof *v);
+    if (c <= 0x7f || c >= 0xe0) {
+        v->item = c <= 0x7f ? I_UINT : I_INT;
+        v->u = c;
+        v->i = (int8_t)c;
+        return 0;
+    }
+    if ((c & 0xf0) == 0x80 || (c & 0xf0) == 0x90) {
+        v->item = (c & 0xf0) == 0x80 ? I_MAP : I_ARRAY;
+        v->u = c & 0x0f;
+        return 0;
+    }
+    if ((c & 0xe0) == 0xa0) {
+        v->item = I_STR;
+        n = c & 0x1f;
+        goto bytes;
+    }
+    switch (c) {
+    case 0xc0: v->item = I_NIL; return 0;
+    case 0xc2: case 0xc3: v->item = I_BOOL; v->u = c == 0xc3; return 0;
+    case 0xcc: case 0xcd: case 0xce: case 0xcf:
+        if (!(p = take(r, (size_t)1 << (c - 0xcc))))
+            return -1;
+        v->item = I_UINT;
+        v->u = get_be(p, 1 << (c - 0xcc));
+        return 0;
+    case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+        int bytes = 1 << (c - 0xd0);
+        if (!(p = take(r, (size_t)bytes)))
+            return -1;
+        uint64_t u = get_be(p, bytes);
+        if (bytes < 8 && (u >> (bytes * 8 - 1)))
+            u |= ~(uint64_t)0 << (bytes * 8); /* sign-extend */
+        v->item = I_INT;
+        v->i = (int64_t)u;
+        return 0;
+    }
+    case 0xca: {
+        if (!(p = take(r, 4)))
+            return -1;
+        uint32_t bits = (uint32_t)get_be(p, 4);
+        float f;
+        memcpy(&f, &bits, sizeof f);
+        v->item = I_FLOAT;
+        v->f = f;
+        return 0;
+    }
+    case 0xcb: {
+        if (!(p = take(r, 8)))
+            return -1;
+        uint64_t bits = get_be(p, 8);
+        memcpy(&v->f, &bits, sizeof v->f);
+        v->item = I_FLOAT;
+        return 0;
+    }
+    case 0xd9: case 0xda: case 0xdb: v->item = I_STR; len_bytes = (size_t)1 << (c - 0xd9); break;
+    case 0xc4: case 0xc5: case 0xc6: v->item = I_BIN; len_bytes = (size_t)1 << (c - 0xc4); break;
+    case 0xdc: case 0xdd: case 0xde: case 0xdf:
+        if (!(p = take(r, (size_t)2 << ((c - 0xdc) & 1))))
+            return -1;
+        v->item = c <= 0xdd ? I_ARRAY : I_MAP;
+        v->u = get_be(p, 2 << ((c - 0xdc) & 1));
+        return 0;
+    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: /* fixext: type + 1..16 bytes */
+        v->item = I_EXT;
+        n = 1 + ((size_t)1 << (c - 0xd4));
+        goto bytes;
+    case 0xc7: case 0xc8: case 0xc9: /* ext: length, type, bytes */
+        v->item = I_EXT;
+        if (!(p = take(r, (size_t)1 << (c - 0xc7))))
+            return -1;
+        n = (size_t)get_be(p, 1 << (c - 0xc7)) + 1;
+        goto bytes;
+    default:
+        return -1; /* 0xc1: never used */
+    }
+    if (!(p = take(r, len_bytes)))
+        return -1;
+    n = (size_t)get_be(p, (int)len_bytes);
+bytes:
+    if (!(v->data = take(r, n)))
+        return -1;
+    v->len = n;
+    return 0;
+}
+
+/* skip_value moves past one whole item, nested ones included (a newer
+ * writer's key this build does not know). */
+static int skip_value(reader *r, int depth)
+{
+    value v;
+    if (depth > 32 || read_value(r, &v) != 0)
+        return -1;
+    uint64_t items = v.item == I_ARRAY ? v.u : v.item == I_MAP ? 2 * v.u : 0;
+    if (items > (uint64_t)(r->end - r->p))
+        return -1; /* each item takes at least a byte */
+    for (uint64_t i = 0; i < items; i++)
+        if (skip_value(r, depth + 1) != 0)
+            return -1;
+    return 0;
+}
+
 /* decode_state maps a state or kind name to its enum with parse; names
  * this build does not know decode to 0 (NONE) rather than failing. */
-static int decode_state(const msgpack_object *v, int (*parse)(const char *), int *out)
+static int decode_state(const value *v, int (*parse)(const char *), int *out)
 {
     char name[32];
-    if (v->type != MSGPACK_OBJECT_STR)
+    if (v->item != I_STR)
         return GL_ESTORAGE;
-    if (v->via.str.size >= sizeof name) {
+    if (v->len >= sizeof name) {
         *out = 0;
         return 0;
     }
-    memcpy(name, v->via.str.ptr, v->via.str.size);
-    name[v->via.str.size] = '\0';
+    memcpy(name, v->data, v->len);
+    name[v->len] = '\0';
     *out = parse(name);
     return 0;
 }
 
-static int decode_value(void *rec, const struct field *f, const msgpack_object *v,
-                        gl_arena *arena, int *has_coords)
+static int decode_value(void *rec, const struct field *f, const value *v, gl_arena *arena,
+                        int *has_coords)
 {
     switch (f->type) {
     case F_STR:
-        if (v->type == MSGPACK_OBJECT_NIL)
+        if (v->item == I_NIL)
             return 0;
-        if (v->type != MSGPACK_OBJECT_STR)
+        if (v->item != I_STR)
             return GL_ESTORAGE;
         if (!arena)
             return 0;
-        *MEMBER(rec, f, const char *) = arena_strndup(arena, v->via.str.ptr, v->via.str.size);
+        *MEMBER(rec, f, const char *) = arena_strndup(arena, (const char *)v->data, v->len);
         return *MEMBER(rec, f, const char *) ? 0 : GL_EINTERNAL;
     case F_U64:
-        if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        if (v->item != I_UINT)
             return GL_ESTORAGE;
-        *MEMBER(rec, f, uint64_t) = v->via.u64;
+        *MEMBER(rec, f, uint64_t) = v->u;
         return 0;
     case F_U32:
-        if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > UINT32_MAX)
+        if (v->item != I_UINT || v->u > UINT32_MAX)
             return GL_ESTORAGE;
-        *MEMBER(rec, f, uint32_t) = (uint32_t)v->via.u64;
+        *MEMBER(rec, f, uint32_t) = (uint32_t)v->u;
         return 0;
     case F_COORD:
-        if (v->type == MSGPACK_OBJECT_FLOAT32 || v->type == MSGPACK_OBJECT_FLOAT64)
-            *MEMBER(rec, f, double) = v->via.f64;
-        else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-            *MEMBER(rec, f, double) = (double)v->via.u64;
-        else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-            *MEMBER(rec, f, double) = (double)v->via.i64;
+        if (v->item == I_FLOAT)
+            *MEMBER(rec, f, double) = v->f;
+        else if (v->item == I_UINT)
+            *MEMBER(rec, f, double) = (double)v->u;
+        else if (v->item == I_INT)
+            *MEMBER(rec, f, double) = (double)v->i;
         else
             return GL_ESTORAGE;
         if (has_coords)
@@ -371,54 +515,56 @@ static int decode_value(void *rec, const struct field *f, const msgpack_object *
     return GL_ESTORAGE;
 }
 
-static int decode(msgpack_zone *zone, const void *data, size_t len,
-                  const struct field *fields, size_t nfields, void *rec,
-                  gl_arena *arena, int *has_coords)
+static int decode(const void *data, size_t len, const struct field *fields, size_t nfields,
+                  void *rec, gl_arena *arena, int *has_coords)
 {
-    msgpack_object root;
-    size_t off = 0;
-    /* msgpack_unpack with a caller-owned zone, unlike msgpack_unpack_next,
-     * reuses the zone's first chunk instead of allocating one per record;
-     * strings in the objects point into data (the LMDB map). */
-    msgpack_zone_clear(zone);
-    msgpack_unpack_return r = msgpack_unpack(data, len, &off, zone, &root);
-    if (r == MSGPACK_UNPACK_NOMEM_ERROR)
-        return GL_EINTERNAL;
-    if (r != MSGPACK_UNPACK_SUCCESS || off != len || root.type != MSGPACK_OBJECT_MAP)
+    reader r = {data, (const unsigned char *)data + len};
+    value map;
+    if (read_value(&r, &map) != 0 || map.item != I_MAP)
         return GL_ESTORAGE;
     size_t next = 0;
-    for (uint32_t i = 0; i < root.via.map.size; i++) {
-        const msgpack_object_kv *kv = &root.via.map.ptr[i];
-        const struct field *f = field_find(fields, nfields, &kv->key, &next);
-        if (!f)
+    for (uint64_t i = 0; i < map.u; i++) {
+        value key;
+        const unsigned char *at = r.p;
+        if (read_value(&r, &key) != 0)
+            return GL_ESTORAGE;
+        const struct field *f =
+            key.item == I_STR ? field_find(fields, nfields, key.data, key.len, &next) : NULL;
+        if (!f) {
+            /* A key this build does not know (even one that is not a
+             * string): it and its value, whatever they hold. */
+            r.p = at;
+            if (skip_value(&r, 0) != 0 || skip_value(&r, 0) != 0)
+                return GL_ESTORAGE;
             continue;
-        int err = decode_value(rec, f, &kv->val, arena, has_coords);
+        }
+        value v;
+        if (read_value(&r, &v) != 0)
+            return GL_ESTORAGE;
+        if (v.item == I_ARRAY || v.item == I_MAP)
+            return GL_ESTORAGE; /* no field of ours holds one */
+        int err = decode_value(rec, f, &v, arena, has_coords);
         if (err)
             return err;
     }
-    return 0;
+    return r.p == r.end ? 0 : GL_ESTORAGE;
 }
 
-int store_rec_decode_event(msgpack_zone *zone, const void *data, size_t len,
-                           gl_event *ev, gl_arena *arena)
+int store_rec_decode_event(const void *data, size_t len, gl_event *ev, gl_arena *arena)
 {
     memset(ev, 0, sizeof *ev);
-    return decode(zone, data, len, event_fields, GL_ARRAY_LEN(event_fields), ev, arena,
+    return decode(data, len, event_fields, GL_ARRAY_LEN(event_fields), ev, arena,
                   &ev->has_coords);
 }
 
-int store_rec_decode_dispatch(msgpack_zone *zone, const void *data, size_t len,
-                              gl_dispatch *d, gl_arena *arena)
+int store_rec_decode_dispatch(const void *data, size_t len, gl_dispatch *d, gl_arena *arena)
 {
     memset(d, 0, sizeof *d);
-    return decode(zone, data, len, dispatch_fields, GL_ARRAY_LEN(dispatch_fields), d,
-                  arena, NULL);
+    return decode(data, len, dispatch_fields, GL_ARRAY_LEN(dispatch_fields), d, arena, NULL);
 }
 
-int store_rec_decode_history(msgpack_zone *zone, const void *data, size_t len,
-                             gl_history *h, gl_arena *arena)
+int store_rec_decode_history(const void *data, size_t len, gl_history *h, gl_arena *arena)
 {
     memset(h, 0, sizeof *h);
-    return decode(zone, data, len, history_fields, GL_ARRAY_LEN(history_fields), h,
-                  arena, NULL);
+    return decode(data, len, history_fields, GL_ARRAY_LEN(history_fields), h, arena, NULL);
 }

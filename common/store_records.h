@@ -23,15 +23,13 @@ int store_rec_encode_dispatch(msgpack_sbuffer *sb, const gl_dispatch *d);
 int store_rec_encode_history(msgpack_sbuffer *sb, const gl_history *h);
 
 /* store_rec_decode_* parse the record in data[0..len) into the zeroed
- * struct, using zone (cleared first) for msgpack's objects and copying
- * strings into arena; with arena NULL, strings are left NULL and only the
- * numbers and states are filled. 0, GL_ESTORAGE (not a well-formed record),
- * GL_EINTERNAL (ENOMEM). */
-int store_rec_decode_event(msgpack_zone *zone, const void *data, size_t len,
-                           gl_event *ev, gl_arena *arena);
-int store_rec_decode_dispatch(msgpack_zone *zone, const void *data, size_t len,
-                              gl_dispatch *d, gl_arena *arena);
-int store_rec_decode_history(msgpack_zone *zone, const void *data, size_t len,
-                             gl_history *h, gl_arena *arena);
+ * struct, in place, copying strings into arena; with arena NULL, strings
+ * are left NULL and only the numbers and states are filled. Keys this
+ * build does not know are skipped whatever their value. 0, GL_ESTORAGE (not
+ * a well-formed record: nothing is read outside data), GL_EINTERNAL
+ * (ENOMEM). */
+int store_rec_decode_event(const void *data, size_t len, gl_event *ev, gl_arena *arena);
+int store_rec_decode_dispatch(const void *data, size_t len, gl_dispatch *d, gl_arena *arena);
+int store_rec_decode_history(const void *data, size_t len, gl_history *h, gl_arena *arena);
 
 #endif
