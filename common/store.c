@@ -513,17 +513,8 @@ int store_event_put(store_txn *t, const gl_event *ev)
     int err = store_txn_get(t, DB_EVENTS, &k, &v);
     if (err)
         return err;
-    if (ev->id) {
-        /* The id is the deduplication key: it cannot move to another seq. */
-        uint64_t indexed;
-        err = store_event_find(t, ev->id, &indexed);
-        if (err == GL_ENOTFOUND || (!err && indexed != ev->seq))
-            return GL_EBADFIELD;
-        if (err)
-            return err;
-    }
-    /* v is still the record as it was (only reads since): its index
-     * entries move to what ev says. */
+    /* v is the record as it was: its index entries move to what ev says,
+     * once its id is found to stay the same (store_index_event_changed). */
     if ((err = store_index_event_changed(t, v.mv_data, v.mv_size, ev)) != 0)
         return err;
     if ((err = store_rec_encode_event(&s->sbuf, ev)) != 0)

@@ -125,6 +125,14 @@ int store_index_event_changed(store_txn *t, const void *old, size_t old_len, con
     gl_arena own = {0}, *arena = scratch_arena(s, &own);
     gl_event was;
     int err = store_rec_decode_event(old, old_len, &was, arena);
+    if (err == 0 && ev->id && (!was.id || strcmp(was.id, ev->id) != 0)) {
+        /* The id is the deduplication key: it cannot move to another seq.
+         * (The same id as the record's is the common case: no lookup.) */
+        uint64_t indexed;
+        err = store_event_find(t, ev->id, &indexed);
+        if (err == GL_ENOTFOUND || (!err && indexed != ev->seq))
+            err = GL_EBADFIELD;
+    }
     /* The record decoded here also says where its timers entry was. */
     if (err == 0)
         err = store_timer_event_changed(t, &was, ev);
