@@ -127,7 +127,7 @@ static int service_broker(service *s)
 static void service_workers(service *s, long map_max_mb)
 {
     static char nice_arg[16], rt[16], mapmax[24], wbuf[1024];
-    const char *extra[32], *gen[48], *alert[48];
+    const char *extra[32], *gen[52], *alert[52];
     int ng = 0, na = 0;
     bu_split_args(cfg.worker_args, wbuf, sizeof wbuf, extra, 32);
     snprintf(nice_arg, sizeof nice_arg, "%ld", cfg.routine_nice);
@@ -147,6 +147,13 @@ static void service_workers(service *s, long map_max_mb)
         gen[ng++] = alert[na++] = "--map-max-mb";
         gen[ng++] = alert[na++] = mapmax;
     }
+    /* No responder acknowledges: every dispatch stays pending, and from
+     * 30 s on (--retry-ms) the workers would resend what the earlier steps
+     * filed, reading and rewriting it, while they file the later steps
+     * (the sweep's 32 and 64, about 35 s in). Not within this run. Given
+     * first, so a --worker-args --retry-ms wins. */
+    gen[ng++] = alert[na++] = "--retry-ms";
+    gen[ng++] = alert[na++] = "3600000";
     for (int i = 0; extra[i]; i++)
         gen[ng++] = alert[na++] = extra[i];
     gen[ng] = alert[na] = NULL;
