@@ -818,6 +818,11 @@ static void print_json(void)
             json_object_set_new(depth, z->store.db[d].name,
                                 json_integer((json_int_t)z->store.db[d].depth));
         json_object_set_new(o, "btree_depth", depth);
+        json_t *pages = json_object();
+        for (int d = 0; d < z->store.ndb; d++)
+            json_object_set_new(pages, z->store.db[d].name,
+                                json_integer((json_int_t)z->store.db[d].pages));
+        json_object_set_new(o, "btree_pages", pages);
         json_object_set_new(o, "map_max_mb", json_integer(z->map_max_mb));
         if (!cfg.no_cold) {
             json_object_set_new(o, "cached_pct_before_cold", json_real(z->cached_before_cold));
