@@ -239,4 +239,33 @@ static inline void rs_proc_io(pid_t pid, uint64_t *written, uint64_t *read)
     fclose(f);
 }
 
+/* rs_proc_stat adds what /proc/PID/stat says of pid (all its threads) to
+ * *minflt (page faults served from memory: for LMDB, a page of the map
+ * this process touches for the first time), *majflt (served from the
+ * disk), *user_ticks and *sys_ticks (CPU time in clock ticks, user and
+ * kernel). Nothing when the process is gone. */
+static inline void rs_proc_stat(pid_t pid, uint64_t *minflt, uint64_t *majflt,
+                                uint64_t *user_ticks, uint64_t *sys_ticks)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* After the command's ")": state ppid pgrp session tty tpgid flags
+     * minflt cminflt majflt cmajflt utime stime (fields 3 to 15). */
+    const char *p = strrchr(buf, ')');
+    unsigned long long mi, ma, ut, st;
+    if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %llu %*u %llu %*u %llu %llu", &mi, &ma,
+                    &ut, &st) == 4) {
+        *minflt += mi;
+        *majflt += ma;
+        *user_ticks += ut;
+        *sys_ticks += st;
+    }
+}
+
 #endif

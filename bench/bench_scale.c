@@ -10,15 +10,17 @@
  *    bench_county.h): durable filed/s, filed latency p50/p99/max, BUSY
  *    replies, events per commit, CPU and memory of the service.
  * 2. Store size: a fresh store filled through the store API (bench_fill.h)
- *    up to each of --store-sizes events. At each size: start the broker,
- *    then the workers, and time from spawning the workers until a worker
- *    answers a SHOW (sent every 5 ms; bench_restart.h), with the store's
- *    pages still in the page cache from the fill (warm); each worker also
- *    logs its own open time. Then a flood of --size-terminals x
- *    --size-inflight for --warmup and --duration seconds, SIGTERM to
- *    everything (the workers' stop is timed), and the same start again
- *    with the store's pages evicted from the page cache (cold). Then the
- *    next fill.
+ *    up to each of --store-sizes events. At each size: evict the store's
+ *    pages from the page cache, start the broker, then the workers, and
+ *    time from spawning the workers until a worker answers a SHOW (sent
+ *    every 5 ms; bench_restart.h): the cold start; each worker also logs
+ *    its own open time. Then a flood of --size-terminals x --size-inflight
+ *    for --warmup and --size-duration seconds on that service, with the
+ *    workers' bytes written and read, CPU (user and kernel) and page
+ *    faults per event and the store's staged entries, freelist and cached
+ *    share before and after; SIGTERM to everything (the workers' stop is
+ *    timed), and the same start again with the pages in the cache (warm).
+ *    Then the next fill.
  *
  * Prints a table per part and one JSON line. Exit status: 0 once the
  * figures are printed; 1 when the service did not come up or could not be
@@ -57,7 +59,7 @@
 
 typedef struct bench_cfg {
     long workers, alert_workers, routine_nice, realtime, inflight, duration_s, warmup_s;
-    long size_terminals, size_inflight, fill_batch, alert_pct, feedback_pct;
+    long size_terminals, size_inflight, size_duration_s, fill_batch, alert_pct, feedback_pct;
     long body_min, body_max;
     int quick, no_sweep, no_sizes, no_cold;
     const char *terminals, *store_sizes, *payload, *transport, *worker_transport, *broker_args, *worker_args,
@@ -125,7 +127,7 @@ static int service_broker(service *s)
 static void service_workers(service *s, long map_max_mb)
 {
     static char nice_arg[16], rt[16], mapmax[24], wbuf[1024];
-    const char *extra[32], *gen[48], *alert[48];
+    const char *extra[32], *gen[52], *alert[52];
     int ng = 0, na = 0;
     bu_split_args(cfg.worker_args, wbuf, sizeof wbuf, extra, 32);
     snprintf(nice_arg, sizeof nice_arg, "%ld", cfg.routine_nice);
@@ -145,6 +147,13 @@ static void service_workers(service *s, long map_max_mb)
         gen[ng++] = alert[na++] = "--map-max-mb";
         gen[ng++] = alert[na++] = mapmax;
     }
+    /* No responder acknowledges: every dispatch stays pending, and from
+     * 30 s on (--retry-ms) the workers would resend what the earlier steps
+     * filed, reading and rewriting it, while they file the later steps
+     * (the sweep's 32 and 64, about 35 s in). Not within this run. Given
+     * first, so a --worker-args --retry-ms wins. */
+    gen[ng++] = alert[na++] = "--retry-ms";
+    gen[ng++] = alert[na++] = "3600000";
     for (int i = 0; extra[i]; i++)
         gen[ng++] = alert[na++] = extra[i];
     gen[ng] = alert[na] = NULL;
@@ -207,6 +216,7 @@ typedef struct usage_snap {
     bu_machine machine;
     uint64_t mono_us;
     uint64_t written, read; /* the workers' bytes written and read (rs_proc_io) */
+    uint64_t minflt, majflt, user_ticks, sys_ticks; /* the workers' (rs_proc_stat) */
 } usage_snap;
 
 static void usage_take(const service *s, usage_snap *u)
@@ -220,6 +230,7 @@ static void usage_take(const service *s, usage_snap *u)
             u->workers.wait_ns += w.wait_ns;
         }
         rs_proc_io(s->workers[i], &u->written, &u->read);
+        rs_proc_stat(s->workers[i], &u->minflt, &u->majflt, &u->user_ticks, &u->sys_ticks);
     }
     bu_proc_usage(0, &u->bench);
     bu_machine_sample(&u->machine);
@@ -236,6 +247,8 @@ typedef struct phase_res {
     double service_pct, bench_pct, machine_pct;   /* CPU: % of a core; machine: % busy */
     double service_us_per_event;                   /* CPU of the broker and workers */
     uint64_t written, read;                        /* the workers' (rs_proc_io) */
+    uint64_t minflt, majflt;                       /* the workers' page faults */
+    double worker_user_s, worker_sys_s;            /* the workers' CPU, user and kernel */
     long broker_anon_kb, worker_anon_kb, broker_hwm_kb, worker_hwm_kb; /* workers: the largest */
 } phase_res;
 
@@ -246,8 +259,8 @@ static double pct_of(uint64_t ns, const usage_snap *a, const usage_snap *b)
 }
 
 /* run_flood drives the service with m terminals of k in flight for
- * --warmup then --duration seconds and fills r. 0, or -1 if it could not. */
-static int run_flood(service *s, long m, long k, phase_res *r)
+ * --warmup then duration_s seconds and fills r. 0, or -1 if it could not. */
+static int run_flood(service *s, long m, long k, long duration_s, phase_res *r)
 {
     memset(r, 0, sizeof *r);
     r->terminals = m;
@@ -266,7 +279,7 @@ static int run_flood(service *s, long m, long k, phase_res *r)
     zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, (int)m + 64);
     uint64_t start = clock_mono_us() + 20000u;
     uint64_t from = start + (uint64_t)cfg.warmup_s * 1000000u;
-    uint64_t end = from + (uint64_t)cfg.duration_s * 1000000u;
+    uint64_t end = from + (uint64_t)duration_s * 1000000u;
     static uint64_t next_k; /* event numbers go on from phase to phase */
     for (long i = 0; i < m; i++) {
         flood_term *t = &terms[i];
@@ -310,6 +323,11 @@ static int run_flood(service *s, long m, long k, phase_res *r)
     r->bench_pct = pct_of(b.bench.cpu_ns - a.bench.cpu_ns, &a, &b);
     r->written = b.written - a.written;
     r->read = b.read - a.read;
+    r->minflt = b.minflt - a.minflt;
+    r->majflt = b.majflt - a.majflt;
+    long hz = sysconf(_SC_CLK_TCK);
+    r->worker_user_s = hz > 0 ? (double)(b.user_ticks - a.user_ticks) / (double)hz : 0;
+    r->worker_sys_s = hz > 0 ? (double)(b.sys_ticks - a.sys_ticks) / (double)hz : 0;
     unsigned long long busy = b.machine.busy - a.machine.busy, total = b.machine.total - a.machine.total;
     r->machine_pct = total ? 100.0 * (double)busy / (double)total : 0;
     r->broker_anon_kb = bu_proc_status_kb(s->broker, "RssAnon");
@@ -380,6 +398,19 @@ static double per_event(uint64_t n, const phase_res *r)
     return r->filed ? (double)n / (double)r->filed : 0;
 }
 
+/* us_per_event: seconds of CPU per event filed in r, in µs. */
+static double us_per_event(double seconds, const phase_res *r)
+{
+    return r->filed ? seconds * 1e6 / (double)r->filed : 0;
+}
+
+/* pages_per_commit: the workers' bytes written over the write
+ * transactions of the window, in 4 KiB pages (LMDB writes whole pages). */
+static double pages_per_commit(const phase_res *r)
+{
+    return r->commits ? (double)r->written / 4096.0 / (double)r->commits : 0;
+}
+
 static void print_phase_row(const phase_res *r)
 {
     char first[32], lat[64], cpu[32], rss[32];
@@ -429,7 +460,7 @@ static int run_sweep(void)
     fflush(stdout);
     for (int i = 0; i < cfg.nterms && !interrupted; i++) {
         phase_res *r = &sweep[nsweep];
-        if (run_flood(&s, cfg.term_list[i], cfg.inflight, r) != 0)
+        if (run_flood(&s, cfg.term_list[i], cfg.inflight, cfg.duration_s, r) != 0)
             break;
         nsweep++;
         print_phase_row(r);
@@ -440,15 +471,18 @@ static int run_sweep(void)
                         bu_logs_hint(env.dir));
     }
     service_stop(&s, &unclean_exits);
-    /* The sizes part starts from an empty store of its own. */
-    char cmd[500];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", store_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench_scale: could not remove %s\n", store_dir);
-    return 0;
+    return 0; /* each store size starts from an empty store of its own */
 }
 
 /* ---- part 2: the store's size ---- */
+
+/* What a flood at a store size starts from, besides the size. */
+typedef struct store_shape {
+    uint64_t staged;        /* index_recent + pending_recent entries: work for a settle */
+    uint64_t timers;        /* timers entries */
+    uint64_t free_records, free_pages; /* LMDB's freelist */
+    double cached_pct;      /* of data.mdb in the page cache */
+} store_shape;
 
 typedef struct size_res {
     uint64_t target;
@@ -459,9 +493,22 @@ typedef struct size_res {
     rs_logged logged_cold, logged_warm; /* the slowest worker's own figures */
     long map_max_mb;
     phase_res flood;
+    store_shape before, after; /* before the warm restart, at the flood's end */
 } size_res;
 
 static size_res sizes[MAX_LIST];
+
+/* shape_take reads what waits to be settled, LMDB's freelist and the share
+ * of the store's file in the page cache, from store_env (opened
+ * read-only). */
+static void shape_take(MDB_env *store_env, const char *store_dir, store_shape *sh)
+{
+    memset(sh, 0, sizeof *sh);
+    sh->staged = bs_entries(store_env, "index_recent") + bs_entries(store_env, "pending_recent");
+    sh->timers = bs_entries(store_env, "timers");
+    bs_freelist(store_env, &sh->free_records, &sh->free_pages);
+    sh->cached_pct = rs_cached_pct(store_dir);
+}
 static int nsizes_done;
 static uint64_t fill_last_us;
 
@@ -494,16 +541,29 @@ static void slowest_logged(const service *s, rs_logged *worst)
     }
 }
 
+/* remove_store deletes the store in store_dir, if any. */
+static void remove_store(const char *store_dir)
+{
+    char cmd[500];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", store_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench_scale: could not remove %s\n", store_dir);
+}
+
 static int measure_size(fill_cfg *fc, const char *store_dir, size_res *z, double est_bytes)
 {
-    /* Room for the fill on the disk, and a margin for the floods. */
+    /* Each size on a store of its own, filled from empty: a smaller size's
+     * flood leaves a few hundred thousand events nobody acknowledged, and
+     * their resends (30 s, then doubling) and deadlines came due during
+     * the next size's flood, reading and rewriting them (at 3M: 17 KiB
+     * read and 54 us of user CPU per event filed, against 0.3 and 15 at
+     * 1M). That is a backlog's cost, not the store's size. */
     MDB_env *e = NULL;
-    if (bs_open(store_dir, &e) == 0) {
-        bs_measure(e, store_dir, &z->store);
-        mdb_env_close(e);
-    }
-    uint64_t have = z->store.events;
-    uint64_t need = z->target > have ? (uint64_t)((double)(z->target - have) * est_bytes * 1.2) : 0;
+    remove_store(store_dir);
+    fc->next = 0;
+    fc->total = z->target;
+    /* Room for the fill on the disk, and a margin for the floods. */
+    uint64_t need = (uint64_t)((double)z->target * est_bytes * 1.2);
     uint64_t avail = rs_disk_free(env.dir);
     if (need + (1ull << 30) > avail) {
         fprintf(stderr, "bench_scale: %" PRIu64 " events need about %.1f GiB more on %s, "
@@ -524,6 +584,7 @@ static int measure_size(fill_cfg *fc, const char *store_dir, size_res *z, double
     }
     if (bs_open(store_dir, &e) == 0) {
         bs_measure(e, store_dir, &z->store);
+        shape_take(e, store_dir, &z->before);
         mdb_env_close(e);
     }
     /* The map's ceiling: the default, or twice the store when that is more. */
@@ -532,34 +593,43 @@ static int measure_size(fill_cfg *fc, const char *store_dir, size_res *z, double
     while (z->map_max_mb < 2 * used_mb + 1024)
         z->map_max_mb *= 2;
 
-    /* Warm first: the fill has just written the store, so its pages are in
-     * the page cache, as a running service's working set is. The flood
-     * runs on that. Then cold: the store's pages evicted, as after a
-     * reboot. */
+    /* Cold first: the store's pages evicted from the page cache, as after
+     * a reboot, and the flood on the service that started so, which reads
+     * what it needs as it goes. Not on the pages as the fill left them:
+     * writing into page-cache pages the fill has just written cost the
+     * workers' kernel time several times what it costs in a service's own
+     * pages (bench/README.md), a cost of the fill, not of the store's
+     * size. Then warm: the same start again, its pages now in the cache.
+     * With --no-cold, nothing is evicted: the first start and the flood
+     * run on the fill's pages. */
     service s;
     z->restart_cold_ms = -1;
-    if (service_broker(&s) != 0)
-        goto no_broker;
-    z->restart_warm_ms = service_restart(&s, z->map_max_mb);
-    slowest_logged(&s, &z->logged_warm);
-    if (z->restart_warm_ms < 0) {
-        service_stop(&s, &unclean_exits);
-        goto no_worker;
-    }
-    bs_open(store_dir, &s.store_env);
-    rc = run_flood(&s, cfg.size_terminals, cfg.size_inflight, &z->flood);
-    z->stop_ms = service_stop(&s, &unclean_exits);
-    if (rc != 0 || cfg.no_cold || interrupted)
-        return rc;
-    if (rs_evict(store_dir) != 0)
+    if (!cfg.no_cold && rs_evict(store_dir) != 0)
         fprintf(stderr, "bench_scale: cannot evict the store from the page cache\n");
     if (service_broker(&s) != 0)
         goto no_broker;
     z->cached_before_cold = rs_cached_pct(store_dir);
-    z->restart_cold_ms = service_restart(&s, z->map_max_mb);
-    slowest_logged(&s, &z->logged_cold);
+    double first_ms = service_restart(&s, z->map_max_mb);
+    if (!cfg.no_cold) {
+        z->restart_cold_ms = first_ms;
+        slowest_logged(&s, &z->logged_cold);
+    }
+    if (first_ms < 0) {
+        service_stop(&s, &unclean_exits);
+        goto no_worker;
+    }
+    bs_open(store_dir, &s.store_env);
+    rc = run_flood(&s, cfg.size_terminals, cfg.size_inflight, cfg.size_duration_s, &z->flood);
+    shape_take(s.store_env, store_dir, &z->after);
+    z->stop_ms = service_stop(&s, &unclean_exits);
+    if (rc != 0 || interrupted)
+        return rc;
+    if (service_broker(&s) != 0)
+        goto no_broker;
+    z->restart_warm_ms = service_restart(&s, z->map_max_mb);
+    slowest_logged(&s, &z->logged_warm);
     service_stop(&s, &unclean_exits);
-    if (z->restart_cold_ms < 0)
+    if (z->restart_warm_ms < 0)
         goto no_worker;
     return 0;
 no_broker:
@@ -572,11 +642,27 @@ no_worker:
     return -1;
 }
 
+/* db_depth: the B-tree depth of the database named name after the fill. */
+static uint64_t db_depth(const bs_figures *f, const char *name)
+{
+    for (int d = 0; d < f->ndb; d++)
+        if (strcmp(f->db[d].name, name) == 0)
+            return f->db[d].depth;
+    return 0;
+}
+
+static json_t *shape_json(const store_shape *sh)
+{
+    return json_pack("{s:I,s:I,s:I,s:I,s:f}", "staged", (json_int_t)sh->staged, "timers",
+                     (json_int_t)sh->timers, "freelist_records", (json_int_t)sh->free_records,
+                     "freelist_pages", (json_int_t)sh->free_pages, "cached_pct", sh->cached_pct);
+}
+
 static void print_size_table(void)
 {
     printf("\nbench_scale: store size, settled events filled through the store API (%ld per "
-           "transaction),\n  then a flood of %ld x %ld for %ld s (after %ld s warm-up)\n\n",
-           cfg.fill_batch, cfg.size_terminals, cfg.size_inflight, cfg.duration_s, cfg.warmup_s);
+           "transaction),\n  then a cold start and a flood of %ld x %ld for %ld s (after %ld s warm-up)\n\n",
+           cfg.fill_batch, cfg.size_terminals, cfg.size_inflight, cfg.size_duration_s, cfg.warmup_s);
     printf("%-9s %6s %8s %6s %5s %13s %11s %5s %8s %20s %5s %6s %5s %5s\n", "events", "fill",
            "data", "B/ev", "depth", "restart ms", "open ms", "stop", "filed/s", "filed ms", "busy",
            "ev/txn", "CPU", "KiB");
@@ -610,11 +696,42 @@ static void print_size_table(void)
                r->commits ? (double)r->filed / (double)r->commits : 0, r->service_us_per_event,
                per_event(r->written, r) / 1024.0);
     }
-    printf("events: in the store at the restart (the flood adds more before the next fill). "
-           "fill: seconds to fill\nup to it. depth: the deepest B-tree. restart: from spawning "
-           "the workers to a first answer; open:\nthe slowest worker's own figure for store_open "
-           "and store_join. warm: right after the fill; then the\nflood; then cold: the store's "
-           "pages evicted from the page cache. stop: the workers, on SIGTERM.\n");
+    printf("events: filled into a store of its own for each size. fill: seconds to fill it. "
+           "depth: the\ndeepest B-tree. restart: from spawning the workers to a first answer; "
+           "open: the slowest\nworker's own figure for store_open and store_join. cold: the "
+           "store's pages evicted from the\npage cache after the fill; then the flood; then "
+           "warm: the same start again. stop: the workers,\non SIGTERM, after the flood.\n");
+    printf("\n%-9s %13s %13s %9s %6s %5s %5s %11s %6s %13s\n", "events", "staged",
+           "free pages", "cached %", "pages", "KiB", "KiB", "worker CPU", "faults",
+           "depth");
+    printf("%-9s %13s %13s %9s %6s %5s %5s %11s %6s %13s\n", "", "after fill/end",
+           "after fill/end", "start/end", "/txn", "wr/ev", "rd/ev", "usr/sys us", "/ev",
+           "ev/ids/ix/hs");
+    for (int i = 0; i < nsizes_done; i++) {
+        const size_res *z = &sizes[i];
+        if (z->skipped)
+            continue;
+        const phase_res *r = &z->flood;
+        char staged[40], freep[40], cached[40], cpu[40], depth[40];
+        snprintf(staged, sizeof staged, "%" PRIu64 "/%" PRIu64, z->before.staged, z->after.staged);
+        snprintf(freep, sizeof freep, "%" PRIu64 "/%" PRIu64, z->before.free_pages,
+                 z->after.free_pages);
+        snprintf(cached, sizeof cached, "%.0f/%.0f", z->cached_before_cold, z->after.cached_pct);
+        snprintf(cpu, sizeof cpu, "%.1f/%.1f", us_per_event(r->worker_user_s, r),
+                 us_per_event(r->worker_sys_s, r));
+        snprintf(depth, sizeof depth, "%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64,
+                 db_depth(&z->store, "events"), db_depth(&z->store, "event_ids"),
+                 db_depth(&z->store, "event_index"), db_depth(&z->store, "history"));
+        printf("%-9" PRIu64 " %13s %13s %9s %6.1f %5.1f %5.1f %11s %6.2f %13s\n", z->store.events,
+               staged, freep, cached, pages_per_commit(r), per_event(r->written, r) / 1024.0,
+               per_event(r->read, r) / 1024.0, cpu, per_event(r->minflt + r->majflt, r), depth);
+    }
+    printf("staged: index_recent + pending_recent entries waiting for a settle, after the fill "
+           "and at the\nflood's end. free pages: LMDB's freelist. cached: the store's file in "
+           "the page cache at the\nfirst start and at the flood's end. Per event filed in the "
+           "flood, of the workers: pages per\nwrite transaction (bytes written / 4 KiB), KiB "
+           "written and read, CPU user/kernel, page faults.\ndepth: of the events, event_ids, "
+           "event_index and history B-trees.\n");
 }
 
 /* ---- JSON ---- */
@@ -641,6 +758,11 @@ static json_t *phase_json(const phase_res *r)
     json_object_set_new(j, "service_cpu_us_per_event", json_real(r->service_us_per_event));
     json_object_set_new(j, "workers_written_bytes_per_event", json_real(per_event(r->written, r)));
     json_object_set_new(j, "workers_read_bytes_per_event", json_real(per_event(r->read, r)));
+    json_object_set_new(j, "workers_written_pages_per_commit", json_real(pages_per_commit(r)));
+    json_object_set_new(j, "workers_minor_faults_per_event", json_real(per_event(r->minflt, r)));
+    json_object_set_new(j, "workers_major_faults_per_event", json_real(per_event(r->majflt, r)));
+    json_object_set_new(j, "workers_user_us_per_event", json_real(us_per_event(r->worker_user_s, r)));
+    json_object_set_new(j, "workers_sys_us_per_event", json_real(us_per_event(r->worker_sys_s, r)));
     json_object_set_new(j, "cpu_pct", json_pack("{s:f,s:f,s:f}", "service", r->service_pct,
                                                 "bench", r->bench_pct, "machine_busy",
                                                 r->machine_pct));
@@ -662,6 +784,7 @@ static void print_json(void)
     json_object_set_new(j, "routine_nice", json_integer(cfg.routine_nice));
     json_object_set_new(j, "realtime", json_integer(cfg.realtime));
     json_object_set_new(j, "duration_s", json_integer(cfg.duration_s));
+    json_object_set_new(j, "size_duration_s", json_integer(cfg.size_duration_s));
     json_object_set_new(j, "warmup_s", json_integer(cfg.warmup_s));
     json_object_set_new(j, "transport", json_string(cfg.transport));
     json_object_set_new(j, "worker_transport", json_string(cfg.worker_transport));
@@ -695,6 +818,11 @@ static void print_json(void)
             json_object_set_new(depth, z->store.db[d].name,
                                 json_integer((json_int_t)z->store.db[d].depth));
         json_object_set_new(o, "btree_depth", depth);
+        json_t *pages = json_object();
+        for (int d = 0; d < z->store.ndb; d++)
+            json_object_set_new(pages, z->store.db[d].name,
+                                json_integer((json_int_t)z->store.db[d].pages));
+        json_object_set_new(o, "btree_pages", pages);
         json_object_set_new(o, "map_max_mb", json_integer(z->map_max_mb));
         if (!cfg.no_cold) {
             json_object_set_new(o, "cached_pct_before_cold", json_real(z->cached_before_cold));
@@ -707,6 +835,8 @@ static void print_json(void)
         json_object_set_new(o, "worker_start_warm_ms", json_real(z->logged_warm.start_ms));
         json_object_set_new(o, "workers_stop_ms", json_real(z->stop_ms));
         json_object_set_new(o, "flood", phase_json(&z->flood));
+        json_object_set_new(o, "before_flood", shape_json(&z->before));
+        json_object_set_new(o, "after_flood", shape_json(&z->after));
         json_array_append_new(sz, o);
     }
     json_object_set_new(j, "sizes", sz);
@@ -749,11 +879,12 @@ int main(int argc, char **argv)
     const opt_def defs[] = {
         {"terminals", OPT_STR, "1,2,4,8,16,32,64", "the terminals sweep: numbers of flood terminals (M), comma-separated", &cfg.terminals, NULL},
         {"inflight", OPT_INT, "16", "SUBMITs each terminal of the sweep keeps in flight (K)", &cfg.inflight, NULL},
-        {"duration", OPT_INT, "5", "seconds measured per step (sweep and sizes; at most 120)", &cfg.duration_s, NULL},
+        {"duration", OPT_INT, "5", "seconds measured per step of the sweep (at most 120)", &cfg.duration_s, NULL},
         {"warmup", OPT_INT, "1", "seconds of load before each step's measurement (at most 30)", &cfg.warmup_s, NULL},
         {"store-sizes", OPT_STR, "0,1000000,3000000,10000000", "store sizes in events, comma-separated, rising: fill to each, restart, flood", &cfg.store_sizes, NULL},
         {"size-terminals", OPT_INT, "16", "flood terminals at each store size", &cfg.size_terminals, NULL},
         {"size-inflight", OPT_INT, "16", "SUBMITs each of them keeps in flight", &cfg.size_inflight, NULL},
+        {"size-duration", OPT_INT, "10", "seconds measured at each store size (at most 120)", &cfg.size_duration_s, NULL},
         {"fill-batch", OPT_INT, "50000", "events per write transaction when filling", &cfg.fill_batch, NULL},
         {"workers", OPT_INT, "2", "general gridline-worker processes", &cfg.workers, NULL},
         {"alert-workers", OPT_INT, "1", "more workers with --lanes alert, as make run starts them (0: none)", &cfg.alert_workers, NULL},
@@ -766,7 +897,7 @@ int main(int argc, char **argv)
         {"worker-transport", OPT_STR, "ipc", "the workers' endpoint: ipc (the workers run on the broker's host, as make run starts them) or tcp", &cfg.worker_transport, NULL},
         {"no-sweep", OPT_FLAG, NULL, "leave out the terminals sweep", &cfg.no_sweep, NULL},
         {"no-sizes", OPT_FLAG, NULL, "leave out the store sizes", &cfg.no_sizes, NULL},
-        {"no-cold", OPT_FLAG, NULL, "no cold restart (the store's pages evicted from the page cache) at each size", &cfg.no_cold, NULL},
+        {"no-cold", OPT_FLAG, NULL, "leave the store's pages in the page cache after each fill: no cold restart, and the flood runs on the pages as the fill wrote them", &cfg.no_cold, NULL},
         {"broker-args", OPT_STR, "", "extra broker arguments, space-separated", &cfg.broker_args, NULL},
         {"worker-args", OPT_STR, "", "extra arguments for every worker", &cfg.worker_args, NULL},
         {"json", OPT_STR, NULL, "also write the JSON figures to this file", &cfg.json_path, NULL},
@@ -793,6 +924,8 @@ int main(int argc, char **argv)
             cfg.store_sizes = "0,50000,200000";
         if (!bu_given(argc, argv, "duration"))
             cfg.duration_s = 2;
+        if (!bu_given(argc, argv, "size-duration"))
+            cfg.size_duration_s = 2;
         if (!bu_given(argc, argv, "warmup"))
             cfg.warmup_s = 1;
     }
@@ -818,7 +951,8 @@ int main(int argc, char **argv)
     if (cfg.workers < 1 || cfg.alert_workers < 0 || cfg.workers + cfg.alert_workers > MAX_WORKERS ||
         cfg.inflight < 1 || cfg.inflight > MAX_INFLIGHT || cfg.size_terminals < 1 ||
         cfg.size_terminals > 1024 || cfg.size_inflight < 1 || cfg.size_inflight > MAX_INFLIGHT ||
-        cfg.duration_s < 1 || cfg.duration_s > 120 || cfg.warmup_s < 0 || cfg.warmup_s > 30 ||
+        cfg.duration_s < 1 || cfg.duration_s > 120 || cfg.size_duration_s < 1 ||
+        cfg.size_duration_s > 120 || cfg.warmup_s < 0 || cfg.warmup_s > 30 ||
         cfg.fill_batch < 1 || cfg.fill_batch > 1000000 || cfg.routine_nice < 0 ||
         cfg.routine_nice > 19 || cfg.realtime < 0 || cfg.realtime > 99 || cfg.alert_pct < 0 ||
         cfg.feedback_pct < 0 || cfg.alert_pct + cfg.feedback_pct > 100 ||

@@ -106,6 +106,52 @@ static inline void bs_measure(MDB_env *env, const char *dir, bs_figures *f)
     f->ok = 1;
 }
 
+/* bs_freelist reads LMDB's freelist (database 0, FREE_DBI) in a read
+ * transaction: *records (one per write transaction that freed pages, not
+ * yet reused) and *pages (the free page numbers they hold, each record an
+ * ID list whose first word is its length, as mdb_stat -f counts them).
+ * 0, or -1. */
+static inline int bs_freelist(MDB_env *env, uint64_t *records, uint64_t *pages)
+{
+    *records = *pages = 0;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    if (!env || mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
+        return -1;
+    int rc = mdb_cursor_open(txn, 0, &cur);
+    if (rc == 0) {
+        MDB_val k, v;
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            (*records)++;
+            if (v.mv_size >= sizeof(size_t)) {
+                size_t n;
+                memcpy(&n, v.mv_data, sizeof n);
+                *pages += n;
+            }
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    return rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+/* bs_entries returns the entries of the named database (0 if there is no
+ * such database or env is NULL). */
+static inline uint64_t bs_entries(MDB_env *env, const char *name)
+{
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    MDB_stat st;
+    uint64_t n = 0;
+    if (!env || mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
+        return 0;
+    if (mdb_dbi_open(txn, name, 0, &dbi) == 0 && mdb_stat(txn, dbi, &st) == 0)
+        n = st.ms_entries;
+    mdb_txn_abort(txn);
+    return n;
+}
+
 /* bs_used_bytes: the pages up to the last in use, in bytes. */
 static inline double bs_used_bytes(const bs_figures *f)
 {
