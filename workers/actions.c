@@ -166,17 +166,34 @@ int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
     /* The DISPATCHes of an alert sent early (early.c) are not sent again;
      * the records written here are what is resent until acknowledged. */
     w->dispatch_quiet = j->early_dispatched;
+    /* In team order: the dispatch records and their pending, resend and
+     * team-index entries (keyed seq, team) then all grow at the right edge
+     * of their databases, where a put needs no search (store_txn_put_edge).
+     * The route's order stays in the note; the DISPATCHes go out together
+     * in one BATCH whatever their order. */
+    int order[DIR_MAX_ROUTE];
     for (int i = 0; i < route.n; i++) {
-        rc = worker_dispatch_new(w, t, &ev, route.to[i].team, route.to[i].role, now);
+        int k = i; /* stable insertion: a team named twice keeps its first role */
+        while (k > 0 && strcmp(route.to[order[k - 1]].team, route.to[i].team) > 0) {
+            order[k] = order[k - 1];
+            k--;
+        }
+        order[k] = i;
+    }
+    for (int k = 0; k < route.n; k++) {
+        const dir_recipient *to = &route.to[order[k]];
+        rc = worker_dispatch_new(w, t, &ev, to->team, to->role, now);
         if (rc) {
             w->dispatch_quiet = 0;
             return rc;
         }
+    }
+    w->dispatch_quiet = 0;
+    for (int i = 0; i < route.n; i++) {
         const char *const parts[] = {i ? ", " : "", route.to[i].team, " (", route.to[i].role, ")",
                                      NULL};
         used = note_add(note, sizeof note, used, parts);
     }
-    w->dispatch_quiet = 0;
     /* The plan's deadlines run only when the route called its first squad
      * (an alert of unknown place goes to triage and the coordinators). */
     int squad_called = 0;
