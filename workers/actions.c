@@ -417,6 +417,7 @@ int worker_act(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
     }
     if (rc)
         return rc;
+    const gl_dispatch as_read = d;
 
     char who[2 * GL_MAX_ID + 8];
     snprintf(who, sizeof who, "team:%s%s%s", m->team, m->member ? "/" : "", m->member ? m->member : "");
@@ -499,7 +500,12 @@ int worker_act(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
             return rc;
         if ((rc = timers_acted(w, t, &ev, &d, j->cmd, now)) != 0)
             return rc;
-        if ((rc = store_dispatch_put(t, &d)) != 0 || (rc = worker_save_event(w, t, &ev)) != 0 ||
+        /* An ACK of a request or feedback writes no other dispatch before
+         * this one (no take-over, no alert plan): the record as read is
+         * still the stored one, and need not be read again. */
+        int unread = j->cmd == PROTO_ACK && ev.kind != GL_KIND_ALERT;
+        if ((rc = unread ? store_dispatch_replace(t, &d, &as_read) : store_dispatch_put(t, &d)) != 0 ||
+            (rc = worker_save_event(w, t, &ev)) != 0 ||
             (rc = worker_history(t, seq, now, who, what, m->note)) != 0)
             return rc;
         if (j->cmd == PROTO_DECLINE && (rc = redispatch(w, t, &ev, now)) != 0)
