@@ -523,6 +523,22 @@ int store_event_put(store_txn *t, const gl_event *ev)
     return store_txn_put(t, DB_EVENTS, &k, &v, 0);
 }
 
+int store_event_replace(store_txn *t, const gl_event *ev, const gl_event *was)
+{
+    store *s = t->s;
+    if (t->failed)
+        return t->failed;
+    int err = store_index_event_replaced(t, was, ev);
+    if (err == 0)
+        err = store_rec_encode_event(&s->sbuf, ev);
+    if (err)
+        return err;
+    unsigned char key[8];
+    store_put_be64(key, ev->seq);
+    MDB_val k = store_val(key, 8), v = store_val(s->sbuf.data, s->sbuf.size);
+    return store_txn_put(t, DB_EVENTS, &k, &v, 0);
+}
+
 /* --- dispatches --- */
 
 int store_dispatch_get(store_txn *t, uint64_t seq, const char *team, gl_dispatch *d,

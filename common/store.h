@@ -103,6 +103,11 @@ int store_event_get(store_txn *t, uint64_t seq, gl_event *ev, gl_arena *arena);
  * GL_ESTORAGE. */
 int store_event_put(store_txn *t, const gl_event *ev);
 
+/* store_event_replace is store_event_put for a caller that has just read
+ * the record (in t, with no write to it since): was is that record as
+ * read, so it is neither read nor decoded again. Same results. */
+int store_event_replace(store_txn *t, const gl_event *ev, const gl_event *was);
+
 /* --- dispatches --- */
 
 /* store_dispatch_get reads the dispatch of event seq to team. 0,

@@ -119,13 +119,10 @@ static gl_arena *scratch_arena(store *s, gl_arena *own)
     return s->list_depth < STORE_LIST_DEPTH ? &s->list_arena[s->list_depth] : own;
 }
 
-int store_index_event_changed(store_txn *t, const void *old, size_t old_len, const gl_event *ev)
+int store_index_event_replaced(store_txn *t, const gl_event *was, const gl_event *ev)
 {
-    store *s = t->s;
-    gl_arena own = {0}, *arena = scratch_arena(s, &own);
-    gl_event was;
-    int err = store_rec_decode_event(old, old_len, &was, arena);
-    if (err == 0 && ev->id && (!was.id || strcmp(was.id, ev->id) != 0)) {
+    int err = 0;
+    if (ev->id && (!was->id || strcmp(was->id, ev->id) != 0)) {
         /* The id is the deduplication key: it cannot move to another seq.
          * (The same id as the record's is the common case: no lookup.) */
         uint64_t indexed;
@@ -133,21 +130,30 @@ int store_index_event_changed(store_txn *t, const void *old, size_t old_len, con
         if (err == GL_ENOTFOUND || (!err && indexed != ev->seq))
             err = GL_EBADFIELD;
     }
-    /* The record decoded here also says where its timers entry was. */
+    /* The record as it was also says where its timers entry was. */
     if (err == 0)
-        err = store_timer_event_changed(t, &was, ev);
-    if (err == 0) {
-        int moved = was.created_ms != ev->created_ms;
-        for (int dim = IX_TIME; err == 0 && dim < IX_DIM_COUNT; dim++) {
-            const char *a = dim_value(&was, dim), *b = dim_value(ev, dim);
-            if (!moved && same(a, b))
-                continue;
-            if (a)
-                err = entry_set(t, dim, a, was.created_ms, ev->seq, 0, 0);
-            if (!err && b)
-                err = entry_set(t, dim, b, ev->created_ms, ev->seq, 1, 0);
-        }
+        err = store_timer_event_changed(t, was, ev);
+    int moved = was->created_ms != ev->created_ms;
+    for (int dim = IX_TIME; err == 0 && dim < IX_DIM_COUNT; dim++) {
+        const char *a = dim_value(was, dim), *b = dim_value(ev, dim);
+        if (!moved && same(a, b))
+            continue;
+        if (a)
+            err = entry_set(t, dim, a, was->created_ms, ev->seq, 0, 0);
+        if (!err && b)
+            err = entry_set(t, dim, b, ev->created_ms, ev->seq, 1, 0);
     }
+    return err;
+}
+
+int store_index_event_changed(store_txn *t, const void *old, size_t old_len, const gl_event *ev)
+{
+    store *s = t->s;
+    gl_arena own = {0}, *arena = scratch_arena(s, &own);
+    gl_event was;
+    int err = store_rec_decode_event(old, old_len, &was, arena);
+    if (err == 0)
+        err = store_index_event_replaced(t, &was, ev);
     arena_reset(arena);
     arena_free(&own);
     return err;

@@ -129,6 +129,9 @@ int store_index_event_added(store_txn *t, const gl_event *ev);
  * old[0..old_len) says to what ev says, and its timers entry with them
  * (store_timer_event_changed). */
 int store_index_event_changed(store_txn *t, const void *old, size_t old_len, const gl_event *ev);
+/* store_index_event_replaced is store_index_event_changed with the old
+ * record already decoded (was). */
+int store_index_event_replaced(store_txn *t, const gl_event *was, const gl_event *ev);
 /* store_index_dispatch_changed keeps the team entry (when the dispatch is
  * new: old_state 0) and the dead letter of d in step. */
 int store_index_dispatch_changed(store_txn *t, int old_state, const gl_dispatch *d);

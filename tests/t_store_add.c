@@ -297,25 +297,42 @@ static void timers_one_entry(store *s)
          TIMER_REMIND},
         {"resolved: waiting to close", 0, 0, 0, 20000, NULL, 1, 20000, TIMER_CLOSE},
     };
+    /* Every other step through store_event_replace, with the record as
+     * read: the same entries as store_event_put's. */
     for (size_t i = 0; i < GL_ARRAY_LEN(steps); i++) {
         store_begin(s, 1, &t);
         store_event_get(t, ev.seq, &ev, &arena);
+        const gl_event as_read = ev;
         ev.sign_by_ms = steps[i].sign;
         ev.remind_at_ms = steps[i].remind;
         ev.due_ms = steps[i].due;
         ev.close_at_ms = steps[i].close;
         ev.alarm = steps[i].alarm;
         store_alarm_set(t, ev.seq, ev.alarm);
-        int rc = store_event_put(t, &ev);
+        int rc = i % 2 ? store_event_replace(t, &ev, &as_read) : store_event_put(t, &ev);
         rc = rc ? rc : store_commit(&t);
         store_abort(&t);
         n = timers_of(s, ev.seq, tm);
         ok(rc == 0 && n == steps[i].n &&
            (n == 0 || (tm[0].at_ms == steps[i].at && tm[0].kind == steps[i].kind)),
-           "%s (%zu entries)", steps[i].what, n);
+           "%s (%zu entries, %s)", steps[i].what, n, i % 2 ? "replace" : "put");
         is_int(fsck_problems(s), 0, "fsck: consistent");
         arena_reset(&arena);
     }
+
+    /* Replace cannot give the record another event's id, nor move it to
+     * another grid's index without the grid changing in the record. */
+    store_begin(s, 1, &t);
+    store_event_get(t, ev.seq, &ev, &arena);
+    gl_event as_read = ev, other = ev;
+    other.id = "add-1";
+    is_int(store_event_replace(t, &other, &as_read), GL_EBADFIELD,
+           "store_event_replace cannot give a record another event's id");
+    ev.grid = "heping-g2";
+    is_int(store_event_replace(t, &ev, &as_read), 0, "it moves the event to heping-g2");
+    is_int(store_commit(&t), 0, "commit");
+    is_int(fsck_problems(s), 0, "fsck: its grid entries moved with it");
+    arena_reset(&arena);
 
     /* A store written before: an entry for every deadline. They stay until
      * they fire or the record stops naming them; saving moves only the

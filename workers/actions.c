@@ -418,6 +418,7 @@ int worker_act(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
     if (rc)
         return rc;
     const gl_dispatch as_read = d;
+    const gl_event ev_as_read = ev;
 
     char who[2 * GL_MAX_ID + 8];
     snprintf(who, sizeof who, "team:%s%s%s", m->team, m->member ? "/" : "", m->member ? m->member : "");
@@ -500,12 +501,12 @@ int worker_act(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
             return rc;
         if ((rc = timers_acted(w, t, &ev, &d, j->cmd, now)) != 0)
             return rc;
-        /* An ACK of a request or feedback writes no other dispatch before
-         * this one (no take-over, no alert plan): the record as read is
-         * still the stored one, and need not be read again. */
+        /* An ACK of a request or feedback writes nothing else before this
+         * dispatch and the event (no take-over, no alert plan): the records
+         * as read are still the stored ones, and need not be read again. */
         int unread = j->cmd == PROTO_ACK && ev.kind != GL_KIND_ALERT;
         if ((rc = unread ? store_dispatch_replace(t, &d, &as_read) : store_dispatch_put(t, &d)) != 0 ||
-            (rc = worker_save_event(w, t, &ev)) != 0 ||
+            (rc = worker_replace_event(w, t, &ev, unread ? &ev_as_read : NULL)) != 0 ||
             (rc = worker_history(t, seq, now, who, what, m->note)) != 0)
             return rc;
         if (j->cmd == PROTO_DECLINE && (rc = redispatch(w, t, &ev, now)) != 0)

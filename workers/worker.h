@@ -251,6 +251,10 @@ int redispatch(gl_worker *w, store_txn *t, gl_event *ev, uint64_t now);
 /* worker_save_event writes ev and keeps the claim board in step: a claimable
  * request is on its community's board while dispatched and unheld. */
 int worker_save_event(gl_worker *w, store_txn *t, const gl_event *ev);
+/* worker_replace_event is worker_save_event for an event read in t with no
+ * write to its record since: as_read is the record as read (store.h,
+ * store_event_replace); NULL is worker_save_event. */
+int worker_replace_event(gl_worker *w, store_txn *t, const gl_event *ev, const gl_event *as_read);
 /* worker_add_event writes a new event's record (store_event_add: ev->seq
  * must be the seq store_event_next_seq gave) and puts it on the board as
  * worker_save_event would. */

@@ -20,7 +20,12 @@ static int claimable_open(const gl_worker *w, const gl_event *ev)
 
 int worker_save_event(gl_worker *w, store_txn *t, const gl_event *ev)
 {
-    int rc = store_event_put(t, ev);
+    return worker_replace_event(w, t, ev, NULL);
+}
+
+int worker_replace_event(gl_worker *w, store_txn *t, const gl_event *ev, const gl_event *as_read)
+{
+    int rc = as_read ? store_event_replace(t, ev, as_read) : store_event_put(t, ev);
     if (rc == 0 && ev->kind == GL_KIND_REQUEST && ev->community &&
         dir_category_claimable(w->dir, ev->category))
         rc = store_board_set(t, ev->community, ev->seq, claimable_open(w, ev));
