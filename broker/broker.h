@@ -85,11 +85,12 @@ typedef struct broker_config {
     long stats_interval_s;
     int fence;                /* SIGKILL silent local workers (they may hold the write lock) */
     long memory_trim_ms;      /* free heap pages given back this often (memory.c); 0: never */
+    long responder_queue;     /* messages queued per responder connection at most */
 } broker_config;
 
 typedef struct broker_counters {
     uint64_t received[LANE_COUNT], done[LANE_COUNT], completed, busy_replies, requeued, workers_lost,
-        deliveries, delivered_copies, undeliverable, bad_input, bad_worker_msgs;
+        deliveries, delivered_copies, undeliverable, bad_input, bad_worker_msgs, copies_not_sent;
 } broker_counters;
 
 typedef struct broker {

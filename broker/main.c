@@ -203,13 +203,15 @@ static int ipc_endpoint_taken(broker *b, const char *ep)
     return taken;
 }
 
-static void *bind_router(broker *b, const char *ep, const char *what)
+/* bind_router binds a ROUTER on ep; sndhwm bounds what is queued for each
+ * peer (ZeroMQ's pipe per connection): a send beyond it fails at once. */
+static void *bind_router(broker *b, const char *ep, const char *what, int sndhwm)
 {
     void *s = zmq_socket(b->ctx, ZMQ_ROUTER);
     int one = 1, zero = 0, hwm = 100000;
     zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
     if (broker_auth_socket(b->auth, s, ep, what) != 0 || zmq_bind(s, ep) != 0) {
         LOG_E("cannot bind the %s endpoint %s: %s", what, ep, zmq_strerror(errno));
@@ -226,14 +228,15 @@ static void log_counters(broker *b)
     broker_counters *c = &b->counters;
     LOG_I("lanes alert=%zu routine=%zu, in flight %zu, workers %d, responders %zu; "
           "received alert=%llu routine=%llu, completed %llu, busy %llu, requeued %llu, "
-          "deliveries %llu (copies %llu, nobody connected %llu), bad input %llu",
+          "deliveries %llu (copies %llu, nobody connected %llu, not sent %llu), bad input %llu",
           b->lanes[LANE_ALERT].count, b->lanes[LANE_ROUTINE].count,
           hmap_count(b->jobs_in_flight), b->nworkers, hmap_count(b->responders_by_ident),
           (unsigned long long)c->received[LANE_ALERT],
           (unsigned long long)c->received[LANE_ROUTINE], (unsigned long long)c->completed,
           (unsigned long long)c->busy_replies, (unsigned long long)c->requeued,
           (unsigned long long)c->deliveries, (unsigned long long)c->delivered_copies,
-          (unsigned long long)c->undeliverable, (unsigned long long)c->bad_input);
+          (unsigned long long)c->undeliverable, (unsigned long long)c->copies_not_sent,
+          (unsigned long long)c->bad_input);
     broker_memory_log(b);
 }
 
@@ -269,6 +272,7 @@ int main(int argc, char **argv)
         {"realtime", OPT_INT, "0", "run the broker and its ZeroMQ I/O threads under SCHED_RR at this priority (1..99; 0: ordinary scheduling), so an alert is not kept waiting for a CPU by routine work; needs CAP_SYS_NICE or RLIMIT_RTPRIO, else a warning and ordinary scheduling", &realtime, NULL},
         /* issue 7: memory flat under overload (broker/memory.c) */
         {"memory-trim-ms", OPT_INT, "1000", "milliseconds between giving the heap's free pages back to the system (malloc_trim), so that resident memory follows what is in use rather than creeping up to the largest the heap has been (0: never)", &b.cfg.memory_trim_ms, NULL},
+        {"responder-queue", OPT_INT, "10000", "messages queued for one responder's connection at most: a responder that stops reading takes no more memory than this; DISPATCHes and NOTICEs beyond it are not sent (its dispatches stay pending in the store and are resent)", &b.cfg.responder_queue, NULL},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
                         "gridline-broker [--intake EP] [--workers EP] [--responders EP] [options]",
@@ -287,6 +291,10 @@ int main(int argc, char **argv)
     }
     if (b.cfg.memory_trim_ms < 0) {
         fprintf(stderr, "gridline-broker: --memory-trim-ms wants 0 (never) or more\n");
+        return 2;
+    }
+    if (b.cfg.responder_queue < 1 || b.cfg.responder_queue > 1000000) {
+        fprintf(stderr, "gridline-broker: --responder-queue wants 1 to 1000000 messages\n");
         return 2;
     }
     log_init("broker", level);
@@ -348,9 +356,9 @@ int main(int argc, char **argv)
         LOG_E("%s", auth_err);
         goto out;
     }
-    b.intake = bind_router(&b, b.cfg.intake_ep, "intake");
-    b.responders = bind_router(&b, b.cfg.responders_ep, "responders");
-    b.workers_sock = bind_router(&b, b.cfg.workers_ep, "workers");
+    b.intake = bind_router(&b, b.cfg.intake_ep, "intake", 100000);
+    b.responders = bind_router(&b, b.cfg.responders_ep, "responders", (int)b.cfg.responder_queue);
+    b.workers_sock = bind_router(&b, b.cfg.workers_ep, "workers", 100000);
     if (!b.intake || !b.responders || !b.workers_sock)
         goto out;
     b.metrics = broker_metrics_new();

@@ -190,6 +190,11 @@ void broker_deliver(broker *b, const char *team, int cmd, zmq_msg_t *body)
         if (broker_forward(b->responders, r->ident, r->ident_len, cmd, NULL, 0, 0, body) == 0) {
             b->counters.delivered_copies++;
             r->last_sent_ms = now;
+        } else {
+            /* Its connection holds --responder-queue messages already (it
+             * stopped reading), or is gone: the dispatch stays pending in
+             * the store and is resent. */
+            b->counters.copies_not_sent++;
         }
     }
 }

@@ -282,6 +282,7 @@ void prom_render(msgpack_sbuffer *out, const msgpack_object *b, const msgpack_ob
         {"gridline_deliveries_total", "deliveries", "DISPATCH and NOTICE messages workers asked to deliver."},
         {"gridline_delivered_copies_total", "delivered_copies", "Messages sent to present team members."},
         {"gridline_undeliverable_total", "undeliverable", "Deliveries for a team with nobody present."},
+        {"gridline_copies_not_sent_total", "copies_not_sent", "Messages a responder's connection could not take (its queue full, or gone); dispatches are resent."},
         {"gridline_bad_input_total", "bad_input", "Malformed or refused client messages."},
         {"gridline_bad_worker_messages_total", "bad_worker_messages", "Malformed messages from workers."},
     };
