@@ -14,7 +14,10 @@
 
 #include "../../common/log.h"
 
-static tl_env *tl_current;
+/* The directory tl_cleanup removes, copied from the tl_env: it runs at exit,
+ * after main has returned, when a tl_env that was main's local variable is
+ * gone (reading it there gave a garbage path to rm -rf). */
+static char tl_cleanup_dir[sizeof ((tl_env *)0)->dir];
 static pid_t tl_pids[64];
 static int tl_npids;
 static int tl_logno;
@@ -45,16 +48,16 @@ static void tl_cleanup(void)
             kill(tl_pids[i], SIGKILL);
             waitpid(tl_pids[i], NULL, 0);
         }
-    if (!tl_current || !tl_current->dir[0])
+    if (!tl_cleanup_dir[0])
         return;
     if (getenv("GRIDLINE_KEEP_TMP")) {
-        printf("# kept %s\n", tl_current->dir);
+        printf("# kept %s\n", tl_cleanup_dir);
         return;
     }
     char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tl_current->dir);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tl_cleanup_dir);
     if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tl_current->dir);
+        fprintf(stderr, "could not remove %s\n", tl_cleanup_dir);
 }
 
 static void tl_bail(const char *what)
@@ -78,7 +81,7 @@ void tl_setup(tl_env *env, const char *name)
     snprintf(env->directory, sizeof env->directory, "%s/demo-county.json", data ? data : "data");
     const char *bin = getenv("GRIDLINE_BIN");
     snprintf(env->bin, sizeof env->bin, "%s", bin ? bin : "bin");
-    tl_current = env;
+    memcpy(tl_cleanup_dir, env->dir, sizeof tl_cleanup_dir);
     signal(SIGPIPE, SIG_IGN);
     /* The client library logs reconnects at INFO; tests expect them. */
     log_init("test", LOG_WARN);
