@@ -6,9 +6,9 @@
  * under one name and read under another. */
 #include "store_records.h"
 #include "gl.h"
+#include "mpwrite.h"
 
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 enum field_type {
@@ -101,147 +101,28 @@ static int field_present(const void *rec, const struct field *f, int has_coords)
     return 1;
 }
 
-/* The records are written straight into the buffer, in the forms msgpack-c's
- * packer picks (the smallest), without a callback per item: a record is
- * encoded for every event, dispatch and history entry filed. */
-typedef struct writer {
-    msgpack_sbuffer *sb;
-    int failed;
-} writer;
-
-/* room makes n more bytes fit in the buffer (msgpack-c's sbuffer is a
- * realloc'd block, as msgpack_sbuffer_write grows it). */
-static unsigned char *room(writer *w, size_t n)
+/* The records are written straight into the buffer (mpwrite.h), in the
+ * forms msgpack-c's packer picks: a record is encoded for every event,
+ * dispatch and history entry filed. */
+static void write_name(mp_writer *w, const char *s)
 {
-    msgpack_sbuffer *sb = w->sb;
-    if (w->failed)
-        return NULL;
-    if (sb->alloc - sb->size < n) {
-        size_t cap = sb->alloc ? sb->alloc : 512;
-        while (cap - sb->size < n)
-            cap *= 2;
-        char *p = realloc(sb->data, cap);
-        if (!p) {
-            w->failed = 1;
-            return NULL;
-        }
-        sb->data = p;
-        sb->alloc = cap;
-    }
-    return (unsigned char *)sb->data + sb->size;
+    mpw_str(w, s, strlen(s));
 }
 
-static void put_be(unsigned char *p, uint64_t v, int bytes)
-{
-    for (int i = bytes - 1; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)v;
-}
-
-static void write_str(writer *w, const char *s, size_t n)
-{
-    unsigned char *p = room(w, n + 5);
-    if (!p)
-        return;
-    size_t h;
-    if (n < 32) {
-        p[0] = (unsigned char)(0xa0 | n);
-        h = 1;
-    } else if (n < 256) {
-        p[0] = 0xd9;
-        p[1] = (unsigned char)n;
-        h = 2;
-    } else if (n < 65536) {
-        p[0] = 0xda;
-        put_be(p + 1, n, 2);
-        h = 3;
-    } else {
-        p[0] = 0xdb;
-        put_be(p + 1, n, 4);
-        h = 5;
-    }
-    memcpy(p + h, s, n);
-    w->sb->size += h + n;
-}
-
-static void write_uint(writer *w, uint64_t v)
-{
-    unsigned char *p = room(w, 9);
-    if (!p)
-        return;
-    size_t n;
-    if (v < 128) {
-        p[0] = (unsigned char)v;
-        n = 1;
-    } else if (v < 256) {
-        p[0] = 0xcc;
-        p[1] = (unsigned char)v;
-        n = 2;
-    } else if (v < 65536) {
-        p[0] = 0xcd;
-        put_be(p + 1, v, 2);
-        n = 3;
-    } else if (v < 4294967296ull) {
-        p[0] = 0xce;
-        put_be(p + 1, v, 4);
-        n = 5;
-    } else {
-        p[0] = 0xcf;
-        put_be(p + 1, v, 8);
-        n = 9;
-    }
-    w->sb->size += n;
-}
-
-static void write_double(writer *w, double d)
-{
-    unsigned char *p = room(w, 9);
-    if (!p)
-        return;
-    uint64_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    p[0] = 0xcb;
-    put_be(p + 1, bits, 8);
-    w->sb->size += 9;
-}
-
-static void write_map(writer *w, size_t n)
-{
-    unsigned char *p = room(w, 5);
-    if (!p)
-        return;
-    if (n < 16) {
-        p[0] = (unsigned char)(0x80 | n);
-        w->sb->size += 1;
-    } else if (n < 65536) {
-        p[0] = 0xde;
-        put_be(p + 1, n, 2);
-        w->sb->size += 3;
-    } else {
-        p[0] = 0xdf;
-        put_be(p + 1, n, 4);
-        w->sb->size += 5;
-    }
-}
-
-static void write_name(writer *w, const char *s)
-{
-    write_str(w, s, strlen(s));
-}
-
-static void write_value(writer *w, const void *rec, const struct field *f)
+static void write_value(mp_writer *w, const void *rec, const struct field *f)
 {
     switch (f->type) {
     case F_STR:
         write_name(w, *CMEMBER(rec, f, char *));
         return;
     case F_U64:
-        write_uint(w, *CMEMBER(rec, f, uint64_t));
+        mpw_uint(w, *CMEMBER(rec, f, uint64_t));
         return;
     case F_U32:
-        write_uint(w, *CMEMBER(rec, f, uint32_t));
+        mpw_uint(w, *CMEMBER(rec, f, uint32_t));
         return;
     case F_COORD:
-        write_double(w, *CMEMBER(rec, f, double));
+        mpw_double(w, *CMEMBER(rec, f, double));
         return;
     case F_KIND:
         write_name(w, gl_kind_name(*CMEMBER(rec, f, int)));
@@ -259,17 +140,17 @@ static void write_value(writer *w, const void *rec, const struct field *f)
 static int encode(msgpack_sbuffer *sb, const struct field *fields, size_t nfields,
                   const void *rec, int has_coords)
 {
-    writer w = {sb, 0};
+    mp_writer w = {sb, 0};
     msgpack_sbuffer_clear(sb);
     size_t present = 0;
     for (size_t i = 0; i < nfields; i++)
         present += (size_t)field_present(rec, &fields[i], has_coords);
-    write_map(&w, present);
+    mpw_count(&w, 0x80, 0xde, present);
     for (size_t i = 0; i < nfields && !w.failed; i++) {
         const struct field *f = &fields[i];
         if (!field_present(rec, f, has_coords))
             continue;
-        write_str(&w, f->name, f->namelen);
+        mpw_str(&w, f->name, f->namelen);
         write_value(&w, rec, f);
     }
     return w.failed ? GL_EINTERNAL : 0;

@@ -2,6 +2,7 @@
  * field tables (codec_table.c): the encoder checks a struct against a table
  * and packs it, the decoder unpacks a body and fills the struct row by row,
  * with the same checks. */
+#include "../common/mpwrite.h"
 #include "codec_table.h"
 #include "proto.h"
 
@@ -700,149 +701,9 @@ static int check_map(const encoder *e, const codec_table *t, const void *base)
     return 0;
 }
 
-/* ---- Writing msgpack ----------------------------------------------------
- * The encoder writes straight into the buffer rather than through
- * msgpack_packer, whose every header and body is a call through a function
- * pointer (four per string field). The forms are msgpack-c's: the smallest
- * that holds the value (tests/t_proto_fast.c compares the two). */
-typedef struct writer {
-    msgpack_sbuffer *sb;
-    int failed;           /* memory ran out: what follows is not written */
-} writer;
-
-/* grow makes room for n more bytes; 0, or -1 when memory runs out. */
-static int grow(writer *w, size_t n)
-{
-    msgpack_sbuffer *sb = w->sb;
-    size_t cap = sb->alloc ? sb->alloc : MSGPACK_SBUFFER_INIT_SIZE;
-    while (cap - sb->size < n) {
-        if (cap > SIZE_MAX / 2)
-            return w->failed = -1;
-        cap *= 2;
-    }
-    char *data = realloc(sb->data, cap);
-    if (!data)
-        return w->failed = -1;
-    sb->data = data;
-    sb->alloc = cap;
-    return 0;
-}
-
-/* room returns where n more bytes go (the size already counts them), or
- * NULL when memory runs out. */
-static inline unsigned char *room(writer *w, size_t n)
-{
-    msgpack_sbuffer *sb = w->sb;
-    if (w->failed || (sb->alloc - sb->size < n && grow(w, n) != 0))
-        return NULL;
-    unsigned char *p = (unsigned char *)sb->data + sb->size;
-    sb->size += n;
-    return p;
-}
-
-static void put_bytes(writer *w, const void *data, size_t n)
-{
-    unsigned char *p = n ? room(w, n) : NULL;
-    if (p)
-        memcpy(p, data, n);
-}
-
-/* put_head writes lead then v in n big-endian bytes (n: 0, 1, 2, 4 or 8). */
-static void put_head(writer *w, unsigned lead, uint64_t v, unsigned n)
-{
-    unsigned char *p = room(w, 1 + n);
-    if (!p)
-        return;
-    p[0] = (unsigned char)lead;
-    for (unsigned i = 0; i < n; i++)
-        p[1 + i] = (unsigned char)(v >> (8 * (n - 1 - i)));
-}
-
-static void put_uint(writer *w, uint64_t v)
-{
-    if (v < 0x80)
-        put_head(w, (unsigned)v, 0, 0);
-    else if (v <= UINT8_MAX)
-        put_head(w, 0xcc, v, 1);
-    else if (v <= UINT16_MAX)
-        put_head(w, 0xcd, v, 2);
-    else if (v <= UINT32_MAX)
-        put_head(w, 0xce, v, 4);
-    else
-        put_head(w, 0xcf, v, 8);
-}
-
-static void put_int(writer *w, int64_t v)
-{
-    if (v >= 0)
-        put_uint(w, (uint64_t)v);
-    else if (v >= -32)
-        put_head(w, (unsigned)(v & 0xff), 0, 0);
-    else if (v >= INT8_MIN)
-        put_head(w, 0xd0, (uint64_t)v & 0xff, 1);
-    else if (v >= INT16_MIN)
-        put_head(w, 0xd1, (uint64_t)v & 0xffff, 2);
-    else if (v >= INT32_MIN)
-        put_head(w, 0xd2, (uint64_t)v & 0xffffffff, 4);
-    else
-        put_head(w, 0xd3, (uint64_t)v, 8);
-}
-
-/* put_count writes a map (fix 0x80, 0xde, 0xdf) or array (0x90, 0xdc, 0xdd)
- * header of n entries. */
-static void put_count(writer *w, unsigned fix, unsigned lead16, size_t n)
-{
-    if (n < 16)
-        put_head(w, fix | (unsigned)n, 0, 0);
-    else if (n <= UINT16_MAX)
-        put_head(w, lead16, n, 2);
-    else
-        put_head(w, lead16 + 1, n, 4);
-}
-
-static void put_str(writer *w, const char *s, size_t n)
-{
-    size_t head = n < 32 ? 1 : n <= UINT8_MAX ? 2 : n <= UINT16_MAX ? 3 : 5;
-    unsigned char *p = room(w, head + n);
-    if (!p)
-        return;
-    if (head == 1) {
-        p[0] = (unsigned char)(0xa0 | n);
-    } else {
-        p[0] = head == 2 ? 0xd9 : head == 3 ? 0xda : 0xdb;
-        for (size_t i = 1; i < head; i++)
-            p[i] = (unsigned char)(n >> (8 * (head - 1 - i)));
-    }
-    memcpy(p + head, s, n);
-}
-
-static void put_bin(writer *w, const void *b, size_t n)
-{
-    if (n <= UINT8_MAX)
-        put_head(w, 0xc4, n, 1);
-    else if (n <= UINT16_MAX)
-        put_head(w, 0xc5, n, 2);
-    else
-        put_head(w, 0xc6, n, 4);
-    put_bytes(w, b, n);
-}
-
-static void put_float(writer *w, float v)
-{
-    uint32_t bits;
-    memcpy(&bits, &v, sizeof bits);
-    put_head(w, 0xca, bits, 4);
-}
-
-static void put_double(writer *w, double v)
-{
-    uint64_t bits;
-    memcpy(&bits, &v, sizeof bits);
-    put_head(w, 0xcb, bits, 8);
-}
 
 /* pack_map writes the emitted rows of t (the writer notes a failure). */
-static void pack_map(const encoder *e, writer *w, const codec_table *t, const void *base)
+static void pack_map(const encoder *e, mp_writer *w, const codec_table *t, const void *base)
 {
     const encoder sub = {e->how, NULL, 0};
     uint64_t emit = 0; /* tables have at most 64 rows (codec_table.h) */
@@ -852,12 +713,12 @@ static void pack_map(const encoder *e, writer *w, const codec_table *t, const vo
             emit |= UINT64_C(1) << r;
             n++;
         }
-    put_count(w, 0x80, 0xde, n);
+    mpw_count(w, 0x80, 0xde, n);
     for (size_t r = 0; r < t->n; r++) {
         const codec_field *f = &t->fields[r];
         if (!(emit >> r & 1))
             continue;
-        put_str(w, f->key, strlen(f->key));
+        mpw_str(w, f->key, strlen(f->key));
         const char *s = NULL;
         switch (f->type) {
         case CT_STR:
@@ -872,46 +733,46 @@ static void pack_map(const encoder *e, writer *w, const codec_table *t, const vo
             s = enum_names(f->type)(*AT_C(base, f->off, int));
             break;
         case CT_UINT:
-            put_uint(w, f->size == sizeof(uint32_t) ? *AT_C(base, f->off, uint32_t)
+            mpw_uint(w, f->size == sizeof(uint32_t) ? *AT_C(base, f->off, uint32_t)
                                                     : *AT_C(base, f->off, uint64_t));
             break;
         case CT_BOOL:
-            put_head(w, *AT_C(base, f->off, int) ? 0xc3 : 0xc2, 0, 0);
+            mpw_head(w, *AT_C(base, f->off, int) ? 0xc3 : 0xc2, 0, 0);
             break;
         case CT_COORD: {
             /* The smallest exact form, so a decoded message never grows
              * when encoded again (the decoder takes ints and float32 too). */
             double v = *AT_C(base, f->off, double);
             if (v == (double)(int64_t)v)
-                put_int(w, (int64_t)v);
+                mpw_int(w, (int64_t)v);
             else if ((double)(float)v == v)
-                put_float(w, (float)v);
+                mpw_float(w, (float)v);
             else
-                put_double(w, v);
+                mpw_double(w, v);
             break;
         }
         case CT_BIN:
-            put_bin(w, *AT_C(base, f->off, const void *), *AT_C(base, f->aux, size_t));
+            mpw_bin(w, *AT_C(base, f->off, const void *), *AT_C(base, f->aux, size_t));
             break;
         case CT_EVENT:
             if (e->event_map) /* the same bytes pack_map made of it before */
-                put_bytes(w, e->event_map, e->event_map_len);
+                mpw_bytes(w, e->event_map, e->event_map_len);
             else
                 pack_map(&sub, w, &codec_event_table, AT_C(base, f->off, void));
             break;
         case CT_MAP: /* the bytes of a whole map, as they came */
-            put_bytes(w, *AT_C(base, f->off, const char *), *AT_C(base, f->aux, size_t));
+            mpw_bytes(w, *AT_C(base, f->off, const char *), *AT_C(base, f->aux, size_t));
             break;
         default: {
             size_t count = *AT_C(base, f->aux, size_t), size = sub_size(f->type);
             const char *items = *AT_C(base, f->off, const char *);
-            put_count(w, 0x90, 0xdc, count);
+            mpw_count(w, 0x90, 0xdc, count);
             for (size_t i = 0; i < count; i++)
                 pack_map(&sub, w, sub_table(f->type), items + i * size);
         }
         }
         if (s)
-            put_str(w, s, strlen(s));
+            mpw_str(w, s, strlen(s));
     }
 }
 
@@ -923,7 +784,7 @@ static int encode(const encoder *e, const codec_table *t, const void *base,
     if (rc)
         return rc;
     size_t start = buf->size;
-    writer w = {buf, 0};
+    mp_writer w = {buf, 0};
     pack_map(e, &w, t, base);
     if (w.failed) {
         buf->size = start;
@@ -974,7 +835,7 @@ static void pack_record(msgpack_packer *pk, const codec_table *t, const void *ba
     static const encoder plain = {SCK_UTF8, NULL, 0};
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    writer w = {&sb, 0};
+    mp_writer w = {&sb, 0};
     pack_map(&plain, &w, t, base);
     if (!w.failed)
         (void)pk->callback(pk->data, sb.data, sb.size);
@@ -1110,13 +971,13 @@ int proto_map_without(const void *map, size_t len, const char *key, msgpack_sbuf
     if (pos != len)
         return GL_EBADBODY;
     size_t start = buf->size;
-    writer w = {buf, 0};
-    put_count(&w, 0x80, 0xde, cut_end ? n - 1 : n);
+    mp_writer w = {buf, 0};
+    mpw_count(&w, 0x80, 0xde, cut_end ? n - 1 : n);
     if (cut_end) {
-        put_bytes(&w, p + body, cut - body);
-        put_bytes(&w, p + cut_end, len - cut_end);
+        mpw_bytes(&w, p + body, cut - body);
+        mpw_bytes(&w, p + cut_end, len - cut_end);
     } else {
-        put_bytes(&w, p + body, len - body);
+        mpw_bytes(&w, p + body, len - body);
     }
     if (w.failed) {
         buf->size = start;
