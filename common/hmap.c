@@ -4,12 +4,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Keys of up to HMAP_INLINE bytes (job ids, most names) live in the slot
+ * itself, so putting one costs no allocation: the broker puts and deletes
+ * a job id per event. Longer keys are copied to the heap. */
+#define HMAP_INLINE 16
+
 struct hmap_slot {
     uint64_t hash;   /* 0 = empty */
-    void *key;
+    union {
+        void *ptr;   /* len > HMAP_INLINE */
+        unsigned char bytes[HMAP_INLINE];
+    } key;
     size_t len;
     void *value;
 };
+
+static const void *slot_key(const struct hmap_slot *s)
+{
+    return s->len > HMAP_INLINE ? s->key.ptr : s->key.bytes;
+}
+
+static void slot_key_free(struct hmap_slot *s)
+{
+    if (s->len > HMAP_INLINE)
+        free(s->key.ptr);
+}
 
 struct hmap {
     struct hmap_slot *slots;
@@ -53,7 +72,7 @@ void hmap_free(hmap **mp)
     hmap *m = *mp;
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i].hash)
-            free(m->slots[i].key);
+            slot_key_free(&m->slots[i]);
     free(m->slots);
     free(m);
     *mp = NULL;
@@ -69,7 +88,7 @@ static size_t hmap_find(const hmap *m, uint64_t h, const void *key, size_t len, 
             *found = 0;
             return i;
         }
-        if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0) {
+        if (s->hash == h && s->len == len && memcmp(slot_key(s), key, len) == 0) {
             *found = 1;
             return i;
         }
@@ -116,11 +135,15 @@ int hmap_put(hmap *m, const void *key, size_t len, void *value)
         m->slots[i].value = value;
         return 0;
     }
-    void *copy = malloc(len ? len : 1);
-    if (!copy)
-        return GL_EINTERNAL;
-    memcpy(copy, key, len);
-    m->slots[i] = (struct hmap_slot){h, copy, len, value};
+    struct hmap_slot s = {.hash = h, .len = len, .value = value};
+    if (len > HMAP_INLINE) {
+        if (!(s.key.ptr = malloc(len)))
+            return GL_EINTERNAL;
+        memcpy(s.key.ptr, key, len);
+    } else if (len) {
+        memcpy(s.key.bytes, key, len);
+    }
+    m->slots[i] = s;
     m->count++;
     return 0;
 }
@@ -132,7 +155,7 @@ void *hmap_del(hmap *m, const void *key, size_t len)
     if (!found)
         return NULL;
     void *value = m->slots[i].value;
-    free(m->slots[i].key);
+    slot_key_free(&m->slots[i]);
     m->slots[i].hash = 0;
     m->count--;
     /* Backward-shift: move later members of the probe run into the hole. */
@@ -158,7 +181,7 @@ int hmap_each(const hmap *m, int (*fn)(void *, const void *, size_t, void *), vo
     for (size_t i = 0; i < m->cap; i++) {
         const struct hmap_slot *s = &m->slots[i];
         if (s->hash) {
-            int rc = fn(ctx, s->key, s->len, s->value);
+            int rc = fn(ctx, slot_key(s), s->len, s->value);
             if (rc)
                 return rc;
         }

@@ -2,7 +2,8 @@
  *
  * Open addressing with linear probing and backward-shift deletion, so there
  * are no tombstones and lookups stay short under churn (responders come and
- * go, jobs finish). Keys are copied; values are the caller's. */
+ * go, jobs finish). Keys are copied (short ones into the map's own slots,
+ * without an allocation); values are the caller's. */
 #ifndef GL_HMAP_H
 #define GL_HMAP_H
 

@@ -39,6 +39,27 @@ int main(void)
     ok(sok && hmap_get(m, "heping-g42-team", 15) == &values[42], "string keys work beside integer keys");
     hmap_put(m, "heping-g42-team", 15, &values[7]);
     ok(hmap_get(m, "heping-g42-team", 15) == &values[7], "put replaces a value");
+
+    /* Keys on both sides of the length kept inside the map (16 bytes), and
+     * long ones such as event ids, through puts, deletes and growth. */
+    char key[64];
+    int lok = 1;
+    for (int i = 0; i < 3000; i++) {
+        int n = snprintf(key, sizeof key, "%0*d", 14 + i % 30, i);
+        lok &= hmap_put(m, key, (size_t)n, &values[i]) == 0;
+    }
+    for (int i = 0; i < 3000; i += 3) {
+        int n = snprintf(key, sizeof key, "%0*d", 14 + i % 30, i);
+        lok &= hmap_del(m, key, (size_t)n) == &values[i];
+    }
+    for (int i = 0; i < 3000; i++) {
+        int n = snprintf(key, sizeof key, "%0*d", 14 + i % 30, i);
+        lok &= hmap_get(m, key, (size_t)n) == (i % 3 ? &values[i] : NULL);
+    }
+    ok(lok, "keys of 14 to 43 bytes stored, deleted and found");
+    ok(hmap_get(m, "0000000000000002", 16) == &values[2] &&
+           hmap_get(m, "00000000000000002", 17) == NULL,
+       "a key is found only at its own length");
     hmap_free(&m);
     ok(m == NULL, "free clears the pointer");
     return done_testing();
