@@ -6,9 +6,12 @@
  *   "GL/1" "BATCH" {} (HEADER COMMAND BODY)...
  *
  * An item is the last three frames of the DONE or DELIVER it stands for;
- * its command tells which (DISPATCH and NOTICE: a DELIVER). The items go in
- * outbox order, so the broker acts on them in the order they would have
- * been sent one by one. */
+ * its command tells which (DISPATCH and NOTICE: a DELIVER). The DONEs go
+ * first, then the DELIVERs, each in outbox order: a commit's replies reach
+ * the terminals without waiting behind its fan-out to the teams (on the
+ * broker's connections and in its I/O thread), so terminals send their next
+ * events sooner. (A responder whose act also makes NOTICEs in the same
+ * commit gets its RESULT first; PROTOCOL.md §6 says so.) */
 #include "worker.h"
 
 #include <errno.h>
@@ -46,16 +49,19 @@ static int pack_header(gl_worker *w, const out_msg *o)
                : -1;
 }
 
-static size_t next_queued(const outbox *out, size_t i)
+/* The next message from index i on still to send: with dones_only, the
+ * next DONE. */
+static size_t next_queued(const outbox *out, size_t i, int dones_only)
 {
-    while (i < out->count && !out->msgs[i].queued)
+    while (i < out->count &&
+           (!out->msgs[i].queued || (dones_only && out->msgs[i].kind != PROTO_DONE)))
         i++;
     return i;
 }
 
 /* Sends the queued messages from index i on as one BATCH, up to the
  * bounds; returns the index after the last one it took. */
-static size_t send_one(gl_worker *w, size_t i)
+static size_t send_one(gl_worker *w, size_t i, int dones_only)
 {
     static const unsigned char empty_map = 0x80;
     outbox *out = &w->out;
@@ -66,7 +72,7 @@ static size_t send_one(gl_worker *w, size_t i)
         log_limited(LOG_ERROR, "batch-send", "cannot send a BATCH to the broker: %s",
                     zmq_strerror(errno));
         size_t n = 0;
-        for (; i < out->count && n < BATCH_MSG_MAX_ITEMS; i = next_queued(out, i + 1), n++)
+        for (; i < out->count && n < BATCH_MSG_MAX_ITEMS; i = next_queued(out, i + 1, dones_only), n++)
             out->msgs[i].queued = 0;
         return i;
     }
@@ -75,7 +81,7 @@ static size_t send_one(gl_worker *w, size_t i)
     size_t items = 0, bytes = 0;
     for (;;) {
         out_msg *o = &out->msgs[i];
-        size_t next = next_queued(out, i + 1);
+        size_t next = next_queued(out, i + 1, dones_only);
         items++;
         bytes += o->body_len;
         int last = next == out->count || items == BATCH_MSG_MAX_ITEMS ||
@@ -100,10 +106,10 @@ static size_t send_one(gl_worker *w, size_t i)
 
 void worker_send_batch(gl_worker *w)
 {
-    size_t i = next_queued(&w->out, 0);
-    if (i == w->out.count)
-        return;
-    while (i < w->out.count)
-        i = send_one(w, i);
-    w->last_sent_ms = clock_mono_ms();
+    size_t sent = 0;
+    for (int dones_only = 1; dones_only >= 0; dones_only--)
+        for (size_t i = next_queued(&w->out, 0, dones_only); i < w->out.count; sent++)
+            i = send_one(w, i, dones_only);
+    if (sent)
+        w->last_sent_ms = clock_mono_ms();
 }
