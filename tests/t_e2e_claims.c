@@ -263,6 +263,10 @@ static void case_ack_keeps_board(void)
         is_str(gl_event_state_name(m.ev.state), "dispatched", "the stored event is dispatched");
     }
     is_int(on_board("heping", "wish-ack", NULL), 1, "and still on the board");
+    int rc = wf_cli((const char *[]){"fsck", "--data", wf_env.store, NULL});
+    ok(rc == 0 && wf_out_has("consistent"), "gridline fsck finds the store consistent");
+    if (rc != 0)
+        diag("%s", wf_out);
 }
 
 int main(void)

@@ -517,10 +517,11 @@ int worker_act(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
             return rc;
         if ((rc = timers_acted(w, t, &ev, &d, j->cmd, now)) != 0)
             return rc;
-        /* An ACK of a request or feedback writes nothing else before this
-         * dispatch and the event (no take-over, no alert plan): the records
-         * as read are still the stored ones, and need not be read again. */
-        int unread = j->cmd == PROTO_ACK && ev.kind != GL_KIND_ALERT;
+        /* An ACK writes neither this dispatch nor the event before this
+         * (no take-over; an alert's plan and alarm are other indexes,
+         * escalations and alarms): the records as read are still the
+         * stored ones, and need not be read again. */
+        int unread = j->cmd == PROTO_ACK;
         if ((rc = unread ? store_dispatch_replace(t, &d, &as_read) : store_dispatch_put(t, &d)) != 0 ||
             (rc = worker_replace_event(w, t, &ev, unread ? &ev_as_read : NULL)) != 0 ||
             (rc = worker_history(t, seq, now, who, what, m->note)) != 0)
