@@ -272,11 +272,16 @@ int store_begin(store *s, int write, store_txn **out)
  * LMDB allows for both kinds of transaction. */
 static void txn_close_cursors(store_txn *t)
 {
-    for (int i = 0; i < DB_COUNT; i++)
+    for (int i = 0; i < DB_COUNT; i++) {
         if (t->cursor[i]) {
             mdb_cursor_close(t->cursor[i]);
             t->cursor[i] = NULL;
         }
+        if (t->point[i]) {
+            mdb_cursor_close(t->point[i]);
+            t->point[i] = NULL;
+        }
+    }
 }
 
 /* txn_release keeps one handle for the next store_begin. */
@@ -337,12 +342,83 @@ int store_txn_get(store_txn *t, int db, MDB_val *k, MDB_val *v)
     return store_error(rc, store_db_names[db]);
 }
 
+static int point_cursor(store_txn *t, int db)
+{
+    if (t->point[db])
+        return 0;
+    int rc = mdb_cursor_open(t->txn, t->s->dbi[db], &t->point[db]);
+    if (rc)
+        t->point[db] = NULL;
+    return store_error(rc, store_db_names[db]);
+}
+
+int store_txn_point_get(store_txn *t, int db, MDB_val *k, MDB_val *v)
+{
+    int rc = point_cursor(t, db);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_get(t->point[db], k, v, MDB_SET_KEY);
+    if (rc == MDB_NOTFOUND)
+        return GL_ENOTFOUND;
+    return store_error(rc, store_db_names[db]);
+}
+
+int store_txn_point_put(store_txn *t, int db, MDB_val *k, MDB_val *v)
+{
+    MDB_cursor *c = t->point[db];
+    MDB_val ck, cv;
+    /* Where the cursor stands now: LMDB keeps an open cursor on its entry
+     * through other writes of the transaction, but another read or write
+     * through this one moves it. Only the same key is replaced in place. */
+    if (!c || mdb_cursor_get(c, &ck, &cv, MDB_GET_CURRENT) != 0 || ck.mv_size != k->mv_size ||
+        memcmp(ck.mv_data, k->mv_data, k->mv_size) != 0)
+        return store_txn_put(t, db, k, v, 0);
+    t->changes++;
+    int rc = store_fault("put");
+    if (!rc)
+        rc = mdb_cursor_put(c, k, v, MDB_CURRENT);
+    return rc ? store_txn_fail(t, rc, store_db_names[db]) : 0;
+}
+
+int store_txn_point_del(store_txn *t, int db, MDB_val *k, int *found)
+{
+    if (found)
+        *found = 0;
+    t->changes++;
+    int rc = store_fault("del");
+    if (rc)
+        return store_txn_fail(t, rc, store_db_names[db]);
+    if ((rc = point_cursor(t, db)) != 0)
+        return rc;
+    MDB_val key = *k, v;
+    rc = mdb_cursor_get(t->point[db], &key, &v, MDB_SET);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (!rc)
+        rc = mdb_cursor_del(t->point[db], 0);
+    if (found)
+        *found = rc == 0;
+    return rc ? store_txn_fail(t, rc, store_db_names[db]) : 0;
+}
+
 int store_txn_put(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags)
 {
     t->changes++;
     int rc = store_fault("put");
     if (!rc)
         rc = mdb_put(t->txn, t->s->dbi[db], k, v, flags);
+    if (rc == MDB_KEYEXIST)
+        return GL_EBADSTATE;
+    return rc ? store_txn_fail(t, rc, store_db_names[db]) : 0;
+}
+
+int store_txn_cursor_put(store_txn *t, int db, MDB_cursor *c, MDB_val *k, MDB_val *v,
+                         unsigned flags)
+{
+    t->changes++;
+    int rc = store_fault("put");
+    if (!rc)
+        rc = mdb_cursor_put(c, k, v, flags);
     if (rc == MDB_KEYEXIST)
         return GL_EBADSTATE;
     return rc ? store_txn_fail(t, rc, store_db_names[db]) : 0;
@@ -365,10 +441,17 @@ int store_txn_put_edge(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned fl
 
 int store_txn_del(store_txn *t, int db, MDB_val *k)
 {
+    return store_txn_del_found(t, db, k, NULL);
+}
+
+int store_txn_del_found(store_txn *t, int db, MDB_val *k, int *found)
+{
     t->changes++;
     int rc = store_fault("del");
     if (!rc)
         rc = mdb_del(t->txn, t->s->dbi[db], k, NULL);
+    if (found)
+        *found = rc == 0;
     if (rc == MDB_NOTFOUND)
         return 0;
     return rc ? store_txn_fail(t, rc, store_db_names[db]) : 0;
@@ -492,7 +575,7 @@ int store_event_get(store_txn *t, uint64_t seq, gl_event *ev, gl_arena *arena)
     unsigned char key[8];
     store_put_be64(key, seq);
     MDB_val k = store_val(key, 8), v;
-    int err = store_txn_get(t, DB_EVENTS, &k, &v);
+    int err = store_txn_point_get(t, DB_EVENTS, &k, &v);
     if (err)
         return err;
     err = store_rec_decode_event(v.mv_data, v.mv_size, ev, arena);
@@ -510,7 +593,7 @@ int store_event_put(store_txn *t, const gl_event *ev)
     unsigned char key[8];
     store_put_be64(key, ev->seq);
     MDB_val k = store_val(key, 8), v;
-    int err = store_txn_get(t, DB_EVENTS, &k, &v);
+    int err = store_txn_point_get(t, DB_EVENTS, &k, &v);
     if (err)
         return err;
     /* v is the record as it was: its index entries move to what ev says,
@@ -520,7 +603,8 @@ int store_event_put(store_txn *t, const gl_event *ev)
     if ((err = store_rec_encode_event(&s->sbuf, ev)) != 0)
         return err;
     v = store_val(s->sbuf.data, s->sbuf.size);
-    return store_txn_put(t, DB_EVENTS, &k, &v, 0);
+    k = store_val(key, 8);
+    return store_txn_point_put(t, DB_EVENTS, &k, &v);
 }
 
 int store_event_replace(store_txn *t, const gl_event *ev, const gl_event *was)
@@ -536,7 +620,7 @@ int store_event_replace(store_txn *t, const gl_event *ev, const gl_event *was)
     unsigned char key[8];
     store_put_be64(key, ev->seq);
     MDB_val k = store_val(key, 8), v = store_val(s->sbuf.data, s->sbuf.size);
-    return store_txn_put(t, DB_EVENTS, &k, &v, 0);
+    return store_txn_point_put(t, DB_EVENTS, &k, &v);
 }
 
 /* --- dispatches --- */
@@ -549,7 +633,7 @@ int store_dispatch_get(store_txn *t, uint64_t seq, const char *team, gl_dispatch
     if (!n)
         return GL_EBADFIELD;
     MDB_val k = store_val(key, store_dispatch_key(key, seq, team, n)), v;
-    int err = store_txn_get(t, DB_DISPATCHES, &k, &v);
+    int err = store_txn_point_get(t, DB_DISPATCHES, &k, &v);
     if (err)
         return err;
     err = store_rec_decode_dispatch(v.mv_data, v.mv_size, d, arena);
@@ -590,7 +674,7 @@ int store_dispatch_replace(store_txn *t, const gl_dispatch *d, const gl_dispatch
         return err;
     MDB_val k = store_val(key, store_dispatch_key(key, d->seq, d->team, n));
     MDB_val v = store_val(s->sbuf.data, s->sbuf.size), empty = store_val("", 0);
-    if ((err = store_txn_put(t, DB_DISPATCHES, &k, &v, 0)) != 0 ||
+    if ((err = store_txn_point_put(t, DB_DISPATCHES, &k, &v)) != 0 ||
         (err = store_index_dispatch_changed(t, old.state, d)) != 0)
         return err;
 
@@ -599,10 +683,12 @@ int store_dispatch_replace(store_txn *t, const gl_dispatch *d, const gl_dispatch
         /* Becoming PENDING again goes straight to "pending"; a new
          * dispatch's entry (store_dispatch_add) may still wait in
          * pending_recent, under its dispatch key. */
-        if (!is_pending && (err = store_txn_del(t, DB_PENDING_RECENT, &k)) != 0)
+        int recent = 0; /* the entry was in pending_recent: none in "pending" */
+        if (!is_pending && (err = store_txn_point_del(t, DB_PENDING_RECENT, &k, &recent)) != 0)
             return err;
         k = store_val(key, pending_key(key, d->team, n, d->seq));
         err = is_pending ? store_txn_put(t, DB_PENDING, &k, &empty, 0)
+              : recent   ? 0
                          : store_txn_del(t, DB_PENDING, &k);
         if (err)
             return err;
@@ -610,7 +696,7 @@ int store_dispatch_replace(store_txn *t, const gl_dispatch *d, const gl_dispatch
     if (old.next_retry_ms != d->next_retry_ms) {
         if (old.next_retry_ms) {
             k = store_val(key, due_key(key, old.next_retry_ms, d->seq, d->team, n));
-            if ((err = store_txn_del(t, DB_DUE, &k)) != 0)
+            if ((err = store_txn_point_del(t, DB_DUE, &k, NULL)) != 0)
                 return err;
         }
         if (d->next_retry_ms) {

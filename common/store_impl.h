@@ -60,6 +60,8 @@ struct store_txn {
                                  (store_counts_flush) */
     int counts_dirty;
     MDB_cursor *cursor[DB_COUNT];
+    MDB_cursor *point[DB_COUNT]; /* store_txn_point_get / _put: a record read
+                                 and rewritten without a second search */
 };
 
 /* store_error translates an LMDB (or errno) result of op: 0 → 0,
@@ -94,8 +96,35 @@ int store_txn_put_edge(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned fl
  * one ev calls for (store_timer_next). (store_timers.c) */
 int store_timer_event_changed(store_txn *t, const gl_event *was, const gl_event *ev);
 
+/* store_txn_point_get is store_txn_get through t's point cursor on db
+ * (its own, used by nothing else), which stays on the record read, so that
+ * store_txn_point_put can rewrite it without searching the tree again. */
+int store_txn_point_get(store_txn *t, int db, MDB_val *k, MDB_val *v);
+
+/* store_txn_point_put is store_txn_put of k → v with no flags; when db's
+ * point cursor still stands on key k (nothing moved it since
+ * store_txn_point_get read k), the record is replaced where it is
+ * (MDB_CURRENT), else it is an ordinary put. */
+int store_txn_point_put(store_txn *t, int db, MDB_val *k, MDB_val *v);
+
+/* store_txn_cursor_put is store_txn_put through c, t's cursor on db
+ * (store_txn_cursor): a cursor that stands near k already (a read just
+ * before) finds k's page without searching from the root. */
+int store_txn_cursor_put(store_txn *t, int db, MDB_cursor *c, MDB_val *k, MDB_val *v,
+                         unsigned flags);
+
+/* store_txn_point_del is store_txn_del_found through db's point cursor:
+ * deletes that follow one another in a few leaves (the oldest entries of
+ * pending_recent and due, as their dispatches are acknowledged) find the
+ * leaf the cursor stands on without searching from the root. */
+int store_txn_point_del(store_txn *t, int db, MDB_val *k, int *found);
+
 /* store_txn_del deletes key k of db; a key already gone is not an error. */
 int store_txn_del(store_txn *t, int db, MDB_val *k);
+
+/* store_txn_del_found is store_txn_del that also says (*found, when not
+ * NULL) whether the key was there. */
+int store_txn_del_found(store_txn *t, int db, MDB_val *k, int *found);
 
 /* store_txn_cursor returns t's cursor on db, opened on first use and closed
  * when t ends. Every call counts as a change (t->changes): the cursor is

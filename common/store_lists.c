@@ -302,8 +302,10 @@ int store_history_add(store_txn *t, gl_history *h)
     store_put_be32(key + 8, no);
     k = store_val(key, 12);
     v = store_val(s->sbuf.data, s->sbuf.size);
-    /* Entries of the newest event land at the right edge: append there. */
-    if ((err = store_txn_put(t, DB_HISTORY, &k, &v, at_end ? MDB_APPEND : 0)) != 0)
+    /* Entries of the newest event land at the right edge: append there.
+     * The cursor stands on the entry before, so the put through it finds
+     * the page without a second search from the root. */
+    if ((err = store_txn_cursor_put(t, DB_HISTORY, c, &k, &v, at_end ? MDB_APPEND : 0)) != 0)
         return err == GL_EBADSTATE ? store_txn_fail(t, MDB_CORRUPTED, "history append") : err;
     h->no = no;
     return 0;

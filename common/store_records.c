@@ -92,68 +92,124 @@ static const struct field history_fields[] = {
 #define MEMBER(rec, f, type) ((type *)((char *)(rec) + (f)->offset))
 #define CMEMBER(rec, f, type) ((const type *)((const char *)(rec) + (f)->offset))
 
-static int field_present(const void *rec, const struct field *f, int has_coords)
-{
-    if (f->type == F_STR)
-        return *CMEMBER(rec, f, char *) != NULL;
-    if (f->type == F_COORD)
-        return has_coords;
-    return 1;
-}
+/* The records are written straight into the buffer, in the forms
+ * msgpack-c's packer picks (the smallest that holds the value): a record is
+ * encoded for every event, dispatch and history entry filed, and for every
+ * acknowledgement. One pass finds what is present and how many bytes it
+ * can take at most, the buffer grows once, and the second pass writes
+ * without checking room field by field. */
+#define MAX_FIELDS 32
 
-/* The records are written straight into the buffer (mpwrite.h), in the
- * forms msgpack-c's packer picks: a record is encoded for every event,
- * dispatch and history entry filed. */
-static void write_name(mp_writer *w, const char *s)
+static unsigned char *put_str(unsigned char *p, const char *s, size_t n)
 {
-    mpw_str(w, s, strlen(s));
-}
-
-static void write_value(mp_writer *w, const void *rec, const struct field *f)
-{
-    switch (f->type) {
-    case F_STR:
-        write_name(w, *CMEMBER(rec, f, char *));
-        return;
-    case F_U64:
-        mpw_uint(w, *CMEMBER(rec, f, uint64_t));
-        return;
-    case F_U32:
-        mpw_uint(w, *CMEMBER(rec, f, uint32_t));
-        return;
-    case F_COORD:
-        mpw_double(w, *CMEMBER(rec, f, double));
-        return;
-    case F_KIND:
-        write_name(w, gl_kind_name(*CMEMBER(rec, f, int)));
-        return;
-    case F_EVENT_STATE:
-        write_name(w, gl_event_state_name(*CMEMBER(rec, f, int)));
-        return;
-    case F_DISPATCH_STATE:
-        write_name(w, gl_dispatch_state_name(*CMEMBER(rec, f, int)));
-        return;
+    if (n < 32) {
+        *p++ = (unsigned char)(0xa0 | n);
+    } else if (n <= UINT8_MAX) {
+        *p++ = 0xd9;
+        *p++ = (unsigned char)n;
+    } else if (n <= UINT16_MAX) {
+        *p++ = 0xda;
+        *p++ = (unsigned char)(n >> 8);
+        *p++ = (unsigned char)n;
+    } else {
+        *p++ = 0xdb;
+        for (int i = 3; i >= 0; i--)
+            *p++ = (unsigned char)(n >> (8 * i));
     }
-    w->failed = 1;
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* put_be writes lead and v's low bytes, big-endian. */
+static unsigned char *put_be(unsigned char *p, unsigned lead, uint64_t v, int bytes)
+{
+    *p++ = (unsigned char)lead;
+    for (int i = bytes - 1; i >= 0; i--)
+        *p++ = (unsigned char)(v >> (8 * i));
+    return p;
+}
+
+static unsigned char *put_uint(unsigned char *p, uint64_t v)
+{
+    if (v < 0x80) {
+        *p++ = (unsigned char)v;
+        return p;
+    }
+    if (v <= UINT8_MAX)
+        return put_be(p, 0xcc, v, 1);
+    if (v <= UINT16_MAX)
+        return put_be(p, 0xcd, v, 2);
+    if (v <= UINT32_MAX)
+        return put_be(p, 0xce, v, 4);
+    return put_be(p, 0xcf, v, 8);
 }
 
 static int encode(msgpack_sbuffer *sb, const struct field *fields, size_t nfields,
                   const void *rec, int has_coords)
 {
+    const char *str[MAX_FIELDS];
+    size_t len[MAX_FIELDS];
+    uint64_t on = 0;
+    size_t present = 0, bound = 5; /* the map's header */
+    if (nfields > MAX_FIELDS)
+        return GL_EINTERNAL;
+    for (size_t i = 0; i < nfields; i++) {
+        const struct field *f = &fields[i];
+        const char *sv = NULL;
+        switch (f->type) {
+        case F_STR:
+            sv = *CMEMBER(rec, f, char *);
+            if (!sv)
+                continue;
+            break;
+        case F_COORD:
+            if (!has_coords)
+                continue;
+            break;
+        case F_KIND:
+            sv = gl_kind_name(*CMEMBER(rec, f, int));
+            break;
+        case F_EVENT_STATE:
+            sv = gl_event_state_name(*CMEMBER(rec, f, int));
+            break;
+        case F_DISPATCH_STATE:
+            sv = gl_dispatch_state_name(*CMEMBER(rec, f, int));
+            break;
+        }
+        on |= (uint64_t)1 << i;
+        present++;
+        str[i] = sv;
+        len[i] = sv ? strlen(sv) : 0;
+        bound += 1 + f->namelen + (sv ? 5 + len[i] : 9);
+    }
     mp_writer w = {sb, 0};
     msgpack_sbuffer_clear(sb);
-    size_t present = 0;
-    for (size_t i = 0; i < nfields; i++)
-        present += (size_t)field_present(rec, &fields[i], has_coords);
-    mpw_count(&w, 0x80, 0xde, present);
-    for (size_t i = 0; i < nfields && !w.failed; i++) {
-        const struct field *f = &fields[i];
-        if (!field_present(rec, f, has_coords))
+    unsigned char *p = mpw_room(&w, bound);
+    if (!p)
+        return GL_EINTERNAL;
+    if (present < 16)
+        *p++ = (unsigned char)(0x80 | present);
+    else
+        p = put_be(p, present <= UINT16_MAX ? 0xde : 0xdf, present, present <= UINT16_MAX ? 2 : 4);
+    for (size_t i = 0; i < nfields; i++) {
+        if (!(on >> i & 1))
             continue;
-        mpw_str(&w, f->name, f->namelen);
-        write_value(&w, rec, f);
+        const struct field *f = &fields[i];
+        p = put_str(p, f->name, f->namelen);
+        if (str[i]) {
+            p = put_str(p, str[i], len[i]);
+        } else if (f->type == F_U64) {
+            p = put_uint(p, *CMEMBER(rec, f, uint64_t));
+        } else if (f->type == F_U32) {
+            p = put_uint(p, *CMEMBER(rec, f, uint32_t));
+        } else {
+            uint64_t bits;
+            memcpy(&bits, CMEMBER(rec, f, double), sizeof bits);
+            p = put_be(p, 0xcb, bits, 8);
+        }
     }
-    return w.failed ? GL_EINTERNAL : 0;
+    sb->size = (size_t)(p - (unsigned char *)sb->data);
+    return 0;
 }
 
 int store_rec_encode_event(msgpack_sbuffer *sb, const gl_event *ev)
@@ -207,6 +263,13 @@ typedef struct value {
 
 static uint64_t get_be(const unsigned char *p, int bytes)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (bytes == 8) { /* the timestamps: one load and a byte swap */
+        uint64_t x;
+        memcpy(&x, p, sizeof x);
+        return __builtin_bswap64(x);
+    }
+#endif
     uint64_t v = 0;
     for (int i = 0; i < bytes; i++)
         v = v << 8 | p[i];
@@ -396,6 +459,51 @@ static int decode_value(void *rec, const struct field *f, const value *v, gl_are
     return GL_ESTORAGE;
 }
 
+/* read_value_quick is read_value for the forms this table's writer uses
+ * for its values (a string up to 255 bytes, nil, an unsigned integer),
+ * read without the general case's dispatch; anything else is read_value's. */
+static int read_value_quick(reader *r, value *v)
+{
+    if (r->p == r->end)
+        return -1;
+    unsigned c = *r->p;
+    size_t n, head;
+    if (c <= 0x7f) {
+        r->p++;
+        v->item = I_UINT;
+        v->u = c;
+        return 0;
+    }
+    if ((c & 0xe0) == 0xa0) {
+        n = c & 0x1f;
+        head = 1;
+    } else if (c == 0xd9 && r->end - r->p >= 2) {
+        n = r->p[1];
+        head = 2;
+    } else if (c >= 0xcc && c <= 0xcf) {
+        size_t bytes = (size_t)1 << (c - 0xcc);
+        if ((size_t)(r->end - r->p) <= bytes)
+            return -1;
+        v->item = I_UINT;
+        v->u = get_be(r->p + 1, (int)bytes);
+        r->p += 1 + bytes;
+        return 0;
+    } else if (c == 0xc0) {
+        r->p++;
+        v->item = I_NIL;
+        return 0;
+    } else {
+        return read_value(r, v);
+    }
+    if ((size_t)(r->end - r->p) - head < n)
+        return -1;
+    v->item = I_STR;
+    v->data = r->p + head;
+    v->len = n;
+    r->p += head + n;
+    return 0;
+}
+
 static int decode(const void *data, size_t len, const struct field *fields, size_t nfields,
                   void *rec, gl_arena *arena, int *has_coords)
 {
@@ -405,12 +513,21 @@ static int decode(const void *data, size_t len, const struct field *fields, size
         return GL_ESTORAGE;
     size_t next = 0;
     for (uint64_t i = 0; i < map.u; i++) {
-        value key;
         const unsigned char *at = r.p;
-        if (read_value(&r, &key) != 0)
-            return GL_ESTORAGE;
-        const struct field *f =
-            key.item == I_STR ? field_find(fields, nfields, key.data, key.len, &next) : NULL;
+        const struct field *f = NULL;
+        if (r.p < r.end && (*r.p & 0xe0) == 0xa0) {
+            /* A key of ours: a short string (fixstr), read in place. */
+            size_t n = *r.p & 0x1f;
+            if ((size_t)(r.end - r.p) - 1 < n)
+                return GL_ESTORAGE;
+            f = field_find(fields, nfields, r.p + 1, n, &next);
+            r.p += 1 + n;
+        } else {
+            value key;
+            if (read_value(&r, &key) != 0)
+                return GL_ESTORAGE;
+            f = key.item == I_STR ? field_find(fields, nfields, key.data, key.len, &next) : NULL;
+        }
         if (!f) {
             /* A key this build does not know (even one that is not a
              * string): it and its value, whatever they hold. */
@@ -420,7 +537,7 @@ static int decode(const void *data, size_t len, const struct field *fields, size
             continue;
         }
         value v;
-        if (read_value(&r, &v) != 0)
+        if (read_value_quick(&r, &v) != 0)
             return GL_ESTORAGE;
         if (v.item == I_ARRAY || v.item == I_MAP)
             return GL_ESTORAGE; /* no field of ours holds one */

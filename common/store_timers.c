@@ -122,13 +122,20 @@ int store_timer_move(store_txn *t, int kind, uint64_t seq, uint64_t old_ms, uint
         return 0;
     unsigned char key[17];
     int err = 0;
+    /* Deadlines of events filed about the same time lie together: the
+     * deletes go through the point cursor and the puts through the shared
+     * one, each finding the leaf it stands on without a search from the
+     * root when the next key is there too. */
     if (old_ms) {
         MDB_val k = timer_key(key, old_ms, seq, kind);
-        err = store_txn_del(t, DB_TIMERS, &k);
+        err = store_txn_point_del(t, DB_TIMERS, &k, NULL);
     }
     if (!err && new_ms) {
+        MDB_cursor *c = NULL;
         MDB_val k = timer_key(key, new_ms, seq, kind), v = store_val(NULL, 0);
-        err = store_txn_put(t, DB_TIMERS, &k, &v, 0);
+        err = store_txn_cursor(t, DB_TIMERS, &c);
+        if (!err)
+            err = store_txn_cursor_put(t, DB_TIMERS, c, &k, &v, 0);
     }
     return err;
 }

@@ -238,6 +238,37 @@ static void case_cli(void)
         ok(wf_history(&m, "released", "人手不够") != NULL, "history: released, with the note");
 }
 
+/* An ACK of a claimable request leaves it where it was: on the board
+ * (issue 7: the ACK no longer writes the board entry again). Acknowledged
+ * again, it answers the same and writes nothing more. */
+static void case_ack_keeps_board(void)
+{
+    client_result r, again;
+    proto_msg m;
+    wf_submit("wish-ack", GL_KIND_REQUEST, "micro-wish", "heping", NULL, "heping-g1", NULL);
+    is_int(on_board("heping", "wish-ack", NULL), 1, "a second micro-wish is on heping's board");
+    is_int(wf_act(PROTO_ACK, "wish-ack", GRID, NULL, &r), 0, "the grid team acknowledges it");
+    is_str(gl_dispatch_state_name(r.state), "acked", "RESULT: the grid team's dispatch is acked");
+    is_str(gl_event_state_name(r.event_state), "dispatched", "RESULT: the event is still dispatched");
+    is_int(on_board("heping", "wish-ack", NULL), 1, "acknowledged, it stays on the board");
+    is_int(wf_act(PROTO_ACK, "wish-ack", GRID, NULL, &again), 0, "acknowledged again");
+    ok(again.state == r.state && again.event_state == r.event_state,
+       "the same answer: %s / %s", gl_dispatch_state_name(again.state),
+       gl_event_state_name(again.event_state));
+    if (ok(wf_show("wish-ack", &m) == 0, "SHOW wish-ack")) {
+        const gl_dispatch *d = wf_dispatch(&m, GRID);
+        is_str(d ? gl_dispatch_state_name(d->state) : NULL, "acked", "the stored dispatch is acked");
+        is_int(d ? (long long)d->next_retry_ms : -1, 0, "and no longer scheduled to be sent again");
+        is_int(wf_history_count(&m, "acked", NULL), 1, "history: one acked entry, not two");
+        is_str(gl_event_state_name(m.ev.state), "dispatched", "the stored event is dispatched");
+    }
+    is_int(on_board("heping", "wish-ack", NULL), 1, "and still on the board");
+    int rc = wf_cli((const char *[]){"fsck", "--data", wf_env.store, NULL});
+    ok(rc == 0 && wf_out_has("consistent"), "gridline fsck finds the store consistent");
+    if (rc != 0)
+        diag("%s", wf_out);
+}
+
 int main(void)
 {
     tl_setup(&wf_env, "claims");
@@ -260,5 +291,6 @@ int main(void)
     case_claim();
     case_lease_expires();
     case_cli();
+    case_ack_keeps_board();
     return wf_finish();
 }

@@ -399,6 +399,22 @@ static int finished(int state)
     return state == GL_EV_CLOSED || state == GL_EV_CANCELLED || state == GL_EV_MERGED;
 }
 
+/* who_of writes "team:TEAM" or "team:TEAM/MEMBER" into who (cut short to
+ * fit, as snprintf would): the history entry's who, once per act. */
+static void who_of(char *who, size_t size, const char *team, const char *member)
+{
+    size_t n = 0;
+    const char *parts[] = {"team:", team, member ? "/" : NULL, member};
+    for (size_t i = 0; i < GL_ARRAY_LEN(parts); i++) {
+        size_t len = parts[i] ? strlen(parts[i]) : 0;
+        if (len > size - 1 - n)
+            len = size - 1 - n;
+        memcpy(who + n, parts[i] ? parts[i] : "", len);
+        n += len;
+    }
+    who[n] = '\0';
+}
+
 int worker_act(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
 {
     const proto_msg *m = &j->msg;
@@ -421,7 +437,7 @@ int worker_act(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
     const gl_event ev_as_read = ev;
 
     char who[2 * GL_MAX_ID + 8];
-    snprintf(who, sizeof who, "team:%s%s%s", m->team, m->member ? "/" : "", m->member ? m->member : "");
+    who_of(who, sizeof who, m->team, m->member);
     const char *what = NULL;     /* history entry, when something changed */
     const char *refusal = NULL;
     int refuse = 0;
@@ -501,10 +517,11 @@ int worker_act(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
             return rc;
         if ((rc = timers_acted(w, t, &ev, &d, j->cmd, now)) != 0)
             return rc;
-        /* An ACK of a request or feedback writes nothing else before this
-         * dispatch and the event (no take-over, no alert plan): the records
-         * as read are still the stored ones, and need not be read again. */
-        int unread = j->cmd == PROTO_ACK && ev.kind != GL_KIND_ALERT;
+        /* An ACK writes neither this dispatch nor the event before this
+         * (no take-over; an alert's plan and alarm are other indexes,
+         * escalations and alarms): the records as read are still the
+         * stored ones, and need not be read again. */
+        int unread = j->cmd == PROTO_ACK;
         if ((rc = unread ? store_dispatch_replace(t, &d, &as_read) : store_dispatch_put(t, &d)) != 0 ||
             (rc = worker_replace_event(w, t, &ev, unread ? &ev_as_read : NULL)) != 0 ||
             (rc = worker_history(t, seq, now, who, what, m->note)) != 0)

@@ -23,10 +23,25 @@ int worker_save_event(gl_worker *w, store_txn *t, const gl_event *ev)
     return worker_replace_event(w, t, ev, NULL);
 }
 
+static int same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* board_unchanged: the record as read and ev agree on everything
+ * claimable_open looks at, so the board already says what ev would. */
+static int board_unchanged(const gl_event *as_read, const gl_event *ev)
+{
+    return as_read && as_read->kind == ev->kind && as_read->state == ev->state &&
+           same_str(as_read->community, ev->community) &&
+           same_str(as_read->category, ev->category);
+}
+
 int worker_replace_event(gl_worker *w, store_txn *t, const gl_event *ev, const gl_event *as_read)
 {
     int rc = as_read ? store_event_replace(t, ev, as_read) : store_event_put(t, ev);
-    if (rc == 0 && ev->kind == GL_KIND_REQUEST && ev->community &&
+    /* An ACK leaves the board as it is: no put of the same entry again. */
+    if (rc == 0 && ev->kind == GL_KIND_REQUEST && ev->community && !board_unchanged(as_read, ev) &&
         dir_category_claimable(w->dir, ev->category))
         rc = store_board_set(t, ev->community, ev->seq, claimable_open(w, ev));
     return rc;
@@ -107,11 +122,6 @@ static int keep_last(void *ctx, const gl_history *h)
     l->who = arena_strdup(l->arena, h->who);
     l->note = arena_strdup(l->arena, h->note);
     return 0;
-}
-
-static int same_str(const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
 /* already_done: the event's last history entry is what, by this team's who,
