@@ -55,7 +55,7 @@
 #define MAX_WORKERS 8
 #define MAX_LIST 32
 #define RESTART_TIMEOUT_MS 120000
-#define DEFAULT_MAP_MAX_MB 16384
+#define DEFAULT_MAP_MAX_MB 65536 /* the workers' default --map-max-mb */
 
 typedef struct bench_cfg {
     long workers, alert_workers, routine_nice, realtime, inflight, duration_s, warmup_s;

@@ -293,7 +293,7 @@ int main(int argc, char **argv)
         {"log-level", OPT_STR, "info", "error, warn, info or debug", &log_level, "GRIDLINE_LOG_LEVEL"},
         {"key", OPT_STR, NULL, "this worker's key pair (a .secret file of role worker, gridline keygen): CURVE to a tcp:// --broker, with --server-key", &key_file, "GRIDLINE_KEY"},
         {"server-key", OPT_STR, NULL, "the broker's public key: 40 characters of Z85, or its .pub file", &server_key, "GRIDLINE_SERVER_KEY"},
-        {"map-max-mb", OPT_INT, "16384", "ceiling in MiB the map grows to (doubling from --map-mb) when it fills", &w.cfg.map_max_mb, NULL},
+        {"map-max-mb", OPT_INT, "65536", "ceiling in MiB the map grows to (doubling from --map-mb) when it fills (address space only: the file grows as it is used)", &w.cfg.map_max_mb, NULL},
         {"alert-reserve-mb", OPT_INT, "64", "MiB of map and disk kept for alerts: below it, routine work is refused as storage_full", &w.cfg.alert_reserve_mb, NULL},
         {"log-syslog", OPT_FLAG, NULL, "log to syslog (facility daemon) instead of stderr", &log_syslog, NULL},
         {"single-messages", OPT_FLAG, NULL, "send each reply and dispatch as a DONE or DELIVER of its own instead of one BATCH per commit (for a broker older than BATCH)", &w.cfg.single_messages, NULL},
