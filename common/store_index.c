@@ -594,7 +594,16 @@ int store_index_rebuild(store *s, uint64_t *events)
         err = store_rec_decode_dispatch(v.mv_data, v.mv_size, &d, &arena);
         if (!err) {
             d.seq = store_get_be64(k.mv_data);
-            err = store_index_dispatch_changed(t, GL_DS_NONE, &d);
+            /* Its team entry staged with the others, at its event's
+             * filing time (none without its event: fsck's to report). */
+            unsigned char ekey[8];
+            store_put_be64(ekey, d.seq);
+            MDB_val ek = store_val(ekey, 8), evv;
+            gl_event ev;
+            int found = store_txn_get(t, DB_EVENTS, &ek, &evv) == 0 &&
+                        store_rec_decode_event(evv.mv_data, evv.mv_size, &ev, NULL) == 0;
+            err = found ? store_index_dispatch_added(t, &d, ev.created_ms)
+                        : store_index_dispatch_changed(t, GL_DS_NONE, &d);
         }
     }
     if (c)
