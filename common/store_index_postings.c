@@ -170,14 +170,37 @@ int ix_next(ix_stream *s)
     return emit(s);
 }
 
-/* --- writing --- */
+/* --- writing ---
+ *
+ * The writes keep pairs as they are stored, 16 bytes big-endian: they
+ * compare with memcmp in (ms, seq) order, and a block is merged, cut and
+ * written without decoding it. */
+
+#define PAIR 16
+
+/* block_of copies the block k (value v) of prefix's value, checked for
+ * size and first pair (fsck checks the rest), to bkey (*blen) and pairs
+ * (*n pairs). */
+static int block_of(const MDB_val *k, const MDB_val *v, size_t plen, unsigned char *bkey,
+                    size_t *blen, unsigned char *pairs, size_t *n)
+{
+    *n = 0;
+    if (v->mv_size == 0 || v->mv_size % PAIR || v->mv_size > PAIR * POST_MAX ||
+        k->mv_size > STORE_KEY_MAX ||
+        memcmp(v->mv_data, (const unsigned char *)k->mv_data + plen, PAIR) != 0)
+        return corrupt("block", k->mv_size);
+    memcpy(bkey, k->mv_data, k->mv_size);
+    *blen = k->mv_size;
+    memcpy(pairs, v->mv_data, v->mv_size);
+    *n = v->mv_size / PAIR;
+    return 0;
+}
 
 /* block_before takes the key before the cursor's (the last key when rc,
  * the result of positioning it, is GL_ENOTFOUND): when it is a block of
- * prefix's value, its key is copied to bkey (*blen) and its pairs to pairs
- * (*n); else *n = 0. */
+ * prefix's value, block_of copies it; else *n = 0. */
 static int block_before(MDB_cursor *c, int rc, const unsigned char *prefix, size_t plen,
-                        unsigned char *bkey, size_t *blen, uint64_t *pairs, size_t *n)
+                        unsigned char *bkey, size_t *blen, unsigned char *pairs, size_t *n)
 {
     MDB_val k, v;
     uint64_t kms, kseq;
@@ -189,24 +212,17 @@ static int block_before(MDB_cursor *c, int rc, const unsigned char *prefix, size
         return rc == GL_ENOTFOUND ? 0 : rc;
     if (key_kind(prefix, plen, &k, &kms, &kseq) != 2)
         return 0;
-    if ((*n = decode_block(&v, pairs)) == 0 || pairs[0] != kms || pairs[1] != kseq ||
-        k.mv_size > STORE_KEY_MAX) {
-        *n = 0;
-        return corrupt("block", k.mv_size);
-    }
-    memcpy(bkey, k.mv_data, k.mv_size);
-    *blen = k.mv_size;
-    return 0;
+    return block_of(&k, &v, plen, bkey, blen, pairs, n);
 }
 
-/* The block holding (ms, seq) of prefix's value, if any: its key copied to
- * bkey (*blen) and its pairs to pairs (*n); *n = 0 when none. Found from
- * the entry key e: a block starting at that pair, or the block before it. */
+/* find_block finds the block that may hold the entry of key e (dim value
+ * 0 ms seq): one starting at that pair, or the block before it; block_of
+ * copies it, *n = 0 when there is none. */
 static int find_block(store_txn *t, const unsigned char *e, size_t elen, unsigned char *bkey,
-                      size_t *blen, uint64_t *pairs, size_t *n)
+                      size_t *blen, unsigned char *pairs, size_t *n)
 {
     size_t plen = elen - 16;
-    uint64_t ms = store_get_be64(e + plen), seq = store_get_be64(e + plen + 8), kms, kseq;
+    uint64_t kms, kseq;
     MDB_cursor *c;
     MDB_val k = store_val(e, elen), v;
     *n = 0;
@@ -214,43 +230,33 @@ static int find_block(store_txn *t, const unsigned char *e, size_t elen, unsigne
     if (err)
         return err;
     err = store_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    if (!err && key_kind(e, plen, &k, &kms, &kseq) == 2 && kms == ms && kseq == seq) {
-        if ((*n = decode_block(&v, pairs)) == 0 || pairs[0] != kms || pairs[1] != kseq ||
-            k.mv_size > STORE_KEY_MAX) {
-            *n = 0;
-            return corrupt("block", k.mv_size);
-        }
-        memcpy(bkey, k.mv_data, k.mv_size);
-        *blen = k.mv_size;
-        return 0;
-    }
+    if (!err && key_kind(e, plen, &k, &kms, &kseq) == 2 &&
+        memcmp((const unsigned char *)k.mv_data + plen, e + plen, PAIR) == 0)
+        return block_of(&k, &v, plen, bkey, blen, pairs, n);
     return block_before(c, err, e, plen, bkey, blen, pairs, n);
 }
 
 /* put_block writes pairs[0..n) (n <= POST_MAX) as the block of prefix
  * starting at its first pair. */
-static int put_block(store_txn *t, const unsigned char *prefix, size_t plen, const uint64_t *pairs,
-                     size_t n)
+static int put_block(store_txn *t, const unsigned char *prefix, size_t plen,
+                     const unsigned char *pairs, size_t n)
 {
-    unsigned char key[STORE_KEY_MAX], val[16 * POST_MAX];
+    unsigned char key[STORE_KEY_MAX];
     memcpy(key, prefix, plen);
-    store_put_be64(key + plen, pairs[0]);
-    store_put_be64(key + plen + 8, pairs[1]);
-    key[plen + 16] = POST_MARK;
-    for (size_t i = 0; i < 2 * n; i++)
-        store_put_be64(val + 8 * i, pairs[i]);
-    MDB_val k = store_val(key, plen + 17), v = store_val(val, 16 * n);
+    memcpy(key + plen, pairs, PAIR);
+    key[plen + PAIR] = POST_MARK;
+    MDB_val k = store_val(key, plen + PAIR + 1), v = store_val(pairs, PAIR * n);
     return store_txn_put(t, DB_EVENT_INDEX, &k, &v, 0);
 }
 
 /* put_blocks writes pairs[0..n) as blocks of POST_MAX, the last one the
  * rest. */
-static int put_blocks(store_txn *t, const unsigned char *prefix, size_t plen, const uint64_t *pairs,
-                      size_t n)
+static int put_blocks(store_txn *t, const unsigned char *prefix, size_t plen,
+                      const unsigned char *pairs, size_t n)
 {
     int err = 0;
     for (size_t at = 0; at < n && !err; at += POST_MAX)
-        err = put_block(t, prefix, plen, pairs + 2 * at, n - at < POST_MAX ? n - at : POST_MAX);
+        err = put_block(t, prefix, plen, pairs + PAIR * at, n - at < POST_MAX ? n - at : POST_MAX);
     return err;
 }
 
@@ -258,32 +264,29 @@ static int put_blocks(store_txn *t, const unsigned char *prefix, size_t plen, co
  * each run of them that falls between two keys of the value joins the
  * block before it, or becomes new blocks, so that a block's entries stay
  * below the value's next key. A pair already there is not put again. */
-static int post_insert(store_txn *t, const unsigned char *prefix, size_t plen, const uint64_t *pairs,
-                       size_t m)
+static int post_insert(store_txn *t, const unsigned char *prefix, size_t plen,
+                       const unsigned char *pairs, size_t m)
 {
-    unsigned char e[STORE_KEY_MAX], bkey[STORE_KEY_MAX];
-    uint64_t old[2 * POST_MAX], *merged = NULL;
+    unsigned char e[STORE_KEY_MAX], bkey[STORE_KEY_MAX], next[PAIR];
+    unsigned char old[PAIR * POST_MAX], *merged = NULL;
     size_t merged_cap = 0, i = 0;
     int err = 0;
-    if (plen + 17 > t->s->max_key) {
+    memcpy(e, prefix, plen);
+    if (plen + PAIR + 1 > t->s->max_key) {
         /* No room for a block key: entries of their own, as before. */
         for (; i < m && !err; i++) {
-            memcpy(e, prefix, plen);
-            store_put_be64(e + plen, pairs[2 * i]);
-            store_put_be64(e + plen + 8, pairs[2 * i + 1]);
-            MDB_val k = store_val(e, plen + 16), v = store_val("", 0);
+            memcpy(e + plen, pairs + PAIR * i, PAIR);
+            MDB_val k = store_val(e, plen + PAIR), v = store_val("", 0);
             err = store_txn_put(t, DB_EVENT_INDEX, &k, &v, 0);
         }
         return err;
     }
-    memcpy(e, prefix, plen);
     while (i < m && !err) {
-        store_put_be64(e + plen, pairs[2 * i]);
-        store_put_be64(e + plen + 8, pairs[2 * i + 1]);
+        memcpy(e + plen, pairs + PAIR * i, PAIR);
         /* The value's next key from here bounds the run. */
         MDB_cursor *c;
-        MDB_val k = store_val(e, plen + 16), v;
-        uint64_t nms = 0, nseq = 0;
+        MDB_val k = store_val(e, plen + PAIR), v;
+        uint64_t nms, nseq;
         int have_next = 0;
         if ((err = store_txn_cursor(t, DB_EVENT_INDEX, &c)) != 0)
             break;
@@ -296,28 +299,29 @@ static int post_insert(store_txn *t, const unsigned char *prefix, size_t plen, c
                 break;
             }
             have_next = kind > 0;
-        } else if (err != GL_ENOTFOUND) {
+            if (have_next)
+                memcpy(next, (const unsigned char *)k.mv_data + plen, PAIR);
+        } else if (!at_end) {
             break;
         }
-        if (have_next && nms == pairs[2 * i] && nseq == pairs[2 * i + 1]) {
+        err = 0;
+        if (have_next && memcmp(next, pairs + PAIR * i, PAIR) == 0) {
             i++; /* there already */
-            err = 0;
             continue;
         }
         size_t j = i + 1;
-        while (j < m && (!have_next || pair_cmp(pairs[2 * j], pairs[2 * j + 1], nms, nseq) < 0))
+        while (j < m && (!have_next || memcmp(pairs + PAIR * j, next, PAIR) < 0))
             j++;
         /* The block before, which the run may join. */
         size_t blen = 0, pn = 0;
-        if ((err = block_before(c, at_end ? GL_ENOTFOUND : 0, prefix, plen, bkey, &blen,
-                                old, &pn)) != 0)
+        if ((err = block_before(c, at_end ? GL_ENOTFOUND : 0, prefix, plen, bkey, &blen, old,
+                                &pn)) != 0)
             break;
-        uint64_t lms = pn ? old[2 * pn - 2] : 0, lseq = pn ? old[2 * pn - 1] : 0;
-        if (pn && (pn < POST_MAX || pair_cmp(pairs[2 * i], pairs[2 * i + 1], lms, lseq) < 0)) {
+        if (pn && (pn < POST_MAX || memcmp(pairs + PAIR * i, old + PAIR * (pn - 1), PAIR) < 0)) {
             /* Into the block before: merged, then cut in POST_MAX. */
             size_t need = pn + (j - i);
             if (need > merged_cap) {
-                uint64_t *grown = realloc(merged, 2 * need * sizeof *grown);
+                unsigned char *grown = realloc(merged, PAIR * need);
                 if (!grown) {
                     err = GL_EINTERNAL;
                     break;
@@ -326,19 +330,22 @@ static int post_insert(store_txn *t, const unsigned char *prefix, size_t plen, c
                 merged_cap = need;
             }
             size_t a = 0, b = i, out = 0;
-            while (a < pn || b < j) {
-                int cmp = a == pn ? 1 : b == j ? -1 : pair_cmp(old[2 * a], old[2 * a + 1],
-                                                                pairs[2 * b], pairs[2 * b + 1]);
-                const uint64_t *from = cmp <= 0 ? &old[2 * a] : &pairs[2 * b];
-                merged[2 * out] = from[0];
-                merged[2 * out + 1] = from[1];
-                out++;
-                a += cmp <= 0;
-                b += cmp >= 0;
+            if (memcmp(pairs + PAIR * i, old + PAIR * (pn - 1), PAIR) > 0) {
+                /* All after it (the usual case): appended. */
+                memcpy(merged, old, PAIR * pn);
+                memcpy(merged + PAIR * pn, pairs + PAIR * i, PAIR * (j - i));
+                out = need;
+            } else {
+                while (a < pn || b < j) {
+                    int cmp = a == pn ? 1 : b == j ? -1 : memcmp(old + PAIR * a, pairs + PAIR * b, PAIR);
+                    memcpy(merged + PAIR * out++, cmp <= 0 ? old + PAIR * a : pairs + PAIR * b, PAIR);
+                    a += cmp <= 0;
+                    b += cmp >= 0;
+                }
             }
             err = put_blocks(t, prefix, plen, merged, out);
         } else {
-            err = put_blocks(t, prefix, plen, pairs + 2 * i, j - i);
+            err = put_blocks(t, prefix, plen, pairs + PAIR * i, j - i);
         }
         i = j;
     }
@@ -348,29 +355,24 @@ static int post_insert(store_txn *t, const unsigned char *prefix, size_t plen, c
 
 int ix_post_put(store_txn *t, const unsigned char *e, size_t elen)
 {
-    uint64_t pair[2];
     if (elen < 18)
         return GL_EBADFIELD;
-    pair[0] = store_get_be64(e + elen - 16);
-    pair[1] = store_get_be64(e + elen - 8);
-    return post_insert(t, e, elen - 16, pair, 1);
+    return post_insert(t, e, elen - PAIR, e + elen - PAIR, 1);
 }
 
 int ix_post_remove(store_txn *t, const unsigned char *e, size_t elen)
 {
-    unsigned char bkey[STORE_KEY_MAX];
-    uint64_t pairs[2 * POST_MAX];
-    size_t blen = 0, n = 0, plen = elen - 16;
-    if (elen < 18 || plen + 17 > t->s->max_key)
+    unsigned char bkey[STORE_KEY_MAX], pairs[PAIR * POST_MAX];
+    size_t blen = 0, n = 0, plen = elen - PAIR;
+    if (elen < 18 || plen + PAIR + 1 > t->s->max_key)
         return 0; /* no block can hold it */
     int err = find_block(t, e, elen, bkey, &blen, pairs, &n);
-    uint64_t ms = store_get_be64(e + plen), seq = store_get_be64(e + plen + 8);
     size_t at = 0;
-    while (at < n && pair_cmp(pairs[2 * at], pairs[2 * at + 1], ms, seq) < 0)
+    while (at < n && memcmp(pairs + PAIR * at, e + plen, PAIR) < 0)
         at++;
-    if (err || at == n || pairs[2 * at] != ms || pairs[2 * at + 1] != seq)
+    if (err || at == n || memcmp(pairs + PAIR * at, e + plen, PAIR) != 0)
         return err;
-    memmove(&pairs[2 * at], &pairs[2 * at + 2], (n - at - 1) * 2 * sizeof *pairs);
+    memmove(pairs + PAIR * at, pairs + PAIR * (at + 1), PAIR * (n - at - 1));
     n--;
     MDB_val k = store_val(bkey, blen);
     if (at == 0 && (err = store_txn_del(t, DB_EVENT_INDEX, &k)) != 0)
@@ -381,9 +383,8 @@ int ix_post_remove(store_txn *t, const unsigned char *e, size_t elen)
 /* --- settling index_recent into blocks --- */
 
 typedef struct post_item {
-    const unsigned char *prefix; /* dim value 0, in the arena */
-    size_t plen, next;
-    uint64_t ms, seq;
+    size_t next;             /* the next item of its value, (size_t)-1: none */
+    unsigned char pair[PAIR]; /* ms seq, as in the index_recent key */
 } post_item;
 
 typedef struct post_group {
@@ -409,7 +410,7 @@ int ix_settle_in(store_txn *t, size_t max, size_t *moved)
     size_t cap = 1024, gcap = 64, n = 0, ngroups = 0;
     post_item *items = malloc(cap * sizeof *items);
     post_group *groups = malloc(gcap * sizeof *groups);
-    uint64_t *pairs = NULL;
+    unsigned char *pairs = NULL;
     hmap *seen = hmap_new();
     int err = items && groups && seen ? 0 : GL_EINTERNAL;
     int rc = err ? 0 : mdb_cursor_open(t->txn, s->dbi[DB_INDEX_RECENT], &c);
@@ -466,8 +467,8 @@ int ix_settle_in(store_txn *t, size_t max, size_t *moved)
             groups[g - 1].last = n;
         }
         groups[g - 1].count++;
-        items[n] = (post_item){groups[g - 1].prefix, vlen + 2, (size_t)-1, store_get_be64(p),
-                               store_get_be64(p + 8)};
+        items[n].next = (size_t)-1;
+        memcpy(items[n].pair, p, PAIR);
         n++;
     }
     if (!err && rc && rc != MDB_NOTFOUND)
@@ -476,18 +477,15 @@ int ix_settle_in(store_txn *t, size_t max, size_t *moved)
         goto done;
     /* The values in key order: each one's blocks found once. */
     qsort(groups, ngroups, sizeof *groups, group_order);
-    pairs = malloc(2 * n * sizeof *pairs);
+    pairs = malloc(PAIR * n);
     if (!pairs) {
         err = GL_EINTERNAL;
         goto done;
     }
     for (size_t g = 0; g < ngroups && !err; g++) {
         size_t m = 0;
-        for (size_t i = groups[g].first; i != (size_t)-1; i = items[i].next) {
-            pairs[2 * m] = items[i].ms;
-            pairs[2 * m + 1] = items[i].seq;
-            m++;
-        }
+        for (size_t i = groups[g].first; i != (size_t)-1; i = items[i].next)
+            memcpy(pairs + PAIR * m++, items[i].pair, PAIR);
         err = post_insert(t, groups[g].prefix, groups[g].plen, pairs, m);
     }
     if (err)
@@ -554,14 +552,12 @@ int ix_has(store_txn *t, const unsigned char *e, size_t elen)
         return 0;
     if (store_cursor_get(c, &k, &v, MDB_SET_KEY) == 0)
         return 1;
-    unsigned char bkey[STORE_KEY_MAX];
-    uint64_t pairs[2 * POST_MAX];
-    size_t blen, n = 0, plen = elen - 16;
-    uint64_t ms = store_get_be64(e + plen), seq = store_get_be64(e + plen + 8);
+    unsigned char bkey[STORE_KEY_MAX], pairs[PAIR * POST_MAX];
+    size_t blen, n = 0;
     if (find_block(t, e, elen, bkey, &blen, pairs, &n) != 0)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (pairs[2 * i] == ms && pairs[2 * i + 1] == seq)
+        if (memcmp(pairs + PAIR * i, e + elen - PAIR, PAIR) == 0)
             return 1;
     return 0;
 }
