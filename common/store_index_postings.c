@@ -337,8 +337,9 @@ static int post_insert(store_txn *t, const unsigned char *prefix, size_t plen,
                 out = need;
             } else {
                 while (a < pn || b < j) {
-                    int cmp = a == pn ? 1 : b == j ? -1 : memcmp(old + PAIR * a, pairs + PAIR * b, PAIR);
-                    memcpy(merged + PAIR * out++, cmp <= 0 ? old + PAIR * a : pairs + PAIR * b, PAIR);
+                    const unsigned char *x = old + PAIR * a, *y = pairs + PAIR * b;
+                    int cmp = a == pn ? 1 : b == j ? -1 : memcmp(x, y, PAIR);
+                    memcpy(merged + PAIR * out++, cmp <= 0 ? x : y, PAIR);
                     a += cmp <= 0;
                     b += cmp >= 0;
                 }
@@ -588,8 +589,8 @@ int ix_check(store_txn *t, store_fsck_report *r, uint64_t *entries)
         const char *dim = store_index_dim_name(p[0]), *value = (const char *)p + 1;
         if (prev_plen == plen && memcmp(prev, p, plen) == 0 &&
             pair_cmp(ms, seq, last_ms, last_seq) <= 0)
-            store_fsck_problem(r, "event_index: a block of %s '%.*s' reaches past the next key", dim,
-                               vlen, value);
+            store_fsck_problem(r, "event_index: a block of %s '%.*s' reaches past the next key",
+                               dim, vlen, value);
         memcpy(prev, p, plen);
         prev_plen = plen;
         last_ms = ms;

@@ -202,7 +202,8 @@ static int disagreements(store *s, const char *when)
                 snprintf(value, sizeof value, "%s", kTeams[v]);
             for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
                 int nw = expected(dim, value, ranges[r].since, ranges[r].until, want);
-                int ng = query(s, dim, value, ranges[r].since, ranges[r].until, ranges[r].scan, got);
+                int ng = query(s, dim, value, ranges[r].since, ranges[r].until, ranges[r].scan,
+                               got);
                 if (ng != nw || memcmp(want, got, sizeof *want * (size_t)nw) != 0) {
                     diag("%s: %s %s [%llu, %llu) scan %zu: %d events, %d expected", when,
                          store_index_dim_name(dim), value, (unsigned long long)ranges[r].since,
@@ -337,7 +338,8 @@ static int count_form(int dim, const char *value, int blocks)
     int n = 0;
     size_t vl = strlen(value);
     mdb_cursor_open(r.txn, r.dbi, &c);
-    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         const unsigned char *p = k.mv_data;
         if (p[0] != dim || k.mv_size < vl + 18 || memcmp(p + 1, value, vl) != 0 || p[1 + vl] != 0)
             continue;
@@ -370,7 +372,8 @@ int main(void)
     is_int(file_many(s, 100, 11000), 0, "100 more");
     is_int(store_index_settle(s, 0, 333, &moved), 0, "settle a third of them");
     ok(waiting(s) > 0, "some still wait");
-    is_int(disagreements(s, "settled"), 0, "the same over blocks and waiting entries, in order, page by page");
+    is_int(disagreements(s, "settled"), 0,
+           "the same over blocks and waiting entries, in order, page by page");
     ok(count_form(IX_TEAM, "team-a", 1) >= 4, "team-a's 300 entries are in blocks (%d)",
        count_form(IX_TEAM, "team-a", 1));
     is_int(fsck_problems(s, NULL), 0, "fsck: consistent");
@@ -451,7 +454,7 @@ int main(void)
     store_open(dir, NULL, &s);
     is_int(fsck_problems(s, NULL), 0, "put back: consistent again");
     store_close(&s);
-    /* Rebuild puts everything back (as blocks). */
+    /* A rebuild writes blocks, and the queries give the same. */
     uint64_t events = 0;
     store_open(dir, NULL, &s);
     is_int(store_index_rebuild(s, &events), 0, "rebuild the index");
@@ -482,7 +485,8 @@ int main(void)
     raw_close(&r);
 
     /* A store with older per-entry keys next to blocks. */
-    int nb = unblock(IX_TEAM, "team-a") + unblock(IX_COMMUNITY, "comm-1") + unblock(IX_GRID, "grid-2");
+    int nb = unblock(IX_TEAM, "team-a") + unblock(IX_COMMUNITY, "comm-1") +
+             unblock(IX_GRID, "grid-2");
     ok(nb >= 4 && count_form(IX_TEAM, "team-a", 0) > 0 && count_form(IX_TEAM, "team-a", 1) > 0,
        "blocks turned into per-entry keys (%d), others left", nb);
     store_open(dir, NULL, &s);
