@@ -390,7 +390,7 @@ typedef struct post_item {
 
 typedef struct post_group {
     const unsigned char *prefix;
-    size_t plen, first, last, count;
+    size_t plen, first, last; /* its items, linked through next */
 } post_group;
 
 static int group_order(const void *a, const void *b)
@@ -461,13 +461,12 @@ int ix_settle_in(store_txn *t, size_t max, size_t *moved)
                 break;
             }
             memcpy(copy, prefix, vlen + 2);
-            groups[ngroups] = (post_group){copy, vlen + 2, n, n, 0};
+            groups[ngroups] = (post_group){copy, vlen + 2, n, n};
             g = ++ngroups;
         } else {
             items[groups[g - 1].last].next = n;
             groups[g - 1].last = n;
         }
-        groups[g - 1].count++;
         items[n].next = (size_t)-1;
         memcpy(items[n].pair, p, PAIR);
         n++;
