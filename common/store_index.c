@@ -6,6 +6,7 @@
 #include "gl.h"
 #include "log.h"
 #include "store_impl.h"
+#include "store_postings.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,25 +75,32 @@ static int same(const char *a, const char *b)
 }
 
 /* entry_set puts (on) or deletes the entry (dim, value, ms, seq). With
- * staged, a new entry of a staged dimension goes to index_recent; a delete
- * takes it from wherever it is. */
+ * staged, a new entry of a staged dimension goes to index_recent (a settle
+ * puts it in a block); without, straight into the block where it belongs.
+ * A delete takes it from wherever it is: its own key (a store written
+ * before blocks), the block holding it, or index_recent. */
 static int entry_set(store_txn *t, int dim, const char *value, uint64_t ms, uint64_t seq, int on,
                      int staged)
 {
-    unsigned char key[STORE_KEY_MAX];
+    unsigned char key[STORE_KEY_MAX], rkey[STORE_KEY_MAX];
     size_t n = store_index_key(key, t->s->max_key, dim, value, ms, seq);
     if (!n)
         return GL_EBADFIELD;
     MDB_val k = store_val(key, n), v = store_val("", 0);
-    if (!store_index_staged(dim) || (on && !staged))
+    if (!store_index_staged(dim))
         return on ? store_txn_put(t, DB_EVENT_INDEX, &k, &v, 0)
                   : store_txn_del(t, DB_EVENT_INDEX, &k);
-    int err = on ? 0 : store_txn_del(t, DB_EVENT_INDEX, &k);
+    if (on && !staged)
+        return ix_post_put(t, key, n);
     /* The index_recent key is no longer than the event_index one. */
-    k = store_val(key, store_index_recent_key(key, ms, seq, dim, value, strlen(value)));
+    MDB_val r = store_val(rkey, store_index_recent_key(rkey, ms, seq, dim, value, strlen(value)));
+    if (on)
+        return store_txn_put_edge(t, DB_INDEX_RECENT, &r, &v, 0);
+    int err = store_txn_del(t, DB_EVENT_INDEX, &k);
     if (!err)
-        err = on ? store_txn_put_edge(t, DB_INDEX_RECENT, &k, &v, 0)
-                 : store_txn_del(t, DB_INDEX_RECENT, &k);
+        err = ix_post_remove(t, key, n);
+    if (!err)
+        err = store_txn_del(t, DB_INDEX_RECENT, &r);
     return err;
 }
 
@@ -255,14 +263,6 @@ static int key_cmp(const MDB_val *k, const unsigned char *b, size_t blen)
     return c ? c : (k->mv_size > blen) - (k->mv_size < blen);
 }
 
-/* In the range: below hi (inclusive when there is no until: hi is then the
- * very last key of the value). */
-static int in_range(const MDB_val *k, const range *r, int until_set)
-{
-    int c = key_cmp(k, r->hi, r->hi_len);
-    return until_set ? c < 0 : c <= 0;
-}
-
 /* --- a value's entries still in index_recent, in (ms, seq) order --- */
 
 typedef struct recent_stream {
@@ -358,17 +358,13 @@ static void recent_close(recent_stream *rs)
  * index_recent included). */
 static int count_range(store_txn *t, const range *r, int until_set, size_t cap, size_t *count)
 {
-    MDB_cursor *c;
-    int err = store_txn_cursor(t, DB_EVENT_INDEX, &c);
-    MDB_val k = store_val(r->lo, r->lo_len), v;
+    ix_stream ix;
     *count = 0;
-    if (!err)
-        err = store_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    while (!err && in_range(&k, r, until_set) && *count < cap) {
+    int err = ix_open(&ix, t, r->lo, r->lo_len, r->hi_ms, r->hi_seq, until_set);
+    while (!err && ix.have && *count < cap) {
         (*count)++;
-        err = store_cursor_get(c, &k, &v, MDB_NEXT);
+        err = ix_next(&ix);
     }
-    err = err == GL_ENOTFOUND ? 0 : err;
     if (!err && store_index_staged(r->dim) && *count < cap) {
         recent_stream rs;
         err = recent_open(&rs, t, r, until_set);
@@ -451,41 +447,18 @@ int store_query_events(store_txn *t, const store_query *q, store_event_fn fn, vo
     size_t max_scan = q->max_scan ? q->max_scan : QUERY_MAX_SCAN, scanned = 0;
     gl_arena own = {0}, *arena = scratch_arena(t->s, &own);
     t->s->list_depth++;
-    /* The index entries in order; for a staged dimension, merged with those
-     * still in index_recent (each is in one of the two). */
+    /* The index entries in order (a block's one by one); for a staged
+     * dimension, merged with those still in index_recent (each is in one
+     * of the two). */
     recent_stream rs;
     memset(&rs, 0, sizeof rs);
-    unsigned char here[STORE_KEY_MAX];
-    size_t here_len = 0;
-    MDB_cursor *c;
-    MDB_val k = store_val(best.lo, best.lo_len), v;
-    err = store_txn_cursor(t, DB_EVENT_INDEX, &c);
-    if (!err)
-        err = store_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    int main_ok = !err && in_range(&k, &best, until_set);
-    if (err == GL_ENOTFOUND)
-        err = 0;
+    ix_stream ix;
+    err = ix_open(&ix, t, best.lo, best.lo_len, best.hi_ms, best.hi_seq, until_set);
     if (!err && store_index_staged(best.dim))
         err = recent_open(&rs, t, &best, until_set);
-    while (!err && (main_ok || rs.have)) {
-        uint64_t ms = 0, seq = 0;
-        if (main_ok) {
-            int dim;
-            const char *value;
-            size_t vlen;
-            if (store_index_key_parse(k.mv_data, k.mv_size, &dim, &value, &vlen, &ms, &seq) != 0) {
-                LOG_E("store: malformed event_index key of %zu bytes", k.mv_size);
-                err = GL_ESTORAGE;
-                break;
-            }
-            memcpy(here, k.mv_data, k.mv_size);
-            here_len = k.mv_size;
-        }
-        int from_main = main_ok && !(rs.have && pair_cmp(rs.ms, rs.seq, ms, seq) < 0);
-        if (!from_main) {
-            ms = rs.ms;
-            seq = rs.seq;
-        }
+    while (!err && (ix.have || rs.have)) {
+        int from_main = ix.have && !(rs.have && pair_cmp(rs.ms, rs.seq, ix.ms, ix.seq) < 0);
+        uint64_t ms = from_main ? ix.ms : rs.ms, seq = from_main ? ix.seq : rs.seq;
         if (scanned++ == max_scan) {
             if (resume_ms)
                 *resume_ms = ms;
@@ -502,21 +475,10 @@ int store_query_events(store_txn *t, const store_query *q, store_event_fn fn, vo
         } else if (!err && matches(t, q, best.dim, &ev)) {
             err = fn(ctx, &ev);
         }
-        if (!err && !from_main)
-            err = recent_next(&rs);
-        if (err || !main_ok)
-            continue;
-        /* The lookups or the visitor may have moved the shared cursor:
-         * find the entry again, and step past it if it was the one shown. */
-        k = store_val(here, here_len);
-        err = store_txn_cursor(t, DB_EVENT_INDEX, &c);
+        /* The stream re-finds its place by key: the lookups and the
+         * visitor may have moved the transaction's cursors. */
         if (!err)
-            err = store_cursor_get(c, &k, &v, MDB_SET_RANGE);
-        if (!err && from_main && key_cmp(&k, here, here_len) == 0)
-            err = store_cursor_get(c, &k, &v, MDB_NEXT);
-        main_ok = !err && in_range(&k, &best, until_set);
-        if (err == GL_ENOTFOUND)
-            err = 0;
+            err = from_main ? ix_next(&ix) : recent_next(&rs);
     }
     recent_close(&rs);
     t->s->list_depth--;
@@ -614,7 +576,7 @@ int store_index_rebuild(store *s, uint64_t *events)
         err = store_rec_decode_event(v.mv_data, v.mv_size, &ev, &arena);
         if (!err) {
             ev.seq = store_get_be64(k.mv_data);
-            err = event_added(t, &ev, 0); /* straight into event_index */
+            err = event_added(t, &ev, 1); /* staged dimensions: settled below */
             n++;
         }
     }
@@ -632,13 +594,26 @@ int store_index_rebuild(store *s, uint64_t *events)
         err = store_rec_decode_dispatch(v.mv_data, v.mv_size, &d, &arena);
         if (!err) {
             d.seq = store_get_be64(k.mv_data);
-            err = store_index_dispatch_changed(t, GL_DS_NONE, &d);
+            /* Its team entry staged with the others, at its event's
+             * filing time (none without its event: fsck's to report). */
+            unsigned char ekey[8];
+            store_put_be64(ekey, d.seq);
+            MDB_val ek = store_val(ekey, 8), evv;
+            gl_event ev;
+            int found = store_txn_get(t, DB_EVENTS, &ek, &evv) == 0 &&
+                        store_rec_decode_event(evv.mv_data, evv.mv_size, &ev, NULL) == 0;
+            err = found ? store_index_dispatch_added(t, &d, ev.created_ms)
+                        : store_index_dispatch_changed(t, GL_DS_NONE, &d);
         }
     }
     if (c)
         mdb_cursor_close(c);
     if (!err && rc && rc != MDB_NOTFOUND)
         err = store_error(rc, "index rebuild dispatches");
+    /* Into blocks, a part at a time (index_recent is in time order, so
+     * each part mostly adds blocks after the last ones). */
+    for (size_t moved = 1; !err && moved;)
+        err = ix_settle_in(t, 65536, &moved);
     arena_free(&arena);
     if (err) {
         store_abort(&t);
@@ -685,13 +660,14 @@ int store_index_check(store_txn *t, store_fsck_report *r)
             if (!val)
                 continue;
             expected++;
-            if (n && !has_key(t, DB_EVENT_INDEX, key, n) && store_index_staged(dim))
-                n = has_key(t, DB_INDEX_RECENT, key, store_index_recent_key(key, ev.created_ms,
-                                                                              ev.seq, dim, val,
-                                                                              strlen(val)));
-            else if (n)
-                n = has_key(t, DB_EVENT_INDEX, key, n);
-            if (!n)
+            /* Settled (a key of its own or in a block), or waiting in
+             * index_recent. */
+            int found = n && ix_has(t, key, n);
+            if (n && !found && store_index_staged(dim))
+                found = has_key(t, DB_INDEX_RECENT, key, store_index_recent_key(key, ev.created_ms,
+                                                                                  ev.seq, dim, val,
+                                                                                  strlen(val)));
+            if (!found)
                 store_fsck_problem(r, "event %s: no event_index entry for %s '%s'", ev.id, dim_names[dim],
                         val);
         }
@@ -719,7 +695,7 @@ int store_index_check(store_txn *t, store_fsck_report *r)
         expected++;
         /* Settled, or still waiting in index_recent (not both: the counts
          * below would differ). */
-        if (!n || (!has_key(t, DB_EVENT_INDEX, key, n) &&
+        if (!n || (!ix_has(t, key, n) &&
                    !has_key(t, DB_INDEX_RECENT, key,
                             store_index_recent_key(key, ev.created_ms, seq, IX_TEAM, d.team, tn))))
             store_fsck_problem(r, "dispatch %s/%s: no event_index entry for its team", ev.id, d.team);
@@ -739,11 +715,12 @@ int store_index_check(store_txn *t, store_fsck_report *r)
     /* No entry more than the records call for (each was found above, so
      * equal counts mean equal sets). */
     MDB_stat ms;
-    uint64_t recent = store_index_recent_count(t);
-    if (!err && mdb_stat(t->txn, s->dbi[DB_EVENT_INDEX], &ms) == 0 &&
-        ms.ms_entries + recent != expected)
+    uint64_t recent = store_index_recent_count(t), settled = 0;
+    if (!err)
+        err = ix_check(t, r, &settled);
+    if (!err && settled + recent != expected)
         store_fsck_problem(r, "event_index and index_recent hold %llu entries where the records "
-                "call for %llu", (unsigned long long)(ms.ms_entries + recent),
+                "call for %llu", (unsigned long long)(settled + recent),
                 (unsigned long long)expected);
     if (!err && mdb_stat(t->txn, s->dbi[DB_DEAD_LETTERS], &ms) == 0 && ms.ms_entries != dead)
         store_fsck_problem(r, "dead_letters holds %llu entries where %llu dispatches are dead",

@@ -2,8 +2,10 @@
  * and its dead-letter index (issue 5).
  *
  * Two more databases in the store's environment:
- *   event_index  dim(u8) value 0 created_ms(u64) seq(u64) → (empty)
- *   dead_letters seq(u64) team(string)                   → (empty)
+ *   event_index  dim(u8) value 0 created_ms(u64) seq(u64)      → (empty)
+ *                dim(u8) value 0 first_ms(u64) first_seq(u64) 'B'
+ *                                                  → a block of (ms, seq)
+ *   dead_letters seq(u64) team(string)                         → (empty)
  * One event_index entry per event and dimension: dim is enum store_dim, value
  * the event's value in that dimension (its kind or state name, community,
  * grid, alarm, or a team it was dispatched to; empty for IX_TIME). Within a
@@ -11,6 +13,29 @@
  * dimension over a time range is one range scan in key order. dead_letters
  * holds exactly the dispatches in state "dead" (their record keeps the
  * reason in its note).
+ *
+ * Posting blocks (issue 7): the entries of the staged dimensions
+ * (community, grid, team; see below) are kept as blocks, one key holding
+ * up to 64 entries of one (dim, value). A block's key is its first entry's
+ * key with one byte more, 'B' (0x42), so it sorts right after where that
+ * entry's own key would be; its value is the entries' (ms, seq) pairs,
+ * 16 bytes each, big-endian, strictly increasing, the first one the key's
+ * (1 KiB at most: a value's leaf page holds several blocks). Every entry of
+ * a block is below the next key of its (dim, value): the value's keys,
+ * each expanded, give its entries in order, and the block that may hold an
+ * entry is the key at or just before that entry's own key. A settle puts
+ * each value's new entries into the block before them (cut into blocks of
+ * 64 when it fills; a full block ends where it is) or into new blocks: one
+ * put per value and block instead of one per entry. An entry written
+ * outside a settle (an update's, a redirect's) goes straight into its
+ * block; a delete rewrites the block holding it (re-keyed when it was its
+ * first entry, deleted when it was its last). A value too long for a block
+ * key keeps entries of their own.
+ * Stores written before blocks hold per-entry keys (dim value 0 ms seq,
+ * empty value) for these dimensions too: they are read and deleted as they
+ * are, next to the blocks written since, and nothing is migrated (a
+ * rebuild writes blocks). The time, kind, state and alarm dimensions are
+ * per-entry keys only.
  *
  * Both are written by the store itself in the write transaction that changes
  * what they index (store_event_add, store_event_put, store_dispatch_put and
@@ -48,8 +73,9 @@ const char *store_index_dim_name(int dim);
 size_t store_index_key(unsigned char *k, size_t max, int dim, const char *value, uint64_t ms,
                        uint64_t seq);
 
-/* store_index_key_parse splits an event_index key; *value points into k
- * (not NUL-terminated, *vlen bytes). 0, or -1 for a malformed key. */
+/* store_index_key_parse splits a per-entry event_index key; *value points
+ * into k (not NUL-terminated, *vlen bytes). 0, or -1 for a malformed key
+ * (a block key included). */
 int store_index_key_parse(const unsigned char *k, size_t len, int *dim, const char **value,
                           size_t *vlen, uint64_t *ms, uint64_t *seq);
 
@@ -96,17 +122,18 @@ uint64_t store_dead_count(store_txn *t);
  * leaf page of its own in a batch. So they are written to
  *   index_recent created_ms(u64) seq(u64) dim(u8) value → (empty)
  * instead, in filing-time order (the right edge), and store_index_settle
- * later moves the oldest ones into event_index in one transaction, sorted
- * by key, so each value's leaf takes many entries at once. Queries on those
- * dimensions read both places (an entry is in exactly one of them); fsck
- * checks that. A rebuild writes event_index directly. */
+ * later moves the oldest ones into event_index's blocks in one
+ * transaction, value by value in key order, so each value's leaf takes its
+ * entries in one put. Queries on those dimensions read both places (an
+ * entry is in exactly one of them); fsck checks that. A rebuild writes
+ * them to index_recent and settles them all before it commits. */
 
 /* store_index_recent_count returns the entries waiting in index_recent (0
  * on a read error). */
 uint64_t store_index_recent_count(store_txn *t);
 
 /* store_index_settle moves up to max of the oldest index_recent entries into
- * event_index, in a write transaction of its own, when at least min wait
+ * event_index's blocks, in a write transaction of its own, when at least min wait
  * (another process may have settled them meanwhile); *moved (if not NULL)
  * says how many. 0 or a store error (then nothing moved). */
 int store_index_settle(store *s, size_t min, size_t max, size_t *moved);
@@ -117,7 +144,9 @@ int store_index_settle(store *s, size_t min, size_t max, size_t *moved);
 int store_index_rebuild(store *s, uint64_t *events);
 
 /* store_index_check (for store_fsck) checks in t that the two indexes hold
- * exactly the entries the records call for, and adds what is wrong to r. */
+ * exactly the entries the records call for (a block's counted one by one),
+ * that every block is well formed and below its value's next key, and adds
+ * what is wrong to r. */
 int store_index_check(store_txn *t, store_fsck_report *r);
 
 /* --- for store.c only: the writes that keep the indexes in step --- */

@@ -4,7 +4,9 @@
  * community and grid; the pending dispatches by team) are first written
  * where a batch's keys are neighbours, so a commit dirties a few pages for
  * them instead of one per distinct prefix; moving thousands at once sorted
- * then touches each leaf of the big tree once for its whole run. */
+ * then touches each leaf of the big tree once for its whole run. (The
+ * history index's entries settle into posting blocks instead:
+ * store_index_postings.c.) */
 #include "arena.h"
 #include "gl.h"
 #include "hmap.h"
