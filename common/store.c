@@ -13,6 +13,7 @@
 #include "store_fault.h"
 #include "store_index.h"
 #include "store_info.h"
+#include "store_pending.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -65,15 +66,6 @@ int store_txn_fail(store_txn *t, int rc, const char *op)
     if (!t->failed)
         t->failed = err;
     return err;
-}
-
-/* pending key: team 0 seq (team ids hold no NUL, so "a" never sees "ab") */
-static size_t pending_key(unsigned char *k, const char *team, size_t n, uint64_t seq)
-{
-    memcpy(k, team, n);
-    k[n] = 0;
-    store_put_be64(k + n + 1, seq);
-    return n + 9;
 }
 
 /* due key: ms seq team */
@@ -680,16 +672,16 @@ int store_dispatch_replace(store_txn *t, const gl_dispatch *d, const gl_dispatch
 
     int was_pending = old.state == GL_DS_PENDING, is_pending = d->state == GL_DS_PENDING;
     if (was_pending != is_pending) {
-        /* Becoming PENDING again goes straight to "pending"; a new
-         * dispatch's entry (store_dispatch_add) may still wait in
-         * pending_recent, under its dispatch key. */
+        /* Becoming PENDING again goes straight into its team's block in
+         * "pending"; a new dispatch's entry (store_dispatch_add) may still
+         * wait in pending_recent, under its dispatch key, else it is in a
+         * block or a key of its own (store_pending.h). */
         int recent = 0; /* the entry was in pending_recent: none in "pending" */
         if (!is_pending && (err = store_txn_point_del(t, DB_PENDING_RECENT, &k, &recent)) != 0)
             return err;
-        k = store_val(key, pending_key(key, d->team, n, d->seq));
-        err = is_pending ? store_txn_put(t, DB_PENDING, &k, &empty, 0)
+        err = is_pending ? pend_put(t, d->team, n, d->seq)
               : recent   ? 0
-                         : store_txn_del(t, DB_PENDING, &k);
+                         : pend_remove(t, d->team, n, d->seq);
         if (err)
             return err;
     }
@@ -758,7 +750,17 @@ int store_get_stats(store_txn *t, store_stats *st)
         return store_error(rc, "env info");
     st->events = ms[DB_EVENTS].ms_entries;
     st->dispatches = ms[DB_DISPATCHES].ms_entries;
+    /* "pending" counts a block as one entry: the PENDING figure of the
+     * dispatch counts is exact (store_pending.h). A store made before the
+     * counts, opened read-only, has none, and no blocks either. */
     st->pending = ms[DB_PENDING].ms_entries + ms[DB_PENDING_RECENT].ms_entries;
+    uint64_t counts[GL_DS_COUNT];
+    if (ms[DB_COUNTS].ms_entries || ms[DB_DISPATCHES].ms_entries == 0) {
+        int err = store_dispatch_counts(t, counts);
+        if (err)
+            return err;
+        st->pending = counts[GL_DS_PENDING];
+    }
     st->scheduled = ms[DB_DUE].ms_entries;
     st->escalating = ms[DB_ESCALATIONS].ms_entries;
     st->alarms = ms[DB_ALARMS].ms_entries;

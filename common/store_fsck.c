@@ -5,6 +5,7 @@
 #include "gl.h"
 #include "store_impl.h"
 #include "store_index.h"
+#include "store_pending.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +43,9 @@ typedef struct fsck {
     gl_arena arena;
     uint64_t last_seq_history;
     uint32_t last_no;
+    unsigned char pend_team[STORE_KEY_MAX]; /* check_pending: the team and */
+    size_t pend_tlen;                       /* seq of the entry before */
+    uint64_t pend_last;
 } fsck;
 
 static int get_event(fsck *f, uint64_t seq, gl_event *ev)
@@ -152,13 +156,10 @@ static int check_dispatch(void *ctx, MDB_val *k, MDB_val *v)
     /* pending index ↔ state PENDING */
     unsigned char key[STORE_KEY_MAX];
     size_t n = k->mv_size - 8;
-    memcpy(key, p + 8, n);
-    key[n] = 0;
-    store_put_be64(key + n + 1, seq);
-    MDB_val pk = store_val(key, n + 9), pv;
-    /* in "pending" or, not yet settled, in pending_recent (store_pending.h):
-     * in one of them */
-    int settled = store_txn_get(f->t, DB_PENDING, &pk, &pv) == 0;
+    /* in "pending" (a key of its own or a block) or, not yet settled, in
+     * pending_recent (store_pending.h): in one of them */
+    MDB_val pv;
+    int settled = pend_has(f->t, p + 8, n, seq);
     int recent = store_txn_get(f->t, DB_PENDING_RECENT, k, &pv) == 0;
     int indexed = settled || recent;
     if (settled && recent)
@@ -178,15 +179,46 @@ static int check_dispatch(void *ctx, MDB_val *k, MDB_val *v)
     return 0;
 }
 
+/* check_pending_seq checks one entry of "pending" (team, n bytes; seq) and
+ * that the team's entries come in increasing seq order over its keys
+ * (else a block reaches past the team's next key, or holds an entry that
+ * is there again). */
+static void check_pending_seq(fsck *f, const unsigned char *team, size_t n, uint64_t seq)
+{
+    gl_dispatch d;
+    if (f->pend_tlen == n && memcmp(f->pend_team, team, n) == 0 && seq <= f->pend_last)
+        store_fsck_problem(f->r, "pending index: team %.*s has seq %llu out of order or twice",
+                           (int)n, (const char *)team, (unsigned long long)seq);
+    memcpy(f->pend_team, team, n);
+    f->pend_tlen = n;
+    f->pend_last = seq;
+    if (get_dispatch(f, seq, team, n, &d) != 0)
+        store_fsck_problem(f->r, "pending index entry without its dispatch");
+}
+
 static int check_pending(void *ctx, MDB_val *k, MDB_val *v)
 {
     fsck *f = ctx;
-    (void)v;
     const unsigned char *p = k->mv_data;
-    size_t n = k->mv_size - 9;
-    gl_dispatch d;
-    if (k->mv_size < 10 || get_dispatch(f, store_get_be64(p + n + 1), p, n, &d) != 0)
-        store_fsck_problem(f->r, "pending index entry without its dispatch");
+    const unsigned char *end = k->mv_size ? memchr(p, 0, k->mv_size) : NULL;
+    size_t n = end ? (size_t)(end - p) : 0, rest = end ? k->mv_size - n - 1 : 0;
+    if (!n || (rest != 8 && (rest != 9 || p[k->mv_size - 1] != PEND_MARK))) {
+        store_fsck_problem(f->r, "pending index: a malformed key of %zu bytes", k->mv_size);
+        return 0;
+    }
+    if (rest == 8) { /* an entry of its own */
+        check_pending_seq(f, p, n, store_get_be64(p + n + 1));
+        return 0;
+    }
+    uint64_t seqs[PEND_MAX];
+    int m = pend_block_decode(k, v, n + 1, seqs);
+    if (m <= 0) {
+        store_fsck_problem(f->r, "pending index: a malformed block of team %.*s (%zu bytes)",
+                           (int)n, (const char *)p, v->mv_size);
+        return 0;
+    }
+    for (int i = 0; i < m; i++)
+        check_pending_seq(f, p, n, seqs[i]);
     return 0;
 }
 

@@ -8,6 +8,9 @@
 #include "store_impl.h"
 #include "gl.h"
 #include "log.h"
+#include "store_pending.h"
+
+#include <stdlib.h>
 
 struct listing {
     store_txn *t;
@@ -150,18 +153,22 @@ static int next_recent(MDB_cursor *c, const char *team, size_t n, uint64_t from,
     return err == GL_ENOTFOUND ? 0 : err;
 }
 
-/* A team's entries are in "pending" (team 0 seq) or, still unsettled, in
- * pending_recent (seq team): two streams in seq order, merged. Each is
- * found again after a visitor wrote (seq + 1 on); otherwise the next entry
- * of each is kept, so pending_recent is scanned once. */
+/* A team's entries are in "pending" (team 0 seq: keys of their own and
+ * blocks, store_pending.h) or, still unsettled, in pending_recent (seq
+ * team): two streams in seq order, merged. Each is found again after a
+ * visitor wrote (seq + 1 on); otherwise the next entry of each is kept (a
+ * block is read once), so pending_recent is scanned once. */
 int store_pending_list(store_txn *t, const char *team, store_dispatch_fn fn, void *ctx)
 {
     struct listing l;
-    unsigned char key[STORE_KEY_MAX];
     size_t n = store_name_len(t->s, 9, team);
     if (!n)
         return GL_EBADFIELD;
     MDB_cursor *recent = NULL;
+    pend_reader *settled = malloc(sizeof *settled);
+    if (!settled)
+        return GL_EINTERNAL;
+    pend_reader_init(settled, t, team, n);
     int err = listing_start(&l, t, DB_PENDING);
     if (!err) {
         int mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_PENDING_RECENT], &recent);
@@ -174,19 +181,8 @@ int store_pending_list(store_txn *t, const char *team, store_dispatch_fn fn, voi
     int have_a = 0, have_b = 0, need_a = 1, need_b = 1;
     while (!err) {
         if (need_a) {
-            memcpy(key, team, n);
-            key[n] = 0;
-            store_put_be64(key + n + 1, next);
-            MDB_val k = store_val(key, n + 9), v;
-            l.done = 0;
-            err = listing_seek(&l, &k, &v);
-            have_a = !err && !l.done && has_prefix(&k, key, n + 1);
-            if (have_a && k.mv_size != n + 9)
-                err = store_error(MDB_CORRUPTED, "pending key");
-            if (err)
+            if ((err = pend_reader_next(settled, next, &have_a, &a)) != 0)
                 break;
-            if (have_a)
-                a = store_get_be64((const unsigned char *)k.mv_data + n + 1);
             need_a = 0;
         }
         if (need_b) {
@@ -211,6 +207,7 @@ int store_pending_list(store_txn *t, const char *team, store_dispatch_fn fn, voi
     if (recent)
         mdb_cursor_close(recent);
     listing_end(&l);
+    free(settled);
     return err;
 }
 

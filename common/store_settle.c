@@ -5,8 +5,9 @@
  * where a batch's keys are neighbours, so a commit dirties a few pages for
  * them instead of one per distinct prefix; moving thousands at once sorted
  * then touches each leaf of the big tree once for its whole run. (The
- * history index's entries settle into posting blocks instead:
- * store_index_postings.c.) */
+ * history index's entries and the pending index's settle into blocks
+ * instead: store_index_postings.c, store_pending.c; store_settle is left for
+ * a staged index of plain keys, and nothing uses it now.) */
 #include "arena.h"
 #include "gl.h"
 #include "hmap.h"
