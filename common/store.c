@@ -768,3 +768,9 @@ int store_get_stats(store_txn *t, store_stats *st)
     st->map_used = (info.me_last_pgno + 1) * (uint64_t)ms[DB_EVENTS].ms_psize;
     return last_seq(t, &st->last_seq);
 }
+
+uint64_t store_db_entries(store_txn *t, int db)
+{
+    MDB_stat ms;
+    return mdb_stat(t->txn, t->s->dbi[db], &ms) == 0 ? ms.ms_entries : 0;
+}

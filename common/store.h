@@ -5,14 +5,16 @@
  *   events     seq(u64)                → event record
  *   event_ids  id (string)             → seq(u64)        deduplication index
  *   dispatches seq(u64) team(string)   → dispatch record  one per (event, team)
- *   pending    team(string) 0 seq(u64) → (empty)          PENDING dispatches per team
+ *   pending    team(string) 0 seq(u64) [ 'B' ] → (empty) | block of seqs
+ *              PENDING dispatches per team: settled ones in blocks of up
+ *              to 128 seqs under the first's key; see store_pending.h
  *   pending_recent seq(u64) team       → (empty)          new ones not yet settled into
- *              pending; see store_pending.h
+ *              pending
  *   due        ms(u64) seq(u64) team   → (empty)          resend timers
  *   history    seq(u64) no(u32)        → history record
  *   event_index, index_recent, dead_letters: history queries and dead
- *              letters, kept by the
- *              writes below; see store_index.h
+ *              letters, kept by the writes below (the community, grid and
+ *              team entries settled in posting blocks); see store_index.h
  * Records are msgpack maps with the wire key names (PROTOCOL.md), so a record
  * read by mdb_dump can be decoded by anyone who read the spec.
  *

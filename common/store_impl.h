@@ -204,25 +204,9 @@ int store_space_failed(store *s, int rc);
 void store_fsck_problem(store_fsck_report *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* store_db_entries returns the entries of db in t's view (0 on error). */
+/* store_db_entries returns the entries of db in t's view (0 on error).
+ * (The staging databases, index_recent and pending_recent, settle into
+ * posting blocks: store_index_postings.c, store_pending.c.) */
 uint64_t store_db_entries(store_txn *t, int db);
-
-/* A settle's key_of turns an entry's key in the small database into its key
- * in the big one (*key in arena): 0, or GL_ESTORAGE (a malformed entry),
- * GL_EBADFIELD, GL_EINTERNAL. */
-typedef int (*store_settle_key_fn)(store *s, const MDB_val *from_key, gl_arena *arena,
-                                   unsigned char **key, size_t *len);
-
-/* store_settle moves up to max of the oldest entries of database from into
- * database to, in a write transaction of its own, once at least min wait
- * (counted again inside it, so two workers do not both move them): the new
- * keys put in key order, then the entries moved deleted (the database
- * emptied with mdb_drop when they were all it held). Keys of the big
- * database that share all but their last ordered_suffix bytes come out of
- * key_of in the order of those bytes (a time and a seq), which makes the
- * sorting cheap. *moved (may be NULL) says how many. 0 or the failure;
- * what names from in the log. (store_settle.c) */
-int store_settle(store *s, int from, int to, const char *what, size_t min, size_t max,
-                 store_settle_key_fn key_of, size_t ordered_suffix, size_t *moved);
 
 #endif
