@@ -389,11 +389,9 @@ void broker_pump(broker *b)
     }
 }
 
-static void job_done(broker *b, uint64_t id)
+/* job_done finishes j, just taken off jobs_in_flight. */
+static void job_done(broker *b, job *j)
 {
-    job *j = hmap_del_u64(b->jobs_in_flight, id);
-    if (!j)
-        return; /* finished twice (requeued after a worker was thought dead) */
     alert_filing_set(b, j, NULL);
     list_remove(&j->owner->inflight, j);
     if (j->lane == LANE_ROUTINE)
@@ -408,13 +406,19 @@ static void job_done(broker *b, uint64_t id)
  * client it belongs to. */
 void broker_on_done(broker *b, const proto_msg *hdr, int inner_cmd, zmq_msg_t *reply)
 {
-    const void *body = zmq_msg_data(reply);
-    size_t len = zmq_msg_size(reply);
-    const job *j = hmap_get_u64(b->jobs_in_flight, hdr->job);
-    if (j)
-        broker_metrics_done(b, j->cmd, j->lane, j->enqueued_us, inner_cmd, body, len);
-    job_done(b, hdr->job);
-    void *sock = strcmp(hdr->origin, "responders") == 0 ? b->responders : b->intake;
+    /* One lookup: the job is taken off the map as it is found. None: it
+     * finished twice (requeued after a worker was thought dead). */
+    job *j = hmap_del_u64(b->jobs_in_flight, hdr->job);
+    if (j) {
+        broker_metrics_done(b, j->cmd, j->lane, j->enqueued_us, inner_cmd, zmq_msg_data(reply),
+                            zmq_msg_size(reply));
+        job_done(b, j);
+    }
+    /* broker_worker_envelope sets origin to one of origin_names. */
+    void *sock = hdr->origin == origin_names[ORIGIN_RESPONDERS] ||
+                         strcmp(hdr->origin, origin_names[ORIGIN_RESPONDERS]) == 0
+                     ? b->responders
+                     : b->intake;
     /* A client that went away is not an error: it will retry with its id. */
     broker_forward(sock, hdr->client, hdr->client_len, inner_cmd, NULL, 0, 0, reply);
 }

@@ -147,6 +147,31 @@ static int value(cursor *c, peek_value *v)
     return skip(c);
 }
 
+/* skip_scalar passes over one object like skip, the forms a body's values
+ * mostly take (small ints, short strings, uints, bools, nil) without the
+ * general walk. */
+static int skip_scalar(cursor *c)
+{
+    if (c->p >= c->end)
+        return -1;
+    unsigned b = *c->p;
+    size_t n;
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+        n = 1;
+    else if (b >= 0xa0 && b <= 0xbf)
+        n = 1 + (b & 0x1f);
+    else if (b >= 0xcc && b <= 0xcf)
+        n = 1 + (1u << (b - 0xcc));
+    else if (b == 0xd9 && c->end - c->p >= 2)
+        n = 2 + (size_t)c->p[1];
+    else
+        return skip(c);
+    if ((size_t)(c->end - c->p) < n)
+        return -1;
+    c->p += n;
+    return 0;
+}
+
 int peek_map(const void *body, size_t len, const char *const *keys, peek_value *out, size_t n)
 {
     cursor c = {body, (const unsigned char *)body + len};
@@ -156,22 +181,39 @@ int peek_map(const void *body, size_t len, const char *const *keys, peek_value *
     if (!body || head(&c, &lead, &items, &bytes) != 0 ||
         !((lead >= 0x80 && lead <= 0x8f) || lead == 0xde || lead == 0xdf))
         return -1;
+    /* The keys' lengths once, not once per entry of the map read (a
+     * DISPATCH's "attempts" comes after half a dozen others). */
+    size_t klen[PEEK_MAX_KEYS];
+    if (n > PEEK_MAX_KEYS)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        klen[i] = strlen(keys[i]);
     size_t found = 0;
     for (uint64_t pair = 0; pair < items / 2 && found < n; pair++) {
         peek_value key;
-        if (value(&c, &key) != 0)
-            return -1;
         size_t i = n;
+        if (c.p < c.end && *c.p >= 0xa0 && *c.p <= 0xbf) {
+            /* A key is a short string (fixstr): read in place. */
+            key.len = *c.p & 0x1f;
+            if ((size_t)(c.end - c.p) <= key.len)
+                return -1;
+            key.str = (const char *)c.p + 1;
+            c.p += 1 + key.len;
+            key.type = PEEK_STR;
+        } else if (value(&c, &key) != 0) {
+            return -1;
+        }
         if (key.type == PEEK_STR)
             for (i = 0; i < n; i++)
-                if (out[i].type == PEEK_ABSENT && strlen(keys[i]) == key.len &&
+                if (klen[i] == key.len && out[i].type == PEEK_ABSENT &&
+                    (key.len == 0 || keys[i][0] == key.str[0]) &&
                     memcmp(keys[i], key.str, key.len) == 0)
                     break;
         if (i < n) {
             if (value(&c, &out[i]) != 0)
                 return -1;
             found++;
-        } else if (skip(&c) != 0) {
+        } else if (skip_scalar(&c) != 0) {
             return -1;
         }
     }

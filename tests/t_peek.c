@@ -99,6 +99,20 @@ int main(void)
     ok(peek_map("\x81\xa4" "code\xdd\xff\xff\xff\xff", 10, keys, v, 5) == -1,
        "an array claiming 4G elements in 4 bytes is refused");
 
+    static const char *const code_only[] = {"code"};
+    ok(peek_map("\x81\xd9\x04" "code\x05", 8, code_only, v, 1) == 0 && v[0].type == PEEK_UINT &&
+           v[0].u == 5,
+       "a key in the str8 form is found too");
+    ok(peek_map("\x82\xa1x\xd9\x03" "abc\xa4" "code\x07", 14, code_only, v, 1) == 0 &&
+           v[0].u == 7,
+       "a str8 value of another key is passed over");
+    ok(peek_map("\x82\xa1x\xd9\x09" "abc\xa4" "code\x07", 14, code_only, v, 1) == -1,
+       "a str8 value longer than the body is refused");
+    static const char *const nine[] = {"a", "b", "c", "d", "e", "f", "g", "h", "code"};
+    peek_value v9[9];
+    ok(peek_map("\x81\xa4" "code\x05", 7, nine, v9, 9) == -1,
+       "more than PEEK_MAX_KEYS keys at once are refused");
+
     /* Random bodies: never read outside (run under ASan: make check SANITIZE=...). */
     srand(7);
     unsigned char junk[64];
