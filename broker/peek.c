@@ -147,6 +147,32 @@ static int value(cursor *c, peek_value *v)
     return skip(c);
 }
 
+/* value_scalar reads one object like value, the common forms (small
+ * ints, bools, short strings) in line. */
+static inline int value_scalar(cursor *c, peek_value *v)
+{
+    if (c->p < c->end) {
+        unsigned b = *c->p;
+        if (b <= 0x7f || b == 0xc2 || b == 0xc3) {
+            v->type = b <= 0x7f ? PEEK_UINT : PEEK_BOOL;
+            v->u = b <= 0x7f ? b : b == 0xc3;
+            c->p++;
+            return 0;
+        }
+        if (b >= 0xa0 && b <= 0xbf) {
+            size_t n = b & 0x1f;
+            if ((size_t)(c->end - c->p) <= n)
+                return -1;
+            v->type = PEEK_STR;
+            v->str = (const char *)c->p + 1;
+            v->len = n;
+            c->p += 1 + n;
+            return 0;
+        }
+    }
+    return value(c, v);
+}
+
 /* skip_scalar passes over one object like skip, the forms a body's values
  * mostly take (small ints, short strings, uints, bools, nil) without the
  * general walk. */
@@ -204,13 +230,17 @@ int peek_map(const void *body, size_t len, const char *const *keys, peek_value *
             return -1;
         }
         if (key.type == PEEK_STR)
-            for (i = 0; i < n; i++)
-                if (klen[i] == key.len && out[i].type == PEEK_ABSENT &&
-                    (key.len == 0 || keys[i][0] == key.str[0]) &&
-                    memcmp(keys[i], key.str, key.len) == 0)
+            for (i = 0; i < n; i++) {
+                if (klen[i] != key.len || out[i].type != PEEK_ABSENT)
+                    continue;
+                size_t k = 0; /* compared in place: keys are a few bytes */
+                while (k < key.len && keys[i][k] == key.str[k])
+                    k++;
+                if (k == key.len)
                     break;
+            }
         if (i < n) {
-            if (value(&c, &out[i]) != 0)
+            if (value_scalar(&c, &out[i]) != 0)
                 return -1;
             found++;
         } else if (skip_scalar(&c) != 0) {

@@ -54,7 +54,21 @@ int frame_next_item(frame_msg *m)
         m->item_err = GL_EBADFRAME;
         return 1;
     }
-    m->item_cmd = proto_cmd_parse(zmq_msg_data(&m->item[1]), zmq_msg_size(&m->item[1]));
+    /* A BATCH's items come in runs of one command (the FILEDs, then the
+     * DISPATCHes): the previous item's name is tried first. */
+    const unsigned char *name = zmq_msg_data(&m->item[1]);
+    size_t len = zmq_msg_size(&m->item[1]), i = 0;
+    if (len == m->prev_item_len)
+        while (i < len && name[i] == (unsigned char)m->prev_item_name[i])
+            i++;
+    if (m->prev_item_cmd != PROTO_NONE && len == m->prev_item_len && i == len) {
+        m->item_cmd = m->prev_item_cmd;
+    } else {
+        m->item_cmd = proto_cmd_parse(name, len);
+        m->prev_item_cmd = m->item_cmd;
+        m->prev_item_name = proto_cmd_name(m->item_cmd);
+        m->prev_item_len = m->prev_item_name ? strlen(m->prev_item_name) : 0;
+    }
     if (m->item_cmd == PROTO_NONE)
         m->item_err = GL_EUNKNOWNCMD;
     else if (zmq_msg_size(&m->item[0]) > GL_MAX_BODY || zmq_msg_size(&m->item[2]) > GL_MAX_BODY)
