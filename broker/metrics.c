@@ -95,10 +95,10 @@ void broker_metrics_deliver(broker *b, int inner_cmd, const void *body, size_t l
 {
     if (!b->metrics || inner_cmd != PROTO_DISPATCH)
         return;
-    /* A DISPATCH carries the whole event: read its attempts only. */
-    static const char *const wanted[] = {"attempts"};
-    peek_value v;
-    if (peek_map(body, len, wanted, &v, 1) == 0 && v.type == PEEK_UINT && v.u > 1)
+    /* A DISPATCH carries the whole event: read its attempts only (they
+     * come before the event's map). */
+    uint64_t attempts;
+    if (peek_uint(body, len, "attempts", &attempts) && attempts > 1)
         b->metrics->redeliveries++;
 }
 

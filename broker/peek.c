@@ -250,3 +250,41 @@ int peek_map(const void *body, size_t len, const char *const *keys, peek_value *
     /* Every key found: the rest (a DISPATCH's event detail) is not read. */
     return found == n || c.p == c.end ? 0 : -1;
 }
+
+int peek_uint(const void *body, size_t len, const char *key, uint64_t *out)
+{
+    cursor c = {body, (const unsigned char *)body + len};
+    size_t klen = strlen(key);
+    unsigned lead;
+    uint64_t items, bytes;
+    if (!body || head(&c, &lead, &items, &bytes) != 0 ||
+        !((lead >= 0x80 && lead <= 0x8f) || lead == 0xde || lead == 0xdf))
+        return 0;
+    for (uint64_t pair = 0; pair < items / 2; pair++) {
+        if (c.p >= c.end || *c.p < 0xa0 || *c.p > 0xbf) {
+            /* a key that is not a short string: the general way */
+            peek_value v;
+            return peek_map(body, len, &key, &v, 1) == 0 && v.type == PEEK_UINT ? (*out = v.u, 1)
+                                                                                : 0;
+        }
+        size_t n = *c.p & 0x1fu;
+        if ((size_t)(c.end - c.p) <= n)
+            return 0;
+        const unsigned char *k = c.p + 1;
+        c.p += 1 + n;
+        size_t i = 0;
+        if (n == klen)
+            while (i < n && k[i] == (unsigned char)key[i])
+                i++;
+        if (n == klen && i == n) {
+            peek_value v;
+            if (value_scalar(&c, &v) != 0 || v.type != PEEK_UINT)
+                return 0;
+            *out = v.u;
+            return 1;
+        }
+        if (skip_scalar(&c) != 0)
+            return 0;
+    }
+    return 0;
+}

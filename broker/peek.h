@@ -30,4 +30,10 @@ typedef struct peek_value {
 
 int peek_map(const void *body, size_t len, const char *const *keys, peek_value *out, size_t n);
 
+/* peek_uint looks up one key (a short string) in the top-level map of body
+ * and returns 1 with its value in *out when it holds an unsigned integer;
+ * 0 when it is absent, holds something else, or the body ends first (as
+ * peek_map with that one key, without the generality). */
+int peek_uint(const void *body, size_t len, const char *key, uint64_t *out);
+
 #endif

@@ -1176,21 +1176,29 @@ int proto_decode_flat(int cmd, const void *body, size_t len, proto_msg *m, gl_ar
     else if ((lead != 0xde && lead != 0xdf) || flat_len(&r, lead == 0xde ? 2 : 4, &pairs) != 0)
         return 1;
     uint64_t seen = 0;
+    size_t next = 0; /* where the next key is looked for first */
     for (uint64_t i = 0; i < pairs; i++) {
         const char *key;
-        size_t klen, row;
+        size_t klen, row = t->n;
         if (flat_bytes(&r, 0, &key, &klen) != 0 || klen == 0)
             return 1;
-        for (row = 0; row < t->n; row++) {
-            const char *k = t->fields[row].key;
+        /* Encoders write the rows in table order (proto_encode does):
+         * the search starts after the row of the previous key, so each
+         * key of such a body is found at the first try. */
+        for (size_t tried = 0; tried < t->n; tried++) {
+            size_t at = next + tried < t->n ? next + tried : next + tried - t->n;
+            const char *k = t->fields[at].key;
             if (k[0] != key[0])
                 continue;
             size_t c = 1; /* compared in place: no strlen and memcmp calls */
             while (c < klen && k[c] && k[c] == key[c])
                 c++;
-            if (c == klen && k[klen] == '\0')
+            if (c == klen && k[klen] == '\0') {
+                row = at;
                 break;
+            }
         }
+        next = row + 1 < t->n ? row + 1 : 0;
         /* An unknown key (ignored by proto_decode, whose checks of its
          * value are more than this reader's) or one seen twice. */
         if (row == t->n || (seen & (UINT64_C(1) << row)))

@@ -82,14 +82,29 @@ int main(void)
     ok(rc == 0 && v[3].type == PEEK_UINT && v[3].u == 300, "DISPATCH: attempts 300");
     ok(v[2].type == PEEK_ABSENT, "DISPATCH: the detail map's kind is not a top-level key");
 
-    int refused = 1;
+    uint64_t attempts = 0;
+    ok(peek_uint(buf.data, buf.size, "attempts", &attempts) == 1 && attempts == 300,
+       "peek_uint: DISPATCH attempts 300");
+    ok(peek_uint(buf.data, buf.size, "seq", &attempts) == 1 && attempts == 5,
+       "peek_uint: DISPATCH seq 5");
+    ok(peek_uint(buf.data, buf.size, "team", &attempts) == 0, "peek_uint: a string is no uint");
+    ok(peek_uint(buf.data, buf.size, "kind", &attempts) == 0,
+       "peek_uint: the detail map's keys are not top-level keys");
+
+    int refused = 1, same = 1;
+    static const char *const attempts_key[] = {"attempts"};
     for (size_t n = 0; n < buf.size; n++) {
         unsigned char *copy = malloc(n ? n : 1);
         memcpy(copy, buf.data, n);
         refused &= peek_map(copy, n, keys, v, 5) == -1;
+        uint64_t u = 0;
+        int found = peek_uint(copy, n, "attempts", &u);
+        int want = peek_map(copy, n, attempts_key, v, 1) == 0 && v[0].type == PEEK_UINT;
+        same &= found == want && (!found || u == v[0].u);
         free(copy);
     }
     ok(refused, "every truncation of a DISPATCH is refused");
+    ok(same, "peek_uint finds attempts in a truncated DISPATCH exactly when peek_map does");
     static const char *const attempts_only[] = {"attempts"};
     size_t cut = buf.size - 20; /* inside the detail map, after attempts */
     ok(peek_map(buf.data, cut, attempts_only, v, 1) == 0 && v[0].u == 300,
@@ -125,9 +140,14 @@ int main(void)
         unsigned char *copy = malloc(n ? n : 1);
         memcpy(copy, junk, n);
         (void)peek_map(copy, n, keys, v, 5);
+        uint64_t u = 0;
+        int found = peek_uint(copy, n, "code", &u);
+        int want = peek_map(copy, n, code_only, v, 1) == 0 && v[0].type == PEEK_UINT;
+        same &= found == want && (!found || u == v[0].u);
         free(copy);
     }
     ok(1, "20000 random bodies read without a crash");
+    ok(same, "on them peek_uint agrees with peek_map");
     msgpack_sbuffer_destroy(&buf);
     return done_testing();
 }
