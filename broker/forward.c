@@ -18,6 +18,13 @@ static int part(void *sock, const void *data, size_t len)
     return zmq_send(sock, data, len, ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0 ? -1 : 0;
 }
 
+/* A frame of constant bytes (the signature, a command's name: static
+ * strings that live as long as the process) goes by reference: no copy. */
+static int part_const(void *sock, const void *data, size_t len)
+{
+    return zmq_send_const(sock, data, len, ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0 ? -1 : 0;
+}
+
 int broker_forward(void *sock, const void *ident, size_t ident_len, int cmd, const void *header,
                    size_t header_len, int inner_cmd, zmq_msg_t *last)
 {
@@ -34,10 +41,10 @@ int broker_forward(void *sock, const void *ident, size_t ident_len, int cmd, con
     /* ZeroMQ queues a multi-part message whole or not at all: only the
      * first part can fail for a peer gone or a full pipe. */
     if ((ident && part(sock, ident, ident_len) != 0) ||
-        part(sock, PROTO_SIGNATURE, PROTO_SIGNATURE_LEN) != 0 ||
-        part(sock, name, strlen(name)) != 0 ||
+        part_const(sock, PROTO_SIGNATURE, PROTO_SIGNATURE_LEN) != 0 ||
+        part_const(sock, name, strlen(name)) != 0 ||
         (inner_cmd && (part(sock, header, header_len) != 0 ||
-                       part(sock, inner_name, strlen(inner_name)) != 0)) ||
+                       part_const(sock, inner_name, strlen(inner_name)) != 0)) ||
         zmq_msg_send(&ref, sock, ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&ref);
         return GL_EUNAVAILABLE;

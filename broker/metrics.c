@@ -59,24 +59,28 @@ void broker_metrics_done(broker *b, int cmd, int lane, uint64_t enqueued_us, int
         /* The worker's reply is well-formed by construction and goes to the
          * client as it is: only the keys counted are read (peek.h), not the
          * whole body. One without them is counted nowhere. */
-        static const char *const wanted[] = {"code", "duplicate", "kind"};
-        peek_value v[3];
-        if (peek_map(body, len, wanted, v, 3) != 0)
-            return;
+        static const char *const error_keys[] = {"code"};
+        static const char *const filed_keys[] = {"kind", "duplicate"};
+        peek_value v[2];
         if (reply_cmd == PROTO_ERROR) {
-            if (v[0].type == PEEK_UINT && v[0].u < MAX_CODE)
+            if (peek_map(body, len, error_keys, v, 1) == 0 && v[0].type == PEEK_UINT &&
+                v[0].u < MAX_CODE)
                 m->errors[v[0].u]++;
             return;
         }
-        if (v[2].type != PEEK_STR)
+        if (peek_map(body, len, filed_keys, v, 2) != 0 || v[0].type != PEEK_STR)
             return;
         if (v[1].type == PEEK_BOOL && v[1].u)
             m->duplicates++;
         else
-            for (int kind = GL_KIND_REQUEST; kind <= GL_KIND_FEEDBACK; kind++)
-                if (strlen(gl_kind_name(kind)) == v[2].len &&
-                    memcmp(gl_kind_name(kind), v[2].str, v[2].len) == 0)
+            for (int kind = GL_KIND_REQUEST; kind <= GL_KIND_FEEDBACK; kind++) {
+                const char *name = gl_kind_name(kind);
+                if (v[0].len && name[0] == v[0].str[0] && strlen(name) == v[0].len &&
+                    memcmp(name, v[0].str, v[0].len) == 0) {
                     m->filed[kind]++;
+                    break;
+                }
+            }
         uint64_t took = clock_mono_us() - enqueued_us;
         size_t i = 0;
         while (i < NBOUNDS && took > latency_bounds_us[i])
@@ -91,10 +95,10 @@ void broker_metrics_deliver(broker *b, int inner_cmd, const void *body, size_t l
 {
     if (!b->metrics || inner_cmd != PROTO_DISPATCH)
         return;
-    /* A DISPATCH carries the whole event: read its attempts only. */
-    static const char *const wanted[] = {"attempts"};
-    peek_value v;
-    if (peek_map(body, len, wanted, &v, 1) == 0 && v.type == PEEK_UINT && v.u > 1)
+    /* A DISPATCH carries the whole event: read its attempts only (they
+     * come before the event's map). */
+    uint64_t attempts;
+    if (peek_uint(body, len, "attempts", &attempts) && attempts > 1)
         b->metrics->redeliveries++;
 }
 

@@ -147,6 +147,57 @@ static int value(cursor *c, peek_value *v)
     return skip(c);
 }
 
+/* value_scalar reads one object like value, the common forms (small
+ * ints, bools, short strings) in line. */
+static inline int value_scalar(cursor *c, peek_value *v)
+{
+    if (c->p < c->end) {
+        unsigned b = *c->p;
+        if (b <= 0x7f || b == 0xc2 || b == 0xc3) {
+            v->type = b <= 0x7f ? PEEK_UINT : PEEK_BOOL;
+            v->u = b <= 0x7f ? b : b == 0xc3;
+            c->p++;
+            return 0;
+        }
+        if (b >= 0xa0 && b <= 0xbf) {
+            size_t n = b & 0x1f;
+            if ((size_t)(c->end - c->p) <= n)
+                return -1;
+            v->type = PEEK_STR;
+            v->str = (const char *)c->p + 1;
+            v->len = n;
+            c->p += 1 + n;
+            return 0;
+        }
+    }
+    return value(c, v);
+}
+
+/* skip_scalar passes over one object like skip, the forms a body's values
+ * mostly take (small ints, short strings, uints, bools, nil) without the
+ * general walk. */
+static int skip_scalar(cursor *c)
+{
+    if (c->p >= c->end)
+        return -1;
+    unsigned b = *c->p;
+    size_t n;
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+        n = 1;
+    else if (b >= 0xa0 && b <= 0xbf)
+        n = 1 + (b & 0x1f);
+    else if (b >= 0xcc && b <= 0xcf)
+        n = 1 + (1u << (b - 0xcc));
+    else if (b == 0xd9 && c->end - c->p >= 2)
+        n = 2 + (size_t)c->p[1];
+    else
+        return skip(c);
+    if ((size_t)(c->end - c->p) < n)
+        return -1;
+    c->p += n;
+    return 0;
+}
+
 int peek_map(const void *body, size_t len, const char *const *keys, peek_value *out, size_t n)
 {
     cursor c = {body, (const unsigned char *)body + len};
@@ -156,25 +207,84 @@ int peek_map(const void *body, size_t len, const char *const *keys, peek_value *
     if (!body || head(&c, &lead, &items, &bytes) != 0 ||
         !((lead >= 0x80 && lead <= 0x8f) || lead == 0xde || lead == 0xdf))
         return -1;
+    /* The keys' lengths once, not once per entry of the map read (a
+     * DISPATCH's "attempts" comes after half a dozen others). */
+    size_t klen[PEEK_MAX_KEYS];
+    if (n > PEEK_MAX_KEYS)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        klen[i] = strlen(keys[i]);
     size_t found = 0;
     for (uint64_t pair = 0; pair < items / 2 && found < n; pair++) {
         peek_value key;
-        if (value(&c, &key) != 0)
-            return -1;
         size_t i = n;
+        if (c.p < c.end && *c.p >= 0xa0 && *c.p <= 0xbf) {
+            /* A key is a short string (fixstr): read in place. */
+            key.len = *c.p & 0x1f;
+            if ((size_t)(c.end - c.p) <= key.len)
+                return -1;
+            key.str = (const char *)c.p + 1;
+            c.p += 1 + key.len;
+            key.type = PEEK_STR;
+        } else if (value(&c, &key) != 0) {
+            return -1;
+        }
         if (key.type == PEEK_STR)
-            for (i = 0; i < n; i++)
-                if (out[i].type == PEEK_ABSENT && strlen(keys[i]) == key.len &&
-                    memcmp(keys[i], key.str, key.len) == 0)
+            for (i = 0; i < n; i++) {
+                if (klen[i] != key.len || out[i].type != PEEK_ABSENT)
+                    continue;
+                size_t k = 0; /* compared in place: keys are a few bytes */
+                while (k < key.len && keys[i][k] == key.str[k])
+                    k++;
+                if (k == key.len)
                     break;
+            }
         if (i < n) {
-            if (value(&c, &out[i]) != 0)
+            if (value_scalar(&c, &out[i]) != 0)
                 return -1;
             found++;
-        } else if (skip(&c) != 0) {
+        } else if (skip_scalar(&c) != 0) {
             return -1;
         }
     }
     /* Every key found: the rest (a DISPATCH's event detail) is not read. */
     return found == n || c.p == c.end ? 0 : -1;
+}
+
+int peek_uint(const void *body, size_t len, const char *key, uint64_t *out)
+{
+    cursor c = {body, (const unsigned char *)body + len};
+    size_t klen = strlen(key);
+    unsigned lead;
+    uint64_t items, bytes;
+    if (!body || head(&c, &lead, &items, &bytes) != 0 ||
+        !((lead >= 0x80 && lead <= 0x8f) || lead == 0xde || lead == 0xdf))
+        return 0;
+    for (uint64_t pair = 0; pair < items / 2; pair++) {
+        if (c.p >= c.end || *c.p < 0xa0 || *c.p > 0xbf) {
+            /* a key that is not a short string: the general way */
+            peek_value v;
+            return peek_map(body, len, &key, &v, 1) == 0 && v.type == PEEK_UINT ? (*out = v.u, 1)
+                                                                                : 0;
+        }
+        size_t n = *c.p & 0x1fu;
+        if ((size_t)(c.end - c.p) <= n)
+            return 0;
+        const unsigned char *k = c.p + 1;
+        c.p += 1 + n;
+        size_t i = 0;
+        if (n == klen)
+            while (i < n && k[i] == (unsigned char)key[i])
+                i++;
+        if (n == klen && i == n) {
+            peek_value v;
+            if (value_scalar(&c, &v) != 0 || v.type != PEEK_UINT)
+                return 0;
+            *out = v.u;
+            return 1;
+        }
+        if (skip_scalar(&c) != 0)
+            return 0;
+    }
+    return 0;
 }

@@ -25,7 +25,15 @@ typedef struct peek_value {
  * Reading stops once every key is found. Returns 0, or -1 when body is
  * not a map, or it ends before every key is found or its last entry is
  * read, or it has bytes after that entry (out is then partly filled and
- * should not be used). */
+ * should not be used), and also when n > PEEK_MAX_KEYS. */
+#define PEEK_MAX_KEYS 8 /* keys looked up in one call at most */
+
 int peek_map(const void *body, size_t len, const char *const *keys, peek_value *out, size_t n);
+
+/* peek_uint looks up one key (a short string) in the top-level map of body
+ * and returns 1 with its value in *out when it holds an unsigned integer;
+ * 0 when it is absent, holds something else, or the body ends first (as
+ * peek_map with that one key, without the generality). */
+int peek_uint(const void *body, size_t len, const char *key, uint64_t *out);
 
 #endif

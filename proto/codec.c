@@ -150,6 +150,27 @@ static int utf8_valid(const unsigned char *s, size_t n)
             continue;
         }
         if ((c & 0xf0) == 0xe0) { /* three bytes: the CJK characters */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* A run of them two at a time: both lead bytes 1110xxxx and
+             * their continuations 10xxxxxx in one test, then the two
+             * leads whose second byte is restricted (E0, ED) sent to the
+             * check below. */
+            while (n - i >= 8) {
+                uint64_t w;
+                memcpy(&w, s + i, sizeof w);
+                if ((w & UINT64_C(0xc0c0f0c0c0f0)) != UINT64_C(0x8080e08080e0))
+                    break;
+                unsigned l0 = (unsigned)(w & 0xff), l1 = (unsigned)(w >> 24 & 0xff);
+                if (l0 == 0xe0 || l0 == 0xed || l1 == 0xe0 || l1 == 0xed)
+                    break;
+                i += 6;
+            }
+            if (i >= n)
+                break;
+            c = s[i];
+            if ((c & 0xf0) != 0xe0)
+                continue;
+#endif
             if (n - i < 3)
                 return 0;
             unsigned c1 = s[i + 1];
@@ -1155,16 +1176,29 @@ int proto_decode_flat(int cmd, const void *body, size_t len, proto_msg *m, gl_ar
     else if ((lead != 0xde && lead != 0xdf) || flat_len(&r, lead == 0xde ? 2 : 4, &pairs) != 0)
         return 1;
     uint64_t seen = 0;
+    size_t next = 0; /* where the next key is looked for first */
     for (uint64_t i = 0; i < pairs; i++) {
         const char *key;
-        size_t klen, row;
+        size_t klen, row = t->n;
         if (flat_bytes(&r, 0, &key, &klen) != 0 || klen == 0)
             return 1;
-        for (row = 0; row < t->n; row++) {
-            const char *k = t->fields[row].key;
-            if (k[0] == key[0] && strlen(k) == klen && memcmp(k, key, klen) == 0)
+        /* Encoders write the rows in table order (proto_encode does):
+         * the search starts after the row of the previous key, so each
+         * key of such a body is found at the first try. */
+        for (size_t tried = 0; tried < t->n; tried++) {
+            size_t at = next + tried < t->n ? next + tried : next + tried - t->n;
+            const char *k = t->fields[at].key;
+            if (k[0] != key[0])
+                continue;
+            size_t c = 1; /* compared in place: no strlen and memcmp calls */
+            while (c < klen && k[c] && k[c] == key[c])
+                c++;
+            if (c == klen && k[klen] == '\0') {
+                row = at;
                 break;
+            }
         }
+        next = row + 1 < t->n ? row + 1 : 0;
         /* An unknown key (ignored by proto_decode, whose checks of its
          * value are more than this reader's) or one seen twice. */
         if (row == t->n || (seen & (UINT64_C(1) << row)))

@@ -410,10 +410,17 @@ int proto_cmd_parse(const void *data, size_t len)
 {
     if (!data)
         return PROTO_NONE;
+    /* Compared byte by byte in place (no strlen and memcmp calls): every
+     * frame of every message has its command parsed. */
+    const char *d = data;
     for (int cmd = PROTO_NONE + 1; cmd < PROTO_CMD_COUNT; cmd++) {
         const char *name = commands[cmd].name;
-        if (name && len && name[0] == *(const char *)data && strlen(name) == len &&
-            memcmp(name, data, len) == 0)
+        if (!name || !len || name[0] != d[0])
+            continue;
+        size_t i = 1;
+        while (i < len && name[i] && name[i] == d[i])
+            i++;
+        if (i == len && name[len] == '\0') /* name[0..len-1] are not NUL */
             return cmd;
     }
     return PROTO_NONE;

@@ -11,21 +11,21 @@ static int frame_is_envelope(int cmd)
 
 static void item_close(frame_msg *m)
 {
-    for (int i = 0; i < m->nitem; i++)
+    for (int i = 0; i < m->item_init; i++)
         zmq_msg_close(&m->item[i]);
-    m->nitem = 0;
+    m->nitem = m->item_init = 0;
 }
 
-/* Reads the next frame of the message the BATCH m is; 0 when none is left
- * (the last one read had no more, or the socket failed). */
+/* Reads the next frame of the message the BATCH m is into part (an
+ * initialised message: zmq_msg_recv releases what it held, so the three
+ * of an item are reused from item to item); 0 when none is left (the last
+ * one read had no more, or the socket failed). */
 static int batch_part(frame_msg *m, zmq_msg_t *part)
 {
     if (!m->sock)
         return 0;
-    zmq_msg_init(part);
     /* The rest of a multi-part message is already here: this never waits. */
     if (zmq_msg_recv(part, m->sock, 0) < 0) {
-        zmq_msg_close(part);
         m->sock = NULL;
         return 0;
     }
@@ -37,18 +37,38 @@ static int batch_part(frame_msg *m, zmq_msg_t *part)
 
 int frame_next_item(frame_msg *m)
 {
-    item_close(m);
+    m->nitem = 0;
     m->item_cmd = PROTO_NONE;
     m->item_err = 0;
-    while (m->nitem < 3 && batch_part(m, &m->item[m->nitem]))
-        m->nitem++;
+    for (; m->nitem < 3; m->nitem++) {
+        if (!m->sock)
+            break;
+        if (m->nitem >= m->item_init)
+            zmq_msg_init(&m->item[m->item_init++]);
+        if (!batch_part(m, &m->item[m->nitem]))
+            break;
+    }
     if (m->nitem == 0)
         return 0;
     if (m->nitem < 3) {
         m->item_err = GL_EBADFRAME;
         return 1;
     }
-    m->item_cmd = proto_cmd_parse(zmq_msg_data(&m->item[1]), zmq_msg_size(&m->item[1]));
+    /* A BATCH's items come in runs of one command (the FILEDs, then the
+     * DISPATCHes): the previous item's name is tried first. */
+    const unsigned char *name = zmq_msg_data(&m->item[1]);
+    size_t len = zmq_msg_size(&m->item[1]), i = 0;
+    if (len == m->prev_item_len)
+        while (i < len && name[i] == (unsigned char)m->prev_item_name[i])
+            i++;
+    if (m->prev_item_cmd != PROTO_NONE && len == m->prev_item_len && i == len) {
+        m->item_cmd = m->prev_item_cmd;
+    } else {
+        m->item_cmd = proto_cmd_parse(name, len);
+        m->prev_item_cmd = m->item_cmd;
+        m->prev_item_name = proto_cmd_name(m->item_cmd);
+        m->prev_item_len = m->prev_item_name ? strlen(m->prev_item_name) : 0;
+    }
     if (m->item_cmd == PROTO_NONE)
         m->item_err = GL_EUNKNOWNCMD;
     else if (zmq_msg_size(&m->item[0]) > GL_MAX_BODY || zmq_msg_size(&m->item[2]) > GL_MAX_BODY)
@@ -62,9 +82,13 @@ void frame_close(frame_msg *m)
         zmq_msg_close(&m->part[i]);
     m->nparts = 0;
     item_close(m);
-    zmq_msg_t part;
-    while (batch_part(m, &part))
+    if (m->sock) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        while (batch_part(m, &part))
+            ;
         zmq_msg_close(&part);
+    }
 }
 
 /* The command frame of a message is BATCH (its items are left to be read

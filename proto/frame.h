@@ -30,6 +30,10 @@ typedef struct frame_msg {
     void *sock;            /* where the unread items wait (NULL: none) */
     zmq_msg_t item[3];     /* the current item: header, command, body */
     int nitem;             /* frames of the current item held in item[] */
+    int item_init;         /* of item[], those initialised (kept from item to item) */
+    int prev_item_cmd;     /* the last item command parsed (PROTO_NONE: none yet) */
+    const char *prev_item_name; /* its name */
+    size_t prev_item_len;
     int item_cmd;          /* the item's command (PROTO_NONE: unknown) */
     int item_err;          /* 0, or the item's shape error (GL_EBADFRAME: the
                               message ended inside it; GL_EUNKNOWNCMD; GL_ETOOLARGE) */

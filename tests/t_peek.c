@@ -82,14 +82,29 @@ int main(void)
     ok(rc == 0 && v[3].type == PEEK_UINT && v[3].u == 300, "DISPATCH: attempts 300");
     ok(v[2].type == PEEK_ABSENT, "DISPATCH: the detail map's kind is not a top-level key");
 
-    int refused = 1;
+    uint64_t attempts = 0;
+    ok(peek_uint(buf.data, buf.size, "attempts", &attempts) == 1 && attempts == 300,
+       "peek_uint: DISPATCH attempts 300");
+    ok(peek_uint(buf.data, buf.size, "seq", &attempts) == 1 && attempts == 5,
+       "peek_uint: DISPATCH seq 5");
+    ok(peek_uint(buf.data, buf.size, "team", &attempts) == 0, "peek_uint: a string is no uint");
+    ok(peek_uint(buf.data, buf.size, "kind", &attempts) == 0,
+       "peek_uint: the detail map's keys are not top-level keys");
+
+    int refused = 1, same = 1;
+    static const char *const attempts_key[] = {"attempts"};
     for (size_t n = 0; n < buf.size; n++) {
         unsigned char *copy = malloc(n ? n : 1);
         memcpy(copy, buf.data, n);
         refused &= peek_map(copy, n, keys, v, 5) == -1;
+        uint64_t u = 0;
+        int found = peek_uint(copy, n, "attempts", &u);
+        int want = peek_map(copy, n, attempts_key, v, 1) == 0 && v[0].type == PEEK_UINT;
+        same &= found == want && (!found || u == v[0].u);
         free(copy);
     }
     ok(refused, "every truncation of a DISPATCH is refused");
+    ok(same, "peek_uint finds attempts in a truncated DISPATCH exactly when peek_map does");
     static const char *const attempts_only[] = {"attempts"};
     size_t cut = buf.size - 20; /* inside the detail map, after attempts */
     ok(peek_map(buf.data, cut, attempts_only, v, 1) == 0 && v[0].u == 300,
@@ -98,6 +113,20 @@ int main(void)
     ok(peek_map("\x81\xa4" "code\x05\x00", 8, keys, v, 5) == -1, "trailing bytes are refused");
     ok(peek_map("\x81\xa4" "code\xdd\xff\xff\xff\xff", 10, keys, v, 5) == -1,
        "an array claiming 4G elements in 4 bytes is refused");
+
+    static const char *const code_only[] = {"code"};
+    ok(peek_map("\x81\xd9\x04" "code\x05", 8, code_only, v, 1) == 0 && v[0].type == PEEK_UINT &&
+           v[0].u == 5,
+       "a key in the str8 form is found too");
+    ok(peek_map("\x82\xa1x\xd9\x03" "abc\xa4" "code\x07", 14, code_only, v, 1) == 0 &&
+           v[0].u == 7,
+       "a str8 value of another key is passed over");
+    ok(peek_map("\x82\xa1x\xd9\x09" "abc\xa4" "code\x07", 14, code_only, v, 1) == -1,
+       "a str8 value longer than the body is refused");
+    static const char *const nine[] = {"a", "b", "c", "d", "e", "f", "g", "h", "code"};
+    peek_value v9[9];
+    ok(peek_map("\x81\xa4" "code\x05", 7, nine, v9, 9) == -1,
+       "more than PEEK_MAX_KEYS keys at once are refused");
 
     /* Random bodies: never read outside (run under ASan: make check SANITIZE=...). */
     srand(7);
@@ -111,9 +140,14 @@ int main(void)
         unsigned char *copy = malloc(n ? n : 1);
         memcpy(copy, junk, n);
         (void)peek_map(copy, n, keys, v, 5);
+        uint64_t u = 0;
+        int found = peek_uint(copy, n, "code", &u);
+        int want = peek_map(copy, n, code_only, v, 1) == 0 && v[0].type == PEEK_UINT;
+        same &= found == want && (!found || u == v[0].u);
         free(copy);
     }
     ok(1, "20000 random bodies read without a crash");
+    ok(same, "on them peek_uint agrees with peek_map");
     msgpack_sbuffer_destroy(&buf);
     return done_testing();
 }

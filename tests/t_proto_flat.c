@@ -144,6 +144,17 @@ int main(void)
     size_t done_len = encode(&m, done, sizeof done);
     ok(check(PROTO_DONE, done, done_len), "a DONE header (binary client) takes the quick way");
     ok(!check(PROTO_EVENT, body, alert_len), "a command with maps in its table is left to proto_decode");
+    /* Keys out of table order: each found wherever the search starts. */
+    unsigned char rev[256];
+    size_t rev_len = hand(rev, 4, "text", "\xa1x", (size_t)2, "category", "\xa6repair", (size_t)7,
+                          "kind", "\xa7request", (size_t)8, "id", "\xa3r-1", (size_t)4);
+    long agreed_before = agreed;
+    ok(check(PROTO_SUBMIT, rev, rev_len) && agreed == agreed_before + 1,
+       "a SUBMIT with its keys in reverse order takes the quick way, with the same result");
+    size_t twice_len = hand(rev, 5, "id", "\xa3r-1", (size_t)4, "kind", "\xa7request", (size_t)8,
+                            "category", "\xa6repair", (size_t)7, "text", "\xa1x", (size_t)2, "id",
+                            "\xa3r-2", (size_t)4);
+    ok(!check(PROTO_SUBMIT, rev, twice_len), "a key seen twice is left to proto_decode");
 
     /* Edge cases: each is left to proto_decode, which accepts or refuses. */
     struct {

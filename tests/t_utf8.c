@@ -89,6 +89,29 @@ int main(void)
             seq[0] = (unsigned char)a, seq[1] = (unsigned char)b, seq[2] = 0x80, seq[3] = 0xbf;
             compare(seq, a < 0xf0 ? 3 : 4);
         }
+    /* runs of three-byte characters (checked two at a time): one of them,
+     * at each place in the run, with each lead and boundary second and
+     * third bytes (E0 and ED restrict the second) */
+    static const unsigned thirds[] = {0x41, 0x80, 0xbf, 0xc0};
+    for (size_t pos = 0; pos < 8; pos++)
+        for (unsigned a = 0xe0; a < 0xf0; a++)
+            for (size_t b = 0; b < ne; b++)
+                for (size_t c = 0; c < sizeof thirds / sizeof thirds[0]; c++) {
+                    unsigned char run[24];
+                    for (size_t k = 0; k < 8; k++)
+                        memcpy(run + 3 * k, "\xe5\x92\x8c", 3);
+                    run[3 * pos] = (unsigned char)a;
+                    run[3 * pos + 1] = (unsigned char)edges[b];
+                    run[3 * pos + 2] = (unsigned char)thirds[c];
+                    for (size_t len = 3 * pos + 3; len <= sizeof run; len += 3) {
+                        int want = reference(run, len), got = codec_accepts(run, len);
+                        checked++;
+                        valid_seen += want;
+                        if (want != got && ++mismatches <= 5)
+                            diag("mismatch in a run: %02x %02x %02x at character %zu of %zu", a,
+                                 edges[b], thirds[c], pos, len / 3);
+                    }
+                }
     /* long texts: Chinese and ASCII, and a bad byte somewhere in them */
     srand(5);
     unsigned char text[200];
