@@ -317,7 +317,7 @@ static int post_insert(store_txn *t, const unsigned char *prefix, size_t plen,
         if ((err = block_before(c, at_end ? GL_ENOTFOUND : 0, prefix, plen, bkey, &blen, old,
                                 &pn)) != 0)
             break;
-        if (pn && (pn < POST_MAX || memcmp(pairs + PAIR * i, old + PAIR * (pn - 1), PAIR) < 0)) {
+        if (pn && (pn < POST_MAX || memcmp(pairs + PAIR * i, old + PAIR * (pn - 1), PAIR) <= 0)) {
             /* Into the block before: merged, then cut in POST_MAX. */
             size_t need = pn + (j - i);
             if (need > merged_cap) {

@@ -179,7 +179,7 @@ static int pend_insert(store_txn *t, const unsigned char *prefix, size_t plen,
                                 &pn)) != 0)
             break;
         const unsigned char *first = seqs + SEQ * i;
-        if (pn && (pn < PEND_MAX || memcmp(first, old + SEQ * (pn - 1), SEQ) < 0)) {
+        if (pn && (pn < PEND_MAX || memcmp(first, old + SEQ * (pn - 1), SEQ) <= 0)) {
             /* Into the block before: merged, then cut in PEND_MAX. */
             size_t need = pn + (j - i), out = 0;
             if (need > merged_cap) {
