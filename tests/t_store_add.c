@@ -8,6 +8,7 @@
 #include "../common/store_index.h"
 #include "../common/store_info.h"
 #include "tap.h"
+#include "support/store_fsck.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,17 +68,6 @@ static int file_new(store_txn *t, const char *id, uint64_t ms, const char *const
         rc = -1000;
     *seq = ev.seq;
     return rc;
-}
-
-static int fsck_problems(store *s)
-{
-    store_fsck_report r;
-    memset(&r, 0, sizeof r);
-    if (store_fsck(s, &r) != 0)
-        return -1;
-    for (int i = 0; i < r.nfirst; i++)
-        diag("  %s", r.first[i]);
-    return (int)r.problems;
 }
 
 /* The seqs a query by team returns, page by page (max_scan entries looked
@@ -147,7 +137,7 @@ static void team_entries(store *s)
     size_t moved = 0;
     is_int(store_index_settle(s, 0, 12, &moved), 0, "settle some");
     is_int((int)moved, 12, "12 moved");
-    is_int(fsck_problems(s), 0, "fsck: half settled is consistent");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck: half settled is consistent");
     n = team_query(s, "mingzhu-g2-team", 0, 0, 7, got, 40);
     ok(n == 30 && memcmp(got, want, sizeof *got * 30) == 0, "the same 30 in order from both places (%d)", n);
     uint64_t by_grid[48], by_community[48];
@@ -181,7 +171,7 @@ static void team_entries(store *s)
     store_begin(s, 0, &t);
     is_int((int)store_index_recent_count(t), 0, "index_recent is empty");
     store_abort(&t);
-    is_int(fsck_problems(s), 0, "fsck: all settled is consistent");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck: all settled is consistent");
     n = team_query(s, "mingzhu-g2-team", 0, 0, 1000, got, 40);
     ok(n == 32 && got[30] == want[29] && got[31] == late, "and the query gives the same, and the last (%d)", n);
     is_int(store_index_settle(s, 0, 1000, &moved), 0, "settling with nothing waiting");
@@ -198,7 +188,7 @@ static void team_entries(store *s)
     store_abort(&t);
     is_int(store_index_settle(s, 0, 1000, &moved), 0, "settled again");
     ok(moved > 0, "its entries moved (%zu)", moved);
-    is_int(fsck_problems(s), 0, "fsck: consistent after the second settle");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck: consistent after the second settle");
     n = team_query(s, "mingzhu-g2-team", 0, 0, 1000, got, 40);
     ok(n == 33 && got[32] == after_drop, "the query finds it last (%d)", n);
 }
@@ -242,7 +232,7 @@ static void edge_puts(store *s)
     ok(store_dispatch_get(t, seqs[3], "heping-g1-team", &d, NULL) == 0 && d.state == GL_DS_PENDING &&
        d.attempts == 1, "the last dispatch is unchanged");
     store_abort(&t);
-    is_int(fsck_problems(s), 0, "fsck: consistent");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck: consistent");
 }
 
 /* The timers entries of event seq, earliest first (at most 8). */
@@ -316,7 +306,7 @@ static void timers_one_entry(store *s)
         ok(rc == 0 && n == steps[i].n &&
            (n == 0 || (tm[0].at_ms == steps[i].at && tm[0].kind == steps[i].kind)),
            "%s (%zu entries, %s)", steps[i].what, n, i % 2 ? "replace" : "put");
-        is_int(fsck_problems(s), 0, "fsck: consistent");
+        is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck: consistent");
         arena_reset(&arena);
     }
 
@@ -331,7 +321,7 @@ static void timers_one_entry(store *s)
     ev.grid = "heping-g2";
     is_int(store_event_replace(t, &ev, &as_read), 0, "it moves the event to heping-g2");
     is_int(store_commit(&t), 0, "commit");
-    is_int(fsck_problems(s), 0, "fsck: its grid entries moved with it");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck: its grid entries moved with it");
     arena_reset(&arena);
 
     /* A store written before: an entry for every deadline. They stay until
@@ -347,7 +337,7 @@ static void timers_one_entry(store *s)
     is_int(store_commit(&t), 0, "an old store's second entry");
     n = timers_of(s, ev.seq, tm);
     ok(n == 2 && tm[0].kind == TIMER_SIGN && tm[1].kind == TIMER_DUE, "two entries (%zu)", n);
-    is_int(fsck_problems(s), 0, "fsck: both name the record's times");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck: both name the record's times");
     store_begin(s, 1, &t);
     store_event_get(t, ev.seq, &ev, &arena);
     ev.sign_by_ms = 0;
@@ -356,7 +346,7 @@ static void timers_one_entry(store *s)
     n = timers_of(s, ev.seq, tm);
     ok(n == 1 && tm[0].kind == TIMER_DUE && tm[0].at_ms == 30000,
        "the due entry is the next, once (%zu)", n);
-    is_int(fsck_problems(s), 0, "fsck: consistent");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck: consistent");
     arena_free(&arena);
 }
 
@@ -452,7 +442,7 @@ int main(void)
     is_int((int)store_dead_count(t), 1, "and is a dead letter");
     store_abort(&t);
 
-    is_int(fsck_problems(s), 0, "fsck finds no problem");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck finds no problem");
 
     /* An event moved to another grid while its entry still waits. */
     is_int(store_begin(s, 1, &t), 0, "begin");
@@ -462,7 +452,7 @@ int main(void)
     is_int(store_event_put(t, &ev), 0, "move it to heping-g2");
     is_int(store_commit(&t), 0, "commit");
     arena_free(&arena);
-    is_int(fsck_problems(s), 0, "fsck: its waiting grid entry went with it");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck: its waiting grid entry went with it");
     seen g2 = {0}, g1 = {0};
     store_query q2 = {.grid = "heping-g2"}, q1 = {.grid = "heping-g1"};
     store_begin(s, 0, &t);

@@ -9,6 +9,7 @@
 #include "../common/store.h"
 #include "../common/store_pending.h"
 #include "tap.h"
+#include "support/store_fsck.h"
 
 #include <lmdb.h>
 #include <stdio.h>
@@ -106,17 +107,6 @@ static uint64_t recent_count(store *s)
         store_abort(&t);
     }
     return n;
-}
-
-static int fsck_problems(store *s)
-{
-    store_fsck_report r;
-    memset(&r, 0, sizeof r);
-    if (store_fsck(s, &r) != 0)
-        return -1;
-    for (int i = 0; i < r.nfirst; i++)
-        diag("  %s", r.first[i]);
-    return (int)r.problems;
 }
 
 static int set_state(store_txn *t, uint64_t seq, int team, int state)
@@ -278,7 +268,7 @@ int main(void)
        (unsigned long long)recent_count(s));
     is_int(mismatches, 0, "every team's pending list matched, in event order, after every step");
     is_int((int)stats_pending(s), (int)model_pending(), "the pending count adds both parts");
-    is_int(fsck_problems(s), 0, "fsck finds nothing wrong with entries in both parts");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck finds nothing wrong with entries in both parts");
 
     /* Settling: not below min; then all of it. */
     size_t moved = 99;
@@ -290,7 +280,7 @@ int main(void)
        (unsigned long long)waiting);
     is_int(lists_differ(s), 0, "the lists are the same once all settled");
     is_int((int)stats_pending(s), (int)model_pending(), "and so is the count");
-    is_int(fsck_problems(s), 0, "and fsck is clean");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "and fsck is clean");
 
     /* A store made before pending_recent existed opens and works. */
     store_close(&s);
@@ -304,7 +294,7 @@ int main(void)
     rc = file_range(s, 261, 280, 0, &mismatches, &moved_total, &settles);
     ok(rc == 0 && mismatches == 0 && recent_count(s) > 0,
        "filing on it stages new entries in pending_recent, listed in order");
-    is_int(fsck_problems(s), 0, "fsck is clean");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck is clean");
 
     /* A visitor that acknowledges each dispatch it is shown, in the
      * listing's write transaction, with entries in both parts: each shown
@@ -341,7 +331,7 @@ int main(void)
     ok(rc == 0 && shown_right, "a visitor acknowledging each: every one shown once, in order");
     ok(stats_pending(s) == 0 && recent_count(s) == 0 && lists_differ(s) == 0,
        "and nothing is pending after");
-    is_int(fsck_problems(s), 0, "fsck is clean");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck is clean");
 
     store_close(&s);
     char cmd[300];

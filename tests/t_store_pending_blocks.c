@@ -11,6 +11,7 @@
 #include "../common/store.h"
 #include "../common/store_pending.h"
 #include "tap.h"
+#include "support/store_fsck.h"
 
 #include <lmdb.h>
 #include <stdio.h>
@@ -120,22 +121,6 @@ static uint64_t recent_count(store *s)
 }
 
 /* fsck's problems; *found says whether one of them mentions what. */
-static int fsck_problems(store *s, const char *what, int *found)
-{
-    store_fsck_report r;
-    memset(&r, 0, sizeof r);
-    if (found)
-        *found = 0;
-    if (store_fsck(s, &r) != 0)
-        return -1;
-    for (int i = 0; i < r.nfirst; i++) {
-        diag("  %s", r.first[i]);
-        if (what && found && strstr(r.first[i], what))
-            *found = 1;
-    }
-    return (int)r.problems;
-}
-
 static int set_state(store_txn *t, uint64_t seq, int team, int st)
 {
     char id[32];
@@ -427,7 +412,7 @@ int main(void)
        (unsigned long long)recent_count(s));
     is_int(lists_differ(s), 0, "every team's list is its PENDING dispatches, in event order");
     is_int((int)stats_pending(s), model_pending(-1), "the STATUS pending count is exact");
-    is_int(fsck_problems(s, NULL, NULL), 0, "fsck is clean");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck is clean");
 
     /* Stopping and finding the place again. */
     store_txn *t = NULL;
@@ -472,7 +457,7 @@ int main(void)
     ok(gone, "(the model says so)");
     is_int(lists_differ(s), 0, "they are gone from the list, the others still in order");
     is_int((int)stats_pending(s), model_pending(-1), "the count follows");
-    is_int(fsck_problems(s, NULL, NULL), 0, "fsck is clean");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck is clean");
 
     /* Made PENDING again: back in order. */
     rc = update(s, inside, 2, GL_DS_PENDING);
@@ -483,7 +468,7 @@ int main(void)
     ok(rc == 0, "three dispatches made PENDING again (one a block's first before)");
     is_int(lists_differ(s), 0, "each is listed again, in its place");
     is_int((int)stats_pending(s), model_pending(-1), "the count follows");
-    is_int(fsck_problems(s, NULL, NULL), 0, "fsck is clean");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck is clean");
 
     /* Behind the store's back. */
     store_close(&s);
@@ -497,7 +482,7 @@ int main(void)
     is_int(raw_edit_block("alpha", victim, DROP, 0), 0, "an entry taken out of a block");
     if ((rc = store_open(dir, &so, &s)) != 0)
         return done_testing();
-    problems = fsck_problems(s, "is pending but not in the pending index", &found);
+    problems = tl_store_fsck(s, "is pending but not in the pending index", &found);
     ok(problems > 0 && found, "fsck reports the PENDING dispatch missing from the index");
     store_close(&s);
     is_int(raw_undo(), 0, "put back");
@@ -505,7 +490,7 @@ int main(void)
            "a seq with no dispatch of that team put into the block");
     if ((rc = store_open(dir, &so, &s)) != 0)
         return done_testing();
-    problems = fsck_problems(s, "pending index entry without its dispatch", &found);
+    problems = tl_store_fsck(s, "pending index entry without its dispatch", &found);
     ok(problems > 0 && found, "fsck reports the entry without its dispatch");
     store_close(&s);
     is_int(raw_undo(), 0, "put back");
@@ -517,14 +502,14 @@ int main(void)
            "an acknowledged dispatch's seq put into its team's block");
     if ((rc = store_open(dir, &so, &s)) != 0)
         return done_testing();
-    problems = fsck_problems(s, "is acked but in the pending index", &found);
+    problems = tl_store_fsck(s, "is acked but in the pending index", &found);
     ok(problems > 0 && found, "fsck reports the ACKED dispatch in the index");
     store_close(&s);
     is_int(raw_undo(), 0, "put back");
     is_int(raw_edit_block("alpha", small, JUNK, 0), 0, "junk appended to a block");
     if ((rc = store_open(dir, &so, &s)) != 0)
         return done_testing();
-    problems = fsck_problems(s, "malformed block", &found);
+    problems = tl_store_fsck(s, "malformed block", &found);
     ok(problems > 0 && found, "fsck reports the malformed block");
     store_close(&s);
     is_int(raw_undo(), 0, "put back");
@@ -546,7 +531,7 @@ int main(void)
         return done_testing();
     is_int(lists_differ(s), 0, "that store lists every team right");
     is_int((int)stats_pending(s), model_pending(-1), "counts right");
-    is_int(fsck_problems(s, NULL, NULL), 0, "and fsck is clean");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "and fsck is clean");
     rc = file_events(s, 560, 1u << 3 | 1u << 0);
     if (rc == 0)
         rc = store_pending_settle(s, 1, 100000, &moved);
@@ -565,7 +550,7 @@ int main(void)
        "PENDING again; more waiting");
     is_int(lists_differ(s), 0, "every team's list is still exact and in order");
     is_int((int)stats_pending(s), model_pending(-1), "the count is exact");
-    is_int(fsck_problems(s, NULL, NULL), 0, "fsck is clean");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck is clean");
 
     store_close(&s);
     char cmd[300];
