@@ -7,7 +7,6 @@
 
 #include "store_impl.h"
 
-#define POST_MARK 0x42 /* the block key's last byte, after its first (ms, seq) */
 #define POST_MAX 64    /* entries per block at most: a value of 1 KiB */
 
 /* A stream of one (dim, value)'s event_index entries in (ms, seq) order,
