@@ -15,7 +15,7 @@
 #include "../common/store.h"
 #include "../common/store_pending.h"
 #include "tap.h"
-#include "support/store_fsck.h"
+#include "support/store_test.h"
 
 #include <stdio.h>
 #include <stdlib.h>

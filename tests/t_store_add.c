@@ -8,7 +8,7 @@
 #include "../common/store_index.h"
 #include "../common/store_info.h"
 #include "tap.h"
-#include "support/store_fsck.h"
+#include "support/store_test.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
 #include "../common/store.h"
 #include "../common/store_pending.h"
 #include "tap.h"
-#include "support/store_fsck.h"
+#include "support/store_test.h"
 
 #include <lmdb.h>
 #include <stdio.h>
@@ -83,29 +83,6 @@ static uint64_t model_pending(void)
     for (int seq = 1; seq <= EVENTS; seq++)
         for (int i = 0; i < TEAMS; i++)
             n += pending[seq][i];
-    return n;
-}
-
-static uint64_t stats_pending(store *s)
-{
-    store_txn *t = NULL;
-    store_stats st;
-    memset(&st, 0, sizeof st);
-    if (store_begin(s, 0, &t) == 0) {
-        store_get_stats(t, &st);
-        store_abort(&t);
-    }
-    return st.pending;
-}
-
-static uint64_t recent_count(store *s)
-{
-    store_txn *t = NULL;
-    uint64_t n = 0;
-    if (store_begin(s, 0, &t) == 0) {
-        n = store_pending_recent_count(t);
-        store_abort(&t);
-    }
     return n;
 }
 
@@ -264,22 +241,22 @@ int main(void)
     is_int(rc, 0, "260 events filed, dispatches acknowledged and sent again, settled in parts");
     ok(settles >= 5 && moved_total >= 100, "entries were settled (%zu in %d settles)", moved_total,
        settles);
-    ok(recent_count(s) > 0, "others still wait in pending_recent (%llu)",
-       (unsigned long long)recent_count(s));
+    ok(tl_store_pending_recent(s) > 0, "others still wait in pending_recent (%llu)",
+       (unsigned long long)tl_store_pending_recent(s));
     is_int(mismatches, 0, "every team's pending list matched, in event order, after every step");
-    is_int((int)stats_pending(s), (int)model_pending(), "the pending count adds both parts");
+    is_int((int)tl_store_pending(s), (int)model_pending(), "the pending count adds both parts");
     is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck finds nothing wrong with entries in both parts");
 
     /* Settling: not below min; then all of it. */
     size_t moved = 99;
-    uint64_t waiting = recent_count(s);
+    uint64_t waiting = tl_store_pending_recent(s);
     rc = store_pending_settle(s, waiting + 1, 4096, &moved);
-    ok(rc == 0 && moved == 0 && recent_count(s) == waiting, "no settle while fewer than min wait");
+    ok(rc == 0 && moved == 0 && tl_store_pending_recent(s) == waiting, "no settle while fewer than min wait");
     rc = store_pending_settle(s, 1, 4096, &moved);
-    ok(rc == 0 && moved == waiting && recent_count(s) == 0, "then all %llu settle at once",
+    ok(rc == 0 && moved == waiting && tl_store_pending_recent(s) == 0, "then all %llu settle at once",
        (unsigned long long)waiting);
     is_int(lists_differ(s), 0, "the lists are the same once all settled");
-    is_int((int)stats_pending(s), (int)model_pending(), "and so is the count");
+    is_int((int)tl_store_pending(s), (int)model_pending(), "and so is the count");
     is_int(tl_store_fsck(s, NULL, NULL), 0, "and fsck is clean");
 
     /* A store made before pending_recent existed opens and works. */
@@ -292,7 +269,7 @@ int main(void)
     is_int(lists_differ(s), 0, "its pending lists are unchanged");
     mismatches = 0;
     rc = file_range(s, 261, 280, 0, &mismatches, &moved_total, &settles);
-    ok(rc == 0 && mismatches == 0 && recent_count(s) > 0,
+    ok(rc == 0 && mismatches == 0 && tl_store_pending_recent(s) > 0,
        "filing on it stages new entries in pending_recent, listed in order");
     is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck is clean");
 
@@ -302,9 +279,9 @@ int main(void)
     rc = file_range(s, 281, 300, 0, &mismatches, &moved_total, &settles);
     if (rc == 0)
         rc = store_pending_settle(s, 1, 10, &moved);
-    ok(rc == 0 && recent_count(s) > 0 && stats_pending(s) > recent_count(s),
-       "entries in both parts (%llu of %llu waiting)", (unsigned long long)recent_count(s),
-       (unsigned long long)stats_pending(s));
+    ok(rc == 0 && tl_store_pending_recent(s) > 0 && tl_store_pending(s) > tl_store_pending_recent(s),
+       "entries in both parts (%llu of %llu waiting)", (unsigned long long)tl_store_pending_recent(s),
+       (unsigned long long)tl_store_pending(s));
     store_txn *t = NULL;
     rc = store_begin(s, 1, &t);
     int shown_right = 1;
@@ -329,7 +306,7 @@ int main(void)
     else
         store_abort(&t);
     ok(rc == 0 && shown_right, "a visitor acknowledging each: every one shown once, in order");
-    ok(stats_pending(s) == 0 && recent_count(s) == 0 && lists_differ(s) == 0,
+    ok(tl_store_pending(s) == 0 && tl_store_pending_recent(s) == 0 && lists_differ(s) == 0,
        "and nothing is pending after");
     is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck is clean");
 

@@ -11,7 +11,7 @@
 #include "../common/store.h"
 #include "../common/store_pending.h"
 #include "tap.h"
-#include "support/store_fsck.h"
+#include "support/store_test.h"
 
 #include <lmdb.h>
 #include <stdio.h>
@@ -97,30 +97,6 @@ static int lists_differ(store *s)
     return differ;
 }
 
-static uint64_t stats_pending(store *s)
-{
-    store_txn *t = NULL;
-    store_stats st;
-    memset(&st, 0, sizeof st);
-    if (store_begin(s, 0, &t) == 0) {
-        store_get_stats(t, &st);
-        store_abort(&t);
-    }
-    return st.pending;
-}
-
-static uint64_t recent_count(store *s)
-{
-    store_txn *t = NULL;
-    uint64_t n = 0;
-    if (store_begin(s, 0, &t) == 0) {
-        n = store_pending_recent_count(t);
-        store_abort(&t);
-    }
-    return n;
-}
-
-/* fsck's problems; *found says whether one of them mentions what. */
 static int set_state(store_txn *t, uint64_t seq, int team, int st)
 {
     char id[32];
@@ -408,10 +384,10 @@ int main(void)
        (unsigned long long)keys, model_pending(-1));
     if (rc == 0)
         rc = file_events(s, 460, 0);
-    ok(rc == 0 && recent_count(s) > 0, "40 more filed, waiting in pending_recent (%llu)",
-       (unsigned long long)recent_count(s));
+    ok(rc == 0 && tl_store_pending_recent(s) > 0, "40 more filed, waiting in pending_recent (%llu)",
+       (unsigned long long)tl_store_pending_recent(s));
     is_int(lists_differ(s), 0, "every team's list is its PENDING dispatches, in event order");
-    is_int((int)stats_pending(s), model_pending(-1), "the STATUS pending count is exact");
+    is_int((int)tl_store_pending(s), model_pending(-1), "the STATUS pending count is exact");
     is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck is clean");
 
     /* Stopping and finding the place again. */
@@ -456,7 +432,7 @@ int main(void)
         gone &= state[acked[i]][2] == GL_DS_ACKED;
     ok(gone, "(the model says so)");
     is_int(lists_differ(s), 0, "they are gone from the list, the others still in order");
-    is_int((int)stats_pending(s), model_pending(-1), "the count follows");
+    is_int((int)tl_store_pending(s), model_pending(-1), "the count follows");
     is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck is clean");
 
     /* Made PENDING again: back in order. */
@@ -467,7 +443,7 @@ int main(void)
         rc = update(s, acking.seq[0], 1, GL_DS_PENDING);
     ok(rc == 0, "three dispatches made PENDING again (one a block's first before)");
     is_int(lists_differ(s), 0, "each is listed again, in its place");
-    is_int((int)stats_pending(s), model_pending(-1), "the count follows");
+    is_int((int)tl_store_pending(s), model_pending(-1), "the count follows");
     is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck is clean");
 
     /* Behind the store's back. */
@@ -530,7 +506,7 @@ int main(void)
     if ((rc = store_open(dir, &so, &s)) != 0)
         return done_testing();
     is_int(lists_differ(s), 0, "that store lists every team right");
-    is_int((int)stats_pending(s), model_pending(-1), "counts right");
+    is_int((int)tl_store_pending(s), model_pending(-1), "counts right");
     is_int(tl_store_fsck(s, NULL, NULL), 0, "and fsck is clean");
     rc = file_events(s, 560, 1u << 3 | 1u << 0);
     if (rc == 0)
@@ -549,7 +525,7 @@ int main(void)
     ok(rc == 0, "more filed and settled after them; keys of their own acknowledged, one made "
        "PENDING again; more waiting");
     is_int(lists_differ(s), 0, "every team's list is still exact and in order");
-    is_int((int)stats_pending(s), model_pending(-1), "the count is exact");
+    is_int((int)tl_store_pending(s), model_pending(-1), "the count is exact");
     is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck is clean");
 
     store_close(&s);

@@ -10,7 +10,7 @@
 #include "../common/store.h"
 #include "../common/store_index.h"
 #include "tap.h"
-#include "support/store_fsck.h"
+#include "support/store_test.h"
 
 #include <lmdb.h>
 #include <stdio.h>

@@ -1,0 +1,57 @@
+/* store_test.h — what the store's unit tests share (header-only: include
+ * it after tap.h). */
+#ifndef GL_TEST_STORE_TEST_H
+#define GL_TEST_STORE_TEST_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "../../common/store.h"
+#include "../../common/store_pending.h"
+
+/* tl_store_fsck runs store_fsck on s and returns the problems it found
+ * (each shown as a diag), or -1 when fsck itself failed. With expect and
+ * named, *named says whether one of the problems shown holds expect. */
+static inline int tl_store_fsck(store *s, const char *expect, int *named)
+{
+    store_fsck_report r;
+    memset(&r, 0, sizeof r);
+    if (named)
+        *named = 0;
+    if (store_fsck(s, &r) != 0)
+        return -1;
+    for (int i = 0; i < r.nfirst; i++) {
+        diag("  %s", r.first[i]);
+        if (expect && named && strstr(r.first[i], expect))
+            *named = 1;
+    }
+    return (int)r.problems;
+}
+
+/* tl_store_pending returns STATUS's figure of PENDING dispatches (0 when the
+ * store cannot be read). */
+static inline uint64_t tl_store_pending(store *s)
+{
+    store_txn *t = NULL;
+    store_stats st;
+    memset(&st, 0, sizeof st);
+    if (store_begin(s, 0, &t) == 0) {
+        store_get_stats(t, &st);
+        store_abort(&t);
+    }
+    return st.pending;
+}
+
+/* tl_store_pending_recent returns the entries waiting in pending_recent. */
+static inline uint64_t tl_store_pending_recent(store *s)
+{
+    store_txn *t = NULL;
+    uint64_t n = 0;
+    if (store_begin(s, 0, &t) == 0) {
+        n = store_pending_recent_count(t);
+        store_abort(&t);
+    }
+    return n;
+}
+
+#endif
