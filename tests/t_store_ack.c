@@ -243,15 +243,9 @@ static int pending_left(store *s)
 int main(void)
 {
     memset(long_note, 'n', sizeof long_note - 1);
-    snprintf(dir, sizeof dir, "/tmp/t_store_ack.XXXXXX");
-    if (!mkdtemp(dir))
+    store *s = tl_store_open_temp(dir, sizeof dir, "t_store_ack");
+    if (!s)
         return 1;
-    store *s = NULL;
-    store_opts so = {.map_size = (size_t)64 << 20};
-    if (store_open(dir, &so, &s) != 0) {
-        diag("store_open failed");
-        return 1;
-    }
     gl_arena arena;
     memset(&arena, 0, sizeof arena);
 

@@ -12,6 +12,7 @@
 #include "../common/store_pending.h"
 #include "../common/store_postings.h"
 #include "tap.h"
+#include "support/store_test.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,15 +79,9 @@ static int pend_count(store *s)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/t_store_blocks_full.XXXXXX");
-    if (!mkdtemp(dir))
+    store *s = tl_store_open_temp(dir, sizeof dir, "t_store_blocks_full");
+    if (!s)
         return 1;
-    store *s = NULL;
-    store_opts so = {.map_size = (size_t)64 << 20};
-    if (store_open(dir, &so, &s) != 0) {
-        diag("store_open failed");
-        return 1;
-    }
 
     /* event_index: one full block of POST_MAX entries, by a settle. */
     store_txn *t = NULL;

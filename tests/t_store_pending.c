@@ -225,15 +225,9 @@ static int file_range(store *s, uint64_t first, uint64_t last, int settle, int *
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/t_store_pending.XXXXXX");
-    if (!mkdtemp(dir))
+    store *s = tl_store_open_temp(dir, sizeof dir, "t_store_pending");
+    if (!s)
         return 1;
-    store *s = NULL;
-    store_opts so = {.map_size = (size_t)64 << 20};
-    if (store_open(dir, &so, &s) != 0) {
-        diag("store_open failed");
-        return 1;
-    }
 
     int mismatches = 0, settles = 0;
     size_t moved_total = 0;
@@ -262,7 +256,7 @@ int main(void)
     /* A store made before pending_recent existed opens and works. */
     store_close(&s);
     is_int(drop_recent(), 0, "pending_recent dropped, as a store of the previous code");
-    rc = store_open(dir, &so, &s);
+    rc = tl_store_reopen(dir, &s);
     is_int(rc, 0, "that store opens");
     if (rc)
         return done_testing();

@@ -362,15 +362,9 @@ static uint64_t nth_pending(int team, int n)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/t_store_pending_blocks.XXXXXX");
-    if (!mkdtemp(dir))
+    store *s = tl_store_open_temp(dir, sizeof dir, "t_store_pending_blocks");
+    if (!s)
         return 1;
-    store *s = NULL;
-    store_opts so = {.map_size = (size_t)64 << 20};
-    if (store_open(dir, &so, &s) != 0) {
-        diag("store_open failed");
-        return 1;
-    }
 
     /* Settled blocks plus entries still waiting. */
     int rc = file_events(s, 420, 0);
@@ -456,7 +450,7 @@ int main(void)
             acked_alpha = q; /* no dispatch of alpha: put in its block */
     int found = 0, problems;
     is_int(raw_edit_block("alpha", victim, DROP, 0), 0, "an entry taken out of a block");
-    if ((rc = store_open(dir, &so, &s)) != 0)
+    if ((rc = tl_store_reopen(dir, &s)) != 0)
         return done_testing();
     problems = tl_store_fsck(s, "is pending but not in the pending index", &found);
     ok(problems > 0 && found, "fsck reports the PENDING dispatch missing from the index");
@@ -464,7 +458,7 @@ int main(void)
     is_int(raw_undo(), 0, "put back");
     is_int(raw_edit_block("alpha", small, ADD, acked_alpha), 0,
            "a seq with no dispatch of that team put into the block");
-    if ((rc = store_open(dir, &so, &s)) != 0)
+    if ((rc = tl_store_reopen(dir, &s)) != 0)
         return done_testing();
     problems = tl_store_fsck(s, "pending index entry without its dispatch", &found);
     ok(problems > 0 && found, "fsck reports the entry without its dispatch");
@@ -476,14 +470,14 @@ int main(void)
             acked_one = q;
     is_int(raw_edit_block("bravo", nth_pending(1, 2), ADD, acked_one), 0,
            "an acknowledged dispatch's seq put into its team's block");
-    if ((rc = store_open(dir, &so, &s)) != 0)
+    if ((rc = tl_store_reopen(dir, &s)) != 0)
         return done_testing();
     problems = tl_store_fsck(s, "is acked but in the pending index", &found);
     ok(problems > 0 && found, "fsck reports the ACKED dispatch in the index");
     store_close(&s);
     is_int(raw_undo(), 0, "put back");
     is_int(raw_edit_block("alpha", small, JUNK, 0), 0, "junk appended to a block");
-    if ((rc = store_open(dir, &so, &s)) != 0)
+    if ((rc = tl_store_reopen(dir, &s)) != 0)
         return done_testing();
     problems = tl_store_fsck(s, "malformed block", &found);
     ok(problems > 0 && found, "fsck reports the malformed block");
@@ -492,7 +486,7 @@ int main(void)
 
     /* Entries of their own, as the code before blocks settled them, next to
      * blocks. */
-    if ((rc = store_open(dir, &so, &s)) != 0)
+    if ((rc = tl_store_reopen(dir, &s)) != 0)
         return done_testing();
     rc = file_events(s, 520, 1u << 3 | 1u << 0);
     store_close(&s);
@@ -503,7 +497,7 @@ int main(void)
        own);
     rc = raw_unblock("alpha", &own_a);
     ok(rc == 0 && own_a > 0, "and alpha's %d, after its blocks", own_a);
-    if ((rc = store_open(dir, &so, &s)) != 0)
+    if ((rc = tl_store_reopen(dir, &s)) != 0)
         return done_testing();
     is_int(lists_differ(s), 0, "that store lists every team right");
     is_int((int)tl_store_pending(s), model_pending(-1), "counts right");

@@ -4,10 +4,35 @@
 #define GL_TEST_STORE_TEST_H
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../common/store.h"
 #include "../../common/store_pending.h"
+
+/* tl_store_reopen opens the store in dir with the tests' map of 64 MiB. */
+static inline int tl_store_reopen(const char *dir, store **s)
+{
+    store_opts so = {.map_size = (size_t)64 << 20};
+    return store_open(dir, &so, s);
+}
+
+/* tl_store_open_temp makes a directory /tmp/NAME.XXXXXX (its path written
+ * into dir, len bytes) and opens a store there (tl_store_reopen): the
+ * store, or NULL (with a diag) when either fails. */
+static inline store *tl_store_open_temp(char *dir, size_t len, const char *name)
+{
+    snprintf(dir, len, "/tmp/%s.XXXXXX", name);
+    if (!mkdtemp(dir))
+        return NULL;
+    store *s = NULL;
+    if (tl_store_reopen(dir, &s) != 0) {
+        diag("store_open failed");
+        return NULL;
+    }
+    return s;
+}
 
 /* tl_store_fsck runs store_fsck on s and returns the problems it found
  * (each shown as a diag), or -1 when fsck itself failed. With expect and
