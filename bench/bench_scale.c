@@ -330,11 +330,11 @@ static int run_flood(service *s, long m, long k, long duration_s, phase_res *r)
     r->worker_sys_s = hz > 0 ? (double)(b.sys_ticks - a.sys_ticks) / (double)hz : 0;
     unsigned long long busy = b.machine.busy - a.machine.busy, total = b.machine.total - a.machine.total;
     r->machine_pct = total ? 100.0 * (double)busy / (double)total : 0;
-    r->broker_anon_kb = bu_proc_status_kb(s->broker, "RssAnon");
-    r->broker_hwm_kb = bu_proc_status_kb(s->broker, "VmHWM");
+    r->broker_anon_kb = gl_proc_status_kb(s->broker, "RssAnon");
+    r->broker_hwm_kb = gl_proc_status_kb(s->broker, "VmHWM");
     for (int i = 0; i < s->nworkers; i++) {
-        long anon = bu_proc_status_kb(s->workers[i], "RssAnon");
-        long hwm = bu_proc_status_kb(s->workers[i], "VmHWM");
+        long anon = gl_proc_status_kb(s->workers[i], "RssAnon");
+        long hwm = gl_proc_status_kb(s->workers[i], "VmHWM");
         r->worker_anon_kb = anon > r->worker_anon_kb ? anon : r->worker_anon_kb;
         r->worker_hwm_kb = hwm > r->worker_hwm_kb ? hwm : r->worker_hwm_kb;
     }

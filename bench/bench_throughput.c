@@ -207,7 +207,7 @@ static void rss_sample(uint64_t from_us)
         return;
     rss_at_s[rss_nsamples] = (double)(clock_mono_us() - from_us) / 1e6;
     for (int i = 0; i < nprocs - 1; i++)
-        rss_kib[rss_nsamples][i] = bu_proc_status_kb(procs[i].pid, "RssAnon");
+        rss_kib[rss_nsamples][i] = gl_proc_status_kb(procs[i].pid, "RssAnon");
     rss_nsamples++;
 }
 
@@ -873,8 +873,8 @@ int main(int argc, char **argv)
 
     rc = run_load();
     for (int i = 0; i < nprocs - 1; i++) {
-        res.hwm_kb[i] = bu_proc_status_kb(procs[i].pid, "VmHWM");
-        res.anon_kb[i] = bu_proc_status_kb(procs[i].pid, "RssAnon");
+        res.hwm_kb[i] = gl_proc_status_kb(procs[i].pid, "VmHWM");
+        res.anon_kb[i] = gl_proc_status_kb(procs[i].pid, "RssAnon");
         if (!tl_alive(procs[i].pid))
             fprintf(stderr, "bench_throughput: %s exited during the run (%s)\n", procs[i].name,
                     bu_logs_hint(env.dir));

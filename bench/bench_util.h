@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/proc_status.h"
+
 /* bu_sleep_us sleeps us microseconds, resuming after signals. */
 static inline void bu_sleep_us(uint64_t us)
 {
@@ -220,30 +222,6 @@ static inline int bu_proc_times(pid_t pid, double *user_s, double *sys_s)
 }
 
 /* ---- memory and files of processes, free ports ---- */
-
-/* bu_proc_status_kb returns the value in kB of line `key` ("VmHWM",
- * "RssAnon", ...) of /proc/PID/status (0: this process); -1 when the
- * process or the line is missing. */
-static inline long bu_proc_status_kb(pid_t pid, const char *key)
-{
-    char path[64], line[256];
-    if (pid)
-        snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-    else
-        snprintf(path, sizeof path, "/proc/self/status");
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long kb = -1;
-    size_t klen = strlen(key);
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-            kb = strtol(line + klen + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return kb;
-}
 
 /* bu_file_size returns the size of the file at path in bytes, -1 if absent. */
 static inline long long bu_file_size(const char *path)

@@ -28,24 +28,7 @@
 
 #include "../common/clock.h"
 #include "../common/log.h"
-
-/* The anonymous resident memory of this process in KiB (RssAnon), -1 if
- * /proc cannot be read. */
-static long rss_anon_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    long kib = -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "RssAnon:", 8) == 0) {
-            kib = strtol(line + 8, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return kib;
-}
+#include "../common/proc_status.h"
 
 void broker_memory_tick(broker *b, uint64_t now_ms)
 {
@@ -67,7 +50,7 @@ void broker_memory_log(const broker *b)
     const double mib = 1024.0 * 1024.0;
     LOG_I("memory: anonymous RSS %.1f MiB; heap %.1f MiB in use, %.1f MiB free of %.1f MiB "
           "(+ %.1f MiB mapped); %llu trims, %.2f ms each, at most %.2f ms",
-          (double)rss_anon_kib() / 1024.0, (double)mi.uordblks / mib, (double)mi.fordblks / mib,
+          (double)gl_proc_status_kb(0, "RssAnon") / 1024.0, (double)mi.uordblks / mib, (double)mi.fordblks / mib,
           (double)mi.arena / mib, (double)mi.hblkhd / mib, (unsigned long long)b->mem_trims,
           b->mem_trims ? (double)b->mem_trim_us / (double)b->mem_trims / 1000.0 : 0.0,
           (double)b->mem_trim_max_us / 1000.0);

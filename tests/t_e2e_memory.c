@@ -22,6 +22,7 @@
  * Under a sanitizer build the allocator is the sanitizer's (freed memory
  * waits in a quarantine): the replies are checked, the memory figures only
  * reported. */
+#include "../common/proc_status.h"
 #include "../proto/frame.h"
 #include "support/raw.h"
 #include "support/testlib.h"
@@ -53,24 +54,6 @@
 static tl_env env;
 static gl_arena arena;
 static void *zctx;
-
-/* The broker's anonymous resident memory in KiB (RssAnon), -1 if gone. */
-static long rss_anon_kib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long kib = -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "RssAnon:", 8) == 0) {
-            kib = strtol(line + 8, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return kib;
-}
 
 /* Waits (at most timeout_ms) for a PONG on sock after sending a PING: the
  * broker reads a connection's messages in order, so everything sent before
@@ -146,7 +129,7 @@ static void part_busy(void)
             }
         }
         tl_sleep_ms(300); /* a trim or so */
-        rss[round] = rss_anon_kib(b);
+        rss[round] = gl_proc_status_kb(b, "RssAnon");
     }
     is_int((long)busy, (long)ROUNDS * TERMINALS * PER_ROUND,
            "%d rounds of %d routine submits from %d terminals are all answered BUSY", ROUNDS,
@@ -190,7 +173,7 @@ static void part_burst(void)
     void *sock = raw_open(zctx, env.intake);
     ping_through(sock, 1, 5000);
     tl_sleep_ms(300);
-    long before = rss_anon_kib(b);
+    long before = gl_proc_status_kb(b, "RssAnon");
     static char text[BURST_TEXT + 1];
     memset(text, 'x', BURST_TEXT);
     for (int i = 0; i < BURST; i++) {
@@ -200,7 +183,7 @@ static void part_burst(void)
     }
     ok(ping_through(sock, 2, 20000) == 0, "a burst of %d SUBMITs of %d bytes waits in the lane",
        BURST, BURST_TEXT);
-    long full = rss_anon_kib(b);
+    long full = gl_proc_status_kb(b, "RssAnon");
     diag("broker anonymous RSS: %.1f MiB before the burst, %.1f MiB with it waiting",
          (double)before / 1024.0, (double)full / 1024.0);
 
@@ -220,7 +203,7 @@ static void part_burst(void)
     long after = full;
     for (int waited = 0; waited < 5000; waited += 100) {
         tl_sleep_ms(100);
-        after = rss_anon_kib(b);
+        after = gl_proc_status_kb(b, "RssAnon");
         if (after <= before + (full - before) / 3)
             break;
     }

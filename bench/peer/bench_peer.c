@@ -448,8 +448,8 @@ static int run_redis(int round, redis_run *run)
         if (cs->failed && !run->first_error[0])
             snprintf(run->first_error, sizeof run->first_error, "consumer: %.180s", cs->err);
     }
-    run->hwm_kb = bu_proc_status_kb(redis_pid, "VmHWM");
-    run->anon_kb = bu_proc_status_kb(redis_pid, "RssAnon");
+    run->hwm_kb = gl_proc_status_kb(redis_pid, "VmHWM");
+    run->anon_kb = gl_proc_status_kb(redis_pid, "RssAnon");
     char err[200];
     redisContext *c = redis_connect(run->port, err, sizeof err);
     if (c) {
