@@ -216,27 +216,15 @@ static inline uint64_t rs_disk_free(const char *path)
     return (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
 }
 
-/* rs_proc_io adds what /proc/PID/io says of pid to *written and *read:
- * wchar, the bytes it passed to write calls (LMDB's page writes, its log
- * lines; not ZeroMQ's sends on sockets), and read_bytes, the bytes the
- * storage layer fetched for it (a cold page cache). Not write_bytes: on
- * this kernel it counts whole large folios as they are dirtied, five times
- * what the disk is sent. */
+/* rs_proc_io adds wchar and read_bytes of pid (bu_proc_io) to *written and
+ * *read. */
 static inline void rs_proc_io(pid_t pid, uint64_t *written, uint64_t *read)
 {
-    char path[64], line[128];
-    snprintf(path, sizeof path, "/proc/%ld/io", (long)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
+    bu_io io;
+    if (bu_proc_io(pid, &io) != 0)
         return;
-    unsigned long long v;
-    while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "wchar: %llu", &v) == 1)
-            *written += v;
-        else if (sscanf(line, "read_bytes: %llu", &v) == 1)
-            *read += v;
-    }
-    fclose(f);
+    *written += io.wchar;
+    *read += io.read_bytes;
 }
 
 /* rs_proc_stat adds what /proc/PID/stat says of pid (all its threads) to

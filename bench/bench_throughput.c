@@ -90,6 +90,7 @@ static int nprocs; /* broker, workers, then this program */
 typedef struct usage_snap {
     bu_usage u[2 + MAX_WORKERS];
     double user_s[2 + MAX_WORKERS], sys_s[2 + MAX_WORKERS];
+    bu_io io[2 + MAX_WORKERS];
     bu_machine machine;
     uint64_t mono_us;
 } usage_snap;
@@ -100,6 +101,8 @@ static void usage_take(usage_snap *s)
         bu_proc_usage(procs[i].pid, &s->u[i]);
         if (bu_proc_times(procs[i].pid, &s->user_s[i], &s->sys_s[i]) != 0)
             s->user_s[i] = s->sys_s[i] = 0;
+        if (bu_proc_io(procs[i].pid, &s->io[i]) != 0)
+            memset(&s->io[i], 0, sizeof s->io[i]);
     }
     bu_machine_sample(&s->machine);
     s->mono_us = clock_mono_us();
@@ -165,6 +168,18 @@ static double workers_cpu_s(void)
     for (int i = 1; i < nprocs - 1; i++)
         s += cpu_s(i);
     return s;
+}
+
+/* What the workers passed to write calls over the window (bu_proc_io):
+ * LMDB's page writes, which are most of it, their log lines and eventfd
+ * wake-ups. */
+static void workers_writes(uint64_t *bytes, uint64_t *calls)
+{
+    *bytes = *calls = 0;
+    for (int i = 1; i < nprocs - 1; i++) {
+        *bytes += res.end.io[i].wchar - res.start.io[i].wchar;
+        *calls += res.end.io[i].syscw - res.start.io[i].syscw;
+    }
 }
 
 static double machine_busy(void)
@@ -360,6 +375,13 @@ static void print_table(void)
     }
     printf("%-34s %14.0f /s   (%.1f events per commit)\n", "LMDB write transactions",
            per_s(commits()), commits() ? (double)res.window_filed / (double)commits() : 0);
+    uint64_t wbytes, wcalls;
+    workers_writes(&wbytes, &wcalls);
+    if (commits())
+        printf("%-34s %14.0f KiB (%.0f write calls; %.0f B per event filed)\n",
+               "  workers' writes per commit", (double)wbytes / 1024.0 / (double)commits(),
+               (double)wcalls / (double)commits(),
+               res.window_filed ? (double)wbytes / (double)res.window_filed : 0);
     printf("%-34s %14s\n", "CPU s per 10k events filed", "(user + sys; % of a core)");
     for (int i = 0; i < nprocs; i++) {
         double u = res.end.user_s[i] - res.start.user_s[i], s = res.end.sys_s[i] - res.start.sys_s[i];
@@ -473,6 +495,18 @@ static json_t *make_json(void)
     json_object_set_new(pct, "others", json_real(others_pct_core()));
     json_object_set_new(pct, "machine_busy", json_real(machine_busy()));
     json_object_set_new(j, "cpu_s_per_10k", c10k);
+    {
+        uint64_t wbytes, wcalls;
+        workers_writes(&wbytes, &wcalls);
+        json_t *w = json_object();
+        json_object_set_new(w, "bytes_per_commit",
+                            json_real(commits() ? (double)wbytes / (double)commits() : 0));
+        json_object_set_new(w, "calls_per_commit",
+                            json_real(commits() ? (double)wcalls / (double)commits() : 0));
+        json_object_set_new(w, "bytes_per_event",
+                            json_real(res.window_filed ? (double)wbytes / (double)res.window_filed : 0));
+        json_object_set_new(j, "workers_writes", w);
+    }
     json_object_set_new(j, "cpu_pct", pct);
     json_object_set_new(j, "peak_rss_kib", hwm);
     json_object_set_new(j, "rss_anon_kib", anon);
