@@ -170,3 +170,10 @@ VALGRIND_TESTS ?= t_e2e_badinput t_e2e_cancel t_e2e_claims t_e2e_deadlines t_e2e
 valgrind: $(REAL_BINS) $(patsubst %,$(BUILD)/tests/%,$(VALGRIND_TESTS))
 	GRIDLINE_BIN=$(abspath $(BINDIR)) GRIDLINE_DATA=$(abspath data) PROVE=$(PROVE) \
 	  tests/valgrind.sh $(abspath $(BUILD))/valgrind $(patsubst %,$(BUILD)/tests/%,$(VALGRIND_TESTS))
+
+# t_e2e_syncfail preloads tests/support/failsync.c into a worker to make the
+# flush after a commit fail (a shared library, so built on its own).
+$(BUILD)/tests/failsync.so: tests/support/failsync.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+$(BUILD)/tests/t_e2e_syncfail: | $(BUILD)/tests/failsync.so

@@ -141,9 +141,12 @@ int store_open(const char *dir, const store_opts *opts, store **out)
         (!read_only && (rc = mdb_env_set_mapsize(s->env, map_size)) != 0))
         goto fail;
     /* MDB_NOTLS: a reader slot belongs to the transaction, not the thread,
-     * so one thread may hold several read transactions. No NOSYNC flags:
-     * a commit returns only once it is on disk (DESIGN.md §4.1). */
-    if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS | (read_only ? MDB_RDONLY : 0), 0600)) != 0)
+     * so one thread may hold several read transactions. MDB_NOMETASYNC
+     * (writers): the meta page is flushed by store_sync after the writer
+     * lock is released, and store_commit returns only once it is on disk
+     * (DESIGN.md §4.1; the reasoning is at store_commit). */
+    unsigned env_flags = MDB_NOTLS | (read_only ? MDB_RDONLY : MDB_NOMETASYNC);
+    if ((rc = mdb_env_open(s->env, dir, env_flags, 0600)) != 0)
         goto fail;
     int dead = 0;
     if (mdb_reader_check(s->env, &dead) == 0 && dead > 0)
@@ -170,6 +173,8 @@ int store_open(const char *dir, const store_opts *opts, store **out)
         }
     rc = mdb_txn_commit(txn);
     txn = NULL;
+    if (!rc && !read_only)
+        rc = mdb_env_sync(s->env, 1); /* the meta page of the databases just made */
     if (rc)
         goto fail;
     if (!read_only && (err = index_if_missing(s, dir)) != 0) {
@@ -213,6 +218,13 @@ int store_begin(store *s, int write, store_txn **out)
     *out = NULL;
     MDB_txn *txn = NULL;
     int rc = 0;
+    if (s->sync_failed) {
+        log_limited(LOG_ERROR, "sync_failed",
+                    "store: refusing a transaction: a flush of the data file failed (%s); "
+                    "check the disk, then restart the process",
+                    mdb_strerror(s->sync_failed));
+        return GL_ESTORAGE;
+    }
     if (write && !s->open_txns)
         store_space_grow(s);
     for (int tries = 0; tries < STORE_BEGIN_TRIES; tries++) {
@@ -287,6 +299,60 @@ static void txn_release(store_txn *t)
         free(t);
 }
 
+/* store_sync flushes the data file after a write transaction has
+ * committed, outside LMDB's writer lock: the environment is opened with
+ * MDB_NOMETASYNC, so mdb_txn_commit (under the lock) writes the dirty
+ * pages, fdatasyncs them, and then writes the meta page through the plain
+ * fd without a flush; the flush of the meta page is this one. Checked in
+ * LMDB 0.9's mdb.c:
+ *  - mdb_txn_commit: mdb_page_flush, then mdb_env_sync (skipped only with
+ *    MDB_NOSYNC, not MDB_NOMETASYNC), then mdb_env_write_meta, then the
+ *    unlock. The data pages are on disk before the meta page that points to
+ *    them is written, so a power cut leaves an intact store at the last
+ *    durable meta: it can lose only the last transaction, and no process
+ *    told anyone of that one before this flush returned.
+ *  - mdb_env_write_meta writes through me_fd when MDB_NOSYNC or
+ *    MDB_NOMETASYNC is set, else through me_mfd, a second fd opened with
+ *    O_DSYNC (opened by mdb_env_open for writers either way; read-only and
+ *    WRITEMAP environments use me_fd).
+ *  - mdb_env_sync takes no lock: an fdatasync of me_fd, safe while
+ *    another process holds the writer lock (its pages written by then are
+ *    flushed too). It refuses (EACCES) on a read-only environment, which
+ *    has no write transactions to flush.
+ * Since the meta page goes to the page cache before the unlock, readers
+ * in any process (status, listings, the other worker's dedupe lookup and
+ * resends) may see transaction N before it is durable, for the length of
+ * one fdatasync; before, they saw it only once its O_DSYNC write returned.
+ * No answer a terminal relies on is given from that window: a worker
+ * answers after its own store_commit, which syncs even when its
+ * transaction wrote nothing (a batch of duplicates found in N), and any
+ * later writer's commit flushes N before its own meta page. A resend read
+ * in the window may reach a responder for a transaction a power cut then
+ * loses (dispatch is at least once; its terminal was never told "filed"
+ * and retries). mdb_env_copy (unused here) could likewise copy N.
+ *
+ * A failed flush leaves N visible but not known to be on disk, and after
+ * a write error Linux may drop the pages, so a later flush that succeeds
+ * proves nothing about N. store_sync then reports GL_ESTORAGE (the caller
+ * answers errors for the whole transaction; nothing was "filed") and marks
+ * the handle failed, as LMDB marks an environment whose meta write failed
+ * (MDB_PANIC): every later store_begin refuses with GL_ESTORAGE until the
+ * process reopens the store, so no dedupe answer of this process can call
+ * N filed. Other processes' next flush reports the same write error, on
+ * their own fds. */
+static int store_sync(store *s)
+{
+    int rc = store_fault("sync");
+    if (!rc)
+        rc = mdb_env_sync(s->env, 1);
+    if (!rc)
+        return 0;
+    s->sync_failed = rc;
+    LOG_E("store: the flush after a commit failed: %s; this process's store refuses every "
+          "transaction from now on (check the disk, then restart it)", mdb_strerror(rc));
+    return GL_ESTORAGE;
+}
+
 int store_commit(store_txn **tp)
 {
     store_txn *t = tp ? *tp : NULL;
@@ -308,6 +374,10 @@ int store_commit(store_txn **tp)
         else
             rc = mdb_txn_commit(t->txn); /* frees the txn even when it fails */
         err = store_error(rc ? store_space_failed(t->s, rc) : 0, "commit");
+        /* On disk at return, also for a transaction that wrote nothing:
+         * what it read may be another process's commit not yet flushed. */
+        if (!err && t->write)
+            err = store_sync(t->s);
     }
     txn_release(t);
     return err;

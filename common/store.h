@@ -18,8 +18,9 @@
  * Records are msgpack maps with the wire key names (PROTOCOL.md), so a record
  * read by mdb_dump can be decoded by anyone who read the spec.
  *
- * Durability: environments are opened without MDB_NOSYNC/MDB_NOMETASYNC, so
- * store_commit returns only after the data and meta pages are flushed.
+ * Durability: store_commit of a write transaction returns only after its
+ * data and meta pages are flushed (the meta page's flush after LMDB's writer
+ * lock is released: MDB_NOMETASYNC, then mdb_env_sync; store.c).
  * Concurrency: LMDB serialises write transactions across processes; one
  * process may hold one write transaction at a time. Read transactions never
  * block. A store handle is used by one thread; a process opens an
@@ -69,10 +70,15 @@ void store_close(store **s);
  * growth failed with the map full. */
 int store_begin(store *s, int write, store_txn **out);
 
-/* store_commit commits and frees *t (NULL after, even on failure). Returns 0,
+/* store_commit commits and frees *t (NULL after, even on failure), and for a
+ * write transaction flushes the data file: 0 means on disk. Returns 0,
  * GL_ESTORAGEFULL (MDB_MAP_FULL, ENOSPC, EDQUOT, EFBIG, or an I/O error —
  * LMDB's "short write" — while the disk has less than the reserve free),
- * GL_ESTORAGE. On failure nothing of the transaction is stored. */
+ * GL_ESTORAGE. On a failed commit nothing of the transaction is stored. A
+ * failed flush after the commit is GL_ESTORAGE too, but the transaction may
+ * be stored or not: the caller must treat it as failed (answer errors, tell
+ * nobody it is done), and from then on every store_begin of this handle
+ * returns GL_ESTORAGE until the store is closed and opened again. */
 int store_commit(store_txn **t);
 
 /* store_abort discards and frees *t; NULL is accepted. */
