@@ -23,7 +23,7 @@ static const struct {
     {GL_EBUSY, "busy", "queue full, retry later"},
     {GL_EUNAVAILABLE, "unavailable", "service unavailable"},
     {GL_ESTORAGEFULL, "storage_full", "storage full"},
-    {GL_ESTORAGE, "storage_error", "storage error, nothing changed"},
+    {GL_ESTORAGE, "storage_error", "storage error, retry later"},
     {GL_EINTERNAL, "internal", "internal error"},
     {GL_ECONFIG, "bad_config", "invalid configuration"},
     {GL_ESYS, "system_error", "system call failed"},

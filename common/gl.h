@@ -29,7 +29,7 @@ enum gl_err {
     GL_EBUSY = -300,         /* routine queue full: retry after retry_after_ms */
     GL_EUNAVAILABLE = -301,  /* no worker connected / broker unreachable */
     GL_ESTORAGEFULL = -302,  /* the store's map or the disk is full */
-    GL_ESTORAGE = -303,      /* the store failed; nothing was changed */
+    GL_ESTORAGE = -303,      /* the store failed (PROTOCOL.md: 303) */
     GL_EINTERNAL = -304,     /* a bug or resource failure (ENOMEM) */
     GL_ECONFIG = -305,       /* configuration or directory file invalid */
     GL_ESYS = -306,          /* a system call failed; see errno in the log */
