@@ -296,10 +296,11 @@ done:
     return err;
 }
 
-/* blk_settle runs settle_in (the user's blk_settle_in) in a write
- * transaction of its own, when at least min entries of d's staging
- * database wait; *moved (if not NULL) says how many moved. */
-int blk_settle(const blk_desc *d, store *s, size_t min, size_t max, size_t *moved,
-               int (*settle_in)(store_txn *t, size_t max, size_t *moved));
+/* blk_settle runs settle_in (the user's blk_settle_in, or several) in a
+ * write transaction of its own, when waiting (the entries of the staging
+ * databases settle_in moves) says at least min wait in it; *moved (if not
+ * NULL) says how many moved. */
+int blk_settle(store *s, uint64_t (*waiting)(store_txn *t), size_t min, size_t max,
+               size_t *moved, int (*settle_in)(store_txn *t, size_t max, size_t *moved));
 
 #endif
