@@ -2,7 +2,7 @@
  * may hold an entry, putting entries in and taking one out, the settle's
  * transaction (its loop, blk_settle_in, is inline in the header), and what
  * reading them needs. Used by store_index_postings.c (event_index) and
- * store_pending.c (pending). */
+ * store_pending.c (pending, and the claim board's "board"). */
 #include "store_blocks.h"
 #include "gl.h"
 #include "log.h"

@@ -77,18 +77,17 @@ uint64_t store_board_recent_count(store_txn *t);
 
 /* store_pending_staged returns the larger of the entries waiting in
  * pending_recent and in board_recent: what store_pending_settle's min is
- * held against, so that either settles both when it has grown (the board
- * stages fewer entries per event than the pending index, and more than
- * that settle writes one block per community). */
+ * held against, so that either one, grown, settles both. (Their sum would
+ * settle the pending index sooner than its own count calls for, and each
+ * settle rewrites a block per team.) */
 uint64_t store_pending_staged(store_txn *t);
 
 /* store_pending_settle moves up to max of the oldest pending_recent entries
  * into "pending", and up to max of the oldest board_recent entries into
  * "board", in one write transaction of its own, when at least min wait in
  * either (store_pending_staged; another process may have settled them
- * meanwhile);
- * *moved (if not NULL) says how many in all. 0 or a store error (then
- * nothing moved). */
+ * meanwhile); *moved (if not NULL) says how many in all. 0 or a store
+ * error (then nothing moved). */
 int store_pending_settle(store *s, size_t min, size_t max, size_t *moved);
 
 /* --- store internal (store.c, store_lists.c, store_board.c, store_fsck.c) --- */
