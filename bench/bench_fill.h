@@ -164,10 +164,10 @@ static inline int fill_event(store_txn *t, fill_cfg *c, mix_scratch *sc, uint64_
     return 0;
 }
 
-/* fill_settle moves everything staged in index_recent and pending_recent
- * into event_index and pending (store_index_settle, store_pending_settle),
- * a few hundred thousand entries to a transaction, and counts them in
- * r->settled. 0 or a store error. */
+/* fill_settle moves everything staged in index_recent, pending_recent and
+ * board_recent into event_index, pending and board (store_index_settle,
+ * store_pending_settle), a few hundred thousand entries to a transaction,
+ * and counts them in r->settled. 0 or a store error. */
 static inline int fill_settle(store *s, fill_result *r)
 {
     int (*settle[])(store *, size_t, size_t, size_t *) = {store_index_settle,

@@ -25,6 +25,7 @@ const char *const store_db_names[DB_COUNT] = {
     "events", "event_ids", "dispatches", "pending", "due", "history", "escalations", "alarms", "board", "timers",
     "event_index", "dead_letters", "counts", "members", "index_recent",
     "pending_recent",
+    "board_recent",
 };
 
 #define STORE_DEFAULT_MAP ((size_t)1 << 30)

@@ -10,6 +10,11 @@
  *              to 128 seqs under the first's key; see store_pending.h
  *   pending_recent seq(u64) team       → (empty)          new ones not yet settled into
  *              pending
+ *   board      community 0 seq(u64) [ 'B' ] → (empty) | block of seqs
+ *              the claim board: claimable requests per community, in
+ *              blocks like pending's (store_board.c, store_pending.h)
+ *   board_recent seq(u64) community  → (empty)          new ones not yet settled into
+ *              board
  *   due        ms(u64) seq(u64) team   → (empty)          resend timers
  *   history    seq(u64) no(u32)        → history record
  *   event_index, index_recent, dead_letters: history queries and dead
@@ -260,12 +265,15 @@ uint64_t store_next_timer(store_txn *t);
 /* --- the claim board: open claimable events per community --- */
 
 /* store_board_set puts (on) or takes off (!on) event seq on community's
- * board (key community 0 seq(u64)); idempotent. 0, GL_EBADFIELD,
+ * board; idempotent. A new entry waits in board_recent, at its right edge,
+ * until store_pending_settle moves it into the community's blocks; one
+ * taken off goes from wherever it is (store_board.c). 0, GL_EBADFIELD,
  * GL_ESTORAGEFULL, GL_ESTORAGE. */
 int store_board_set(store_txn *t, const char *community, uint64_t seq, int on);
 
 /* store_board_list collects the seqs on community's board, oldest first, at
- * most max; *n is set to how many. 0, GL_EBADFIELD or GL_ESTORAGE. */
+ * most max, settled or waiting alike; *n is set to how many. 0,
+ * GL_EBADFIELD or GL_ESTORAGE. */
 int store_board_list(store_txn *t, const char *community, uint64_t *seqs, size_t max,
                      size_t *n);
 

@@ -2,7 +2,7 @@
  * may hold an entry, putting entries in and taking one out, the settle's
  * transaction (its loop, blk_settle_in, is inline in the header), and what
  * reading them needs. Used by store_index_postings.c (event_index) and
- * store_pending.c (pending). */
+ * store_pending.c (pending, and the claim board's "board"). */
 #include "store_blocks.h"
 #include "gl.h"
 #include "log.h"
@@ -285,8 +285,8 @@ int blk_after(const blk_desc *d, store_txn *t, const unsigned char *key, size_t 
     return err;
 }
 
-int blk_settle(const blk_desc *d, store *s, size_t min, size_t max, size_t *moved,
-               int (*settle_in)(store_txn *t, size_t max, size_t *moved))
+int blk_settle(store *s, uint64_t (*waiting)(store_txn *t), size_t min, size_t max,
+               size_t *moved, int (*settle_in)(store_txn *t, size_t max, size_t *moved))
 {
     store_txn *t = NULL;
     size_t n = 0;
@@ -297,7 +297,7 @@ int blk_settle(const blk_desc *d, store *s, size_t min, size_t max, size_t *move
     int err = store_begin(s, 1, &t);
     if (err)
         return err;
-    if (store_db_entries(t, d->staging) < min) {
+    if (waiting(t) < min) {
         store_abort(&t); /* settled meanwhile by another worker */
         return 0;
     }

@@ -1,6 +1,7 @@
 /* store_blocks.h — posting blocks, the scheme event_index's community, grid
- * and team entries (store_index.h, store_index_postings.c) and the pending
- * index (store_pending.h, store_pending.c) share; private to the store.
+ * and team entries (store_index.h, store_index_postings.c), the pending
+ * index and the claim board (store_pending.h, store_pending.c) share;
+ * private to the store.
  *
  * A value's entries are fixed-width byte strings that sort with memcmp
  * (big-endian numbers: 16-byte (ms, seq) pairs, 8-byte seqs). In the
@@ -296,10 +297,11 @@ done:
     return err;
 }
 
-/* blk_settle runs settle_in (the user's blk_settle_in) in a write
- * transaction of its own, when at least min entries of d's staging
- * database wait; *moved (if not NULL) says how many moved. */
-int blk_settle(const blk_desc *d, store *s, size_t min, size_t max, size_t *moved,
-               int (*settle_in)(store_txn *t, size_t max, size_t *moved));
+/* blk_settle runs settle_in (the user's blk_settle_in, or several) in a
+ * write transaction of its own, when waiting (the entries of the staging
+ * databases settle_in moves) says at least min wait in it; *moved (if not
+ * NULL) says how many moved. */
+int blk_settle(store *s, uint64_t (*waiting)(store_txn *t), size_t min, size_t max,
+               size_t *moved, int (*settle_in)(store_txn *t, size_t max, size_t *moved));
 
 #endif

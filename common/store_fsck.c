@@ -43,9 +43,9 @@ typedef struct fsck {
     gl_arena arena;
     uint64_t last_seq_history;
     uint32_t last_no;
-    unsigned char pend_team[STORE_KEY_MAX]; /* check_pending: the team and */
-    size_t pend_tlen;                       /* seq of the entry before */
-    uint64_t pend_last;
+    unsigned char set_name[STORE_KEY_MAX]; /* check_set: the name and seq */
+    size_t set_nlen;                       /* of the entry before */
+    uint64_t set_last;
 } fsck;
 
 static int get_event(fsck *f, uint64_t seq, gl_event *ev)
@@ -159,7 +159,7 @@ static int check_dispatch(void *ctx, MDB_val *k, MDB_val *v)
     /* in "pending" (a key of its own or a block) or, not yet settled, in
      * pending_recent (store_pending.h): in one of them */
     MDB_val pv;
-    int settled = pend_has(f->t, p + 8, n, seq);
+    int settled = pset_has(&pend_index, f->t, p + 8, n, seq);
     int recent = store_txn_get(f->t, DB_PENDING_RECENT, k, &pv) == 0;
     int indexed = settled || recent;
     if (settled && recent)
@@ -179,46 +179,108 @@ static int check_dispatch(void *ctx, MDB_val *k, MDB_val *v)
     return 0;
 }
 
-/* check_pending_seq checks one entry of "pending" (team, n bytes; seq) and
- * that the team's entries come in increasing seq order over its keys
- * (else a block reaches past the team's next key, or holds an entry that
- * is there again). */
-static void check_pending_seq(fsck *f, const unsigned char *team, size_t n, uint64_t seq)
+/* The passes over an index of the pending index's shape, a set of seqs
+ * per name in blocks (store_pending.h): its database, what its messages
+ * call it and its names, and the check of one entry. */
+typedef struct set_pass {
+    const struct blk_desc *d;
+    const char *what, *unit; /* "pending index", "team" */
+    void (*entry)(fsck *f, const unsigned char *name, size_t n, uint64_t seq);
+} set_pass;
+
+/* check_set_seq checks one entry of a set (name, n bytes; seq) and that
+ * the name's entries come in increasing seq order over its keys (else a
+ * block reaches past the name's next key, or holds an entry that is there
+ * again). */
+static void check_set_seq(fsck *f, const set_pass *sp, const unsigned char *name, size_t n,
+                          uint64_t seq)
+{
+    if (f->set_nlen == n && memcmp(f->set_name, name, n) == 0 && seq <= f->set_last)
+        store_fsck_problem(f->r, "%s: %s %.*s has seq %llu out of order or twice", sp->what,
+                           sp->unit, (int)n, (const char *)name, (unsigned long long)seq);
+    memcpy(f->set_name, name, n);
+    f->set_nlen = n;
+    f->set_last = seq;
+    sp->entry(f, name, n, seq);
+}
+
+static int check_set(fsck *f, const set_pass *sp, MDB_val *k, MDB_val *v)
+{
+    const unsigned char *p = k->mv_data;
+    const unsigned char *end = k->mv_size ? memchr(p, 0, k->mv_size) : NULL;
+    size_t n = end ? (size_t)(end - p) : 0, rest = end ? k->mv_size - n - 1 : 0;
+    if (!n || (rest != 8 && (rest != 9 || p[k->mv_size - 1] != PEND_MARK))) {
+        store_fsck_problem(f->r, "%s: a malformed key of %zu bytes", sp->what, k->mv_size);
+        return 0;
+    }
+    if (rest == 8) { /* an entry of its own */
+        check_set_seq(f, sp, p, n, store_get_be64(p + n + 1));
+        return 0;
+    }
+    uint64_t seqs[PEND_MAX];
+    int m = pset_block_decode(sp->d, k, v, n + 1, seqs);
+    if (m <= 0) {
+        store_fsck_problem(f->r, "%s: a malformed block of %s %.*s (%zu bytes)", sp->what,
+                           sp->unit, (int)n, (const char *)p, v->mv_size);
+        return 0;
+    }
+    for (int i = 0; i < m; i++)
+        check_set_seq(f, sp, p, n, seqs[i]);
+    return 0;
+}
+
+static void pending_entry(fsck *f, const unsigned char *team, size_t n, uint64_t seq)
 {
     gl_dispatch d;
-    if (f->pend_tlen == n && memcmp(f->pend_team, team, n) == 0 && seq <= f->pend_last)
-        store_fsck_problem(f->r, "pending index: team %.*s has seq %llu out of order or twice",
-                           (int)n, (const char *)team, (unsigned long long)seq);
-    memcpy(f->pend_team, team, n);
-    f->pend_tlen = n;
-    f->pend_last = seq;
     if (get_dispatch(f, seq, team, n, &d) != 0)
         store_fsck_problem(f->r, "pending index entry without its dispatch");
 }
 
 static int check_pending(void *ctx, MDB_val *k, MDB_val *v)
 {
+    static const set_pass pending = {&pend_index, "pending index", "team", pending_entry};
+    return check_set(ctx, &pending, k, v);
+}
+
+/* board_entry: a claim board entry names a request of its community (the
+ * directory, which the store does not hold, says which categories may be
+ * claimed). */
+static void board_entry(fsck *f, const unsigned char *community, size_t n, uint64_t seq)
+{
+    gl_event ev;
+    if (get_event(f, seq, &ev) != 0)
+        store_fsck_problem(f->r, "claim board: community %.*s lists seq %llu, no such event",
+                           (int)n, (const char *)community, (unsigned long long)seq);
+    else if (ev.kind != GL_KIND_REQUEST || !ev.community || strlen(ev.community) != n ||
+             memcmp(ev.community, community, n) != 0)
+        store_fsck_problem(f->r, "claim board: community %.*s lists %s, not a request of it",
+                           (int)n, (const char *)community, ev.id);
+}
+
+static int check_board(void *ctx, MDB_val *k, MDB_val *v)
+{
+    static const set_pass board = {&board_index, "claim board", "community", board_entry};
+    return check_set(ctx, &board, k, v);
+}
+
+/* check_board_recent: an entry waiting in board_recent (seq community)
+ * names a request of its community and is not in "board" as well. */
+static int check_board_recent(void *ctx, MDB_val *k, MDB_val *v)
+{
     fsck *f = ctx;
+    (void)v;
     const unsigned char *p = k->mv_data;
-    const unsigned char *end = k->mv_size ? memchr(p, 0, k->mv_size) : NULL;
-    size_t n = end ? (size_t)(end - p) : 0, rest = end ? k->mv_size - n - 1 : 0;
-    if (!n || (rest != 8 && (rest != 9 || p[k->mv_size - 1] != PEND_MARK))) {
-        store_fsck_problem(f->r, "pending index: a malformed key of %zu bytes", k->mv_size);
+    size_t n = k->mv_size > 8 ? k->mv_size - 8 : 0;
+    if (!n || memchr(p + 8, 0, n)) {
+        store_fsck_problem(f->r, "claim board: a malformed board_recent key of %zu bytes",
+                           k->mv_size);
         return 0;
     }
-    if (rest == 8) { /* an entry of its own */
-        check_pending_seq(f, p, n, store_get_be64(p + n + 1));
-        return 0;
-    }
-    uint64_t seqs[PEND_MAX];
-    int m = pend_block_decode(k, v, n + 1, seqs);
-    if (m <= 0) {
-        store_fsck_problem(f->r, "pending index: a malformed block of team %.*s (%zu bytes)",
-                           (int)n, (const char *)p, v->mv_size);
-        return 0;
-    }
-    for (int i = 0; i < m; i++)
-        check_pending_seq(f, p, n, seqs[i]);
+    uint64_t seq = store_get_be64(p);
+    board_entry(f, p + 8, n, seq);
+    if (pset_has(&board_index, f->t, p + 8, n, seq))
+        store_fsck_problem(f->r, "claim board: community %.*s has seq %llu twice (board and "
+                           "board_recent)", (int)n, (const char *)p + 8, (unsigned long long)seq);
     return 0;
 }
 
@@ -322,10 +384,13 @@ int store_fsck(store *s, store_fsck_report *r)
         {DB_EVENTS, check_event},   {DB_EVENT_IDS, check_id},    {DB_DISPATCHES, check_dispatch},
         {DB_PENDING, check_pending}, {DB_DUE, check_due},         {DB_HISTORY, check_history},
         {DB_ESCALATIONS, check_escalation}, {DB_TIMERS, check_timer},
-        {DB_PENDING_RECENT, check_pending_recent},
+        {DB_PENDING_RECENT, check_pending_recent}, {DB_BOARD, check_board},
+        {DB_BOARD_RECENT, check_board_recent},
     };
-    for (size_t i = 0; rc == 0 && i < sizeof passes / sizeof passes[0]; i++)
+    for (size_t i = 0; rc == 0 && i < sizeof passes / sizeof passes[0]; i++) {
+        f.set_nlen = 0; /* check_set's order starts afresh */
         rc = walk(t, passes[i].db, passes[i].fn, &f);
+    }
     if (rc == 0)
         rc = store_index_check(t, r); /* history queries and dead letters */
     store_abort(&t);

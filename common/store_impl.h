@@ -22,6 +22,7 @@ enum store_db {
     DB_MEMBERS,                      /* store_members.h: the processes using it */
     DB_INDEX_RECENT,                  /* store_index.h: team entries not yet settled */
     DB_PENDING_RECENT,                /* store_pending.h: new pending entries not yet settled */
+    DB_BOARD_RECENT,                  /* store_board.c: new claim board entries not yet settled */
     DB_COUNT
 };
 
@@ -206,8 +207,8 @@ void store_fsck_problem(store_fsck_report *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* store_db_entries returns the entries of db in t's view (0 on error).
- * (The staging databases, index_recent and pending_recent, settle into
- * posting blocks: store_index_postings.c, store_pending.c.) */
+ * (The staging databases, index_recent, pending_recent and board_recent,
+ * settle into posting blocks: store_index_postings.c, store_pending.c.) */
 uint64_t store_db_entries(store_txn *t, int db);
 
 #endif

@@ -136,7 +136,7 @@ int ix_settle_in(store_txn *t, size_t max, size_t *moved)
 
 int store_index_settle(store *s, size_t min, size_t max, size_t *moved)
 {
-    return blk_settle(&blocks, s, min, max, moved, ix_settle_in);
+    return blk_settle(s, store_index_recent_count, min, max, moved, ix_settle_in);
 }
 
 /* --- fsck --- */

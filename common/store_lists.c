@@ -131,83 +131,36 @@ int store_dispatch_list(store_txn *t, uint64_t seq, store_dispatch_fn fn, void *
     return err;
 }
 
-/* next_recent finds in pending_recent (seq team) the first entry of team
- * (n bytes) with seq >= from: *have and *seq say which. */
-static int next_recent(MDB_cursor *c, const char *team, size_t n, uint64_t from, int *have,
-                       uint64_t *seq)
-{
-    unsigned char lo[8];
-    store_put_be64(lo, from);
-    MDB_val k = store_val(lo, 8), v;
-    *have = 0;
-    int err = store_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    for (; !err; err = store_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size <= 8)
-            return store_error(MDB_CORRUPTED, "pending_recent key");
-        if (k.mv_size - 8 == n && memcmp((const unsigned char *)k.mv_data + 8, team, n) == 0) {
-            *have = 1;
-            *seq = store_get_be64(k.mv_data);
-            return 0;
-        }
-    }
-    return err == GL_ENOTFOUND ? 0 : err;
-}
-
 /* A team's entries are in "pending" (team 0 seq: keys of their own and
  * blocks, store_pending.h) or, still unsettled, in pending_recent (seq
- * team): two streams in seq order, merged. Each is found again after a
- * visitor wrote (seq + 1 on); otherwise the next entry of each is kept (a
- * block is read once), so pending_recent is scanned once. */
+ * team): merged in seq order (pset_merge), each found again after a
+ * visitor wrote (seq + 1 on). */
 int store_pending_list(store_txn *t, const char *team, store_dispatch_fn fn, void *ctx)
 {
     struct listing l;
     size_t n = store_name_len(t->s, 9, team);
     if (!n)
         return GL_EBADFIELD;
-    MDB_cursor *recent = NULL;
-    pend_reader *settled = malloc(sizeof *settled);
-    if (!settled)
+    pset_merge *m = calloc(1, sizeof *m);
+    if (!m)
         return GL_EINTERNAL;
-    pend_reader_init(settled, t, team, n);
     int err = listing_start(&l, t, DB_PENDING);
-    if (!err) {
-        int mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_PENDING_RECENT], &recent);
-        if (mrc) {
-            recent = NULL;
-            err = store_error(mrc, "pending_recent");
-        }
-    }
-    uint64_t next = 0, a = 0, b = 0;
-    int have_a = 0, have_b = 0, need_a = 1, need_b = 1;
-    while (!err) {
-        if (need_a) {
-            if ((err = pend_reader_next(settled, next, &have_a, &a)) != 0)
-                break;
-            need_a = 0;
-        }
-        if (need_b) {
-            if ((err = next_recent(recent, team, n, next, &have_b, &b)) != 0)
-                break;
-            need_b = 0;
-        }
-        if (!have_a && !have_b)
+    if (!err)
+        err = pset_merge_open(m, &pend_index, t, team, n);
+    for (uint64_t next = 0; !err;) {
+        int have = 0;
+        uint64_t seq = 0;
+        if ((err = pset_merge_next(m, next, &have, &seq)) != 0 || !have)
             break;
-        uint64_t seq = have_a && (!have_b || a <= b) ? a : b;
-        need_a = have_a && a == seq;
-        need_b = have_b && b == seq; /* in both places: shown once (fsck's to report) */
-        unsigned long changes = t->changes;
         arena_reset(l.arena);
         err = visit_dispatch(&l, seq, (const unsigned char *)team, n, fn, ctx);
         if (err || seq == UINT64_MAX)
             break;
         next = seq + 1;
-        if (t->changes != changes)
-            need_a = need_b = 1;
     }
-    if (recent)
-        mdb_cursor_close(recent);
+    pset_merge_close(m);
     listing_end(&l);
-    free(settled);
+    free(m);
     return err;
 }
 

@@ -2,8 +2,10 @@
  * worker is killed with SIGKILL twice and the broker once (each restarted).
  * Afterwards every event a terminal was told is filed is in the store exactly
  * once under the seq it was told, every dispatch to a listening team
- * reached that team, and the store passes fsck. Two of the teams ACK what
- * they receive, so acknowledgements are written (and cut short) as well.
+ * reached that team, and the store passes fsck (a tenth of the events are
+ * claimable requests, so the claim board is checked too). Two of the teams
+ * ACK what they receive, so acknowledgements are written (and cut short) as
+ * well.
  *
  * `make crashtest` runs the same program with GRIDLINE_CRASH_CYCLES=N: then
  * the terminals push until told to stop while a random process (broker or
@@ -117,8 +119,10 @@ static void run_terminal(int k)
             ev.category = "elevator";
             ev.compound = "heping-c1";
         } else {
+            /* One in ten a claimable request: on the claim board, its
+             * entry staged and settled like the pending index's. */
             ev.kind = GL_KIND_REQUEST;
-            ev.category = "repair";
+            ev.category = r == 9 ? "micro-wish" : "repair";
             ev.grid = grids[i % 3];
         }
         client_filed f;
@@ -196,6 +200,27 @@ static int collect_expected(void *ctx, const gl_dispatch *d)
 }
 
 /* Crash mode: kill a random process at a random moment, again and again. */
+/* board_differs compares heping's claim board with the claimable requests
+ * still open among the seqs filed (open[0..n), increasing): 0 when it
+ * lists exactly those, in order. */
+static int board_differs(store_txn *t, const uint64_t *open, size_t n)
+{
+    uint64_t *listed = calloc(n + 1, sizeof *listed);
+    size_t got = 0;
+    int rc = listed ? store_board_list(t, "heping", listed, n + 1, &got) : -1;
+    int differ = rc != 0 || got != n || (n && memcmp(listed, open, n * sizeof *open) != 0);
+    if (differ)
+        diag("the board lists %zu, %zu claimable requests are open (rc %d)", got, n, rc);
+    free(listed);
+    return differ;
+}
+
+static int seq_order(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int random_kills(pid_t *broker, pid_t *w1, pid_t *w2)
 {
     int kills = 0;
@@ -312,6 +337,9 @@ wait_terminals:;
     }
     int matched = 0, mismatched = 0;
     expect_ctx e = {calloc((size_t)total * 4, sizeof(expect)), 0, (size_t)total * 4};
+    uint64_t *claimable = calloc((size_t)total + 1, sizeof *claimable);
+    size_t nclaimable = 0;
+    gl_arena arena = {0};
     for (int k = 0; k < TERMINALS; k++) {
         char path[400], name[16], line[128];
         snprintf(name, sizeof name, "%d", k);
@@ -326,6 +354,11 @@ wait_terminals:;
             if (store_event_find(t, id, &seq) == 0 && seq == told) {
                 matched++;
                 store_dispatch_list(t, seq, collect_expected, &e);
+                gl_event ev;
+                arena_reset(&arena);
+                if (claimable && store_event_get(t, seq, &ev, &arena) == 0 &&
+                    strcmp(ev.category, "micro-wish") == 0 && ev.state == GL_EV_DISPATCHED)
+                    claimable[nclaimable++] = seq;
             } else
                 mismatched++;
         }
@@ -337,6 +370,13 @@ wait_terminals:;
     is_int(matched, total, "every filed event is in the store under the seq its terminal was told");
     is_int(mismatched, 0, "no filed event is missing or under another seq");
     is_int(stats.events, total, "the store holds exactly %d events: no second record for any id", total);
+    if (claimable)
+        qsort(claimable, nclaimable, sizeof *claimable, seq_order);
+    ok(claimable && nclaimable > 0 && !board_differs(t, claimable, nclaimable),
+       "the claim board lists exactly the %zu claimable requests still open, in order",
+       nclaimable);
+    free(claimable);
+    arena_free(&arena);
     store_abort(&t);
     store_fsck_report fr;
     int frc = store_fsck(st, &fr);

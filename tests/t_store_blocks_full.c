@@ -56,14 +56,14 @@ static int pend_count(store *s)
     uint64_t from = 0, seq;
     if (store_begin(s, 0, &t) != 0)
         return -1;
-    pend_reader *r = malloc(sizeof *r);
+    pset_reader *r = malloc(sizeof *r);
     if (!r) {
         store_abort(&t);
         return -1;
     }
-    pend_reader_init(r, t, "t1", 2);
+    pset_reader_init(r, &pend_index, t, "t1", 2);
     while (have) {
-        if (pend_reader_next(r, from, &have, &seq) != 0) {
+        if (pset_reader_next(r, from, &have, &seq) != 0) {
             n = -1;
             break;
         }
@@ -152,7 +152,7 @@ int main(void)
     /* Taken out once, it must be gone. */
     rc = rc ? rc : store_begin(s, 1, &t);
     if (rc == 0 && (rc = pend_remove(t, "t1", 2, PEND_MAX)) == 0) {
-        twice = pend_has(t, (const unsigned char *)"t1", 2, PEND_MAX);
+        twice = pset_has(&pend_index, t, (const unsigned char *)"t1", 2, PEND_MAX);
         rc = store_commit(&t);
     } else {
         store_abort(&t);

@@ -1,6 +1,7 @@
 /* settle.c — moving the community, grid and team entries of new events
  * from the store's index_recent into its event index, and new dispatches'
- * entries from pending_recent into its pending index, in bulk
+ * entries from pending_recent into its pending index together with new
+ * claim board entries from board_recent into the board, in bulk
  * (store_index.h and store_pending.h say why). */
 #include "worker.h"
 
@@ -51,7 +52,9 @@ void worker_index_settle(gl_worker *w)
     if (strcmp(w->cfg.lanes, "alert") == 0)
         return; /* a worker kept for alerts does not take the lock for this */
     settle(w, store_index_recent_count, store_index_settle, "event index");
-    /* The same for the pending index (store_pending.h): per settle a team's
-     * leaf takes about 13 new entries in the demo county. */
-    settle(w, store_pending_recent_count, store_pending_settle, "pending index");
+    /* The same for the pending index and the claim board, in one
+     * transaction, once SETTLE_AT wait in either (store_pending.h): per
+     * settle a team's leaf takes about 13 new entries in the demo county,
+     * a community's board block about 20. */
+    settle(w, store_pending_staged, store_pending_settle, "pending index and claim board");
 }

@@ -373,7 +373,8 @@ void worker_detail_free(gl_worker *w);
 /* settle.c */
 /* worker_index_settle moves the store's waiting event index entries
  * (index_recent) into the event index when enough wait (not on a worker
- * kept for alerts); the same for the pending index (pending_recent). */
+ * kept for alerts); the same for the pending index and the claim board
+ * (pending_recent, board_recent), in one transaction. */
 void worker_index_settle(gl_worker *w);
 
 #endif

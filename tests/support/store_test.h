@@ -67,16 +67,38 @@ static inline uint64_t tl_store_pending(store *s)
     return st.pending;
 }
 
-/* tl_store_pending_recent returns the entries waiting in pending_recent. */
-static inline uint64_t tl_store_pending_recent(store *s)
+/* tl_store_staged returns count(t) (the entries waiting in a staging
+ * database: store_pending_recent_count, store_board_recent_count) in a
+ * read transaction of s. */
+static inline uint64_t tl_store_staged(store *s, uint64_t (*count)(store_txn *t))
 {
     store_txn *t = NULL;
     uint64_t n = 0;
     if (store_begin(s, 0, &t) == 0) {
-        n = store_pending_recent_count(t);
+        n = count(t);
         store_abort(&t);
     }
     return n;
+}
+
+/* tl_store_pending_recent returns the entries waiting in pending_recent. */
+static inline uint64_t tl_store_pending_recent(store *s)
+{
+    return tl_store_staged(s, store_pending_recent_count);
+}
+
+/* tl_store_file_event files ev (its seq the store's next, else -1000) and
+ * its first history entry ("filed" by a terminal) in t. */
+static inline int tl_store_file_event(store_txn *t, gl_event *ev)
+{
+    uint64_t next = 0;
+    int rc = store_event_next_seq(t, &next);
+    if (rc == 0 && next != ev->seq)
+        rc = -1000;
+    gl_history h = {.seq = ev->seq, .at_ms = ev->created_ms, .who = "terminal", .what = "filed"};
+    if (rc == 0 && (rc = store_event_add(t, ev)) == 0)
+        rc = store_history_add(t, &h);
+    return rc;
 }
 
 #endif
