@@ -1,7 +1,7 @@
 /* store_grow.c — the data file written ahead with zeros (store_grow.h has
  * why, and the safety argument).
  *
- * The steps run on the store's own thread: each is one empty write
+ * The steps run on the store's own thread: each chunk is one empty write
  * transaction (the writer lock of every process), an fstat, one pwrite of
  * at most a chunk past the file's end, and the abort. The flushes run on a
  * thread of their own, which touches nothing of LMDB's but its file
@@ -238,7 +238,8 @@ int64_t store_grow_step(store_grow *g, store_grow_busy_fn busy, void *ctx)
     int64_t total = 0, n = 0;
     uint64_t used, margin;
     for (int i = 0; i < STORE_GROW_BURST; i++) {
-        if (i > 0 && ((busy && busy(ctx)) || g->file_end >= target(g, &used, &margin)))
+        if (i > 0 && ((busy && busy(ctx)) || g->file_end >= target(g, &used, &margin) ||
+                      clock_mono_ms() < g->retry_at_ms))
             break;
         if ((n = write_chunk(g)) <= 0)
             break;
