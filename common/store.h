@@ -317,9 +317,10 @@ typedef struct store_space {
     uint64_t map_size;   /* bytes mapped now */
     uint64_t map_max;    /* the ceiling the map may grow to */
     uint64_t map_used;   /* bytes of the map in use (its high-water mark) */
-    uint64_t disk_free;  /* bytes the data file can still grow by: free space on
+    uint64_t disk_free;  /* bytes the store can still grow by: free space on
                             its file system for this user, within this process's
-                            file-size limit (RLIMIT_FSIZE) */
+                            file-size limit (RLIMIT_FSIZE), plus the data file's
+                            part past map_used (written ahead: store_grow.h) */
     uint64_t reserve;    /* opts->reserve */
 } store_space;
 

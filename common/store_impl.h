@@ -201,6 +201,12 @@ void store_space_grow(store *s);
  * EIO), else rc. */
 int store_space_failed(store *s, int rc);
 
+/* store_disk_free returns what the data file can still grow by on its disk:
+ * free space on its file system for this user, within this process's
+ * file-size limit (RLIMIT_FSIZE); UINT64_MAX when unknown. *file_size (if
+ * not NULL) is set to the file's size (0 when unknown). */
+uint64_t store_disk_free(store *s, uint64_t *file_size);
+
 /* store_fsck_problem counts one problem in r and keeps the first ones'
  * text (store_fsck.c; the index checks of store_index.c report through it). */
 void store_fsck_problem(store_fsck_report *r, const char *fmt, ...)

@@ -28,14 +28,17 @@ static int env_figures(store *s, uint64_t *size, uint64_t *used)
     return 0;
 }
 
-/* disk_free: what the data file can still grow by. */
-static uint64_t disk_free(store *s)
+uint64_t store_disk_free(store *s, uint64_t *file_size)
 {
     mdb_filehandle_t fd;
     struct stat st;
     struct statvfs vfs;
+    if (file_size)
+        *file_size = 0;
     if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) != 0 || fstatvfs(fd, &vfs) != 0)
         return UINT64_MAX; /* unknown: do not claim the disk is full */
+    if (file_size)
+        *file_size = (uint64_t)st.st_size;
     uint64_t free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
     struct rlimit rl;
     if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
@@ -54,7 +57,12 @@ int store_space_get(store *s, store_space *sp)
         return err;
     sp->map_max = s->map_max > sp->map_size ? s->map_max : sp->map_size;
     sp->reserve = s->reserve;
-    sp->disk_free = disk_free(s);
+    uint64_t file = 0;
+    sp->disk_free = store_disk_free(s, &file);
+    /* The file's part past the pages in use (written ahead, store_grow.h)
+     * is room the store grows into without taking any of the disk's. */
+    if (sp->disk_free != UINT64_MAX && file > sp->map_used)
+        sp->disk_free += file - sp->map_used;
     return 0;
 }
 
@@ -100,7 +108,7 @@ int store_space_failed(store *s, int rc)
     if (rc == EIO) {
         /* LMDB reports a short write (the disk filled mid-write) as EIO. */
         uint64_t threshold = s->reserve > ((uint64_t)1 << 20) ? s->reserve : (uint64_t)1 << 20;
-        if (disk_free(s) < threshold)
+        if (store_disk_free(s, NULL) < threshold)
             return ENOSPC;
     }
     return rc;

@@ -38,8 +38,11 @@ static const char *const listened[] = {
 #define NLISTENED ((int)(sizeof listened / sizeof listened[0]))
 
 static const char *const broker_extra[] = {"--heartbeat-ms", "200", NULL};
+/* With the data file written ahead (store_grow.h), so a kill may land
+ * while zeros are written or flushed. */
 static const char *const worker_extra[] = {"--heartbeat-ms", "200", "--retry-ms", "1500",
-                                           "--retry-max-ms", "3000", NULL};
+                                           "--retry-max-ms", "3000", "--grow-ahead-mb", "8",
+                                           NULL};
 
 static void path_of(char *out, size_t len, const char *what, const char *name)
 {

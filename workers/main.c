@@ -154,6 +154,8 @@ static int run(gl_worker *w)
             timeout = 0;
         else if ((long)(next_due_wall - wall) < timeout)
             timeout = (long)(next_due_wall - wall);
+        if (timeout > 0)
+            worker_grow_idle(w); /* --grow-ahead-mb: zeros ahead while nothing waits */
         zmq_pollitem_t item = {w->sock, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, timeout) < 0 && errno != EINTR)
             break;
@@ -261,6 +263,7 @@ static int run(gl_worker *w)
     }
     free(jobs);
     worker_scores_free(w);
+    worker_grow_stop(w);
     return 0;
 }
 
@@ -297,6 +300,7 @@ int main(int argc, char **argv)
         {"alert-reserve-mb", OPT_INT, "64", "MiB of map and disk kept for alerts: below it, routine work is refused as storage_full", &w.cfg.alert_reserve_mb, NULL},
         {"log-syslog", OPT_FLAG, NULL, "log to syslog (facility daemon) instead of stderr", &log_syslog, NULL},
         {"single-messages", OPT_FLAG, NULL, "send each reply and dispatch as a DONE or DELIVER of its own instead of one BATCH per commit (for a broker older than BATCH)", &w.cfg.single_messages, NULL},
+        {"grow-ahead-mb", OPT_INT, "0", "when idle, write the store's data file with zeros up to N MiB past its pages in use (0..65536; 0: off), so that a commit's flush need not also record the file's growth. Costs every page the store grows by written twice, and a file up to N MiB larger than its pages in use", &w.cfg.grow_ahead_mb, NULL},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
                         "gridline-worker [--broker EP] [--store DIR] [--directory FILE] [options]",
@@ -324,6 +328,7 @@ int main(int argc, char **argv)
         w.cfg.delivery_limit < 0 || w.cfg.nice < -20 || w.cfg.nice > 19 || w.cfg.realtime < 0 ||
         w.cfg.realtime > GL_RT_PRIO_MAX ||
         strlen(w.cfg.name) > GL_MAX_ID || w.cfg.alert_reserve_mb < 0 ||
+        w.cfg.grow_ahead_mb < 0 || w.cfg.grow_ahead_mb > 65536 ||
         w.cfg.alert_reserve_mb >= (w.cfg.map_max_mb > w.cfg.map_mb ? w.cfg.map_max_mb : w.cfg.map_mb)) {
         fprintf(stderr, "gridline-worker: an option is out of range (see --help)\n");
         return 2;

@@ -31,6 +31,7 @@ typedef struct worker_config {
     long map_max_mb;      /* the map grows up to this ceiling */
     long alert_reserve_mb; /* room kept for alerts: routine work is refused below it */
     int single_messages;  /* a DONE or DELIVER each, no BATCH (a broker before BATCH) */
+    long grow_ahead_mb;   /* write the data file this far ahead of its pages (0: off) */
 } worker_config;
 
 /* One message to send after the batch commits. */
@@ -98,6 +99,8 @@ typedef struct gl_worker {
     worker_space space;
     struct score_job *scores; /* scores.c: SCORES being read, oldest first */
     detail_cache details;     /* detail.c */
+    struct store_grow *grow;  /* grow.c: the data file written ahead (NULL: off) */
+    int grow_failed;          /* grow.c: it could not start */
 } gl_worker;
 
 /* A job as received, decoded. */
@@ -376,5 +379,14 @@ void worker_detail_free(gl_worker *w);
  * kept for alerts); the same for the pending index and the claim board
  * (pending_recent, board_recent), in one transaction. */
 void worker_index_settle(gl_worker *w);
+
+/* grow.c */
+/* worker_grow_idle, with --grow-ahead-mb and nothing waiting on the socket,
+ * writes the store's data file ahead with zeros (store_grow.h): a step of
+ * a few chunks, each under the store's writer lock, stopping when a
+ * message arrives. Call with no transaction open. */
+void worker_grow_idle(gl_worker *w);
+/* worker_grow_stop logs what the growing wrote and stops its thread. */
+void worker_grow_stop(gl_worker *w);
 
 #endif
