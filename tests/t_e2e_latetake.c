@@ -201,6 +201,18 @@ int main(void)
     listener coord;
     if (open_listener(&coord, COORD, "值班员") != 0)
         tl_bail("no coordinator listener");
+    /* wf_start waited for a worker to answer a SHOW (the general one): wait
+     * for the alert worker too, or the first alerts go to the general one. */
+    long nworkers = -1;
+    for (int i = 0; i < 100 && nworkers != 2; i++) {
+        proto_msg st;
+        if (client_status(wf_terminal, &st, &wf_arena) == 0)
+            nworkers = wf_figure_size(st.broker_figures, st.broker_figures_len, "workers");
+        if (nworkers != 2)
+            pump(&coord, 100);
+    }
+    if (nworkers != 2)
+        tl_bail("the alert worker did not join");
     store_opts so = {.map_size = (size_t)4096 << 20};
     if (store_open(wf_env.store, &so, &test_store) != 0)
         tl_bail("cannot open the store from the test");
@@ -211,7 +223,7 @@ int main(void)
     submitter a[NALERTS];
     memset(a, 0, sizeof a);
     submit_start(&a[0], "late-a", 0);
-    for (int i = 0; i < 60 && !heard_first(&coord, "late-a-0"); i++)
+    for (int i = 0; i < 120 && !heard_first(&coord, "late-a-0"); i++)
         pump(&coord, 50);
     ok(heard_first(&coord, "late-a-0") != NULL,
        "(a) the first alert's DISPATCH is out: the worker now waits for the writer");
@@ -275,7 +287,7 @@ int main(void)
     submitter b[4];
     memset(b, 0, sizeof b);
     submit_start(&b[0], "late-b", 0);
-    for (int i = 0; i < 60 && !heard_first(&coord, "late-b-0"); i++)
+    for (int i = 0; i < 120 && !heard_first(&coord, "late-b-0"); i++)
         pump(&coord, 50);
     tl_sleep_ms(200);
     submit_start(&b[1], "late-b", 1);
@@ -346,13 +358,13 @@ int main(void)
     /* (d) No alert worker: the general worker's alert batch. */
     is_int(tl_stop(alert_worker), 0, "(d) the alert worker stops cleanly");
     tl_forget(alert_worker);
-    long nworkers = -1;
+    nworkers = -1;
     for (int i = 0; i < 100 && nworkers != 1; i++) {
         proto_msg st;
         if (client_status(wf_terminal, &st, &wf_arena) == 0)
             nworkers = wf_figure_size(st.broker_figures, st.broker_figures_len, "workers");
         if (nworkers != 1)
-            tl_sleep_ms(100);
+            pump(&coord, 100); /* the coordinators stay present meanwhile */
     }
     is_int(nworkers, 1, "(d) the broker has the general worker only");
     is_int(store_begin(test_store, 1, &held), 0, "(d) the test holds the store's writer again");
@@ -361,7 +373,7 @@ int main(void)
     d[1].kind = GL_KIND_REQUEST;
     d[1].category = "repair";
     submit_start(&d[0], "late-d", 0);
-    for (int i = 0; i < 60 && !heard_first(&coord, "late-d-0"); i++)
+    for (int i = 0; i < 120 && !heard_first(&coord, "late-d-0"); i++)
         pump(&coord, 50);
     ok(heard_first(&coord, "late-d-0") != NULL,
        "(d) the alert's DISPATCH is out: the general worker waits for the writer");

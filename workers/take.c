@@ -10,9 +10,10 @@
  * worked in it, the batch reads without blocking what is waiting (at most
  * up to --batch jobs in all) and works it in the same transaction.
  *
- * What an alert batch takes: alert-lane JOBs only (never routine work).
- * The first message it will not take — a routine JOB, PRESENCE, HEARTBEAT,
- * ERROR or a malformed message — is kept as it came (the one "carried"
+ * What an alert batch takes: alert-lane JOBs only (never routine work);
+ * the broker's HEARTBEATs between them it handles as the loop does (a sign
+ * of life, nothing more). The first message it will not take — a routine
+ * JOB, PRESENCE, ERROR or a malformed message — is kept as it came (the one "carried"
  * message) and taking stops there, so nothing after it is read: the main
  * loop receives it first (worker_recv) and handles it exactly as if it had
  * just arrived, in order. A PRESENCE read after an alert's JOB thus still
@@ -36,6 +37,10 @@
 #include "../common/clock.h"
 #include "../common/keys.h"
 #include "../common/log.h"
+
+/* The broker sends a worker one HEARTBEAT a second: a few between the
+ * JOBs that came during one wait for the writer at most. */
+#define TAKE_MAX_HEARTBEATS 8
 
 int worker_decode(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *arena,
                   char *reason, size_t reason_len)
@@ -110,9 +115,11 @@ size_t worker_take_late(gl_worker *w, int lane_alert, size_t room)
     if (!late_jobs && !(late_jobs = calloc((size_t)w->cfg.batch, sizeof *late_jobs)))
         return 0;
     w->late.jobs = late_jobs;
-    /* Bounded: at most room jobs, and it stops at the first message it
-     * does not take or when nothing is waiting. */
-    while (w->late.n < room) {
+    /* Bounded: at most room jobs and TAKE_MAX_HEARTBEATS heartbeats; it
+     * stops at the first message it does not take, or when nothing is
+     * waiting. */
+    size_t heartbeats = 0;
+    while (w->late.n < room && heartbeats < TAKE_MAX_HEARTBEATS) {
         frame_msg *fm = &carry.fm;
         int rc = frame_recv(w->sock, 0, ZMQ_DONTWAIT, fm);
         if (rc == GL_EUNAVAILABLE) {
@@ -124,9 +131,15 @@ size_t worker_take_late(gl_worker *w, int lane_alert, size_t room)
         char reason[160];
         size_t blen;
         const void *body = rc == 0 ? frame_body(fm, &blen) : NULL;
-        if (rc == 0 && fm->cmd == PROTO_JOB &&
-            worker_decode(fm->cmd, body, blen, &m, &w->batch_arena, reason, sizeof reason) == 0 &&
-            m.lane && strcmp(m.lane, "alert") == 0) {
+        int ok = rc == 0 && (fm->cmd == PROTO_JOB || fm->cmd == PROTO_HEARTBEAT) &&
+                 worker_decode(fm->cmd, body, blen, &m, &w->batch_arena, reason,
+                               sizeof reason) == 0;
+        if (ok && fm->cmd == PROTO_HEARTBEAT) {
+            frame_close(fm); /* as the loop does: a sign of life, no more */
+            heartbeats++;
+            continue;
+        }
+        if (ok && m.lane && strcmp(m.lane, "alert") == 0) {
             worker_take_job(w, fm, &m, &w->late.jobs[w->late.n++]);
             frame_close(fm);
             taken++;
