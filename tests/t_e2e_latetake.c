@@ -22,7 +22,11 @@
  *       session 6): a request waits at the general worker for the writer,
  *       five more arrive; all six are filed, the first in a commit of its
  *       own and the five in the next, as before;
- *   (d) with no alert worker, the general worker files alerts too: while
+ *   (d) the commit of alerts taken late fails (the worker may write
+ *       nothing: a full disk): every terminal is answered storage_full,
+ *       once; the coordinators, who had each DISPATCH, are told not_filed;
+ *       the terminals' retries file them later;
+ *   (e) with no alert worker, the general worker files alerts too: while
  *       its alert batch waits for the writer, a request and then another
  *       alert arrive. The batch takes neither (the request stops it): the
  *       first alert is committed alone, then the second alert, before the
@@ -32,6 +36,7 @@
 #include "support/workflow.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
 
 #define COORD "county-coordinators"
 #define GRID_TEAM "heping-g1-team"
@@ -94,7 +99,8 @@ static int submit_done(submitter *s)
 /* ---- listeners that keep each DISPATCH's seq -------------------------------- */
 
 typedef struct heard {
-    char event[32];
+    int cmd; /* PROTO_DISPATCH or PROTO_NOTICE */
+    char event[32], what[32];
     uint64_t seq, at_ms;
 } heard;
 
@@ -113,29 +119,49 @@ static void pump(listener *ls, int ms)
         arena_reset(&a);
         if (client_listen_next(ls->l, 20, &m, &a) != 0)
             return;
-        if (m.cmd == PROTO_DISPATCH && m.event && ls->n < (int)GL_ARRAY_LEN(ls->log)) {
+        if ((m.cmd == PROTO_DISPATCH || m.cmd == PROTO_NOTICE) && m.event &&
+            ls->n < (int)GL_ARRAY_LEN(ls->log)) {
             heard *h = &ls->log[ls->n++];
+            h->cmd = m.cmd;
             snprintf(h->event, sizeof h->event, "%s", m.event);
+            snprintf(h->what, sizeof h->what, "%s", m.what ? m.what : "");
             h->seq = m.ev.seq;
             h->at_ms = clock_mono_ms();
         }
     } while (clock_mono_ms() < until);
 }
 
+/* DISPATCHes about event. */
 static int heard_count(const listener *ls, const char *event)
 {
     int n = 0;
     for (int i = 0; i < ls->n; i++)
-        n += strcmp(ls->log[i].event, event) == 0;
+        n += ls->log[i].cmd == PROTO_DISPATCH && strcmp(ls->log[i].event, event) == 0;
     return n;
 }
 
 static const heard *heard_first(const listener *ls, const char *event)
 {
     for (int i = 0; i < ls->n; i++)
-        if (strcmp(ls->log[i].event, event) == 0)
+        if (ls->log[i].cmd == PROTO_DISPATCH && strcmp(ls->log[i].event, event) == 0)
             return &ls->log[i];
     return NULL;
+}
+
+/* NOTICEs about event that say what. */
+static int notice_count(const listener *ls, const char *event, const char *what)
+{
+    int n = 0;
+    for (int i = 0; i < ls->n; i++)
+        n += ls->log[i].cmd == PROTO_NOTICE && strcmp(ls->log[i].event, event) == 0 &&
+             strcmp(ls->log[i].what, what) == 0;
+    return n;
+}
+
+static int set_fsize(pid_t pid, rlim_t soft)
+{
+    struct rlimit rl = {soft, RLIM_INFINITY};
+    return prlimit(pid, RLIMIT_FSIZE, &rl, NULL);
 }
 
 static int open_listener(listener *ls, const char *team, const char *member)
@@ -355,8 +381,54 @@ int main(void)
     is_int(broker_figure("in_flight"), 0, "(c) no job is left in flight");
     ok(tl_alive(alert_worker), "the alert worker is still running");
 
-    /* (d) No alert worker: the general worker's alert batch. */
-    is_int(tl_stop(alert_worker), 0, "(d) the alert worker stops cleanly");
+    /* (d) The commit of alerts taken late fails. */
+    is_int(store_begin(test_store, 1, &held), 0, "(d) the test holds the store's writer again");
+    submitter e[3];
+    memset(e, 0, sizeof e);
+    submit_start(&e[0], "late-e", 0);
+    for (int i = 0; i < 120 && !heard_first(&coord, "late-e-0"); i++)
+        pump(&coord, 50);
+    tl_sleep_ms(200);
+    submit_start(&e[1], "late-e", 1);
+    submit_start(&e[2], "late-e", 2);
+    ok(wait_in_flight(3, &coord), "(d) three alerts wait at the worker");
+    /* As a full disk would: the worker may write nothing more. */
+    is_int(set_fsize(alert_worker, 1), 0, "(d) the alert worker's file-size limit: nothing more");
+    completed0 = broker_figure("counters.completed");
+    store_abort(&held);
+    for (int i = 0; i < 3; i++)
+        pthread_join(e[i].thread, NULL);
+    int refused = 0;
+    for (int i = 0; i < 3; i++)
+        refused += e[i].rc == GL_ESTORAGEFULL;
+    is_int(refused, 3, "(d) each terminal is answered storage_full");
+    is_int(broker_figure("counters.completed") - completed0, 3,
+           "(d) the broker counted one answer per alert");
+    is_int(broker_figure("in_flight"), 0, "(d) no job is left in flight");
+    int told = 0;
+    for (int r = 0; r < 50 && told < 3; r++) {
+        pump(&coord, 100);
+        told = 0;
+        for (int i = 0; i < 3; i++)
+            told += heard_count(&coord, e[i].id) == 1 &&
+                    notice_count(&coord, e[i].id, "not_filed") == 1;
+    }
+    is_int(told, 3, "(d) the coordinators had each DISPATCH, then NOTICE not_filed, once");
+    is_int(set_fsize(alert_worker, RLIM_INFINITY), 0, "(d) the limit is lifted");
+    int refiled = 0;
+    for (int i = 0; i < 3; i++) {
+        e[i].done = 0;
+        pthread_create(&e[i].thread, NULL, submit_thread, &e[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(e[i].thread, NULL);
+        refiled += e[i].rc == 0 && e[i].filed.seq > 0 && !e[i].filed.duplicate;
+    }
+    is_int(refiled, 3, "(d) the terminals' retries file them, as new events: nothing was stored");
+    ok(tl_alive(alert_worker), "(d) the alert worker lived through it");
+
+    /* (e) No alert worker: the general worker's alert batch. */
+    is_int(tl_stop(alert_worker), 0, "(e) the alert worker stops cleanly");
     tl_forget(alert_worker);
     nworkers = -1;
     for (int i = 0; i < 100 && nworkers != 1; i++) {
@@ -366,8 +438,8 @@ int main(void)
         if (nworkers != 1)
             pump(&coord, 100); /* the coordinators stay present meanwhile */
     }
-    is_int(nworkers, 1, "(d) the broker has the general worker only");
-    is_int(store_begin(test_store, 1, &held), 0, "(d) the test holds the store's writer again");
+    is_int(nworkers, 1, "(e) the broker has the general worker only");
+    is_int(store_begin(test_store, 1, &held), 0, "(e) the test holds the store's writer again");
     submitter d[3];
     memset(d, 0, sizeof d);
     d[1].kind = GL_KIND_REQUEST;
@@ -376,28 +448,28 @@ int main(void)
     for (int i = 0; i < 120 && !heard_first(&coord, "late-d-0"); i++)
         pump(&coord, 50);
     ok(heard_first(&coord, "late-d-0") != NULL,
-       "(d) the alert's DISPATCH is out: the general worker waits for the writer");
+       "(e) the alert's DISPATCH is out: the general worker waits for the writer");
     tl_sleep_ms(200);
     before = txnid();
     submit_start(&d[1], "late-d", 1);
-    ok(wait_in_flight(2, &coord), "(d) a request waits behind it");
+    ok(wait_in_flight(2, &coord), "(e) a request waits behind it");
     submit_start(&d[2], "late-d", 2);
-    ok(wait_in_flight(3, &coord), "(d) and then a second alert");
+    ok(wait_in_flight(3, &coord), "(e) and then a second alert");
     store_abort(&held);
     for (int i = 0; i < 3; i++)
         pthread_join(d[i].thread, NULL);
     filed = 0;
     for (int i = 0; i < 3; i++)
         filed += d[i].rc == 0 && d[i].filed.seq > 0;
-    is_int(filed, 3, "(d) all three are filed");
+    is_int(filed, 3, "(e) all three are filed");
     ok(d[0].filed.seq < d[2].filed.seq && d[2].filed.seq < d[1].filed.seq,
-       "(d) the first alert, then the second, then the request that came before it "
+       "(e) the first alert, then the second, then the request that came before it "
        "(seqs %llu, %llu, %llu)", (unsigned long long)d[0].filed.seq,
        (unsigned long long)d[2].filed.seq, (unsigned long long)d[1].filed.seq);
     commits = txnid() - before;
-    is_int(commits, 3, "(d) each in a commit of its own (%llu commits)",
+    is_int(commits, 3, "(e) each in a commit of its own (%llu commits)",
            (unsigned long long)commits);
-    is_int(broker_figure("in_flight"), 0, "(d) no job is left in flight");
+    is_int(broker_figure("in_flight"), 0, "(e) no job is left in flight");
 
     client_listen_close(&grid.l);
     client_listen_close(&coord.l);
