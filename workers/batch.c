@@ -217,9 +217,65 @@ void worker_flush(gl_worker *w, int ok, int err)
     w->out.count = 0;
 }
 
+/* Works one job in t: 0, or a storage failure that aborts the batch.
+ * *routine_written counts the routine writes worked. */
+static int work_job(gl_worker *w, store_txn *t, wjob *j, uint64_t now, size_t *routine_written)
+{
+    if (j->decode_err) {
+        worker_out_error(w, j, j->decode_err, j->reason);
+        return 0;
+    }
+    int refused = worker_auth_refuse(w, t, j);
+    if (refused)
+        return refused < 0 ? refused : 0;
+    if (worker_space_refuse(w, t, j))
+        return 0;
+    /* While refusing, what passes is a repeated SUBMIT: no write. */
+    *routine_written += !w->space.refusing && worker_space_routine_write(j);
+    switch (j->cmd) {
+    case PROTO_SUBMIT:
+        return worker_submit(w, t, j, now);
+    case PROTO_SHOW:
+        return worker_show(w, t, j);
+    case PROTO_UPDATE:
+    case PROTO_CANCEL:
+        return worker_change(w, t, j, now);
+    case PROTO_CLAIM:
+    case PROTO_RELEASE:
+    case PROTO_RETURN:
+    case PROTO_REDIRECT:
+    case PROTO_CONFIRM:
+    case PROTO_DISPUTE:
+    case PROTO_EXTEND:
+    case PROTO_APPROVE:
+    case PROTO_MERGE:
+        return worker_workflow(w, t, j, now);
+    case PROTO_RATE:
+        return worker_rate(w, t, j, now);
+    case PROTO_TRACK:
+    case PROTO_BOARD:
+        return worker_query(w, t, j);
+    case PROTO_ACK:
+    case PROTO_ACCEPT:
+    case PROTO_DECLINE:
+    case PROTO_RESOLVE:
+        return worker_act(w, t, j, now);
+    case PROTO_LIST: /* issue 5: from a read transaction of its own */
+        return worker_list(w, j);
+    case PROTO_REQUEUE:
+        return worker_requeue(w, t, j, now);
+    default:
+        worker_out_error(w, j, GL_EUNKNOWNCMD, "command not handled by workers");
+        return 0;
+    }
+}
+
 /* Works the batch once: 0 once committed, else the failure (the outbox
  * then holds what the attempt queued). *routine_written counts the
- * routine writes worked. */
+ * routine writes worked. Once it holds the writer, before it works
+ * anything, an alert-lane batch takes the alert-lane jobs that arrived
+ * while it waited (take.c) into w->late, up to --batch jobs in all; the
+ * alerts among them get their early DISPATCHes at once. */
 static int run_once(gl_worker *w, wjob *jobs, size_t n, size_t *routine_written)
 {
     uint64_t now = clock_wall_ms();
@@ -228,76 +284,35 @@ static int run_once(gl_worker *w, wjob *jobs, size_t n, size_t *routine_written)
     watchdog_waiting(1);
     int rc = store_begin(w->st, 1, &t);
     watchdog_waiting(0);
-    if (rc == 0) {
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            wjob *j = &jobs[i];
-            if (j->decode_err) {
-                worker_out_error(w, j, j->decode_err, j->reason);
-                continue;
-            }
-            int refused = worker_auth_refuse(w, t, j);
-            if (refused < 0) {
-                rc = refused;
-                break;
-            }
-            if (refused)
-                continue;
-            if (worker_space_refuse(w, t, j))
-                continue;
-            /* While refusing, what passes is a repeated SUBMIT: no write. */
-            *routine_written += !w->space.refusing && worker_space_routine_write(j);
-            switch (j->cmd) {
-            case PROTO_SUBMIT:
-                rc = worker_submit(w, t, j, now);
-                break;
-            case PROTO_SHOW:
-                rc = worker_show(w, t, j);
-                break;
-            case PROTO_UPDATE:
-            case PROTO_CANCEL:
-                rc = worker_change(w, t, j, now);
-                break;
-            case PROTO_CLAIM:
-            case PROTO_RELEASE:
-            case PROTO_RETURN:
-            case PROTO_REDIRECT:
-            case PROTO_CONFIRM:
-            case PROTO_DISPUTE:
-            case PROTO_EXTEND:
-            case PROTO_APPROVE:
-            case PROTO_MERGE:
-                rc = worker_workflow(w, t, j, now);
-                break;
-            case PROTO_RATE:
-                rc = worker_rate(w, t, j, now);
-                break;
-            case PROTO_TRACK:
-            case PROTO_BOARD:
-                rc = worker_query(w, t, j);
-                break;
-            case PROTO_ACK:
-            case PROTO_ACCEPT:
-            case PROTO_DECLINE:
-            case PROTO_RESOLVE:
-                rc = worker_act(w, t, j, now);
-                break;
-            case PROTO_LIST: /* issue 5: from a read transaction of its own */
-                rc = worker_list(w, j);
-                break;
-            case PROTO_REQUEUE:
-                rc = worker_requeue(w, t, j, now);
-                break;
-            default:
-                worker_out_error(w, j, GL_EUNKNOWNCMD, "command not handled by workers");
-                break;
-            }
-        }
+    if (rc == 0 && n > 0 && n < (size_t)w->cfg.batch) {
+        size_t from = w->late.n;
+        if (worker_take_late(w, jobs[0].lane_alert, (size_t)w->cfg.batch - n) &&
+            w->out.count == 0)
+            worker_early_dispatch_in(w, t, w->late.jobs + from, w->late.n - from);
     }
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = work_job(w, t, &jobs[i], now, routine_written);
+    for (size_t i = 0; i < w->late.n && rc == 0; i++)
+        rc = work_job(w, t, &w->late.jobs[i], now, routine_written);
     if (rc == 0)
         rc = store_commit(&t);
     else
         store_abort(&t);
     return rc;
+}
+
+/* Every job of jobs[0..n) gets an answer after a failed commit, also those
+ * the failure stopped before: a job without a DONE would hold the broker's
+ * credit for ever. */
+static void answer_failed(gl_worker *w, const wjob *jobs, size_t n, int rc)
+{
+    for (size_t i = 0; i < n; i++) {
+        int answered = 0;
+        for (size_t k = 0; k < w->out.count && !answered; k++)
+            answered = w->out.msgs[k].kind == PROTO_DONE && w->out.msgs[k].job == jobs[i].id;
+        if (!answered)
+            worker_out_error(w, &jobs[i], rc, NULL);
+    }
 }
 
 /* Growing the map doubles it, so a few tries reach any ceiling from a
@@ -310,34 +325,32 @@ void worker_run_batch(gl_worker *w, wjob *jobs, size_t n)
      * told now, the alert is filed next (once, whatever the retries). */
     worker_early_dispatch(w, jobs, n);
     worker_space_check(w);
+    w->late.n = 0;
     worker_counters before = w->counters;
     size_t routine_written = 0;
     int rc = run_once(w, jobs, n, &routine_written);
     for (int tries = 0; rc == GL_ESTORAGEFULL && tries < BATCH_GROW_TRIES && store_can_grow(w->st);
          tries++) {
         /* The map was full below its ceiling: forget what the attempt
-         * queued; the next begin grows the map, and the batch runs again. */
+         * queued; the next begin grows the map, and the batch runs again
+         * (with the jobs it took late, and any more that came). */
         w->out.count = 0;
         w->counters = before;
         rc = run_once(w, jobs, n, &routine_written);
     }
     w->counters.batches++;
-    w->counters.jobs += n;
+    w->counters.jobs += n + w->late.n;
     if (rc != 0) {
         w->counters.commits_failed++;
-        log_limited(LOG_ERROR, "commit", "batch of %zu jobs not stored: %s", n, gl_strerror(rc));
-        /* Every job gets an answer, also those the failure stopped before:
-         * a job without a DONE would hold the broker's credit for ever. */
-        for (size_t i = 0; i < n; i++) {
-            int answered = 0;
-            for (size_t k = 0; k < w->out.count && !answered; k++)
-                answered = w->out.msgs[k].kind == PROTO_DONE && w->out.msgs[k].job == jobs[i].id;
-            if (!answered)
-                worker_out_error(w, &jobs[i], rc, NULL);
-        }
+        log_limited(LOG_ERROR, "commit", "batch of %zu jobs not stored: %s", n + w->late.n,
+                    gl_strerror(rc));
+        answer_failed(w, jobs, n, rc);
+        answer_failed(w, w->late.jobs, w->late.n, rc);
     }
     worker_flush(w, rc == 0, rc);
-    if (rc != 0)
+    if (rc != 0) {
         worker_early_withdraw(w, jobs, n, rc);
+        worker_early_withdraw(w, w->late.jobs, w->late.n, rc);
+    }
     worker_space_after(w, rc, routine_written != 0);
 }

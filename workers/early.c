@@ -21,16 +21,8 @@ static int is_new_alert(const wjob *j)
     return !j->decode_err && j->cmd == PROTO_SUBMIT && j->msg.ev.kind == GL_KIND_ALERT;
 }
 
-void worker_early_dispatch(gl_worker *w, wjob *jobs, size_t n)
+void worker_early_dispatch_in(gl_worker *w, store_txn *t, wjob *jobs, size_t n)
 {
-    size_t nalerts = 0;
-    for (size_t i = 0; i < n; i++)
-        nalerts += is_new_alert(&jobs[i]);
-    if (nalerts == 0)
-        return;
-    store_txn *t = NULL;
-    if (store_begin(w->st, 0, &t) != 0)
-        return; /* the commit that follows dispatches them as usual */
     uint64_t now = clock_wall_ms();
     for (size_t i = 0; i < n; i++) {
         wjob *j = &jobs[i];
@@ -49,8 +41,21 @@ void worker_early_dispatch(gl_worker *w, wjob *jobs, size_t n)
         }
         j->early_dispatched = route.n > 0;
     }
-    store_abort(&t);
     worker_flush(w, 1, 0);
+}
+
+void worker_early_dispatch(gl_worker *w, wjob *jobs, size_t n)
+{
+    size_t nalerts = 0;
+    for (size_t i = 0; i < n; i++)
+        nalerts += is_new_alert(&jobs[i]);
+    if (nalerts == 0)
+        return;
+    store_txn *t = NULL;
+    if (store_begin(w->st, 0, &t) != 0)
+        return; /* the commit that follows dispatches them as usual */
+    worker_early_dispatch_in(w, t, jobs, n);
+    store_abort(&t);
 }
 
 void worker_early_withdraw(gl_worker *w, wjob *jobs, size_t n, int err)

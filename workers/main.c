@@ -78,38 +78,6 @@ static void reload_directory(gl_worker *w)
     LOG_I("directory reloaded from %s", w->cfg.directory_path);
 }
 
-/* decode: the flat bodies in their common forms (a JOB's header, every
- * SUBMIT from our clients) the quick way, as the broker does; anything
- * else, and every error with its reason, from proto_decode. */
-static int decode(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *arena,
-                  char *reason, size_t reason_len)
-{
-    if (proto_decode_flat(cmd, body, len, m, arena) == 0)
-        return 0;
-    return proto_decode(cmd, body, len, m, arena, reason, reason_len);
-}
-
-/* Decodes a JOB into j; strings land in the batch arena. */
-static void take_job(gl_worker *w, frame_msg *fm, const proto_msg *hdr, wjob *j)
-{
-    memset(j, 0, sizeof *j);
-    j->id = hdr->job;
-    void *client = arena_alloc(&w->batch_arena, hdr->client_len ? hdr->client_len : 1);
-    if (client)
-        memcpy(client, hdr->client, hdr->client_len);
-    j->client = client;
-    j->client_len = client ? hdr->client_len : 0;
-    j->origin = arena_strdup(&w->batch_arena, hdr->origin);
-    j->lane_alert = hdr->lane && strcmp(hdr->lane, "alert") == 0;
-    j->principal_role = hdr->role ? keys_role_parse(hdr->role) : 0;
-    j->principal_scope = hdr->scope;
-    j->cmd = fm->inner_cmd;
-    size_t len;
-    const void *body = frame_inner_body(fm, &len);
-    j->decode_err = decode(j->cmd, body, len, &j->msg, &w->batch_arena, j->reason,
-                           sizeof j->reason);
-}
-
 /* Guarantee 4: an alert never waits behind routine work. Alert-lane jobs
  * (alerts, responders' acts, updates, cancellations) go first, in their own
  * small transaction; the routine jobs of the same read follow in one group
@@ -157,8 +125,10 @@ static int run(gl_worker *w)
         if (timeout > 0)
             worker_grow_idle(w); /* --grow-ahead-mb: zeros ahead while nothing waits */
         zmq_pollitem_t item = {w->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, timeout) < 0 && errno != EINTR)
+        if (zmq_poll(&item, 1, worker_carried(w) ? 0 : timeout) < 0 && errno != EINTR)
             break;
+        if (worker_carried(w)) /* a message the last batch read and did not take (take.c) */
+            item.revents |= ZMQ_POLLIN;
 
         /* Group commit: whatever is waiting, up to the batch bound. */
         arena_reset(&w->batch_arena);
@@ -171,7 +141,7 @@ static int run(gl_worker *w)
         int reready = 0;
         while (item.revents & ZMQ_POLLIN && njobs < (size_t)w->cfg.batch) {
             frame_msg fm;
-            int rc = frame_recv(w->sock, 0, ZMQ_DONTWAIT, &fm);
+            int rc = worker_recv(w, &fm);
             if (rc == GL_EUNAVAILABLE) {
                 frame_close(&fm);
                 break;
@@ -182,12 +152,12 @@ static int run(gl_worker *w)
             size_t blen;
             const void *body = rc == 0 ? frame_body(&fm, &blen) : NULL;
             if (rc == 0)
-                rc = decode(fm.cmd, body, blen, &m, &w->batch_arena, reason, sizeof reason);
+                rc = worker_decode(fm.cmd, body, blen, &m, &w->batch_arena, reason, sizeof reason);
             if (rc != 0) {
                 log_limited(LOG_WARN, "broker-msg", "bad message from the broker: %s",
                             gl_strerror(rc));
             } else if (fm.cmd == PROTO_JOB) {
-                take_job(w, &fm, &m, &jobs[njobs++]);
+                worker_take_job(w, &fm, &m, &jobs[njobs++]);
             } else if (fm.cmd == PROTO_PRESENCE) {
                 int seen = 0;
                 for (struct team_seen *s = presence; s && !seen; s = s->next)

@@ -101,6 +101,10 @@ typedef struct gl_worker {
     detail_cache details;     /* detail.c */
     struct store_grow *grow;  /* grow.c: the data file written ahead (NULL: off) */
     int grow_failed;          /* grow.c: it could not start */
+    struct {                  /* take.c: the jobs the running batch took late */
+        struct wjob *jobs;    /* cfg.batch of them, made on first use */
+        size_t n;
+    } late;
 } gl_worker;
 
 /* A job as received, decoded. */
@@ -172,6 +176,10 @@ void worker_early_dispatch(gl_worker *w, wjob *jobs, size_t n);
  * jobs[0..n) that the alert was not filed after all (err: why), and sends
  * that at once. */
 void worker_early_withdraw(gl_worker *w, wjob *jobs, size_t n, int err);
+/* worker_early_dispatch_in is worker_early_dispatch looking in t (the
+ * batch's write transaction, before anything is written in it, for the
+ * alerts it took late: take.c); the outbox must be empty. */
+void worker_early_dispatch_in(gl_worker *w, store_txn *t, wjob *jobs, size_t n);
 
 /* delivery.c */
 /* worker_dispatch creates (or re-opens) the dispatch of ev to team with role,
@@ -388,5 +396,25 @@ void worker_index_settle(gl_worker *w);
 void worker_grow_idle(gl_worker *w);
 /* worker_grow_stop logs what the growing wrote and stops its thread. */
 void worker_grow_stop(gl_worker *w);
+
+/* take.c — receiving JOBs; what a batch takes while it holds the writer */
+/* worker_decode decodes a body from the broker (the flat forms the quick
+ * way, anything else and every error with its reason by proto_decode). */
+int worker_decode(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *arena,
+                  char *reason, size_t reason_len);
+/* worker_take_job makes j from a JOB (hdr: its decoded header); strings in
+ * the batch arena. */
+void worker_take_job(gl_worker *w, frame_msg *fm, const proto_msg *hdr, wjob *j);
+/* worker_recv is frame_recv(ZMQ_DONTWAIT) on the worker's socket, but gives
+ * first the message a batch read and did not take (worker_carried). */
+int worker_recv(gl_worker *w, frame_msg *fm);
+/* worker_carried: 1 while such a message waits (the loop must not sleep). */
+int worker_carried(const gl_worker *w);
+/* worker_take_late, for a batch of the alert lane (lane_alert; a routine
+ * batch takes nothing), reads the alert-lane JOBs waiting on the socket,
+ * without blocking, into w->late until w->late.n reaches room (at most
+ * --batch) or a message it does not take, which it keeps for worker_recv;
+ * nothing while such a message is kept. Returns how many it took. */
+size_t worker_take_late(gl_worker *w, int lane_alert, size_t room);
 
 #endif
