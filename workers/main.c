@@ -122,7 +122,7 @@ static int run(gl_worker *w)
             timeout = 0;
         else if ((long)(next_due_wall - wall) < timeout)
             timeout = (long)(next_due_wall - wall);
-        if (timeout > 0)
+        if (timeout > 0 && !worker_carried(w))
             worker_grow_idle(w); /* --grow-ahead-mb: zeros ahead while nothing waits */
         zmq_pollitem_t item = {w->sock, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, worker_carried(w) ? 0 : timeout) < 0 && errno != EINTR)
