@@ -4,12 +4,13 @@
  * The steps run on the store's own thread: each chunk is one empty write
  * transaction (the writer lock of every process), an fstat, one pwrite of
  * at most a chunk past the file's end, and the abort. The flushes run on a
- * thread of their own, which touches nothing of LMDB's but its file
- * descriptor, so LMDB's rule that a transaction and the map's resizing stay
- * on the store's thread holds. */
+ * thread of their own, which touches nothing of LMDB's (it flushes a
+ * descriptor of its own on the data file, open_own), so LMDB's rule that a
+ * transaction and the map's resizing stay on the store's thread holds. */
 #include "store_grow.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -53,8 +54,8 @@ static void *sync_main(void *arg)
         pthread_mutex_unlock(&g->mu);
         uint64_t t0 = clock_mono_us();
         /* Writes the zeros and the file's new size; a commit flushing at
-         * the same time shares the work. An error here is LMDB's to meet
-         * (its own flush fails the same way). */
+         * the same time shares the work. An error here is LMDB's to meet:
+         * its own flush, on its own descriptor (open_own), is told too. */
         if (fdatasync(g->fd) != 0)
             log_limited(LOG_WARN, "grow_sync", "store: grow-ahead: fdatasync: %s",
                         strerror(errno));
@@ -65,6 +66,38 @@ static void *sync_main(void *arg)
     }
     pthread_mutex_unlock(&g->mu);
     return NULL;
+}
+
+/* open_own opens the data file again, for the zeros and the thread's
+ * flushes: an open file description of its own, not LMDB's fd. Linux
+ * reports a failed write-back once to each description that flushes after
+ * it; through LMDB's descriptor, the thread's flush (which only logs) could
+ * take the report of an error in a commit's pages, and LMDB's flush in that
+ * commit, and store_commit's, would then succeed with the pages lost. On a
+ * description of its own the thread is told, and so is LMDB. Checked to
+ * be LMDB's file (device and inode). -1 when it cannot be opened. */
+static int open_own(MDB_env *env, unsigned flags, int lmdb_fd)
+{
+    const char *dir = NULL;
+    char path[4096];
+    struct stat a, b;
+    if (mdb_env_get_path(env, &dir) != 0 || !dir)
+        return -1;
+    int n = snprintf(path, sizeof path, (flags & MDB_NOSUBDIR) ? "%s" : "%s/data.mdb", dir);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return -1;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        LOG_W("store: grow-ahead: open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &a) != 0 || fstat(lmdb_fd, &b) != 0 || a.st_dev != b.st_dev ||
+        a.st_ino != b.st_ino) {
+        LOG_W("store: grow-ahead: %s is not the store's open data file", path);
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 int store_grow_open(store *s, uint64_t ahead, store_grow **out)
@@ -78,16 +111,22 @@ int store_grow_open(store *s, uint64_t ahead, store_grow **out)
     if (mdb_env_get_flags(s->env, &flags) != 0 || (flags & MDB_RDONLY) ||
         mdb_env_stat(s->env, &st) != 0 || mdb_env_get_fd(s->env, &fd) != 0)
         return GL_ESTORAGE;
+    int own = open_own(s->env, flags, fd);
+    if (own < 0)
+        return GL_ESTORAGE;
     store_grow *g = calloc(1, sizeof *g);
-    if (!g)
+    if (!g) {
+        close(own);
         return GL_EINTERNAL;
+    }
     g->s = s;
-    g->fd = fd;
+    g->fd = own;
     g->page = st.ms_psize;
     g->ahead = (ahead + g->page - 1) / g->page * g->page;
     /* calloc of this size maps zero pages: no memory until read. */
     g->zeros = calloc(1, STORE_GROW_CHUNK);
     if (!g->zeros || pthread_mutex_init(&g->mu, NULL) != 0) {
+        close(own);
         free(g->zeros);
         free(g);
         return GL_EINTERNAL;
@@ -102,6 +141,7 @@ int store_grow_open(store *s, uint64_t ahead, store_grow **out)
     if (rc != 0) {
         pthread_cond_destroy(&g->cv);
         pthread_mutex_destroy(&g->mu);
+        close(own);
         free(g->zeros);
         free(g);
         return GL_EINTERNAL;
@@ -279,6 +319,7 @@ void store_grow_close(store_grow **gp)
     pthread_join(g->thread, NULL);
     pthread_cond_destroy(&g->cv);
     pthread_mutex_destroy(&g->mu);
+    close(g->fd);
     free(g->zeros);
     free(g);
 }
