@@ -142,11 +142,15 @@ int store_open(const char *dir, const store_opts *opts, store **out)
         (!read_only && (rc = mdb_env_set_mapsize(s->env, map_size)) != 0))
         goto fail;
     /* MDB_NOTLS: a reader slot belongs to the transaction, not the thread,
-     * so one thread may hold several read transactions. MDB_NOMETASYNC
-     * (writers): the meta page is flushed by store_sync after the writer
-     * lock is released, and store_commit returns only once it is on disk
-     * (DESIGN.md §4.1; the reasoning is at store_commit). */
-    unsigned env_flags = MDB_NOTLS | (read_only ? MDB_RDONLY : MDB_NOMETASYNC);
+     * so one thread may hold several read transactions. By default LMDB's
+     * full sync: a commit returns once its pages and its meta page are on
+     * disk (DESIGN.md §4.1). With meta_after_lock, MDB_NOMETASYNC: the
+     * meta page is flushed by store_sync after the writer lock is
+     * released, and store_commit returns only once it is on disk (the
+     * reasoning is at store_sync). */
+    s->meta_after_lock = opts && opts->meta_after_lock && !read_only;
+    unsigned env_flags =
+        MDB_NOTLS | (read_only ? MDB_RDONLY : s->meta_after_lock ? MDB_NOMETASYNC : 0);
     if ((rc = mdb_env_open(s->env, dir, env_flags, 0600)) != 0)
         goto fail;
     int dead = 0;
@@ -301,11 +305,17 @@ static void txn_release(store_txn *t)
 }
 
 /* store_sync flushes the data file after a write transaction has
- * committed, outside LMDB's writer lock: the environment is opened with
- * MDB_NOMETASYNC, so mdb_txn_commit (under the lock) writes the dirty
- * pages, fdatasyncs them, and then writes the meta page through the plain
- * fd without a flush; the flush of the meta page is this one. Checked in
- * LMDB 0.9's mdb.c:
+ * committed, outside LMDB's writer lock. With meta_after_lock the
+ * environment is opened with MDB_NOMETASYNC, so mdb_txn_commit (under the
+ * lock) writes the dirty pages, fdatasyncs them, and then writes the meta
+ * page through the plain fd without a flush; the flush of the meta page is
+ * this one. (By default it runs only after a transaction that wrote
+ * nothing, when what it read may not be flushed yet: store_commit.)
+ * Measured, meta_after_lock bought no throughput, and an alert's FILED
+ * p99 under a routine flood went from 2.5 to 7 ms (bench/README.md,
+ * session 6): the alert worker's commit then waits on flushes of the
+ * routine worker's that no longer hold the lock. Checked in LMDB 0.9's
+ * mdb.c:
  *  - mdb_txn_commit: mdb_page_flush, then mdb_env_sync (skipped only with
  *    MDB_NOSYNC, not MDB_NOMETASYNC), then mdb_env_write_meta, then the
  *    unlock. The data pages are on disk before the meta page that points to
@@ -370,14 +380,28 @@ int store_commit(store_txn **tp)
         mdb_txn_abort(t->txn);
     } else {
         int rc = t->write ? store_fault("commit") : 0;
+        size_t id = t->write ? mdb_txn_id(t->txn) : 0;
         if (rc)
             mdb_txn_abort(t->txn);
         else
             rc = mdb_txn_commit(t->txn); /* frees the txn even when it fails */
         err = store_error(rc ? store_space_failed(t->s, rc) : 0, "commit");
-        /* On disk at return, also for a transaction that wrote nothing:
-         * what it read may be another process's commit not yet flushed. */
-        if (!err && t->write)
+        /* On disk at return, also for a transaction that wrote nothing.
+         * By default LMDB's full sync flushed a transaction that wrote
+         * (its pages, then its meta page through LMDB's O_DSYNC
+         * descriptor, a flush of that page alone). One that wrote nothing
+         * left the last transaction id below its own, and then what it
+         * read, transaction id - 1, may be another process's commit whose
+         * meta page is not flushed yet (being written, or flushed after
+         * the lock by a process with meta_after_lock). An id at or above
+         * its own means a transaction at least as new committed, and LMDB
+         * flushes a commit's pages before writing its meta page:
+         * everything it read was on disk by then. With meta_after_lock
+         * every write transaction flushes here (store_sync). */
+        MDB_envinfo info;
+        if (!err && t->write &&
+            (t->s->meta_after_lock || mdb_env_info(t->s->env, &info) != 0 ||
+             info.me_last_txnid < id))
             err = store_sync(t->s);
     }
     txn_release(t);

@@ -53,6 +53,7 @@ typedef struct store_opts {
     size_t map_max;    /* ceiling the map grows to when full; below map_size → map_size */
     size_t reserve;    /* bytes kept for alerts: see store_space_get */
     int read_only;     /* open an existing store for reading only (gridline fsck) */
+    int meta_after_lock; /* flush each commit's meta page after the writer lock: store_commit */
 } store_opts;
 
 /* store_open opens (creating if needed) the environment in directory dir

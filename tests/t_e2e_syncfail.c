@@ -79,7 +79,10 @@ static pid_t start_failing_worker(const char *lib)
     setenv("LD_PRELOAD", lib, 1);
     setenv("GL_FAILSYNC", trigger, 1);
     setenv("ASAN_OPTIONS", asan_opts, 1);
-    pid_t pid = tl_worker(&wf_env, "w1", NULL);
+    /* The flush after the lock is --meta-after-lock's (by default LMDB's
+     * full sync flushes the meta page under the lock). */
+    const char *const args[] = {"--meta-after-lock", NULL};
+    pid_t pid = tl_worker(&wf_env, "w1", args);
     unsetenv("LD_PRELOAD");
     unsetenv("GL_FAILSYNC");
     if (asan)

@@ -1,5 +1,8 @@
 /* Tests for the flush store_commit makes after LMDB's commit (store.c,
- * store_sync): every write commit flushes, also one that wrote nothing (a
+ * store_sync). By default LMDB's full sync flushes a commit that wrote, and
+ * store_sync runs only for a write transaction that wrote nothing while no
+ * other commit followed the one it read. With meta_after_lock
+ * (gridline-worker --meta-after-lock): every write commit flushes, also one that wrote nothing (a
  * batch of duplicates must not be answered before the first copy it found
  * is on disk), a read commit does not; a failed flush is a storage error,
  * after which the handle refuses every transaction, so nothing of this
@@ -88,6 +91,28 @@ static uint64_t find(store *s, const char *id)
     return seq;
 }
 
+/* The default: LMDB's full sync. */
+static void test_full_sync(store *s)
+{
+    store_txn *t = NULL;
+    syncs = 0;
+    gl_event a = request_event("full-a");
+    is_int(add_one(s, &a), 0, "full sync: an event is filed");
+    is_int(syncs, 0, "full sync: its commit needs no flush of its own (LMDB flushed it)");
+
+    syncs = 0;
+    is_int(store_begin(s, 1, &t), 0, "full sync: a write transaction");
+    uint64_t seq = 0;
+    is_int(store_event_find(t, "full-a", &seq), 0, "that only finds an existing id");
+    is_int(store_commit(&t), 0, "commits");
+    is_int(syncs, 1, "and flushes: what it read is the last commit, which may not be on disk yet");
+
+    syncs = 0;
+    is_int(store_begin(s, 0, &t), 0, "full sync: a read transaction");
+    is_int(store_commit(&t), 0, "ends");
+    is_int(syncs, 0, "without a flush");
+}
+
 static void test_every_write_commit_flushes(store *s)
 {
     store_txn *t = NULL;
@@ -157,6 +182,13 @@ int main(void)
     }
     atexit(cleanup);
     store_fault_hook = fault_hook;
+    test_full_sync(s);
+    store_close(&s);
+    store_opts after = {.map_size = (size_t)64 << 20, .meta_after_lock = 1};
+    if (store_open(dir, &after, &s) != 0) {
+        printf("Bail out! cannot open the store again with meta_after_lock\n");
+        return 1;
+    }
     test_every_write_commit_flushes(s);
     test_failed_flush(&s);
     store_fault_hook = NULL;

@@ -31,6 +31,7 @@ typedef struct worker_config {
     long map_max_mb;      /* the map grows up to this ceiling */
     long alert_reserve_mb; /* room kept for alerts: routine work is refused below it */
     int single_messages;  /* a DONE or DELIVER each, no BATCH (a broker before BATCH) */
+    int meta_after_lock;  /* --meta-after-lock (store_opts.meta_after_lock) */
     long grow_ahead_mb;   /* write the data file this far ahead of its pages (0: off) */
 } worker_config;
 
