@@ -91,45 +91,30 @@ static uint64_t find(store *s, const char *id)
     return seq;
 }
 
-/* The default: LMDB's full sync. */
-static void test_full_sync(store *s)
+/* The flushes store_commit makes, by default (LMDB's full sync) and with
+ * meta_after_lock. */
+static void test_commit_flushes(store *s, int after_lock, const char *id)
 {
+    const char *mode = after_lock ? "meta_after_lock" : "full sync";
     store_txn *t = NULL;
     syncs = 0;
-    gl_event a = request_event("full-a");
-    is_int(add_one(s, &a), 0, "full sync: an event is filed");
-    is_int(syncs, 0, "full sync: its commit needs no flush of its own (LMDB flushed it)");
+    gl_event a = request_event(id);
+    is_int(add_one(s, &a), 0, "%s: an event is filed", mode);
+    if (after_lock)
+        is_int(syncs, 1, "%s: its commit flushed once, after the lock", mode);
+    else
+        is_int(syncs, 0, "%s: its commit needs no flush of its own (LMDB flushed it)", mode);
 
     syncs = 0;
-    is_int(store_begin(s, 1, &t), 0, "full sync: a write transaction");
+    is_int(store_begin(s, 1, &t), 0, "%s: a write transaction", mode);
     uint64_t seq = 0;
-    is_int(store_event_find(t, "full-a", &seq), 0, "that only finds an existing id");
+    is_int(store_event_find(t, id, &seq), 0, "that only finds an existing id");
     is_int(store_commit(&t), 0, "commits");
-    is_int(syncs, 1, "and flushes: what it read is the last commit, which may not be on disk yet");
+    is_int(syncs, 1, "%s: and flushes: a duplicate is answered only once the first copy is on disk",
+           mode);
 
     syncs = 0;
-    is_int(store_begin(s, 0, &t), 0, "full sync: a read transaction");
-    is_int(store_commit(&t), 0, "ends");
-    is_int(syncs, 0, "without a flush");
-}
-
-static void test_every_write_commit_flushes(store *s)
-{
-    store_txn *t = NULL;
-    syncs = 0;
-    gl_event a = request_event("sync-a");
-    is_int(add_one(s, &a), 0, "an event is filed");
-    is_int(syncs, 1, "its commit flushed once");
-
-    syncs = 0;
-    is_int(store_begin(s, 1, &t), 0, "a write transaction");
-    uint64_t seq = 0;
-    is_int(store_event_find(t, "sync-a", &seq), 0, "that only finds an existing id");
-    is_int(store_commit(&t), 0, "commits");
-    is_int(syncs, 1, "and flushes all the same: a duplicate is answered only once the first copy is on disk");
-
-    syncs = 0;
-    is_int(store_begin(s, 0, &t), 0, "a read transaction");
+    is_int(store_begin(s, 0, &t), 0, "%s: a read transaction", mode);
     is_int(store_commit(&t), 0, "ends");
     is_int(syncs, 0, "without a flush");
 }
@@ -182,14 +167,14 @@ int main(void)
     }
     atexit(cleanup);
     store_fault_hook = fault_hook;
-    test_full_sync(s);
+    test_commit_flushes(s, 0, "full-a");
     store_close(&s);
     store_opts after = {.map_size = (size_t)64 << 20, .meta_after_lock = 1};
     if (store_open(dir, &after, &s) != 0) {
         printf("Bail out! cannot open the store again with meta_after_lock\n");
         return 1;
     }
-    test_every_write_commit_flushes(s);
+    test_commit_flushes(s, 1, "sync-a");
     test_failed_flush(&s);
     store_fault_hook = NULL;
     store_close(&s);
