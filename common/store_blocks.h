@@ -302,6 +302,16 @@ done:
  * databases settle_in moves) says at least min wait in it; *moved (if not
  * NULL) says how many moved. */
 int blk_settle(store *s, uint64_t (*waiting)(store_txn *t), size_t min, size_t max,
-               size_t *moved, int (*settle_in)(store_txn *t, size_t max, size_t *moved));
+               size_t *moved, int (*settle_in)(store_txn *t, size_t max, size_t *moved),
+               void (*warm_in)(store_txn *t, size_t max));
+
+/* blk_warm reads, in t (a read transaction will do), the pages a settle of
+ * up to max of d's staged entries will write: for each value among them,
+ * the key at or after its first staged entry and the one before it. It
+ * writes nothing and returns how many values it looked up. blk_settle
+ * calls warm_in (the user's calls of blk_warm), when given, in a read
+ * transaction before it takes the writer lock, for the next 256 settles
+ * after one that held the lock more than 20 ms (store_blocks.c). */
+int blk_warm(const blk_desc *d, store_txn *t, size_t max);
 
 #endif

@@ -38,6 +38,7 @@ extern const char *const store_db_names[DB_COUNT];
 struct store {
     MDB_env *env;
     int sync_failed;          /* a sync after a commit failed: every begin refuses (store.c) */
+    unsigned settle_warm;     /* settles left that read ahead first (store_blocks.c, blk_settle) */
     int meta_after_lock;      /* store_opts.meta_after_lock: MDB_NOMETASYNC (store_commit) */
     MDB_dbi dbi[DB_COUNT];
     size_t max_key;           /* min(mdb_env_get_maxkeysize, STORE_KEY_MAX) */

@@ -134,9 +134,14 @@ int ix_settle_in(store_txn *t, size_t max, size_t *moved)
     return blk_settle_in(&blocks, t, max, moved);
 }
 
+static void ix_warm_in(store_txn *t, size_t max)
+{
+    (void)blk_warm(&blocks, t, max);
+}
+
 int store_index_settle(store *s, size_t min, size_t max, size_t *moved)
 {
-    return blk_settle(s, store_index_recent_count, min, max, moved, ix_settle_in);
+    return blk_settle(s, store_index_recent_count, min, max, moved, ix_settle_in, ix_warm_in);
 }
 
 /* --- fsck --- */

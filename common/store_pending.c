@@ -292,7 +292,14 @@ static int settle_in(store_txn *t, size_t max, size_t *moved)
     return err;
 }
 
+/* warm_in reads what settle_in will write (blk_warm). */
+static void warm_in(store_txn *t, size_t max)
+{
+    (void)blk_warm(&pend_index, t, max);
+    (void)blk_warm(&board_index, t, max);
+}
+
 int store_pending_settle(store *s, size_t min, size_t max, size_t *moved)
 {
-    return blk_settle(s, store_pending_staged, min, max, moved, settle_in);
+    return blk_settle(s, store_pending_staged, min, max, moved, settle_in, warm_in);
 }
