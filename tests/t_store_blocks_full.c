@@ -51,30 +51,7 @@ static int ix_count(store *s, uint64_t *problems)
 /* The seqs of team t1 in "pending", through a reader. */
 static int pend_count(store *s)
 {
-    store_txn *t = NULL;
-    int n = 0, have = 1;
-    uint64_t from = 0, seq;
-    if (store_begin(s, 0, &t) != 0)
-        return -1;
-    pset_reader *r = malloc(sizeof *r);
-    if (!r) {
-        store_abort(&t);
-        return -1;
-    }
-    pset_reader_init(r, &pend_index, t, "t1", 2);
-    while (have) {
-        if (pset_reader_next(r, from, &have, &seq) != 0) {
-            n = -1;
-            break;
-        }
-        if (have) {
-            n++;
-            from = seq + 1;
-        }
-    }
-    free(r);
-    store_abort(&t);
-    return n;
+    return tl_store_pend_seqs(s, &pend_index, "t1", 2, NULL, 0);
 }
 
 int main(void)

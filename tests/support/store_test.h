@@ -87,6 +87,41 @@ static inline uint64_t tl_store_pending_recent(store *s)
     return tl_store_staged(s, store_pending_recent_count);
 }
 
+/* tl_store_pend_seqs reads name's seqs (n bytes) in d's blocks and own
+ * keys (pend_index: "pending"; board_index: the claim board), without the
+ * staging database, through a pset_reader, in order: how many, the first
+ * max of them into seqs (may be NULL), or -1. */
+static inline int tl_store_pend_seqs(store *s, const struct blk_desc *d, const char *name,
+                                     size_t n, uint64_t *seqs, size_t max)
+{
+    store_txn *t = NULL;
+    int count = 0, have = 1;
+    uint64_t from = 0, seq;
+    if (store_begin(s, 0, &t) != 0)
+        return -1;
+    pset_reader *r = malloc(sizeof *r);
+    if (!r) {
+        store_abort(&t);
+        return -1;
+    }
+    pset_reader_init(r, d, t, name, n);
+    while (have) {
+        if (pset_reader_next(r, from, &have, &seq) != 0) {
+            count = -1;
+            break;
+        }
+        if (have) {
+            if (seqs && (size_t)count < max)
+                seqs[count] = seq;
+            count++;
+            from = seq + 1;
+        }
+    }
+    free(r);
+    store_abort(&t);
+    return count;
+}
+
 /* tl_store_file_event files ev (its seq the store's next, else -1000) and
  * its first history entry ("filed" by a terminal) in t. */
 static inline int tl_store_file_event(store_txn *t, gl_event *ev)
