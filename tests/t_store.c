@@ -9,6 +9,7 @@
 #include "../common/store.h"
 #include "../common/store_fault.h"
 #include "tap.h"
+#include "support/store_test.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -85,20 +86,6 @@ static gl_event alert_event(const char *id)
     ev.state = GL_EV_FILED;
     ev.created_ms = 1718000000123ull;
     ev.updated_ms = 1718000000456ull;
-    return ev;
-}
-
-static gl_event request_event(const char *id)
-{
-    gl_event ev = {0};
-    ev.id = id;
-    ev.kind = GL_KIND_REQUEST;
-    ev.category = "repair";
-    ev.grid = "heping-g3";
-    ev.text = "楼道灯坏了";
-    ev.state = GL_EV_FILED;
-    ev.created_ms = 1718000001000ull;
-    ev.updated_ms = 1718000001000ull;
     return ev;
 }
 
@@ -204,8 +191,8 @@ static void test_events(store *s)
 
     is_int(store_begin(s, 1, &t), 0, "begin a write transaction");
     gl_event a = alert_event("01J0ALERT0000000000000000A");
-    gl_event b = request_event("01J0REQ00000000000000000B");
-    gl_event c = request_event("01J0REQ00000000000000000C");
+    gl_event b = tl_request_event("01J0REQ00000000000000000B");
+    gl_event c = tl_request_event("01J0REQ00000000000000000C");
     is_int(store_event_add(t, &a), 0, "add an alert");
     is_int(store_event_add(t, &b), 0, "add a request");
     is_int(store_event_add(t, &c), 0, "add another request");
@@ -252,10 +239,10 @@ static void test_events(store *s)
 
     /* A repeated id: refused, nothing written, the transaction goes on. */
     is_int(store_begin(s, 1, &t), 0, "begin");
-    gl_event again = request_event("01J0ALERT0000000000000000A");
+    gl_event again = tl_request_event("01J0ALERT0000000000000000A");
     is_int(store_event_add(t, &again), GL_EBADSTATE, "a second add of the same id is refused");
     is_int(again.seq, 0, "the refused event got no seq");
-    gl_event d = request_event("01J0REQ00000000000000000D");
+    gl_event d = tl_request_event("01J0REQ00000000000000000D");
     is_int(store_event_add(t, &d), 0, "the same transaction can still add another event");
     is_int(d.seq, 4, "which gets the next seq");
     is_int(store_commit(&t), 0, "commit");
@@ -272,7 +259,7 @@ static void test_events(store *s)
     memset(long_id, 'x', sizeof long_id - 1);
     long_id[sizeof long_id - 1] = '\0';
     is_int(store_begin(s, 1, &t), 0, "begin");
-    gl_event bad = request_event(long_id);
+    gl_event bad = tl_request_event(long_id);
     is_int(store_event_add(t, &bad), GL_EBADFIELD, "an id longer than an LMDB key is refused");
     bad.id = "";
     is_int(store_event_add(t, &bad), GL_EBADFIELD, "an empty id is refused");
@@ -287,7 +274,7 @@ static void test_events(store *s)
     got.team = "heping-g3-team";
     got.updated_ms = 1718000009999ull;
     is_int(store_event_put(t, &got), 0, "put the accepted request");
-    gl_event ghost = request_event("ghost");
+    gl_event ghost = tl_request_event("ghost");
     ghost.seq = 99;
     is_int(store_event_put(t, &ghost), GL_ENOTFOUND, "put of an unknown seq");
     gl_event moved = got;
@@ -306,7 +293,7 @@ static void test_events(store *s)
 
     /* Abort leaves nothing, and does not use up a seq. */
     is_int(store_begin(s, 1, &t), 0, "begin");
-    gl_event gone = request_event("01J0REQ0000000000000ABORT");
+    gl_event gone = tl_request_event("01J0REQ0000000000000ABORT");
     is_int(store_event_add(t, &gone), 0, "add inside a transaction to abort");
     store_abort(&t);
     ok(t == NULL, "abort clears the handle");
@@ -317,7 +304,7 @@ static void test_events(store *s)
            "the aborted event is not there");
     is_int(store_event_get(t, 5, &got, &arena), GL_ENOTFOUND, "nor its seq");
     store_abort(&t);
-    gl_event e = request_event("01J0REQ00000000000000000E");
+    gl_event e = tl_request_event("01J0REQ00000000000000000E");
     is_int(add_one(s, &e), 0, "add after the abort");
     is_int(e.seq, 5, "gets seq 5: seqs stay dense");
     arena_free(&arena);
@@ -575,7 +562,7 @@ static void test_reopen(const char *dir)
     store_history_list(t, 1, collect_history, &h);
     is_int(h.n, 4, "history survives");
     store_abort(&t);
-    gl_event f = request_event("01J0REQ00000000000000000F");
+    gl_event f = tl_request_event("01J0REQ00000000000000000F");
     is_int(add_one(s, &f), 0, "add after reopening");
     is_int(f.seq, 6, "seq continues at 6");
     store_close(&s);
@@ -605,7 +592,7 @@ static int write_events(const char *dir, const char *prefix, int total, int batc
             return 11;
         for (int i = 0; i < batch; i++) {
             snprintf(id, sizeof id, "%s-%d", prefix, done + i);
-            gl_event ev = request_event(id);
+            gl_event ev = tl_request_event(id);
             if (store_event_add(t, &ev))
                 return 12;
         }
@@ -749,7 +736,7 @@ static void test_kill9(const char *dir)
            "round %zu: whole transactions only (%d events, %llu in all)", round, present,
            (unsigned long long)st.events);
         before = st.events;
-        gl_event after = request_event(prefix);
+        gl_event after = tl_request_event(prefix);
         is_int(add_one(s, &after), 0, "round %zu: writing works after the kill", round);
         before++;
         store_close(&s);
@@ -761,7 +748,7 @@ static void test_kill9(const char *dir)
 static void test_map_resized(const char *dir)
 {
     store *s = open_or_bail(dir, 1 << 20);
-    gl_event first = request_event("first");
+    gl_event first = tl_request_event("first");
     is_int(add_one(s, &first), 0, "a 1 MiB store takes an event");
     store_txn *held = NULL;
     is_int(store_begin(s, 0, &held), 0, "hold a read transaction open");
@@ -780,7 +767,7 @@ static void test_map_resized(const char *dir)
         for (int i = 0; i < 800; i++) {
             char id[32];
             snprintf(id, sizeof id, "big-%d", i);
-            gl_event ev = request_event(id);
+            gl_event ev = tl_request_event(id);
             ev.text = text;
             if (store_event_add(t, &ev))
                 _exit(12);
@@ -805,7 +792,7 @@ static void test_map_resized(const char *dir)
     store_get_stats(t, &st);
     ok(st.map_size > (1u << 20), "the map grew (%llu bytes)", (unsigned long long)st.map_size);
     store_abort(&t);
-    gl_event more = request_event("more");
+    gl_event more = tl_request_event("more");
     is_int(add_one(s, &more), 0, "and writes");
     arena_free(&arena);
     store_close(&s);
@@ -824,7 +811,7 @@ static int fault_hook(const char *op)
 static void test_faults(const char *dir)
 {
     store *s = open_or_bail(dir, 0);
-    gl_event a = request_event("fault-a");
+    gl_event a = tl_request_event("fault-a");
     is_int(add_one(s, &a), 0, "add an event");
     store_stats before = stats_of(s);
     store_txn *t = NULL;
@@ -833,7 +820,7 @@ static void test_faults(const char *dir)
     store_fault_hook = fault_hook;
     fault_op = "commit";
     fault_rc = MDB_MAP_FULL;
-    gl_event b = request_event("fault-b");
+    gl_event b = tl_request_event("fault-b");
     is_int(store_begin(s, 1, &t), 0, "begin");
     is_int(store_event_add(t, &b), 0, "add");
     gl_dispatch d = make_dispatch(b.seq, "team-x", GL_DS_PENDING, 7000);
@@ -861,7 +848,7 @@ static void test_faults(const char *dir)
     is_int(store_begin(s, 0, &t), 0, "begin");
     is_int(store_event_find(t, "fault-b", &seq), GL_ENOTFOUND, "the failed event is not there");
     store_abort(&t);
-    gl_event c = request_event("fault-c");
+    gl_event c = tl_request_event("fault-c");
     is_int(add_one(s, &c), 0, "the next transaction commits");
     is_int(c.seq, a.seq + 1, "with the next seq");
     store_close(&s);
@@ -881,7 +868,7 @@ static void test_tiny_map(const char *dir)
         for (int i = 0; i < 5 && !err; i++) {
             char id[32];
             snprintf(id, sizeof id, "tiny-%d", committed + i);
-            gl_event ev = request_event(id);
+            gl_event ev = tl_request_event(id);
             ev.text = text;
             err = store_event_add(t, &ev);
         }

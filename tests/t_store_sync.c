@@ -50,20 +50,6 @@ static int fault_hook(const char *op)
     return sync_rc;
 }
 
-static gl_event request_event(const char *id)
-{
-    gl_event ev = {0};
-    ev.id = id;
-    ev.kind = GL_KIND_REQUEST;
-    ev.category = "repair";
-    ev.grid = "heping-g3";
-    ev.text = "楼道灯坏了";
-    ev.state = GL_EV_FILED;
-    ev.created_ms = 1718000001000ull;
-    ev.updated_ms = 1718000001000ull;
-    return ev;
-}
-
 /* add_one files ev in a transaction of its own: 0 or the first error. */
 static int add_one(store *s, gl_event *ev)
 {
@@ -98,7 +84,7 @@ static void test_commit_flushes(store *s, int after_lock, const char *id)
     const char *mode = after_lock ? "meta_after_lock" : "full sync";
     store_txn *t = NULL;
     syncs = 0;
-    gl_event a = request_event(id);
+    gl_event a = tl_request_event(id);
     is_int(add_one(s, &a), 0, "%s: an event is filed", mode);
     if (after_lock)
         is_int(syncs, 1, "%s: its commit flushed once, after the lock", mode);
@@ -127,13 +113,13 @@ static void test_failed_flush(store **sp)
     ok(a != 0, "sync-a is stored");
 
     sync_rc = EIO;
-    gl_event b = request_event("sync-b");
+    gl_event b = tl_request_event("sync-b");
     is_int(add_one(s, &b), GL_ESTORAGE, "a flush failing with EIO after the commit is a storage error");
     sync_rc = 0;
     is_int(store_begin(s, 1, &t), GL_ESTORAGE, "then the handle refuses a write transaction");
     ok(t == NULL, "and gives none");
     is_int(store_begin(s, 0, &t), GL_ESTORAGE, "and a read transaction");
-    gl_event c = request_event("sync-c");
+    gl_event c = tl_request_event("sync-c");
     is_int(add_one(s, &c), GL_ESTORAGE, "so no later batch of this process can call sync-b filed");
 
     store_close(sp);
@@ -152,7 +138,7 @@ static void test_failed_flush(store **sp)
     is_int(store_begin(s, 1, &t), GL_ESTORAGE, "and the handle refuses from then on");
     store_close(sp);
     is_int(tl_store_reopen(dir, sp), 0, "until the store is opened again");
-    gl_event d = request_event("sync-d");
+    gl_event d = tl_request_event("sync-d");
     is_int(add_one(*sp, &d), 0, "which files again");
     is_int(find(*sp, "sync-d"), a + 3, "with the next seq");
 }

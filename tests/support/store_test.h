@@ -87,6 +87,22 @@ static inline uint64_t tl_store_pending_recent(store *s)
     return tl_store_staged(s, store_pending_recent_count);
 }
 
+/* tl_request_event is a routine request (a repair in heping-g3, filed)
+ * with id. */
+static inline gl_event tl_request_event(const char *id)
+{
+    gl_event ev = {0};
+    ev.id = id;
+    ev.kind = GL_KIND_REQUEST;
+    ev.category = "repair";
+    ev.grid = "heping-g3";
+    ev.text = "楼道灯坏了";
+    ev.state = GL_EV_FILED;
+    ev.created_ms = 1718000001000ull;
+    ev.updated_ms = 1718000001000ull;
+    return ev;
+}
+
 /* tl_store_pend_seqs reads name's seqs (n bytes) in d's blocks and own
  * keys (pend_index: "pending"; board_index: the claim board), without the
  * staging database, through a pset_reader, in order: how many, the first
