@@ -357,10 +357,10 @@ int blk_settle(store *s, uint64_t (*waiting)(store_txn *t), size_t min, size_t m
             warm_in(t, max);
         store_abort(&t);
     }
-    uint64_t began = clock_mono_us();
     int err = store_begin(s, 1, &t);
     if (err)
         return err;
+    uint64_t began = clock_mono_us(); /* the lock held, not waited for */
     if (waiting(t) < min) {
         store_abort(&t); /* settled meanwhile by another worker */
         return 0;
