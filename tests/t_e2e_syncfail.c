@@ -109,15 +109,7 @@ int main(void)
         printf("Bail out! the worker did not come up\n");
         return 1;
     }
-    client_opts_init(&wf_opts);
-    wf_opts.timeout_ms = 3000;
-    client_opts strict_opts;
-    client_opts_init(&strict_opts);
-    strict_opts.timeout_ms = 5000;
-    strict_opts.retries = 0;
-    if (client_open(&wf_terminal, wf_env.intake, &wf_opts, NULL, 0) != 0 ||
-        client_open(&wf_responder, wf_env.responders, &wf_opts, NULL, 0) != 0 ||
-        client_open(&strict, wf_env.intake, &strict_opts, NULL, 0) != 0) {
+    if (wf_open_clients(&strict) != 0) {
         printf("Bail out! cannot open the clients\n");
         return 1;
     }

@@ -129,6 +129,26 @@ static inline int wf_write_county(const wf_limits *lim, size_t nlim, const wf_pl
 
 /* ---- the service ------------------------------------------------------------ */
 
+/* wf_open_clients opens the terminal and the responder clients on the
+ * service of wf_env (a 3 s timeout) and, with strict not NULL, a second
+ * terminal that does not retry (5 s timeout), to see a first answer as it
+ * is. 0, or -1. */
+static inline int wf_open_clients(client **strict)
+{
+    client_opts_init(&wf_opts);
+    wf_opts.timeout_ms = 3000;
+    if (client_open(&wf_terminal, wf_env.intake, &wf_opts, NULL, 0) != 0 ||
+        client_open(&wf_responder, wf_env.responders, &wf_opts, NULL, 0) != 0)
+        return -1;
+    if (!strict)
+        return 0;
+    client_opts strict_opts;
+    client_opts_init(&strict_opts);
+    strict_opts.timeout_ms = 5000;
+    strict_opts.retries = 0;
+    return client_open(strict, wf_env.intake, &strict_opts, NULL, 0) != 0 ? -1 : 0;
+}
+
 /* wf_start starts the broker and nworkers workers (with worker_extra, NULL or
  * NULL-terminated), waits until a worker answers, and opens the terminal and
  * the responder clients. 0, or -1. */
@@ -142,12 +162,7 @@ static inline int wf_start(int nworkers, const char *const worker_extra[])
     }
     if (tl_wait_workers(&wf_env, 10000) != 0)
         return -1;
-    client_opts_init(&wf_opts);
-    wf_opts.timeout_ms = 3000;
-    if (client_open(&wf_terminal, wf_env.intake, &wf_opts, NULL, 0) != 0 ||
-        client_open(&wf_responder, wf_env.responders, &wf_opts, NULL, 0) != 0)
-        return -1;
-    return 0;
+    return wf_open_clients(NULL);
 }
 
 /* wf_submit files an event from WF_TERMINAL with WF_CONTACT as the
