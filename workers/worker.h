@@ -50,6 +50,8 @@ typedef struct out_msg {
                              must become an error if the commit fails */
     const gl_event *filed; /* a FILED of a new event: logged once it is sent */
     int queued;           /* sent by worker_flush: goes in its BATCH (batchmsg.c) */
+    uint64_t rid;         /* DONE: the request's rid and event id, for the ERROR */
+    const char *id;       /* a durable reply becomes when the commit fails */
 } out_msg;
 
 typedef struct outbox {
