@@ -400,6 +400,15 @@ void worker_grow_idle(gl_worker *w);
 /* worker_grow_stop logs what the growing wrote and stops its thread. */
 void worker_grow_stop(gl_worker *w);
 
+/* leave.c — a worker whose store failed leaves */
+/* The exit status of a worker that left after a failed flush of the store
+ * (EX_TEMPFAIL): a supervisor restarts it. 1 and 2 are start-up failures. */
+#define WORKER_EXIT_STORE_FAILED 75
+/* worker_leave, once store_failed(w->st) and the loop has stopped taking
+ * work: says BYE to the broker, lets the socket linger a bounded time for
+ * the last replies and BYE, and logs why the worker leaves. */
+void worker_leave(gl_worker *w);
+
 /* take.c — receiving JOBs; what a batch takes while it holds the writer */
 /* worker_decode decodes a body from the broker (the flat forms the quick
  * way, anything else and every error with its reason by proto_decode). */
