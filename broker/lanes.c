@@ -720,6 +720,15 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
                 b->workers[i]->last_heard_ms = clock_mono_ms();
         return;
     }
+    if (fm->cmd == PROTO_BYE) {
+        /* The worker is leaving (its store failed): its in-flight jobs go
+         * to the others now, not after liveness heartbeats of silence. A
+         * BYE from a connection that is not a worker is ignored. */
+        int index;
+        if (w && worker_find(b, ident, len, &index))
+            worker_remove(b, index, "it said BYE");
+        return;
+    }
     switch (fm->cmd) {
     case PROTO_READY:
         on_ready(b, fm, &m);

@@ -259,6 +259,13 @@ int store_begin(store *s, int write, store_txn **out)
             break;
         }
     }
+    if (rc == MDB_PANIC && !s->sync_failed) {
+        /* LMDB's own flush of a meta page failed: the environment is
+         * unusable for this process, as after a failed store_sync. */
+        s->sync_failed = rc;
+        LOG_E("store: the environment is marked failed (%s); this process's store refuses "
+              "every transaction from now on", mdb_strerror(rc));
+    }
     if (rc)
         return store_error(rc, write ? "begin write" : "begin read");
 
@@ -360,8 +367,14 @@ static int store_sync(store *s)
         return 0;
     s->sync_failed = rc;
     LOG_E("store: the flush after a commit failed: %s; this process's store refuses every "
-          "transaction from now on (check the disk, then restart it)", mdb_strerror(rc));
+          "transaction from now on (check the disk; the process must be restarted)",
+          mdb_strerror(rc));
     return GL_ESTORAGE;
+}
+
+int store_failed(const store *s)
+{
+    return s ? s->sync_failed : 0;
 }
 
 int store_commit(store_txn **tp)

@@ -87,6 +87,15 @@ int store_begin(store *s, int write, store_txn **out);
  * returns GL_ESTORAGE until the store is closed and opened again. */
 int store_commit(store_txn **t);
 
+/* store_failed returns why this handle refuses every transaction — the
+ * error (an errno, or LMDB's MDB_PANIC) of a flush after a commit that
+ * failed, or of an environment LMDB marked fatal after its meta page's
+ * write failed — or 0 while it works. What the process holds of the store
+ * may then not be on disk: a long-running process should leave and be
+ * restarted, to read the store as it is on disk (gridline-worker exits
+ * with status 75). */
+int store_failed(const store *s);
+
 /* store_abort discards and frees *t; NULL is accepted. */
 void store_abort(store_txn **t);
 

@@ -19,6 +19,7 @@
 #include "support/store_test.h"
 
 #include <errno.h>
+#include <lmdb.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,9 +42,12 @@ static void cleanup(void)
 
 static int sync_rc;   /* what the "sync" step returns; 0: it runs */
 static int syncs;     /* "sync" steps reached */
+static int begin_rc;  /* what the "begin" step returns; 0: it runs */
 
 static int fault_hook(const char *op)
 {
+    if (strcmp(op, "begin") == 0)
+        return begin_rc;
     if (strcmp(op, "sync") != 0)
         return 0;
     syncs++;
@@ -111,11 +115,13 @@ static void test_failed_flush(store **sp)
     store_txn *t = NULL;
     uint64_t a = find(s, "sync-a");
     ok(a != 0, "sync-a is stored");
+    is_int(store_failed(s), 0, "store_failed: 0 while the handle works");
 
     sync_rc = EIO;
     gl_event b = tl_request_event("sync-b");
     is_int(add_one(s, &b), GL_ESTORAGE, "a flush failing with EIO after the commit is a storage error");
     sync_rc = 0;
+    is_int(store_failed(s), EIO, "store_failed says why the handle failed (EIO)");
     is_int(store_begin(s, 1, &t), GL_ESTORAGE, "then the handle refuses a write transaction");
     ok(t == NULL, "and gives none");
     is_int(store_begin(s, 0, &t), GL_ESTORAGE, "and a read transaction");
@@ -141,6 +147,17 @@ static void test_failed_flush(store **sp)
     gl_event d = tl_request_event("sync-d");
     is_int(add_one(*sp, &d), 0, "which files again");
     is_int(find(*sp, "sync-d"), a + 3, "with the next seq");
+
+    /* LMDB marks the environment failed (MDB_PANIC) when its own write of
+     * a meta page fails: the handle is failed as after its own flush. */
+    begin_rc = MDB_PANIC;
+    is_int(store_begin(*sp, 1, &t), GL_ESTORAGE, "an environment LMDB marked failed refuses");
+    begin_rc = 0;
+    is_int(store_failed(*sp), MDB_PANIC, "and store_failed says so (MDB_PANIC)");
+    is_int(store_begin(*sp, 0, &t), GL_ESTORAGE, "the handle refuses from then on");
+    store_close(sp);
+    is_int(tl_store_reopen(dir, sp), 0, "until the store is opened again");
+    is_int(store_failed(*sp), 0, "reopened, it works");
 }
 
 int main(void)

@@ -74,6 +74,8 @@ int worker_out_reply(gl_worker *w, const wjob *j, const proto_msg *m, int durabl
     o->body = body;
     o->body_len = len;
     o->durable = durable;
+    o->rid = m->rid;
+    o->id = m->ev.id;
     return 0;
 }
 
@@ -202,6 +204,8 @@ void worker_flush(gl_worker *w, int ok, int err)
             m.cmd = PROTO_ERROR;
             m.code = (uint32_t)-err;
             m.reason = gl_strerror(err);
+            m.rid = o->rid; /* a terminal matches the ERROR to its request (§3.4) */
+            m.ev.id = o->id;
             size_t len;
             void *body = encode_body(w, &m, &len);
             if (!body)

@@ -100,6 +100,8 @@ static void run_alerts_first(gl_worker *w, wjob *jobs, size_t n)
             jobs[front++] = alert;
         }
     worker_run_batch(w, jobs, nalert);
+    if (store_failed(w->st))
+        return; /* the routine jobs go back to the broker unanswered (worker_leave) */
     worker_run_batch(w, jobs + nalert, n - nalert);
 }
 
@@ -110,7 +112,7 @@ static int run(gl_worker *w)
         return GL_EINTERNAL;
     uint64_t next_due_wall = clock_wall_ms();
     uint64_t next_stats = clock_mono_ms() + 60000;
-    while (!worker_stop_flag) {
+    while (!worker_stop_flag && !store_failed(w->st)) {
         watchdog_progress();
         if (worker_reload_flag) {
             worker_reload_flag = 0;
@@ -178,6 +180,8 @@ static int run(gl_worker *w)
             njobs = worker_answer_queries(w, jobs, njobs);
         if (njobs)
             run_alerts_first(w, jobs, njobs);
+        if (store_failed(w->st))
+            break; /* answered; take nothing more (worker_leave) */
         if (njobs)
             worker_index_settle(w); /* after the batch, never before an alert */
         for (struct team_seen *s = presence; s; s = s->next)
@@ -234,8 +238,9 @@ static int run(gl_worker *w)
     free(jobs);
     worker_scores_free(w);
     worker_grow_stop(w);
-    return 0;
+    return store_failed(w->st) ? GL_ESTORAGE : 0;
 }
+
 
 int main(int argc, char **argv)
 {
@@ -281,7 +286,12 @@ int main(int argc, char **argv)
                         "and history. Run two or more against one store.\n"
                         "When the map reaches --map-max-mb less --alert-reserve-mb, or the disk has\n"
                         "less than --alert-reserve-mb free, routine work is refused (storage_full)\n"
-                        "while alerts and acknowledgements are still stored from the reserve.");
+                        "while alerts and acknowledgements are still stored from the reserve.\n"
+                        "Exit status: 0 stopped (SIGTERM, SIGINT), 1 could not start (or failed),\n"
+                        "2 bad options, 75 a flush of the store failed: that commit's jobs were\n"
+                        "answered with storage_error, the rest handed back to the broker (BYE). Run\n"
+                        "it under a supervisor that restarts it (systemd Restart=on-failure):\n"
+                        "restarted, it reads the store as it is on disk.");
     if (rc == 1)
         return 0;
     if (rc != 0)
@@ -382,7 +392,10 @@ int main(int argc, char **argv)
               w.cfg.directory_path);
         if (watchdog_start(w.ctx, w.cfg.broker_ep, w.cfg.heartbeat_ms, w.cfg.liveness) != 0)
             LOG_W("no watchdog thread: a wait for the store's lock may look like a stall");
-        status = run(&w) == 0 ? 0 : 1;
+        rc = run(&w);
+        if (rc == GL_ESTORAGE)
+            worker_leave(&w);
+        status = rc == 0 ? 0 : rc == GL_ESTORAGE ? WORKER_EXIT_STORE_FAILED : 1;
         watchdog_stop();
     }
     LOG_I("stopping: %llu events filed in this run", (unsigned long long)w.counters.filed);

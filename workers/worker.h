@@ -50,6 +50,8 @@ typedef struct out_msg {
                              must become an error if the commit fails */
     const gl_event *filed; /* a FILED of a new event: logged once it is sent */
     int queued;           /* sent by worker_flush: goes in its BATCH (batchmsg.c) */
+    uint64_t rid;         /* DONE: the request's rid and event id, for the ERROR */
+    const char *id;       /* a durable reply becomes when the commit fails */
 } out_msg;
 
 typedef struct outbox {
@@ -397,6 +399,15 @@ void worker_index_settle(gl_worker *w);
 void worker_grow_idle(gl_worker *w);
 /* worker_grow_stop logs what the growing wrote and stops its thread. */
 void worker_grow_stop(gl_worker *w);
+
+/* leave.c — a worker whose store failed leaves */
+/* The exit status of a worker that left after a failed flush of the store
+ * (EX_TEMPFAIL): a supervisor restarts it. 1 and 2 are start-up failures. */
+#define WORKER_EXIT_STORE_FAILED 75
+/* worker_leave, once store_failed(w->st) and the loop has stopped taking
+ * work: says BYE to the broker, lets the socket linger a bounded time for
+ * the last replies and BYE, and logs why the worker leaves. */
+void worker_leave(gl_worker *w);
 
 /* take.c — receiving JOBs; what a batch takes while it holds the writer */
 /* worker_decode decodes a body from the broker (the flat forms the quick

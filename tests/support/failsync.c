@@ -9,9 +9,16 @@
  * page long at an offset within the first two pages (LMDB 0.9 with
  * MDB_NOMETASYNC writes it through the data file's descriptor). LMDB
  * writes through pwrite and writev (liblmdb's imports), so those two are
- * watched. */
+ * watched.
+ *
+ * When $GL_FAILSYNC_HOLD names a file as well, the failing flush first
+ * creates that file and waits (at most 30 s) until the test removes it: the
+ * test sees the worker inside the flush, and can hand it more work that
+ * must then go to another worker. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <time.h>
 #include <stdlib.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -50,6 +57,14 @@ int fdatasync(int fd)
         *(void **)&real = dlsym(RTLD_NEXT, "fdatasync");
     const char *trigger = getenv("GL_FAILSYNC");
     if (fd == meta_fd && trigger && unlink(trigger) == 0) {
+        const char *hold = getenv("GL_FAILSYNC_HOLD");
+        int held = hold ? open(hold, O_WRONLY | O_CREAT, 0600) : -1;
+        if (held >= 0) {
+            close(held);
+            struct timespec tick = {0, 10 * 1000 * 1000};
+            for (int i = 0; i < 3000 && access(hold, F_OK) == 0; i++)
+                nanosleep(&tick, NULL);
+        }
         errno = EIO;
         return -1;
     }
