@@ -241,7 +241,6 @@ static int run(gl_worker *w)
     return store_failed(w->st) ? GL_ESTORAGE : 0;
 }
 
-
 int main(int argc, char **argv)
 {
     gl_worker w;
