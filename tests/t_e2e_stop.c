@@ -3,9 +3,13 @@
  * watchdog thread's sleep (a whole heartbeat, 1 s by default), and a
  * SIGTERM taken by that thread left the main loop asleep until its poll
  * timed out (half a heartbeat). With a 10 s heartbeat either made the
- * stop take seconds. */
+ * stop take seconds. A stopped worker says BYE: the broker forgets it at
+ * once, not after liveness heartbeats of silence (30 s here), so the jobs
+ * it had not read go to the other workers at once. */
 #include "../common/clock.h"
+#include "../proto/client.h"
 #include "support/testlib.h"
+#include "support/workflow.h"
 #include "tap.h"
 
 #include <signal.h>
@@ -29,12 +33,28 @@ static long stop_ms(pid_t pid, int *status)
     return -1;
 }
 
+/* workers_lost reads the broker's STATUS counter; UINT64_MAX when it cannot. */
+static uint64_t workers_lost(client *term)
+{
+    gl_arena arena = {0};
+    proto_msg m;
+    uint64_t v = UINT64_MAX;
+    if (client_status(term, &m, &arena) == 0 &&
+        wf_figure_u64(m.broker_figures, m.broker_figures_len, "counters.workers_lost", &v) != 0)
+        v = UINT64_MAX;
+    arena_free(&arena);
+    return v;
+}
+
 int main(void)
 {
     tl_env env;
     tl_setup(&env, "stop");
     const char *slow[] = {"--heartbeat-ms", "10000", NULL};
-    pid_t b = tl_broker(&env, NULL);
+    /* The broker's liveness too is 3 × 10 s: only a BYE makes it forget a
+     * worker within the test. */
+    const char *broker_slow[] = {"--heartbeat-ms", "10000", NULL};
+    pid_t b = tl_broker(&env, broker_slow);
     pid_t w1 = tl_worker(&env, "w1", slow);
     pid_t w2 = tl_worker(&env, "w2", slow);
     if (tl_wait_workers(&env, 10000) != 0) {
@@ -43,8 +63,18 @@ int main(void)
     }
     /* Both are now in their loops, the watchdog threads asleep for 10 s. */
     tl_sleep_ms(300);
+    client *term = NULL;
+    client_open(&term, env.intake, NULL, NULL, 0);
+    ok(term && workers_lost(term) == 0, "the broker has lost no worker yet");
     int s1 = -1, s2 = -1;
-    long ms1 = stop_ms(w1, &s1), ms2 = stop_ms(w2, &s2);
+    long ms1 = stop_ms(w1, &s1);
+    /* Only w1's BYE can make the broker count it lost within 2 s. */
+    uint64_t lost = UINT64_MAX;
+    for (int i = 0; i < 100 && (lost = workers_lost(term)) != 1; i++)
+        tl_sleep_ms(20);
+    is_int((int)lost, 1, "the broker forgets the stopped worker at once (it said BYE)");
+    client_close(&term);
+    long ms2 = stop_ms(w2, &s2);
     diag("the workers stopped in %ld and %ld ms", ms1, ms2);
     ok(ms1 >= 0 && WIFEXITED(s1) && WEXITSTATUS(s1) == 0 && ms2 >= 0 && WIFEXITED(s2) &&
            WEXITSTATUS(s2) == 0,

@@ -14,22 +14,37 @@
  * (batch.c) and the loop has taken nothing after it (main.c). BYE tells the
  * broker to hand the jobs this worker holds unanswered — read but not
  * worked, or still on their way — to the other workers at once, instead of
- * after liveness heartbeats of silence (PROTOCOL.md §6). */
+ * after liveness heartbeats of silence (PROTOCOL.md §6). A worker stopped
+ * by SIGTERM or SIGINT says BYE too (worker_say_bye): the jobs it read and
+ * did not work go to the others at once. */
 #include "worker.h"
 
 #include <string.h>
 
 #include "../common/log.h"
 
-void worker_leave(gl_worker *w)
+/* A stop waits at most this long for the last messages to reach the
+ * broker (a live one takes them in well under a millisecond). */
+#define BYE_LINGER_MAX_MS 2000
+
+void worker_say_bye(gl_worker *w)
 {
     static const unsigned char empty_map = 0x80;
+    if (!w->sock)
+        return;
     frame_send(w->sock, NULL, 0, PROTO_BYE, &empty_map, 1, 0, NULL, 0, ZMQ_DONTWAIT);
     /* The socket was made with LINGER 0: its last replies and BYE might be
-     * dropped at close. Long enough for them to go out, and no longer: the
-     * exit never hangs on a broker that is gone. */
+     * dropped at close. Long enough for them to go out to a live broker,
+     * and no longer: a stop never hangs on a broker that is gone. */
     int linger = (int)(w->cfg.heartbeat_ms * w->cfg.liveness);
+    if (linger > BYE_LINGER_MAX_MS)
+        linger = BYE_LINGER_MAX_MS;
     zmq_setsockopt(w->sock, ZMQ_LINGER, &linger, sizeof linger);
+}
+
+void worker_leave(gl_worker *w)
+{
+    worker_say_bye(w);
     int err = store_failed(w->st);
     LOG_E("leaving with exit status %d: a flush of the store failed (%s), so this process can "
           "no longer tell what of it is on disk; its unanswered jobs go back to the broker. "

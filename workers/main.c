@@ -394,6 +394,8 @@ int main(int argc, char **argv)
         rc = run(&w);
         if (rc == GL_ESTORAGE)
             worker_leave(&w);
+        else if (rc == 0)
+            worker_say_bye(&w); /* stopped: what it read and did not work goes on at once */
         status = rc == 0 ? 0 : rc == GL_ESTORAGE ? WORKER_EXIT_STORE_FAILED : 1;
         watchdog_stop();
     }

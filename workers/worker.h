@@ -408,6 +408,10 @@ void worker_grow_stop(gl_worker *w);
  * work: says BYE to the broker, lets the socket linger a bounded time for
  * the last replies and BYE, and logs why the worker leaves. */
 void worker_leave(gl_worker *w);
+/* worker_say_bye tells the broker this worker leaves (BYE: the jobs it
+ * holds unanswered go to the others at once) and lets the socket linger
+ * at most 2 s for its last messages. A stop by signal uses it too. */
+void worker_say_bye(gl_worker *w);
 
 /* take.c — receiving JOBs; what a batch takes while it holds the writer */
 /* worker_decode decodes a body from the broker (the flat forms the quick
