@@ -50,20 +50,27 @@ struct field {
     unsigned char key;  /* the key of records written now (store_records.h) */
     unsigned char type;
     unsigned char nnames;
+    unsigned char in_key; /* the LMDB key holds it: read, no longer written */
     unsigned short offset;
     const char *const *names; /* F_NAME */
 };
 
 #define FIELD(type_, member, ftype, key_)                                                       \
-    {#member, sizeof #member - 1, key_, ftype, 0, offsetof(type_, member), NULL}
+    {#member, sizeof #member - 1, key_, ftype, 0, 0, offsetof(type_, member), NULL}
+#define IN_KEY(type_, member, ftype, key_)                                                      \
+    {#member, sizeof #member - 1, key_, ftype, 0, 1, offsetof(type_, member), NULL}
 #define NAMED(type_, member, key_, table)                                                       \
-    {#member, sizeof #member - 1, key_, F_NAME, GL_ARRAY_LEN(table), offsetof(type_, member), table}
+    {#member, sizeof #member - 1, key_, F_NAME, GL_ARRAY_LEN(table), 0, offsetof(type_, member), \
+     table}
 
 /* A field's key is its position + 1: keep it so (append only), the decoder
- * finds an integer key's field by position. */
+ * finds an integer key's field by position. IN_KEY fields are what the
+ * record's LMDB key holds (store_records.h): records before session 7 have
+ * them, newer ones leave them out and the decoder fills them from the key;
+ * their numbers stay taken. */
 static const struct field event_fields[] = {
     FIELD(gl_event, id, F_STR, 1),
-    FIELD(gl_event, seq, F_U64, 2),
+    IN_KEY(gl_event, seq, F_U64, 2),
     FIELD(gl_event, kind, F_KIND, 3),
     FIELD(gl_event, category, F_STR, 4),
     FIELD(gl_event, community, F_STR, 5),
@@ -97,8 +104,8 @@ static const struct field event_fields[] = {
 
 static const struct field dispatch_fields[] = {
     FIELD(gl_dispatch, event, F_STR, 1),
-    FIELD(gl_dispatch, seq, F_U64, 2),
-    FIELD(gl_dispatch, team, F_STR, 3),
+    IN_KEY(gl_dispatch, seq, F_U64, 2),
+    IN_KEY(gl_dispatch, team, F_STR, 3),
     NAMED(gl_dispatch, role, 4, role_names),
     FIELD(gl_dispatch, state, F_DISPATCH_STATE, 5),
     FIELD(gl_dispatch, member, F_STR, 6),
@@ -110,8 +117,8 @@ static const struct field dispatch_fields[] = {
 };
 
 static const struct field history_fields[] = {
-    FIELD(gl_history, seq, F_U64, 1),
-    FIELD(gl_history, no, F_U32, 2),
+    IN_KEY(gl_history, seq, F_U64, 1),
+    IN_KEY(gl_history, no, F_U32, 2),
     FIELD(gl_history, at_ms, F_U64, 3),
     FIELD(gl_history, who, F_STR, 4),
     NAMED(gl_history, what, 5, what_names),
@@ -187,7 +194,8 @@ static unsigned char *put_uint(unsigned char *p, uint64_t v)
 static unsigned name_number(const struct field *f, const char *s, size_t len)
 {
     for (unsigned i = 0; i < f->nnames; i++)
-        if (f->names[i][0] == s[0] && strlen(f->names[i]) == len && memcmp(f->names[i], s, len) == 0)
+        if (f->names[i][0] == s[0] && strlen(f->names[i]) == len &&
+            memcmp(f->names[i], s, len) == 0)
             return i + 1;
     return 0;
 }
@@ -205,6 +213,8 @@ static int encode(msgpack_sbuffer *sb, const struct field *fields, size_t nfield
     for (size_t i = 0; i < nfields; i++) {
         const struct field *f = &fields[i];
         const char *sv = NULL;
+        if (f->in_key)
+            continue;
         switch (f->type) {
         case F_STR:
         case F_NAME:
@@ -649,21 +659,48 @@ static int decode(const void *data, size_t len, const struct field *fields, size
     return r.p == r.end ? 0 : GL_ESTORAGE;
 }
 
-int store_rec_decode_event(const void *data, size_t len, gl_event *ev, gl_arena *arena)
+/* The fields the LMDB key holds are taken from it, over whatever a record
+ * before session 7 says (the key is where the record is). */
+int store_rec_decode_event(const void *key, size_t key_len, const void *data, size_t len,
+                           gl_event *ev, gl_arena *arena)
 {
     memset(ev, 0, sizeof *ev);
-    return decode(data, len, event_fields, GL_ARRAY_LEN(event_fields), ev, arena,
-                  &ev->has_coords);
+    int err = decode(data, len, event_fields, GL_ARRAY_LEN(event_fields), ev, arena,
+                     &ev->has_coords);
+    if (err || !key)
+        return err;
+    if (key_len != 8)
+        return GL_ESTORAGE;
+    ev->seq = get_be(key, 8);
+    return 0;
 }
 
-int store_rec_decode_dispatch(const void *data, size_t len, gl_dispatch *d, gl_arena *arena)
+int store_rec_decode_dispatch(const void *key, size_t key_len, const void *data, size_t len,
+                              gl_dispatch *d, gl_arena *arena)
 {
     memset(d, 0, sizeof *d);
-    return decode(data, len, dispatch_fields, GL_ARRAY_LEN(dispatch_fields), d, arena, NULL);
+    int err = decode(data, len, dispatch_fields, GL_ARRAY_LEN(dispatch_fields), d, arena, NULL);
+    if (err || !key)
+        return err;
+    if (key_len <= 8)
+        return GL_ESTORAGE;
+    d->seq = get_be(key, 8);
+    if (!arena)
+        return 0;
+    d->team = arena_strndup(arena, (const char *)key + 8, key_len - 8);
+    return d->team ? 0 : GL_EINTERNAL;
 }
 
-int store_rec_decode_history(const void *data, size_t len, gl_history *h, gl_arena *arena)
+int store_rec_decode_history(const void *key, size_t key_len, const void *data, size_t len,
+                             gl_history *h, gl_arena *arena)
 {
     memset(h, 0, sizeof *h);
-    return decode(data, len, history_fields, GL_ARRAY_LEN(history_fields), h, arena, NULL);
+    int err = decode(data, len, history_fields, GL_ARRAY_LEN(history_fields), h, arena, NULL);
+    if (err || !key)
+        return err;
+    if (key_len != 12)
+        return GL_ESTORAGE;
+    h->seq = get_be(key, 8);
+    h->no = (uint32_t)get_be((const unsigned char *)key + 8, 4);
+    return 0;
 }

@@ -48,15 +48,21 @@ static long rewrite_old(store_txn *t, int db)
         int err;
         if (db == DB_EVENTS) {
             gl_event ev;
-            if ((err = store_rec_decode_event(v.mv_data, v.mv_size, &ev, &arena)) == 0)
+            err = store_rec_decode_event(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &ev,
+                                         &arena);
+            if (err == 0)
                 old_event(&pk, &ev);
         } else if (db == DB_DISPATCHES) {
             gl_dispatch d;
-            if ((err = store_rec_decode_dispatch(v.mv_data, v.mv_size, &d, &arena)) == 0)
+            err = store_rec_decode_dispatch(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &d,
+                                            &arena);
+            if (err == 0)
                 old_dispatch(&pk, &d);
         } else {
             gl_history h;
-            if ((err = store_rec_decode_history(v.mv_data, v.mv_size, &h, &arena)) == 0)
+            err = store_rec_decode_history(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &h,
+                                           &arena);
+            if (err == 0)
                 old_history(&pk, &h);
         }
         /* The key points into the page the put rewrites: put a copy. */

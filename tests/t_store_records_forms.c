@@ -171,6 +171,53 @@ static int keys_of(const msgpack_sbuffer *sb, int *ints, int *strs)
     return good;
 }
 
+/* The LMDB keys of the records (store.c): an event's seq; a dispatch's seq
+ * and team; a history entry's seq and no. */
+static unsigned char key_buf[8 + 64];
+
+static size_t ev_key(uint64_t seq)
+{
+    for (int b = 0; b < 8; b++)
+        key_buf[b] = (unsigned char)(seq >> (56 - 8 * b));
+    return 8;
+}
+
+static size_t ds_key(uint64_t seq, const char *team)
+{
+    size_t n = strlen(team);
+    ev_key(seq);
+    memcpy(key_buf + 8, team, n);
+    return 8 + n;
+}
+
+static size_t hi_key(uint64_t seq, uint32_t no)
+{
+    ev_key(seq);
+    for (int b = 0; b < 4; b++)
+        key_buf[8 + b] = (unsigned char)(no >> (24 - 8 * b));
+    return 12;
+}
+
+static int dec_event(const void *data, size_t len, uint64_t seq, gl_event *ev, gl_arena *a)
+{
+    size_t n = ev_key(seq);
+    return store_rec_decode_event(key_buf, n, data, len, ev, a);
+}
+
+static int dec_dispatch(const void *data, size_t len, uint64_t seq, const char *team,
+                        gl_dispatch *d, gl_arena *a)
+{
+    size_t n = ds_key(seq, team);
+    return store_rec_decode_dispatch(key_buf, n, data, len, d, a);
+}
+
+static int dec_history(const void *data, size_t len, uint64_t seq, uint32_t no, gl_history *h,
+                       gl_arena *a)
+{
+    size_t n = hi_key(seq, no);
+    return store_rec_decode_history(key_buf, n, data, len, h, a);
+}
+
 int main(void)
 {
     msgpack_sbuffer sb, other;
@@ -185,29 +232,31 @@ int main(void)
     /* 1. The new form: every field round trips, under integer keys. */
     gl_event ev;
     ok(store_rec_encode_event(&sb, &full_event) == 0 && keys_of(&sb, &ints, &strs) &&
-           ints == 31 && strs == 1,
-       "an event with every field: 31 integer keys and the old builds' guard (%zu bytes, "
+           ints == 30 && strs == 1,
+       "an event with every field: 30 integer keys (no seq) and the old builds' guard (%zu "
+       "bytes, "
        "%zu before)", sb.size, sizeof old_event_bytes);
     ok(sb.size < sizeof old_event_bytes / 2, "under half the bytes of the string-keyed record");
-    diff = store_rec_decode_event(sb.data, sb.size, &ev, &arena) == 0
+    diff = dec_event(sb.data, sb.size, 4242, &ev, &arena) == 0
                ? event_differs(&ev, &full_event)
                : "the record";
     ok(!diff, "and every field reads back (differs: %s)", or_none(diff));
     gl_dispatch d;
     ok(store_rec_encode_dispatch(&sb, &full_dispatch) == 0 && keys_of(&sb, &ints, &strs) &&
-           ints == 11 && strs == 1 && sb.size < sizeof old_dispatch_bytes * 2 / 3,
-       "a dispatch: 11 integer keys and the guard (%zu bytes, %zu before)", sb.size,
+           ints == 9 && strs == 1 && sb.size < sizeof old_dispatch_bytes / 2,
+       "a dispatch: 9 integer keys (no seq, team) and the guard (%zu bytes, %zu before)", sb.size,
        sizeof old_dispatch_bytes);
-    diff = store_rec_decode_dispatch(sb.data, sb.size, &d, &arena) == 0
+    diff = dec_dispatch(sb.data, sb.size, 4242, "heping-fire", &d, &arena) == 0
                ? dispatch_differs(&d, &full_dispatch)
                : "the record";
     ok(!diff, "and every field reads back (differs: %s)", or_none(diff));
     gl_history h;
     ok(store_rec_encode_history(&sb, &full_history) == 0 && keys_of(&sb, &ints, &strs) &&
-           ints == 6 && strs == 0,
-       "a history entry: 6 integer keys, no guard (%zu bytes, %zu before)", sb.size,
+           ints == 4 && strs == 0,
+       "a history entry: 4 integer keys (no seq, no), no guard (%zu bytes, %zu before)",
+       sb.size,
        sizeof old_history_bytes);
-    diff = store_rec_decode_history(sb.data, sb.size, &h, &arena) == 0
+    diff = dec_history(sb.data, sb.size, 4242, 7, &h, &arena) == 0
                ? history_differs(&h, &full_history)
                : "the record";
     ok(!diff, "and every field reads back (differs: %s)", or_none(diff));
@@ -223,8 +272,8 @@ int main(void)
         "cancelled", "claimed", "claim extended", "released", "returned", "redirected",
         "confirmed", "disputed", "extension requested", "extension approved", "merged",
         "duplicate", "rated satisfied", "rated unsatisfied", "reopened", "closed",
-        "dead-lettered", "requeued", "dead letter closed", "", "immediate", "Unknown ", "a name of the future",
-        "dispatched-ish"};
+        "dead-lettered", "requeued", "dead letter closed", "", "immediate", "Unknown ",
+        "a name of the future", "dispatched-ish"};
     int names_ok = 0, names_total = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++, names_total++) {
         gl_event e = {.id = "n", .urgency = names[i], .severity = names[i],
@@ -236,13 +285,13 @@ int main(void)
         gl_dispatch db;
         gl_history hb;
         int good = store_rec_encode_event(&sb, &e) == 0 &&
-                   store_rec_decode_event(sb.data, sb.size, &eb, &arena) == 0 &&
+                   dec_event(sb.data, sb.size, 0, &eb, &arena) == 0 &&
                    !event_differs(&e, &eb);
         good = good && store_rec_encode_dispatch(&sb, &de) == 0 &&
-               store_rec_decode_dispatch(sb.data, sb.size, &db, &arena) == 0 &&
+               dec_dispatch(sb.data, sb.size, 0, "t", &db, &arena) == 0 &&
                !dispatch_differs(&de, &db);
         good = good && store_rec_encode_history(&sb, &he) == 0 &&
-               store_rec_decode_history(sb.data, sb.size, &hb, &arena) == 0 &&
+               dec_history(sb.data, sb.size, 1, 1, &hb, &arena) == 0 &&
                !history_differs(&he, &hb);
         if (!good)
             diag("the name '%s' does not round trip", names[i]);
@@ -254,27 +303,37 @@ int main(void)
         gl_history he = {.seq = 1, .no = 1, .what = "dispatched"};
         gl_history hb;
         store_rec_encode_history(&sb, &he);
-        ok(store_rec_decode_history(sb.data, sb.size, &hb, NULL) == 0 && hb.what == NULL &&
+        ok(dec_history(sb.data, sb.size, 1, 1, &hb, NULL) == 0 && hb.what == NULL &&
                hb.seq == 1 && hb.no == 1,
            "without an arena a stored name is left NULL, as strings are");
     }
 
-    /* 2. Records of the builds before session 7 read. */
-    diff = store_rec_decode_event(old_event_bytes, sizeof old_event_bytes, &ev, &arena) == 0
-               ? event_differs(&ev, &full_event)
-               : "the record";
-    ok(!diff, "the old encoder's event bytes read as written (differs: %s)", or_none(diff));
-    diff = store_rec_decode_dispatch(old_dispatch_bytes, sizeof old_dispatch_bytes, &d,
-                                     &arena) == 0
-               ? dispatch_differs(&d, &full_dispatch)
-               : "the record";
-    ok(!diff, "the old encoder's dispatch bytes read as written (differs: %s)", or_none(diff));
-    diff = store_rec_decode_history(old_history_bytes, sizeof old_history_bytes, &h,
-                                    &arena) == 0
-               ? history_differs(&h, &full_history)
-               : "the record";
-    ok(!diff, "the old encoder's history bytes read as written (differs: %s)", or_none(diff));
-    arena_reset(&arena);
+    /* 2. Records of the builds before session 7 read: on their own (they
+     * hold seq, team and no) and with their LMDB keys, as the store reads. */
+    for (int with_key = 0; with_key < 2; with_key++) {
+        const char *how = with_key ? "with its key" : "on its own";
+        int rc = with_key ? dec_event(old_event_bytes, sizeof old_event_bytes, 4242, &ev, &arena)
+                          : store_rec_decode_event(NULL, 0, old_event_bytes,
+                                                   sizeof old_event_bytes, &ev, &arena);
+        diff = rc == 0 ? event_differs(&ev, &full_event) : "the record";
+        ok(!diff, "the old encoder's event bytes read as written, %s (differs: %s)", how,
+           or_none(diff));
+        rc = with_key ? dec_dispatch(old_dispatch_bytes, sizeof old_dispatch_bytes, 4242,
+                                     "heping-fire", &d, &arena)
+                      : store_rec_decode_dispatch(NULL, 0, old_dispatch_bytes,
+                                                  sizeof old_dispatch_bytes, &d, &arena);
+        diff = rc == 0 ? dispatch_differs(&d, &full_dispatch) : "the record";
+        ok(!diff, "the old encoder's dispatch bytes read as written, %s (differs: %s)", how,
+           or_none(diff));
+        rc = with_key ? dec_history(old_history_bytes, sizeof old_history_bytes, 4242, 7, &h,
+                                    &arena)
+                      : store_rec_decode_history(NULL, 0, old_history_bytes,
+                                                 sizeof old_history_bytes, &h, &arena);
+        diff = rc == 0 ? history_differs(&h, &full_history) : "the record";
+        ok(!diff, "the old encoder's history bytes read as written, %s (differs: %s)", how,
+           or_none(diff));
+        arena_reset(&arena);
+    }
 
     old_event(&pk, &full_event);
     ok(other.size == sizeof old_event_bytes &&
@@ -305,7 +364,7 @@ int main(void)
         e.compound = st % 3 ? e.compound : NULL;
         e.rating = st % 2 ? NULL : "satisfied";
         old_event(&pk, &e);
-        old_ok += store_rec_decode_event(other.data, other.size, &ev, &arena) == 0 &&
+        old_ok += store_rec_decode_event(NULL, 0, other.data, other.size, &ev, &arena) == 0 &&
                   !event_differs(&ev, &e);
         old_total++;
         msgpack_sbuffer_clear(&other);
@@ -316,7 +375,7 @@ int main(void)
         de.member = st % 2 ? NULL : "li";
         de.role = st % 3 ? "owners" : "a role of the future";
         old_dispatch(&pk, &de);
-        old_ok += store_rec_decode_dispatch(other.data, other.size, &d, &arena) == 0 &&
+        old_ok += store_rec_decode_dispatch(NULL, 0, other.data, other.size, &d, &arena) == 0 &&
                   !dispatch_differs(&d, &de);
         old_total++;
         msgpack_sbuffer_clear(&other);
@@ -346,7 +405,7 @@ int main(void)
     msgpack_pack_uint8(&pk, GL_KIND_FEEDBACK);
     msgpack_pack_uint8(&pk, 14); /* urgency */
     msgpack_pack_uint8(&pk, 2);
-    int orc = store_rec_decode_event(other.data, other.size, &ev, &arena);
+    int orc = store_rec_decode_event(NULL, 0, other.data, other.size, &ev, &arena);
     ok(orc == 0 && same_str(ev.id, "rec-mixed") && ev.state == GL_EV_RESOLVED &&
            ev.kind == GL_KIND_FEEDBACK && same_str(ev.urgency, "Expected") && !ev.text,
        "unknown integer keys (99, 1000, -3) and string keys are skipped, the rest read (%d)",
@@ -367,7 +426,7 @@ int main(void)
     msgpack_pack_uint8(&pk, 6);
     msgpack_pack_uint8(&pk, 30);
     msgpack_pack_uint8(&pk, 0);
-    orc = store_rec_decode_event(other.data, other.size, &ev, &arena);
+    orc = store_rec_decode_event(NULL, 0, other.data, other.size, &ev, &arena);
     ok(orc == 0 && ev.kind == 0 && ev.state == 0 && ev.urgency == NULL && ev.rating == NULL,
        "a kind, state or name number this build does not have reads as NONE / absent (%d)",
        orc);
@@ -377,7 +436,7 @@ int main(void)
     msgpack_pack_uint8(&pk, 9);
     msgpack_pack_uint8(&pk, 5);
     msgpack_pack_uint8(&pk, GL_DS_COUNT);
-    orc = store_rec_decode_dispatch(other.data, other.size, &d, &arena);
+    orc = store_rec_decode_dispatch(NULL, 0, other.data, other.size, &d, &arena);
     ok(orc == 0 && d.state == GL_DS_NONE && d.seq == 9,
        "a dispatch state past the last one reads as NONE (%d)", orc);
     msgpack_sbuffer_clear(&other);
@@ -387,13 +446,13 @@ int main(void)
     int refused = 0, total = 0;
     store_rec_encode_event(&sb, &full_event);
     for (size_t cut = 0; cut < sb.size; cut++, total++)
-        refused += store_rec_decode_event(sb.data, cut, &ev, &arena) == GL_ESTORAGE;
+        refused += store_rec_decode_event(NULL, 0, sb.data, cut, &ev, &arena) == GL_ESTORAGE;
     store_rec_encode_dispatch(&sb, &full_dispatch);
     for (size_t cut = 0; cut < sb.size; cut++, total++)
-        refused += store_rec_decode_dispatch(sb.data, cut, &d, &arena) == GL_ESTORAGE;
+        refused += store_rec_decode_dispatch(NULL, 0, sb.data, cut, &d, &arena) == GL_ESTORAGE;
     store_rec_encode_history(&sb, &full_history);
     for (size_t cut = 0; cut < sb.size; cut++, total++)
-        refused += store_rec_decode_history(sb.data, cut, &h, &arena) == GL_ESTORAGE;
+        refused += store_rec_decode_history(NULL, 0, sb.data, cut, &h, &arena) == GL_ESTORAGE;
     is_int(refused, total, "every truncation of a new-form record is GL_ESTORAGE");
     arena_reset(&arena);
 
@@ -404,7 +463,7 @@ int main(void)
     for (size_t cut = 0; cut <= sb.size; cut++, total++) {
         unsigned char *copy = malloc(cut ? cut : 1);
         memcpy(copy, sb.data, cut);
-        int rc = store_rec_decode_event(copy, cut, &ev, &arena);
+        int rc = store_rec_decode_event(NULL, 0, copy, cut, &ev, &arena);
         refused += cut == sb.size ? rc == 0 : rc == GL_ESTORAGE;
         free(copy);
     }
@@ -436,18 +495,40 @@ int main(void)
     for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
         unsigned char *copy = malloc(broken[i].len);
         memcpy(copy, broken[i].bytes, broken[i].len);
-        is_int(store_rec_decode_event(copy, broken[i].len, &ev, &arena), GL_ESTORAGE,
+        is_int(store_rec_decode_event(NULL, 0, copy, broken[i].len, &ev, &arena), GL_ESTORAGE,
                "%s is refused", broken[i].what);
         free(copy);
     }
-    is_int(store_rec_decode_dispatch("\x81\x08\xcf\x00\x00\x00\x01\x00\x00\x00\x00", 11, &d,
-                                     &arena),
+    is_int(store_rec_decode_dispatch(NULL, 0, "\x81\x08\xcf\x00\x00\x00\x01\x00\x00\x00\x00",
+                                     11, &d, &arena),
            GL_ESTORAGE, "attempts past 32 bits is refused");
-    is_int(store_rec_decode_history("\x81\x02\xa1x", 4, &h, &arena), GL_ESTORAGE,
+    is_int(store_rec_decode_history(NULL, 0, "\x81\x02\xa1x", 4, &h, &arena), GL_ESTORAGE,
            "a history number holding a string is refused");
     arena_reset(&arena);
 
-    /* 5. The guard: a build before session 7 reads "seq" as a number, so a
+    /* 5. The fields the key holds come from it; a key of another length is
+     * a damaged store. */
+    store_rec_encode_dispatch(&sb, &full_dispatch);
+    ok(dec_dispatch(sb.data, sb.size, 99, "xijie-duty", &d, &arena) == 0 && d.seq == 99 &&
+           same_str(d.team, "xijie-duty") && same_str(d.event, "T17-0001"),
+       "a dispatch's seq and team are its key's");
+    ok(dec_dispatch(sb.data, sb.size, 99, "xijie-duty", &d, NULL) == 0 && d.seq == 99 &&
+           d.team == NULL && d.state == GL_DS_DECLINED,
+       "without an arena its team is left NULL, as strings are");
+    ok(dec_dispatch(old_dispatch_bytes, sizeof old_dispatch_bytes, 99, "xijie-duty", &d,
+                    &arena) == 0 && d.seq == 99 && same_str(d.team, "xijie-duty"),
+       "the key wins over what an old record says");
+    is_int(store_rec_decode_dispatch(key_buf, 8, sb.data, sb.size, &d, &arena), GL_ESTORAGE,
+           "a dispatch key without a team is refused");
+    store_rec_encode_event(&sb, &full_event);
+    is_int(store_rec_decode_event(key_buf, 7, sb.data, sb.size, &ev, &arena), GL_ESTORAGE,
+           "an event key of 7 bytes is refused");
+    store_rec_encode_history(&sb, &full_history);
+    is_int(store_rec_decode_history(key_buf, 8, sb.data, sb.size, &h, &arena), GL_ESTORAGE,
+           "a history key of 8 bytes is refused");
+    arena_reset(&arena);
+
+    /* 6. The guard: a build before session 7 reads "seq" as a number, so a
      * new event or dispatch is GL_ESTORAGE to it; this build skips it. */
     store_rec_encode_event(&sb, &full_event);
     ok(sb.size > 8 && (unsigned char)sb.data[0] == 0xde &&
@@ -461,14 +542,14 @@ int main(void)
     msgpack_pack_true(&pk);
     pk_str(&pk, "id");
     pk_str(&pk, "g");
-    ok(store_rec_decode_event(other.data, other.size, &ev, &arena) == 0 && ev.seq == 0 &&
+    ok(store_rec_decode_event(NULL, 0, other.data, other.size, &ev, &arena) == 0 && ev.seq == 0 &&
            same_str(ev.id, "g"),
        "this build skips the guard");
     msgpack_sbuffer_clear(&other);
     msgpack_pack_map(&pk, 1);
     pk_str(&pk, "due_ms");
     msgpack_pack_true(&pk);
-    is_int(store_rec_decode_event(other.data, other.size, &ev, &arena), GL_ESTORAGE,
+    is_int(store_rec_decode_event(NULL, 0, other.data, other.size, &ev, &arena), GL_ESTORAGE,
            "true under another old key is still refused");
     msgpack_sbuffer_clear(&other);
 
