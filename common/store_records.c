@@ -31,18 +31,19 @@ static const char *const certainty_names[] = {"Observed", "Likely", "Possible", 
                                               "Unknown"};
 static const char *const rating_names[] = {"satisfied", "unsatisfied"};
 static const char *const alarm_names[] = {"unanswered", "overdue"};
-static const char *const role_names[] = {"grid",     "claim",    "coordinator", "squad",
-                                         "property", "owners",   "informed",    "triage",
-                                         "community", "assigned"};
+static const char *const role_names[] = {
+    "grid", "claim", "coordinator", "squad", "property",     /* 1-5 */
+    "owners", "informed", "triage", "community", "assigned", /* 6-10 */
+};
 static const char *const what_names[] = {
-    "filed",         "dispatched",        "acked",              "accepted",
-    "declined",      "redispatched",      "resolved",           "unrouted",
-    "escalated",     "unanswered",        "updated",            "cancelled",
-    "claimed",       "claim extended",    "released",           "returned",
-    "redirected",    "confirmed",         "disputed",           "overdue",
-    "extension requested", "extension approved", "merged",      "duplicate",
-    "rated satisfied", "rated unsatisfied", "reopened",         "closed",
-    "dead-lettered", "requeued",          "dead letter closed"};
+    "filed", "dispatched", "acked", "accepted", "declined",                          /* 1-5 */
+    "redispatched", "resolved", "unrouted", "escalated", "unanswered",               /* 6-10 */
+    "updated", "cancelled", "claimed", "claim extended", "released",                 /* 11-15 */
+    "returned", "redirected", "confirmed", "disputed", "overdue",                    /* 16-20 */
+    "extension requested", "extension approved", "merged", "duplicate",              /* 21-24 */
+    "rated satisfied", "rated unsatisfied", "reopened", "closed", "dead-lettered",   /* 25-29 */
+    "requeued", "dead letter closed",                                                /* 30-31 */
+};
 
 struct field {
     const char *name;   /* the wire name: the key of records before session 7 */
@@ -297,9 +298,9 @@ int store_rec_encode_history(msgpack_sbuffer *sb, const gl_history *h)
     return encode(sb, history_fields, GL_ARRAY_LEN(history_fields), h, 0, 0);
 }
 
-/* field_find finds the field named key[0..len), looking first at *next: a
- * record written by this table has its keys in the table's order, so that
- * is nearly always the one, and *next moves on past it. */
+/* field_find finds the field named key[0..len) (a record before session
+ * 7), looking first at *next: such a record has its keys in the table's
+ * order, so that is nearly always the one, and *next moves on past it. */
 static const struct field *field_find(const struct field *fields, size_t nfields,
                                       const unsigned char *key, size_t len, size_t *next)
 {

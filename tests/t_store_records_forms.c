@@ -93,6 +93,49 @@ static const unsigned char old_history_bytes[] = {
     0xbc,
 };
 
+/* The bytes this build writes for the same records (PROTOCOL.md §7.5):
+ * pinned, so that a key or a name's number that moves shows here. */
+static const unsigned char new_event_bytes[] = {
+    0xde, 0x00, 0x1f, 0xa3, 0x73, 0x65, 0x71, 0xc3, 0x01, 0xa8, 0x54, 0x31,
+    0x37, 0x2d, 0x30, 0x30, 0x30, 0x31, 0x03, 0x02, 0x04, 0xa4, 0x66, 0x69,
+    0x72, 0x65, 0x05, 0xa6, 0x68, 0x65, 0x70, 0x69, 0x6e, 0x67, 0x06, 0xa9,
+    0x68, 0x65, 0x70, 0x69, 0x6e, 0x67, 0x2d, 0x63, 0x31, 0x07, 0xa9, 0x68,
+    0x65, 0x70, 0x69, 0x6e, 0x67, 0x2d, 0x67, 0x31, 0x08, 0xaa, 0x63, 0x61,
+    0x6c, 0x6c, 0x62, 0x6f, 0x78, 0x2d, 0x31, 0x37, 0x09, 0xab, 0x33, 0x20,
+    0x48, 0x65, 0x70, 0x69, 0x6e, 0x67, 0x20, 0x52, 0x64, 0x0a, 0xcb, 0x40,
+    0x43, 0x3e, 0x5c, 0x91, 0xd1, 0x4e, 0x3c, 0x0b, 0xcb, 0x40, 0x5a, 0x8e,
+    0xc7, 0x10, 0xcb, 0x29, 0x5f, 0x0c, 0xb3, 0x73, 0x6d, 0x6f, 0x6b, 0x65,
+    0x20, 0x6f, 0x6e, 0x20, 0x74, 0x68, 0x65, 0x20, 0x73, 0x74, 0x61, 0x69,
+    0x72, 0x73, 0x0d, 0xab, 0x31, 0x33, 0x38, 0x30, 0x30, 0x30, 0x30, 0x30,
+    0x30, 0x30, 0x30, 0x0e, 0x01, 0x0f, 0x02, 0x10, 0x01, 0x11, 0x03, 0x12,
+    0xab, 0x68, 0x65, 0x70, 0x69, 0x6e, 0x67, 0x2d, 0x66, 0x69, 0x72, 0x65,
+    0x13, 0xcf, 0x00, 0x00, 0x01, 0xa2, 0x21, 0x82, 0x46, 0x7a, 0x14, 0xcf,
+    0x00, 0x00, 0x01, 0xa2, 0x21, 0x82, 0x48, 0x20, 0x15, 0x02, 0x16, 0xcf,
+    0x00, 0x00, 0x01, 0xa2, 0x21, 0x82, 0xbb, 0xaa, 0x17, 0x01, 0x18, 0xcf,
+    0x00, 0x00, 0x01, 0xa2, 0x21, 0x83, 0x90, 0x40, 0x19, 0xcf, 0x00, 0x00,
+    0x01, 0xa2, 0x21, 0x89, 0xaa, 0xc0, 0x1a, 0xcf, 0x00, 0x00, 0x01, 0xa2,
+    0x21, 0x88, 0x24, 0x20, 0x1b, 0xcf, 0x00, 0x00, 0x01, 0xa2, 0x21, 0x85,
+    0x16, 0xe0, 0x1c, 0xcf, 0x00, 0x00, 0x01, 0xa2, 0x21, 0x8b, 0x31, 0x60,
+    0x1d, 0xcf, 0x00, 0x00, 0x01, 0xa2, 0x21, 0x8c, 0xb8, 0x00, 0x1e, 0x02,
+    0x1f, 0xa8, 0x54, 0x31, 0x37, 0x2d, 0x30, 0x30, 0x30, 0x30,
+};
+static const unsigned char new_dispatch_bytes[] = {
+    0x8a, 0xa3, 0x73, 0x65, 0x71, 0xc3, 0x01, 0xa8, 0x54, 0x31, 0x37, 0x2d,
+    0x30, 0x30, 0x30, 0x31, 0x04, 0x04, 0x05, 0x04, 0x06, 0xa4, 0x77, 0x61,
+    0x6e, 0x67, 0x07, 0xad, 0x6f, 0x75, 0x74, 0x20, 0x6f, 0x6e, 0x20, 0x61,
+    0x20, 0x63, 0x61, 0x6c, 0x6c, 0x08, 0x03, 0x09, 0xcf, 0x00, 0x00, 0x01,
+    0xa2, 0x21, 0x82, 0x46, 0x7a, 0x0a, 0xcf, 0x00, 0x00, 0x01, 0xa2, 0x21,
+    0x82, 0x48, 0x20, 0x0b, 0xcf, 0x00, 0x00, 0x01, 0xa2, 0x21, 0x82, 0xbb,
+    0xaa,
+};
+static const unsigned char new_history_bytes[] = {
+    0x84, 0x03, 0xcf, 0x00, 0x00, 0x01, 0xa2, 0x21, 0x82, 0x48, 0x20, 0x04,
+    0xb5, 0x74, 0x65, 0x61, 0x6d, 0x3a, 0x68, 0x65, 0x70, 0x69, 0x6e, 0x67,
+    0x2d, 0x66, 0x69, 0x72, 0x65, 0x2f, 0x77, 0x61, 0x6e, 0x67, 0x05, 0x1a,
+    0x06, 0xaf, 0xe6, 0xbc, 0x8f, 0xe6, 0xb0, 0xb4, 0xef, 0xbc, 0x8c, 0xe4,
+    0xb8, 0x89, 0xe6, 0xa5, 0xbc,
+};
+
 /* Every field set: names from the stored tables where there is one. */
 static const gl_event full_event = {
     .id = "T17-0001", .seq = 4242, .kind = GL_KIND_ALERT, .category = "fire",
@@ -169,6 +212,26 @@ static int keys_of(const msgpack_sbuffer *sb, int *ints, int *strs)
     }
     msgpack_unpacked_destroy(&u);
     return good;
+}
+
+/* stored_number is the unsigned value under integer key in the record, or
+ * -1 (absent, or not a number). */
+static long long stored_number(const msgpack_sbuffer *sb, uint64_t key)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    long long got = -1;
+    if (msgpack_unpack_next(&u, sb->data, sb->size, &off) == MSGPACK_UNPACK_SUCCESS &&
+        u.data.type == MSGPACK_OBJECT_MAP)
+        for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+            const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+            if (kv->key.type == MSGPACK_OBJECT_POSITIVE_INTEGER && kv->key.via.u64 == key &&
+                kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                got = (long long)kv->val.via.u64;
+        }
+    msgpack_unpacked_destroy(&u);
+    return got;
 }
 
 /* The LMDB keys of the records (store.c): an event's seq; a dispatch's seq
@@ -261,6 +324,63 @@ int main(void)
                : "the record";
     ok(!diff, "and every field reads back (differs: %s)", or_none(diff));
     arena_reset(&arena);
+
+    /* The new form's bytes, and the numbers of PROTOCOL.md §7.5. */
+    ok(store_rec_encode_event(&sb, &full_event) == 0 && sb.size == sizeof new_event_bytes &&
+           memcmp(sb.data, new_event_bytes, sb.size) == 0,
+       "the event's bytes are the pinned ones");
+    ok(store_rec_encode_dispatch(&sb, &full_dispatch) == 0 &&
+           sb.size == sizeof new_dispatch_bytes &&
+           memcmp(sb.data, new_dispatch_bytes, sb.size) == 0,
+       "the dispatch's bytes are the pinned ones");
+    ok(store_rec_encode_history(&sb, &full_history) == 0 &&
+           sb.size == sizeof new_history_bytes &&
+           memcmp(sb.data, new_history_bytes, sb.size) == 0,
+       "the history entry's bytes are the pinned ones");
+    static const char *const doc_roles[] = {"grid",     "claim",  "coordinator", "squad",
+                                            "property", "owners", "informed",    "triage",
+                                            "community", "assigned"};
+    static const char *const doc_whats[] = {
+        "filed", "dispatched", "acked", "accepted", "declined", "redispatched", "resolved",
+        "unrouted", "escalated", "unanswered", "updated", "cancelled", "claimed",
+        "claim extended", "released", "returned", "redirected", "confirmed", "disputed",
+        "overdue", "extension requested", "extension approved", "merged", "duplicate",
+        "rated satisfied", "rated unsatisfied", "reopened", "closed", "dead-lettered",
+        "requeued", "dead letter closed"};
+    static const char *const rating_doc[] = {"satisfied", "unsatisfied"};
+    static const char *const alarm_doc[] = {"unanswered", "overdue"};
+    static const char *const doc_cap[][5] = {
+        {"Immediate", "Expected", "Future", "Past", "Unknown"},
+        {"Extreme", "Severe", "Moderate", "Minor", "Unknown"},
+        {"Observed", "Likely", "Possible", "Unlikely", "Unknown"}};
+    int numbered = 0, numbers = 0;
+    for (size_t i = 0; i < sizeof doc_roles / sizeof doc_roles[0]; i++, numbers++) {
+        gl_dispatch de = {.event = "n", .role = doc_roles[i], .state = (int)(i % GL_DS_COUNT)};
+        numbered += store_rec_encode_dispatch(&sb, &de) == 0 &&
+                    stored_number(&sb, 4) == (long long)i + 1 &&
+                    stored_number(&sb, 5) == (long long)(i % GL_DS_COUNT);
+    }
+    for (size_t i = 0; i < sizeof doc_whats / sizeof doc_whats[0]; i++, numbers++) {
+        gl_history he = {.what = doc_whats[i]};
+        numbered += store_rec_encode_history(&sb, &he) == 0 &&
+                    stored_number(&sb, 5) == (long long)i + 1;
+    }
+    for (size_t i = 0; i < 5; i++, numbers++) {
+        gl_event e = {.id = "n", .urgency = doc_cap[0][i], .severity = doc_cap[1][i],
+                      .certainty = doc_cap[2][i], .rating = i < 2 ? rating_doc[i] : NULL,
+                      .alarm = i < 2 ? alarm_doc[i] : NULL, .kind = (int)(i % 4),
+                      .state = (int)i};
+        numbered += store_rec_encode_event(&sb, &e) == 0 &&
+                    stored_number(&sb, 14) == (long long)i + 1 &&
+                    stored_number(&sb, 15) == (long long)i + 1 &&
+                    stored_number(&sb, 16) == (long long)i + 1 &&
+                    stored_number(&sb, 30) == (i < 2 ? (long long)i + 1 : -1) &&
+                    stored_number(&sb, 23) == (i < 2 ? (long long)i + 1 : -1) &&
+                    stored_number(&sb, 3) == (long long)(i % 4) &&
+                    stored_number(&sb, 17) == (long long)i;
+    }
+    is_int(numbered, numbers, "roles, whats, CAP values, ratings, alarms, kinds and states are "
+                              "stored as the numbers PROTOCOL.md §7.5 gives");
 
     /* Every name of every table, and names outside them, round trip. */
     static const char *const names[] = {
