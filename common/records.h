@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+/* The values of these three enums are stored as numbers (store_records.h):
+ * new values go at the end (before GL_DS_COUNT), never between. */
 enum gl_kind { GL_KIND_NONE = 0, GL_KIND_REQUEST, GL_KIND_ALERT, GL_KIND_FEEDBACK };
 
 /* Event lifecycle (DESIGN.md §3). */
@@ -102,9 +104,9 @@ typedef struct gl_history {
     const char *note;
 } gl_history;
 
-/* Names used on the wire, in JSON and in the store. *_name returns a static
- * string ("" for NONE); *_parse returns the enum value, or 0 (NONE) for an
- * unknown name. */
+/* Names used on the wire, in JSON and in the store's records before
+ * session 7. *_name returns a static string ("" for NONE); *_parse returns
+ * the enum value, or 0 (NONE) for an unknown name. */
 const char *gl_kind_name(int kind);
 int gl_kind_parse(const char *name);
 const char *gl_event_state_name(int state);

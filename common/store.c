@@ -678,7 +678,7 @@ int store_event_get(store_txn *t, uint64_t seq, gl_event *ev, gl_arena *arena)
     int err = store_txn_point_get(t, DB_EVENTS, &k, &v);
     if (err)
         return err;
-    err = store_rec_decode_event(v.mv_data, v.mv_size, ev, arena);
+    err = store_rec_decode_event(key, sizeof key, v.mv_data, v.mv_size, ev, arena);
     if (err == GL_ESTORAGE)
         LOG_E("store: event %llu: malformed record", (unsigned long long)seq);
     ev->seq = seq;
@@ -736,7 +736,7 @@ int store_dispatch_get(store_txn *t, uint64_t seq, const char *team, gl_dispatch
     int err = store_txn_point_get(t, DB_DISPATCHES, &k, &v);
     if (err)
         return err;
-    err = store_rec_decode_dispatch(v.mv_data, v.mv_size, d, arena);
+    err = store_rec_decode_dispatch(k.mv_data, k.mv_size, v.mv_data, v.mv_size, d, arena);
     if (err == GL_ESTORAGE)
         LOG_E("store: dispatch %llu/%s: malformed record", (unsigned long long)seq, team);
     return err;

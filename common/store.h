@@ -20,8 +20,10 @@
  *   event_index, index_recent, dead_letters: history queries and dead
  *              letters, kept by the writes below (the community, grid and
  *              team entries settled in posting blocks); see store_index.h
- * Records are msgpack maps with the wire key names (PROTOCOL.md), so a record
- * read by mdb_dump can be decoded by anyone who read the spec.
+ * Records are msgpack maps with small integer keys for the wire names, and
+ * what their key holds left out (PROTOCOL.md §7.5, store_records.h), so a
+ * record read by mdb_dump can be decoded by anyone who read the spec;
+ * records written before session 7 have the wire names themselves.
  *
  * Durability: store_commit of a write transaction returns only after its
  * data and meta pages are flushed (the meta page's flush after LMDB's writer

@@ -159,7 +159,9 @@ int store_index_event_changed(store_txn *t, const void *old, size_t old_len, con
     store *s = t->s;
     gl_arena own = {0}, *arena = scratch_arena(s, &own);
     gl_event was;
-    int err = store_rec_decode_event(old, old_len, &was, arena);
+    unsigned char key[8];
+    store_put_be64(key, ev->seq);
+    int err = store_rec_decode_event(key, sizeof key, old, old_len, &was, arena);
     if (err == 0)
         err = store_index_event_replaced(t, &was, ev);
     arena_reset(arena);
@@ -195,7 +197,7 @@ int store_index_dispatch_changed(store_txn *t, int old_state, const gl_dispatch 
         gl_event ev;
         err = store_txn_get(t, DB_EVENTS, &k, &v);
         if (!err)
-            err = store_rec_decode_event(v.mv_data, v.mv_size, &ev, NULL);
+            err = store_rec_decode_event(key, sizeof key, v.mv_data, v.mv_size, &ev, NULL);
         if (err == GL_ENOTFOUND)
             return 0; /* a dispatch without its event: fsck's to report */
         if (!err)
@@ -573,9 +575,8 @@ int store_index_rebuild(store *s, uint64_t *events)
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         gl_event ev;
         arena_reset(&arena);
-        err = store_rec_decode_event(v.mv_data, v.mv_size, &ev, &arena);
+        err = store_rec_decode_event(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &ev, &arena);
         if (!err) {
-            ev.seq = store_get_be64(k.mv_data);
             err = event_added(t, &ev, 1); /* staged dimensions: settled below */
             n++;
         }
@@ -591,9 +592,8 @@ int store_index_rebuild(store *s, uint64_t *events)
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         gl_dispatch d;
         arena_reset(&arena);
-        err = store_rec_decode_dispatch(v.mv_data, v.mv_size, &d, &arena);
+        err = store_rec_decode_dispatch(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &d, &arena);
         if (!err) {
-            d.seq = store_get_be64(k.mv_data);
             /* Its team entry staged with the others, at its event's
              * filing time (none without its event: fsck's to report). */
             unsigned char ekey[8];
@@ -601,7 +601,8 @@ int store_index_rebuild(store *s, uint64_t *events)
             MDB_val ek = store_val(ekey, 8), evv;
             gl_event ev;
             int found = store_txn_get(t, DB_EVENTS, &ek, &evv) == 0 &&
-                        store_rec_decode_event(evv.mv_data, evv.mv_size, &ev, NULL) == 0;
+                        store_rec_decode_event(ekey, sizeof ekey, evv.mv_data, evv.mv_size,
+                                               &ev, NULL) == 0;
             err = found ? store_index_dispatch_added(t, &d, ev.created_ms)
                         : store_index_dispatch_changed(t, GL_DS_NONE, &d);
         }
@@ -651,9 +652,8 @@ int store_index_check(store_txn *t, store_fsck_report *r)
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         gl_event ev;
         arena_reset(&arena);
-        if (store_rec_decode_event(v.mv_data, v.mv_size, &ev, &arena) != 0)
+        if (store_rec_decode_event(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &ev, &arena) != 0)
             continue; /* reported by the events pass */
-        ev.seq = store_get_be64(k.mv_data);
         for (int dim = IX_TIME; dim < IX_DIM_COUNT; dim++) {
             const char *val = dim_value(&ev, dim);
             size_t n = val ? store_index_key(key, s->max_key, dim, val, ev.created_ms, ev.seq) : 0;
@@ -687,7 +687,7 @@ int store_index_check(store_txn *t, store_fsck_report *r)
         gl_event ev;
         arena_reset(&arena);
         uint64_t seq = store_get_be64(k.mv_data);
-        if (store_rec_decode_dispatch(v.mv_data, v.mv_size, &d, &arena) != 0 ||
+        if (store_rec_decode_dispatch(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &d, &arena) != 0 ||
             store_event_get(t, seq, &ev, &arena) != 0)
             continue; /* reported by the dispatches pass */
         size_t n = store_index_key(key, s->max_key, IX_TEAM, d.team, ev.created_ms, seq);

@@ -105,7 +105,7 @@ static int visit_dispatch(struct listing *l, uint64_t seq, const unsigned char *
     }
     gl_dispatch d;
     if (!err)
-        err = store_rec_decode_dispatch(v.mv_data, v.mv_size, &d, l->arena);
+        err = store_rec_decode_dispatch(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &d, l->arena);
     return err ? err : fn(ctx, &d);
 }
 
@@ -121,7 +121,7 @@ int store_dispatch_list(store_txn *t, uint64_t seq, store_dispatch_fn fn, void *
     while (!err && !l.done && has_prefix(&k, prefix, 8)) {
         listing_visiting(&l, &k);
         gl_dispatch d;
-        err = store_rec_decode_dispatch(v.mv_data, v.mv_size, &d, l.arena);
+        err = store_rec_decode_dispatch(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &d, l.arena);
         if (!err)
             err = fn(ctx, &d);
         if (!err)
@@ -273,7 +273,7 @@ int store_history_list(store_txn *t, uint64_t seq, store_history_fn fn, void *ct
     while (!err && !l.done && has_prefix(&k, prefix, 8)) {
         listing_visiting(&l, &k);
         gl_history h;
-        err = store_rec_decode_history(v.mv_data, v.mv_size, &h, l.arena);
+        err = store_rec_decode_history(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &h, l.arena);
         if (!err)
             err = fn(ctx, &h);
         if (!err)

@@ -23,8 +23,7 @@ static int event_from(store_txn *t, uint64_t seq, gl_event *ev, gl_arena *arena,
     if (k.mv_size != 8)
         return GL_ESTORAGE;
     *at = store_get_be64(k.mv_data);
-    rc = store_rec_decode_event(v.mv_data, v.mv_size, ev, arena);
-    ev->seq = *at;
+    rc = store_rec_decode_event(k.mv_data, k.mv_size, v.mv_data, v.mv_size, ev, arena);
     return rc;
 }
 

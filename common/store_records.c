@@ -1,9 +1,10 @@
 /* store_records.c — msgpack encoding of events, dispatches and history
  * entries as stored by common/store.c.
  *
- * One table per record type lists its wire names, value types and struct
- * offsets; encoder and decoder both walk it, so a field cannot be written
- * under one name and read under another. */
+ * One table per record type lists its keys (the integer written now and the
+ * wire name of records before session 7), value types and struct offsets;
+ * encoder and decoder both walk it, so a field cannot be written under one
+ * key and read under another. */
 #include "store_records.h"
 #include "gl.h"
 #include "mpwrite.h"
@@ -16,76 +17,121 @@ enum field_type {
     F_U64,            /* uint64_t */
     F_U32,            /* uint32_t */
     F_COORD,          /* double, present only when has_coords */
-    F_KIND,           /* int, enum gl_kind, stored by name */
-    F_EVENT_STATE,    /* int, enum gl_event_state, stored by name */
-    F_DISPATCH_STATE, /* int, enum gl_dispatch_state, stored by name */
+    F_KIND,           /* int, enum gl_kind, stored as its value */
+    F_EVENT_STATE,    /* int, enum gl_event_state, stored as its value */
+    F_DISPATCH_STATE, /* int, enum gl_dispatch_state, stored as its value */
+    F_NAME,           /* const char *, one of names[]: stored as its number */
+};
+
+/* The values a F_NAME field is stored as: names[i] as i + 1, any other
+ * string as itself. Append only: a stored number means its name for good. */
+static const char *const urgency_names[] = {"Immediate", "Expected", "Future", "Past", "Unknown"};
+static const char *const severity_names[] = {"Extreme", "Severe", "Moderate", "Minor", "Unknown"};
+static const char *const certainty_names[] = {"Observed", "Likely", "Possible", "Unlikely",
+                                              "Unknown"};
+static const char *const rating_names[] = {"satisfied", "unsatisfied"};
+static const char *const alarm_names[] = {"unanswered", "overdue"};
+static const char *const role_names[] = {
+    "grid", "claim", "coordinator", "squad", "property",     /* 1-5 */
+    "owners", "informed", "triage", "community", "assigned", /* 6-10 */
+};
+static const char *const what_names[] = {
+    "filed", "dispatched", "acked", "accepted", "declined",                          /* 1-5 */
+    "redispatched", "resolved", "unrouted", "escalated", "unanswered",               /* 6-10 */
+    "updated", "cancelled", "claimed", "claim extended", "released",                 /* 11-15 */
+    "returned", "redirected", "confirmed", "disputed", "overdue",                    /* 16-20 */
+    "extension requested", "extension approved", "merged", "duplicate",              /* 21-24 */
+    "rated satisfied", "rated unsatisfied", "reopened", "closed", "dead-lettered",   /* 25-29 */
+    "requeued", "dead letter closed",                                                /* 30-31 */
 };
 
 struct field {
-    const char *name;
+    const char *name;   /* the wire name: the key of records before session 7 */
     unsigned char namelen;
+    unsigned char key;  /* the key of records written now (store_records.h) */
     unsigned char type;
+    unsigned char nnames;
+    unsigned char in_key; /* the LMDB key holds it: read, no longer written */
     unsigned short offset;
+    const char *const *names; /* F_NAME */
 };
 
-#define FIELD(type_, member, ftype) {#member, sizeof #member - 1, ftype, offsetof(type_, member)}
+#define FIELD(type_, member, ftype, key_)                                                       \
+    {#member, sizeof #member - 1, key_, ftype, 0, 0, offsetof(type_, member), NULL}
+#define IN_KEY(type_, member, ftype, key_)                                                      \
+    {#member, sizeof #member - 1, key_, ftype, 0, 1, offsetof(type_, member), NULL}
+#define NAMED(type_, member, key_, table)                                                       \
+    {#member, sizeof #member - 1, key_, F_NAME, GL_ARRAY_LEN(table), 0, offsetof(type_, member), \
+     table}
 
+/* A field's key is its position + 1: keep it so (append only), the decoder
+ * finds an integer key's field by position. IN_KEY fields are what the
+ * record's LMDB key holds (store_records.h): records before session 7 have
+ * them, newer ones leave them out and the decoder fills them from the key;
+ * their numbers stay taken. */
 static const struct field event_fields[] = {
-    FIELD(gl_event, id, F_STR),
-    FIELD(gl_event, seq, F_U64),
-    FIELD(gl_event, kind, F_KIND),
-    FIELD(gl_event, category, F_STR),
-    FIELD(gl_event, community, F_STR),
-    FIELD(gl_event, compound, F_STR),
-    FIELD(gl_event, grid, F_STR),
-    FIELD(gl_event, terminal, F_STR),
-    FIELD(gl_event, address, F_STR),
-    FIELD(gl_event, lat, F_COORD),
-    FIELD(gl_event, lon, F_COORD),
-    FIELD(gl_event, text, F_STR),
-    FIELD(gl_event, contact, F_STR),
-    FIELD(gl_event, urgency, F_STR),
-    FIELD(gl_event, severity, F_STR),
-    FIELD(gl_event, certainty, F_STR),
-    FIELD(gl_event, state, F_EVENT_STATE),
-    FIELD(gl_event, team, F_STR),
-    FIELD(gl_event, created_ms, F_U64),
-    FIELD(gl_event, updated_ms, F_U64),
-    FIELD(gl_event, plan_step, F_U32),
-    FIELD(gl_event, escalate_at_ms, F_U64),
-    FIELD(gl_event, alarm, F_STR),
-    FIELD(gl_event, sign_by_ms, F_U64),
-    FIELD(gl_event, due_ms, F_U64),
-    FIELD(gl_event, remind_at_ms, F_U64),
-    FIELD(gl_event, lease_until_ms, F_U64),
-    FIELD(gl_event, close_at_ms, F_U64),
-    FIELD(gl_event, extension_ms, F_U64),
-    FIELD(gl_event, rating, F_STR),
-    FIELD(gl_event, duplicate_of, F_STR),
+    FIELD(gl_event, id, F_STR, 1),
+    IN_KEY(gl_event, seq, F_U64, 2),
+    FIELD(gl_event, kind, F_KIND, 3),
+    FIELD(gl_event, category, F_STR, 4),
+    FIELD(gl_event, community, F_STR, 5),
+    FIELD(gl_event, compound, F_STR, 6),
+    FIELD(gl_event, grid, F_STR, 7),
+    FIELD(gl_event, terminal, F_STR, 8),
+    FIELD(gl_event, address, F_STR, 9),
+    FIELD(gl_event, lat, F_COORD, 10),
+    FIELD(gl_event, lon, F_COORD, 11),
+    FIELD(gl_event, text, F_STR, 12),
+    FIELD(gl_event, contact, F_STR, 13),
+    NAMED(gl_event, urgency, 14, urgency_names),
+    NAMED(gl_event, severity, 15, severity_names),
+    NAMED(gl_event, certainty, 16, certainty_names),
+    FIELD(gl_event, state, F_EVENT_STATE, 17),
+    FIELD(gl_event, team, F_STR, 18),
+    FIELD(gl_event, created_ms, F_U64, 19),
+    FIELD(gl_event, updated_ms, F_U64, 20),
+    FIELD(gl_event, plan_step, F_U32, 21),
+    FIELD(gl_event, escalate_at_ms, F_U64, 22),
+    NAMED(gl_event, alarm, 23, alarm_names),
+    FIELD(gl_event, sign_by_ms, F_U64, 24),
+    FIELD(gl_event, due_ms, F_U64, 25),
+    FIELD(gl_event, remind_at_ms, F_U64, 26),
+    FIELD(gl_event, lease_until_ms, F_U64, 27),
+    FIELD(gl_event, close_at_ms, F_U64, 28),
+    FIELD(gl_event, extension_ms, F_U64, 29),
+    NAMED(gl_event, rating, 30, rating_names),
+    FIELD(gl_event, duplicate_of, F_STR, 31),
 };
 
 static const struct field dispatch_fields[] = {
-    FIELD(gl_dispatch, event, F_STR),
-    FIELD(gl_dispatch, seq, F_U64),
-    FIELD(gl_dispatch, team, F_STR),
-    FIELD(gl_dispatch, role, F_STR),
-    FIELD(gl_dispatch, state, F_DISPATCH_STATE),
-    FIELD(gl_dispatch, member, F_STR),
-    FIELD(gl_dispatch, note, F_STR),
-    FIELD(gl_dispatch, attempts, F_U32),
-    FIELD(gl_dispatch, created_ms, F_U64),
-    FIELD(gl_dispatch, updated_ms, F_U64),
-    FIELD(gl_dispatch, next_retry_ms, F_U64),
+    FIELD(gl_dispatch, event, F_STR, 1),
+    IN_KEY(gl_dispatch, seq, F_U64, 2),
+    IN_KEY(gl_dispatch, team, F_STR, 3),
+    NAMED(gl_dispatch, role, 4, role_names),
+    FIELD(gl_dispatch, state, F_DISPATCH_STATE, 5),
+    FIELD(gl_dispatch, member, F_STR, 6),
+    FIELD(gl_dispatch, note, F_STR, 7),
+    FIELD(gl_dispatch, attempts, F_U32, 8),
+    FIELD(gl_dispatch, created_ms, F_U64, 9),
+    FIELD(gl_dispatch, updated_ms, F_U64, 10),
+    FIELD(gl_dispatch, next_retry_ms, F_U64, 11),
 };
 
 static const struct field history_fields[] = {
-    FIELD(gl_history, seq, F_U64),
-    FIELD(gl_history, no, F_U32),
-    FIELD(gl_history, at_ms, F_U64),
-    FIELD(gl_history, who, F_STR),
-    FIELD(gl_history, what, F_STR),
-    FIELD(gl_history, note, F_STR),
+    IN_KEY(gl_history, seq, F_U64, 1),
+    IN_KEY(gl_history, no, F_U32, 2),
+    FIELD(gl_history, at_ms, F_U64, 3),
+    FIELD(gl_history, who, F_STR, 4),
+    NAMED(gl_history, what, 5, what_names),
+    FIELD(gl_history, note, F_STR, 6),
 };
+
+/* The guard events and dispatches begin with: the wire name "seq" holding
+ * true. A build before session 7 knows "seq" as a number, so it refuses the
+ * record (GL_ESTORAGE) instead of reading a record whose integer keys it
+ * skips as an empty one, and writing that back. History entries, never
+ * rewritten, go without. This build skips it. */
+static const unsigned char old_build_guard[] = {0xa3, 's', 'e', 'q', 0xc3};
 
 /* Typed access to a member at a table offset; the object really has that
  * member type, so this is ordinary struct access spelled by offset. */
@@ -144,20 +190,35 @@ static unsigned char *put_uint(unsigned char *p, uint64_t v)
     return put_be(p, 0xcf, v, 8);
 }
 
+/* name_number is s's number in f's names (1-based), or 0 for a name not
+ * in the table (stored as a string). */
+static unsigned name_number(const struct field *f, const char *s, size_t len)
+{
+    for (unsigned i = 0; i < f->nnames; i++)
+        if (f->names[i][0] == s[0] && strlen(f->names[i]) == len &&
+            memcmp(f->names[i], s, len) == 0)
+            return i + 1;
+    return 0;
+}
+
 static int encode(msgpack_sbuffer *sb, const struct field *fields, size_t nfields,
-                  const void *rec, int has_coords)
+                  const void *rec, int has_coords, int guard)
 {
     const char *str[MAX_FIELDS];
     size_t len[MAX_FIELDS];
+    uint64_t num[MAX_FIELDS];
     uint64_t on = 0;
-    size_t present = 0, bound = 5; /* the map's header */
+    size_t present = guard ? 1 : 0, bound = 5 + (guard ? sizeof old_build_guard : 0);
     if (nfields > MAX_FIELDS)
         return GL_EINTERNAL;
     for (size_t i = 0; i < nfields; i++) {
         const struct field *f = &fields[i];
         const char *sv = NULL;
+        if (f->in_key)
+            continue;
         switch (f->type) {
         case F_STR:
+        case F_NAME:
             sv = *CMEMBER(rec, f, char *);
             if (!sv)
                 continue;
@@ -166,21 +227,29 @@ static int encode(msgpack_sbuffer *sb, const struct field *fields, size_t nfield
             if (!has_coords)
                 continue;
             break;
+        case F_U64:
+            num[i] = *CMEMBER(rec, f, uint64_t);
+            break;
+        case F_U32:
+            num[i] = *CMEMBER(rec, f, uint32_t);
+            break;
         case F_KIND:
-            sv = gl_kind_name(*CMEMBER(rec, f, int));
-            break;
         case F_EVENT_STATE:
-            sv = gl_event_state_name(*CMEMBER(rec, f, int));
+        case F_DISPATCH_STATE: {
+            int v = *CMEMBER(rec, f, int);
+            num[i] = v > 0 ? (uint64_t)v : 0;
             break;
-        case F_DISPATCH_STATE:
-            sv = gl_dispatch_state_name(*CMEMBER(rec, f, int));
-            break;
+        }
         }
         on |= (uint64_t)1 << i;
         present++;
         str[i] = sv;
-        len[i] = sv ? strlen(sv) : 0;
-        bound += 1 + f->namelen + (sv ? 5 + len[i] : 9);
+        if (sv) {
+            len[i] = strlen(sv);
+            if (f->type == F_NAME && len[i] > 0 && (num[i] = name_number(f, sv, len[i])) != 0)
+                str[i] = NULL; /* stored as its number */
+        }
+        bound += 1 + (str[i] ? 5 + len[i] : 9);
     }
     mp_writer w = {sb, 0};
     msgpack_sbuffer_clear(sb);
@@ -191,21 +260,23 @@ static int encode(msgpack_sbuffer *sb, const struct field *fields, size_t nfield
         *p++ = (unsigned char)(0x80 | present);
     else
         p = put_be(p, present <= UINT16_MAX ? 0xde : 0xdf, present, present <= UINT16_MAX ? 2 : 4);
+    if (guard) {
+        memcpy(p, old_build_guard, sizeof old_build_guard);
+        p += sizeof old_build_guard;
+    }
     for (size_t i = 0; i < nfields; i++) {
         if (!(on >> i & 1))
             continue;
         const struct field *f = &fields[i];
-        p = put_str(p, f->name, f->namelen);
+        *p++ = f->key; /* a positive fixint: every key is below 128 */
         if (str[i]) {
             p = put_str(p, str[i], len[i]);
-        } else if (f->type == F_U64) {
-            p = put_uint(p, *CMEMBER(rec, f, uint64_t));
-        } else if (f->type == F_U32) {
-            p = put_uint(p, *CMEMBER(rec, f, uint32_t));
-        } else {
+        } else if (f->type == F_COORD) {
             uint64_t bits;
             memcpy(&bits, CMEMBER(rec, f, double), sizeof bits);
             p = put_be(p, 0xcb, bits, 8);
+        } else {
+            p = put_uint(p, num[i]);
         }
     }
     sb->size = (size_t)(p - (unsigned char *)sb->data);
@@ -214,22 +285,22 @@ static int encode(msgpack_sbuffer *sb, const struct field *fields, size_t nfield
 
 int store_rec_encode_event(msgpack_sbuffer *sb, const gl_event *ev)
 {
-    return encode(sb, event_fields, GL_ARRAY_LEN(event_fields), ev, ev->has_coords);
+    return encode(sb, event_fields, GL_ARRAY_LEN(event_fields), ev, ev->has_coords, 1);
 }
 
 int store_rec_encode_dispatch(msgpack_sbuffer *sb, const gl_dispatch *d)
 {
-    return encode(sb, dispatch_fields, GL_ARRAY_LEN(dispatch_fields), d, 0);
+    return encode(sb, dispatch_fields, GL_ARRAY_LEN(dispatch_fields), d, 0, 1);
 }
 
 int store_rec_encode_history(msgpack_sbuffer *sb, const gl_history *h)
 {
-    return encode(sb, history_fields, GL_ARRAY_LEN(history_fields), h, 0);
+    return encode(sb, history_fields, GL_ARRAY_LEN(history_fields), h, 0, 0);
 }
 
-/* field_find finds the field named key[0..len), looking first at *next: a
- * record written by this table has its keys in the table's order, so that
- * is nearly always the one, and *next moves on past it. */
+/* field_find finds the field named key[0..len) (a record before session
+ * 7), looking first at *next: such a record has its keys in the table's
+ * order, so that is nearly always the one, and *next moves on past it. */
 static const struct field *field_find(const struct field *fields, size_t nfields,
                                       const unsigned char *key, size_t len, size_t *next)
 {
@@ -397,11 +468,17 @@ static int skip_value(reader *r, int depth)
     return 0;
 }
 
-/* decode_state maps a state or kind name to its enum with parse; names
- * this build does not know decode to 0 (NONE) rather than failing. */
-static int decode_state(const value *v, int (*parse)(const char *), int *out)
+/* decode_state maps a stored kind or state to its enum: a number up to max
+ * (this build's last value) as itself, a name (records before session 7)
+ * with parse. Numbers and names this build does not know decode to 0
+ * (NONE) rather than failing. */
+static int decode_state(const value *v, int (*parse)(const char *), int max, int *out)
 {
     char name[32];
+    if (v->item == I_UINT) {
+        *out = v->u <= (uint64_t)max ? (int)v->u : 0;
+        return 0;
+    }
     if (v->item != I_STR)
         return GL_ESTORAGE;
     if (v->len >= sizeof name) {
@@ -418,6 +495,16 @@ static int decode_value(void *rec, const struct field *f, const value *v, gl_are
                         int *has_coords)
 {
     switch (f->type) {
+    case F_NAME:
+        if (v->item == I_UINT) {
+            /* A number this build's table does not have reads as absent. */
+            if (arena && v->u >= 1 && v->u <= f->nnames)
+                *MEMBER(rec, f, const char *) = f->names[v->u - 1];
+            return 0;
+        }
+        /* A name not in the table, or any name in a record before
+         * session 7, is the string. */
+        /* fall through */
     case F_STR:
         if (v->item == I_NIL)
             return 0;
@@ -450,13 +537,24 @@ static int decode_value(void *rec, const struct field *f, const value *v, gl_are
             *has_coords = 1;
         return 0;
     case F_KIND:
-        return decode_state(v, gl_kind_parse, MEMBER(rec, f, int));
+        return decode_state(v, gl_kind_parse, GL_KIND_FEEDBACK, MEMBER(rec, f, int));
     case F_EVENT_STATE:
-        return decode_state(v, gl_event_state_parse, MEMBER(rec, f, int));
+        return decode_state(v, gl_event_state_parse, GL_EV_MERGED, MEMBER(rec, f, int));
     case F_DISPATCH_STATE:
-        return decode_state(v, gl_dispatch_state_parse, MEMBER(rec, f, int));
+        return decode_state(v, gl_dispatch_state_parse, GL_DS_COUNT - 1, MEMBER(rec, f, int));
     }
     return GL_ESTORAGE;
+}
+
+/* field_by_key finds the field stored under the integer key, or NULL. */
+static const struct field *field_by_key(const struct field *fields, size_t nfields, uint64_t key)
+{
+    if (key >= 1 && key <= nfields && fields[key - 1].key == key)
+        return &fields[key - 1];
+    for (size_t i = 0; i < nfields; i++)
+        if (fields[i].key == key)
+            return &fields[i];
+    return NULL;
 }
 
 /* read_value_quick is read_value for the forms this table's writer uses
@@ -515,22 +613,34 @@ static int decode(const void *data, size_t len, const struct field *fields, size
     for (uint64_t i = 0; i < map.u; i++) {
         const unsigned char *at = r.p;
         const struct field *f = NULL;
-        if (r.p < r.end && (*r.p & 0xe0) == 0xa0) {
-            /* A key of ours: a short string (fixstr), read in place. */
+        int by_name = 0;
+        if (r.p < r.end && *r.p <= 0x7f) {
+            /* A key of ours: a positive fixint. */
+            f = field_by_key(fields, nfields, *r.p);
+            r.p++;
+        } else if (r.p < r.end && (*r.p & 0xe0) == 0xa0) {
+            /* A key of a record before session 7: a short string
+             * (fixstr), read in place. */
             size_t n = *r.p & 0x1f;
             if ((size_t)(r.end - r.p) - 1 < n)
                 return GL_ESTORAGE;
             f = field_find(fields, nfields, r.p + 1, n, &next);
             r.p += 1 + n;
+            by_name = 1;
         } else {
             value key;
             if (read_value(&r, &key) != 0)
                 return GL_ESTORAGE;
-            f = key.item == I_STR ? field_find(fields, nfields, key.data, key.len, &next) : NULL;
+            if (key.item == I_STR) {
+                f = field_find(fields, nfields, key.data, key.len, &next);
+                by_name = 1;
+            } else if (key.item == I_UINT) {
+                f = field_by_key(fields, nfields, key.u);
+            }
         }
         if (!f) {
-            /* A key this build does not know (even one that is not a
-             * string): it and its value, whatever they hold. */
+            /* A key this build does not know (of any type): it and its
+             * value, whatever they hold. */
             r.p = at;
             if (skip_value(&r, 0) != 0 || skip_value(&r, 0) != 0)
                 return GL_ESTORAGE;
@@ -541,6 +651,8 @@ static int decode(const void *data, size_t len, const struct field *fields, size
             return GL_ESTORAGE;
         if (v.item == I_ARRAY || v.item == I_MAP)
             return GL_ESTORAGE; /* no field of ours holds one */
+        if (v.item == I_BOOL && by_name && f->namelen == 3 && memcmp(f->name, "seq", 3) == 0)
+            continue; /* old_build_guard */
         int err = decode_value(rec, f, &v, arena, has_coords);
         if (err)
             return err;
@@ -548,21 +660,48 @@ static int decode(const void *data, size_t len, const struct field *fields, size
     return r.p == r.end ? 0 : GL_ESTORAGE;
 }
 
-int store_rec_decode_event(const void *data, size_t len, gl_event *ev, gl_arena *arena)
+/* The fields the LMDB key holds are taken from it, over whatever a record
+ * before session 7 says (the key is where the record is). */
+int store_rec_decode_event(const void *key, size_t key_len, const void *data, size_t len,
+                           gl_event *ev, gl_arena *arena)
 {
     memset(ev, 0, sizeof *ev);
-    return decode(data, len, event_fields, GL_ARRAY_LEN(event_fields), ev, arena,
-                  &ev->has_coords);
+    int err = decode(data, len, event_fields, GL_ARRAY_LEN(event_fields), ev, arena,
+                     &ev->has_coords);
+    if (err || !key)
+        return err;
+    if (key_len != 8)
+        return GL_ESTORAGE;
+    ev->seq = get_be(key, 8);
+    return 0;
 }
 
-int store_rec_decode_dispatch(const void *data, size_t len, gl_dispatch *d, gl_arena *arena)
+int store_rec_decode_dispatch(const void *key, size_t key_len, const void *data, size_t len,
+                              gl_dispatch *d, gl_arena *arena)
 {
     memset(d, 0, sizeof *d);
-    return decode(data, len, dispatch_fields, GL_ARRAY_LEN(dispatch_fields), d, arena, NULL);
+    int err = decode(data, len, dispatch_fields, GL_ARRAY_LEN(dispatch_fields), d, arena, NULL);
+    if (err || !key)
+        return err;
+    if (key_len <= 8)
+        return GL_ESTORAGE;
+    d->seq = get_be(key, 8);
+    if (!arena)
+        return 0;
+    d->team = arena_strndup(arena, (const char *)key + 8, key_len - 8);
+    return d->team ? 0 : GL_EINTERNAL;
 }
 
-int store_rec_decode_history(const void *data, size_t len, gl_history *h, gl_arena *arena)
+int store_rec_decode_history(const void *key, size_t key_len, const void *data, size_t len,
+                             gl_history *h, gl_arena *arena)
 {
     memset(h, 0, sizeof *h);
-    return decode(data, len, history_fields, GL_ARRAY_LEN(history_fields), h, arena, NULL);
+    int err = decode(data, len, history_fields, GL_ARRAY_LEN(history_fields), h, arena, NULL);
+    if (err || !key)
+        return err;
+    if (key_len != 12)
+        return GL_ESTORAGE;
+    h->seq = get_be(key, 8);
+    h->no = (uint32_t)get_be((const unsigned char *)key + 8, 4);
+    return 0;
 }

@@ -64,7 +64,10 @@ int main(void)
            (unsigned long long)n, sb.size);
         gl_event back;
         memset(&back, 0, sizeof back);
-        rc = store_rec_decode_event(sb.data, sb.size, &back, &arena);
+        unsigned char key[8];
+        for (int b = 0; b < 8; b++)
+            key[b] = (unsigned char)(n >> (56 - 8 * b));
+        rc = store_rec_decode_event(key, sizeof key, sb.data, sb.size, &back, &arena);
         ok(rc == 0 && strcmp(back.text, text) == 0 && back.seq == n && back.created_ms == n &&
                back.updated_ms == UINT64_MAX - n && back.plan_step == (uint32_t)n &&
                back.has_coords == ev.has_coords && (!ev.has_coords || back.lat == ev.lat) &&
@@ -82,7 +85,8 @@ int main(void)
     ok(store_rec_encode_dispatch(&sb, &d) == 0 && canonical(&sb), "a dispatch, the same");
     gl_dispatch db;
     memset(&db, 0, sizeof db);
-    ok(store_rec_decode_dispatch(sb.data, sb.size, &db, &arena) == 0 &&
+    static const unsigned char dkey[] = "\0\0\0\0\0\x01\x11\x70heping-g1-team";
+    ok(store_rec_decode_dispatch(dkey, sizeof dkey - 1, sb.data, sb.size, &db, &arena) == 0 &&
            strcmp(db.team, d.team) == 0 && db.attempts == 300 && db.seq == 70000 &&
            db.next_retry_ms == d.next_retry_ms && db.state == GL_DS_PENDING && db.note == NULL,
        "and reads back");
@@ -91,8 +95,9 @@ int main(void)
     ok(store_rec_encode_history(&sb, &h) == 0 && canonical(&sb), "a history entry, the same");
     gl_history hb;
     memset(&hb, 0, sizeof hb);
-    ok(store_rec_decode_history(sb.data, sb.size, &hb, &arena) == 0 &&
-           strcmp(hb.note, h.note) == 0 && hb.no == 2 && hb.at_ms == h.at_ms,
+    ok(store_rec_decode_history("\0\0\0\0\0\0\0\x05\0\0\0\x02", 12, sb.data, sb.size, &hb,
+                                &arena) == 0 &&
+           strcmp(hb.note, h.note) == 0 && hb.no == 2 && hb.seq == 5 && hb.at_ms == h.at_ms,
        "and reads back");
 
     /* Another writer's record: keys in another order, one this build does
@@ -111,7 +116,7 @@ int main(void)
     msgpack_pack_str_with_body(&pk, "seq", 3);
     msgpack_pack_uint64(&pk, 42);
     gl_event o;
-    int orc = store_rec_decode_event(other.data, other.size, &o, &arena);
+    int orc = store_rec_decode_event(NULL, 0, other.data, other.size, &o, &arena);
     ok(orc == 0 && strcmp(o.id, "rec-other") == 0 && strcmp(o.grid, "heping-g2") == 0 &&
            strcmp(o.text, "楼道积水") == 0 && o.kind == GL_KIND_FEEDBACK && o.state == 0 &&
            o.seq == 42 && o.category == NULL,
@@ -145,7 +150,7 @@ int main(void)
     msgpack_pack_str_with_body(&pk, "rec-nested", 10);
     msgpack_pack_str_with_body(&pk, "ext", 3);
     msgpack_pack_ext_with_body(&pk, "\x00\x01\x02\x03", 4, 5);
-    orc = store_rec_decode_event(other.data, other.size, &o, &arena);
+    orc = store_rec_decode_event(NULL, 0, other.data, other.size, &o, &arena);
     ok(orc == 0 && strcmp(o.id, "rec-nested") == 0 && o.has_coords && o.lat == 38.5 &&
            o.lon == -106.0,
        "nested unknown values, a non-string key and an ext are skipped; float32 and negative "
@@ -154,27 +159,27 @@ int main(void)
     /* Every truncation of a record, and bytes after it, are refused. */
     int refused = 0, total = 0;
     for (size_t cut = 0; cut < other.size; cut++, total++)
-        refused += store_rec_decode_event(other.data, cut, &o, &arena) == GL_ESTORAGE;
+        refused += store_rec_decode_event(NULL, 0, other.data, cut, &o, &arena) == GL_ESTORAGE;
     is_int(refused, total, "every truncation of the record is GL_ESTORAGE");
     msgpack_pack_nil(&pk);
-    is_int(store_rec_decode_event(other.data, other.size, &o, &arena), GL_ESTORAGE,
+    is_int(store_rec_decode_event(NULL, 0, other.data, other.size, &o, &arena), GL_ESTORAGE,
            "a byte after the record is refused");
     msgpack_sbuffer_clear(&other);
     msgpack_pack_array(&pk, 1);
     msgpack_pack_str_with_body(&pk, "id", 2);
-    is_int(store_rec_decode_event(other.data, other.size, &o, &arena), GL_ESTORAGE,
+    is_int(store_rec_decode_event(NULL, 0, other.data, other.size, &o, &arena), GL_ESTORAGE,
            "a record that is not a map is refused");
     msgpack_sbuffer_clear(&other);
     msgpack_pack_map(&pk, 1);
     msgpack_pack_str_with_body(&pk, "id", 2);
     msgpack_pack_bin_with_body(&pk, "x", 1);
-    is_int(store_rec_decode_event(other.data, other.size, &o, &arena), GL_ESTORAGE,
+    is_int(store_rec_decode_event(NULL, 0, other.data, other.size, &o, &arena), GL_ESTORAGE,
            "a string field holding binary is refused");
     msgpack_sbuffer_clear(&other);
     msgpack_pack_map(&pk, 1);
     msgpack_pack_str_with_body(&pk, "seq", 3);
     msgpack_pack_map(&pk, 0);
-    is_int(store_rec_decode_event(other.data, other.size, &o, &arena), GL_ESTORAGE,
+    is_int(store_rec_decode_event(NULL, 0, other.data, other.size, &o, &arena), GL_ESTORAGE,
            "a number field holding a map is refused");
     msgpack_sbuffer_clear(&other);
     unsigned char deep[200];
@@ -184,7 +189,7 @@ int main(void)
     msgpack_pack_str_with_body(&pk, "deep", 4);
     msgpack_sbuffer_write(&other, (const char *)deep, sizeof deep);
     msgpack_pack_nil(&pk);
-    is_int(store_rec_decode_event(other.data, other.size, &o, &arena), GL_ESTORAGE,
+    is_int(store_rec_decode_event(NULL, 0, other.data, other.size, &o, &arena), GL_ESTORAGE,
            "an unknown value nested 200 deep is refused, not recursed into");
     msgpack_sbuffer_destroy(&other);
     arena_reset(&arena);
