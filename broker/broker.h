@@ -155,6 +155,10 @@ int broker_worker_envelope(int cmd, const void *body, size_t blen, proto_msg *m,
  * message, acted on item by item, in order. */
 void broker_on_batch(broker *b, frame_msg *fm);
 
+/* pack.c — a worker's PACK: a BATCH's items packed into one frame
+ * (proto/pack.h), checked whole, then acted on item by item, in order. */
+void broker_on_pack(broker *b, frame_msg *fm);
+
 /* forward.c — messages passed on without copying their body */
 /* frame_part_msg returns part index of fm (0: the first after any identity,
  * as frame_body counts: 2 is the body, 4 the inner body), or NULL. */

@@ -762,6 +762,9 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
     case PROTO_BATCH:
         broker_on_batch(b, fm);
         break;
+    case PROTO_PACK:
+        broker_on_pack(b, fm);
+        break;
     default:
         b->counters.bad_worker_msgs++;
         log_limited(LOG_WARN, "worker-cmd", "unexpected %s on the workers endpoint",

@@ -392,6 +392,7 @@ static const struct {
     [PROTO_SCORES] = {"SCORES", TABLE(scores_fields)},
     [PROTO_SCORECARD] = {"SCORECARD", TABLE(scorecard_fields)},
     [PROTO_BATCH] = {"BATCH", TABLE(empty_fields)},
+    [PROTO_PACK] = {"PACK", TABLE(empty_fields)},
 };
 
 const codec_table *codec_command(int cmd)

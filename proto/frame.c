@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "pack.h"
+
 /* Envelope commands carry an inner command and body after their own body. */
 static int frame_is_envelope(int cmd)
 {
@@ -157,11 +159,13 @@ int frame_recv(void *sock, int router, int flags, frame_msg *m)
     m->cmd = proto_cmd_parse(zmq_msg_data(cmd), zmq_msg_size(cmd));
     if (m->cmd == PROTO_NONE)
         return GL_EUNKNOWNCMD;
-    int want = frame_is_envelope(m->cmd) ? 5 : 3;
+    int want = frame_is_envelope(m->cmd) ? 5 : m->cmd == PROTO_PACK ? 4 : 3;
     if (n != want)
         return GL_EBADFRAME;
     if (zmq_msg_size(&m->part[first + 2]) > GL_MAX_BODY)
         return GL_ETOOLARGE;
+    if (m->cmd == PROTO_PACK && zmq_msg_size(&m->part[first + 3]) > PACK_MAX_BYTES)
+        return GL_ETOOLARGE; /* a PACK's items frame (pack.h) */
     if (want == 5) {
         zmq_msg_t *inner = &m->part[first + 3];
         m->inner_cmd = proto_cmd_parse(zmq_msg_data(inner), zmq_msg_size(inner));

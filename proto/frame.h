@@ -7,7 +7,9 @@
  * checks the shape; decoding the body is proto_decode's job. A BATCH is
  * "GL/1" "BATCH" BODY followed by items of three frames each (HEADER
  * COMMAND BODY, the last three frames of a DONE or DELIVER): frame_recv
- * reads up to its body, frame_next_item the items, frame_close the rest. */
+ * reads up to its body, frame_next_item the items, frame_close the rest.
+ * A PACK is "GL/1" "PACK" BODY ITEMS, exactly four frames, its items
+ * packed in the last (pack.h; at most PACK_MAX_BYTES, else too_large). */
 #ifndef GL_FRAME_H
 #define GL_FRAME_H
 

@@ -81,6 +81,8 @@ enum proto_cmd {
     PROTO_SCORECARD, /* reply: since_ms, until_ms, communities (map), total (map), scanned, truncated */
     /* worker → broker (issue 7): one commit's DONEs and DELIVERs in one message */
     PROTO_BATCH,     /* empty map; + items of 3 frames: header, inner cmd, inner body (frame.h) */
+    /* worker → broker (session 7): a BATCH's items packed into one frame */
+    PROTO_PACK,      /* empty map; + one ITEMS frame (pack.h) */
     PROTO_CMD_COUNT
 };
 

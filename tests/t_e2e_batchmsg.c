@@ -275,7 +275,9 @@ int main(void)
         return 1;
     }
 
-    /* 1. A worker sending BATCHes (the default). The members' PRESENCE
+    /* 1. A worker batching its messages (the default; it sends PACKs since
+     * session 7, t_e2e_packmsg.c: the hand-made BATCHes below are the
+     * older form, which the broker still takes). The members' PRESENCE
      * first: a worker that reads it in the same batch as the burst's jobs
      * resends the team's pending dispatches after that batch, and the
      * copies would be counted as deliveries too (the members ignore them). */

@@ -124,6 +124,7 @@ static const tcmd spec[] = {
         {"communities", 'R', 1, 0, O(scores)}, {"total", 'R', 1, 0, O(scores_total)},
         {"scanned", 'U', 0, 0, O(scanned)}, {"truncated", 'b', 0, 0, O(truncated)}}},
     {PROTO_BATCH, {RID}},
+    {PROTO_PACK, {RID}},
 };
 
 static const char *const event_keys[] = {"id", "seq", "kind", "category", "community",

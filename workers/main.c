@@ -273,7 +273,7 @@ int main(int argc, char **argv)
         {"map-max-mb", OPT_INT, "65536", "ceiling in MiB the map grows to (doubling from --map-mb) when it fills (address space only: the file grows as it is used)", &w.cfg.map_max_mb, NULL},
         {"alert-reserve-mb", OPT_INT, "64", "MiB of map and disk kept for alerts: below it, routine work is refused as storage_full", &w.cfg.alert_reserve_mb, NULL},
         {"log-syslog", OPT_FLAG, NULL, "log to syslog (facility daemon) instead of stderr", &log_syslog, NULL},
-        {"single-messages", OPT_FLAG, NULL, "send each reply and dispatch as a DONE or DELIVER of its own instead of one BATCH per commit (for a broker older than BATCH)", &w.cfg.single_messages, NULL},
+        {"single-messages", OPT_FLAG, NULL, "send each reply and dispatch as a DONE or DELIVER of its own instead of one PACK per commit (for a broker older than PACK)", &w.cfg.single_messages, NULL},
         {"meta-after-lock", OPT_FLAG, NULL, "flush each commit's meta page after releasing the store's writer lock (LMDB's MDB_NOMETASYNC, then a flush before any reply) instead of under it: the lock is held about 0.15 ms less per commit, but an alert's commit may then wait on this worker's flush (measured: no throughput gained, alert FILED p99 under a routine flood 2.5 -> 7 ms)", &w.cfg.meta_after_lock, NULL},
         {"grow-ahead-mb", OPT_INT, "0", "when idle, write the store's data file with zeros up to N MiB past its pages in use (0..65536; 0: off), so that a commit's flush need not also record the file's growth. Costs every page the store grows by written twice, and a file up to N MiB larger than its pages in use", &w.cfg.grow_ahead_mb, NULL},
     };

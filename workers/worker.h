@@ -30,7 +30,7 @@ typedef struct worker_config {
     long delivery_limit;  /* sends of a dispatch before it is dead-lettered; 0: no limit */
     long map_max_mb;      /* the map grows up to this ceiling */
     long alert_reserve_mb; /* room kept for alerts: routine work is refused below it */
-    int single_messages;  /* a DONE or DELIVER each, no BATCH (a broker before BATCH) */
+    int single_messages;  /* a DONE or DELIVER each, no PACK (a broker before PACK) */
     int meta_after_lock;  /* --meta-after-lock (store_opts.meta_after_lock) */
     long grow_ahead_mb;   /* write the data file this far ahead of its pages (0: off) */
 } worker_config;
@@ -49,7 +49,7 @@ typedef struct out_msg {
     int durable;          /* 1: a reply that says something was stored; it
                              must become an error if the commit fails */
     const gl_event *filed; /* a FILED of a new event: logged once it is sent */
-    int queued;           /* sent by worker_flush: goes in its BATCH (batchmsg.c) */
+    int queued;           /* sent by worker_flush: goes in its PACK (batchmsg.c) */
     uint64_t rid;         /* DONE: the request's rid and event id, for the ERROR */
     const char *id;       /* a durable reply becomes when the commit fails */
 } out_msg;
@@ -149,8 +149,9 @@ int worker_out_deliver_ex(gl_worker *w, const char *team, const proto_msg *m, in
  * dropped. */
 void worker_flush(gl_worker *w, int ok, int err);
 /* batchmsg.c: worker_send_batch sends the outbox's messages that
- * worker_flush queued as BATCH messages (one, or several when they are
- * many or large), in outbox order, and unqueues them. */
+ * worker_flush queued as PACK messages (one, or several when they are
+ * many or large), the DONEs first, then the DELIVERs, each in outbox
+ * order, and unqueues them. */
 void worker_send_batch(gl_worker *w);
 
 /* actions.c — one function per client command, inside the batch's txn. A
