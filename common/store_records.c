@@ -15,6 +15,7 @@
 enum field_type {
     F_STR,            /* const char *, NULL = absent */
     F_U64,            /* uint64_t */
+    F_TIME,           /* uint64_t, ms since the epoch: whole, or from created_ms (dkey) */
     F_U32,            /* uint32_t */
     F_COORD,          /* double, present only when has_coords */
     F_KIND,           /* int, enum gl_kind, stored as its value */
@@ -52,17 +53,20 @@ struct field {
     unsigned char type;
     unsigned char nnames;
     unsigned char in_key; /* the LMDB key holds it: read, no longer written */
+    unsigned char dkey; /* F_TIME: the key of its form as ms from created_ms */
     unsigned short offset;
     const char *const *names; /* F_NAME */
 };
 
 #define FIELD(type_, member, ftype, key_)                                                       \
-    {#member, sizeof #member - 1, key_, ftype, 0, 0, offsetof(type_, member), NULL}
+    {#member, sizeof #member - 1, key_, ftype, 0, 0, 0, offsetof(type_, member), NULL}
 #define IN_KEY(type_, member, ftype, key_)                                                      \
-    {#member, sizeof #member - 1, key_, ftype, 0, 1, offsetof(type_, member), NULL}
+    {#member, sizeof #member - 1, key_, ftype, 0, 1, 0, offsetof(type_, member), NULL}
 #define NAMED(type_, member, key_, table)                                                       \
-    {#member, sizeof #member - 1, key_, F_NAME, GL_ARRAY_LEN(table), 0, offsetof(type_, member), \
-     table}
+    {#member, sizeof #member - 1, key_, F_NAME, GL_ARRAY_LEN(table), 0, 0,                      \
+     offsetof(type_, member), table}
+#define TIME(type_, member, key_, dkey_)                                                        \
+    {#member, sizeof #member - 1, key_, F_TIME, 0, 0, dkey_, offsetof(type_, member), NULL}
 
 /* A field's key is its position + 1: keep it so (append only), the decoder
  * finds an integer key's field by position. IN_KEY fields are what the
@@ -89,16 +93,16 @@ static const struct field event_fields[] = {
     FIELD(gl_event, state, F_EVENT_STATE, 17),
     FIELD(gl_event, team, F_STR, 18),
     FIELD(gl_event, created_ms, F_U64, 19),
-    FIELD(gl_event, updated_ms, F_U64, 20),
+    TIME(gl_event, updated_ms, 20, 32),
     FIELD(gl_event, plan_step, F_U32, 21),
-    FIELD(gl_event, escalate_at_ms, F_U64, 22),
+    TIME(gl_event, escalate_at_ms, 22, 33),
     NAMED(gl_event, alarm, 23, alarm_names),
-    FIELD(gl_event, sign_by_ms, F_U64, 24),
-    FIELD(gl_event, due_ms, F_U64, 25),
-    FIELD(gl_event, remind_at_ms, F_U64, 26),
-    FIELD(gl_event, lease_until_ms, F_U64, 27),
-    FIELD(gl_event, close_at_ms, F_U64, 28),
-    FIELD(gl_event, extension_ms, F_U64, 29),
+    TIME(gl_event, sign_by_ms, 24, 34),
+    TIME(gl_event, due_ms, 25, 35),
+    TIME(gl_event, remind_at_ms, 26, 36),
+    TIME(gl_event, lease_until_ms, 27, 37),
+    TIME(gl_event, close_at_ms, 28, 38),
+    TIME(gl_event, extension_ms, 29, 39),
     NAMED(gl_event, rating, 30, rating_names),
     FIELD(gl_event, duplicate_of, F_STR, 31),
 };
@@ -113,8 +117,8 @@ static const struct field dispatch_fields[] = {
     FIELD(gl_dispatch, note, F_STR, 7),
     FIELD(gl_dispatch, attempts, F_U32, 8),
     FIELD(gl_dispatch, created_ms, F_U64, 9),
-    FIELD(gl_dispatch, updated_ms, F_U64, 10),
-    FIELD(gl_dispatch, next_retry_ms, F_U64, 11),
+    TIME(gl_dispatch, updated_ms, 10, 12),
+    TIME(gl_dispatch, next_retry_ms, 11, 13),
 };
 
 static const struct field history_fields[] = {
@@ -127,11 +131,35 @@ static const struct field history_fields[] = {
 };
 
 /* The guard events and dispatches begin with: the wire name "seq" holding
- * true. A build before session 7 knows "seq" as a number, so it refuses the
+ * nil. A build before session 7 knows "seq" as a number, so it refuses the
  * record (GL_ESTORAGE) instead of reading a record whose integer keys it
- * skips as an empty one, and writing that back. History entries, never
- * rewritten, go without. This build skips it. */
-static const unsigned char old_build_guard[] = {0xa3, 's', 'e', 'q', 0xc3};
+ * skips as an empty one, and writing that back; so does a build of session
+ * 7 before compact timestamps (it skips "seq": true, its own guard, but
+ * not nil), which would skip the times' delta keys and read them as 0.
+ * History entries, never rewritten and without delta keys, go without.
+ * This build skips "seq" holding nil or true. */
+static const unsigned char old_build_guard[] = {0xa3, 's', 'e', 'q', 0xc0};
+
+/* A record type: its table; for each key past the table's (nfields + 1,
+ * nfields + 2, ...) the index of the F_TIME field it is the delta form of;
+ * and the index of created_ms, from which those count, or -1. */
+struct rectype {
+    const struct field *fields;
+    size_t nfields;
+    const unsigned char *deltas;
+    size_t ndeltas;
+    int base;
+};
+
+static const unsigned char event_deltas[] = {19, 21, 23, 24, 25, 26, 27, 28};
+static const unsigned char dispatch_deltas[] = {9, 10};
+
+static const struct rectype event_type = {event_fields, GL_ARRAY_LEN(event_fields), event_deltas,
+                                          GL_ARRAY_LEN(event_deltas), 18};
+static const struct rectype dispatch_type = {dispatch_fields, GL_ARRAY_LEN(dispatch_fields),
+                                             dispatch_deltas, GL_ARRAY_LEN(dispatch_deltas), 8};
+static const struct rectype history_type = {history_fields, GL_ARRAY_LEN(history_fields), NULL,
+                                            0, -1};
 
 /* Typed access to a member at a table offset; the object really has that
  * member type, so this is ordinary struct access spelled by offset. */
@@ -190,6 +218,59 @@ static unsigned char *put_uint(unsigned char *p, uint64_t v)
     return put_be(p, 0xcf, v, 8);
 }
 
+/* uint_size is the bytes put_uint takes for v. */
+static int uint_size(uint64_t v)
+{
+    return v < 0x80 ? 1 : v <= UINT8_MAX ? 2 : v <= UINT16_MAX ? 3 : v <= UINT32_MAX ? 5 : 9;
+}
+
+/* neg_size is the bytes put_neg takes for -n, 1 <= n <= 2^63. */
+static int neg_size(uint64_t n)
+{
+    return n <= 32 ? 1 : n <= 128 ? 2 : n <= 32768 ? 3 : n <= 0x80000000u ? 5 : 9;
+}
+
+/* put_neg writes -n (1 <= n <= 2^63) in msgpack-c's smallest form: a
+ * negative fixint, or int 8/16/32/64 (two's complement, big-endian). */
+static unsigned char *put_neg(unsigned char *p, uint64_t n)
+{
+    uint64_t v = (uint64_t)0 - n;
+    if (n <= 32) {
+        *p++ = (unsigned char)v;
+        return p;
+    }
+    if (n <= 128)
+        return put_be(p, 0xd0, v, 1);
+    if (n <= 32768)
+        return put_be(p, 0xd1, v, 2);
+    if (n <= 0x80000000u)
+        return put_be(p, 0xd2, v, 4);
+    return put_be(p, 0xd3, v, 8);
+}
+
+/* How an F_TIME field is written (form[] in encode). */
+enum { T_WHOLE, T_AFTER, T_BEFORE };
+
+/* time_form picks the shorter of v itself under the field's key and v less
+ * created_ms (base) under its dkey: T_AFTER with *num = v - base, T_BEFORE
+ * with *num = base - v (written as its negative), or T_WHOLE with *num = v
+ * when the delta saves nothing (base 0, or v far from it). */
+static int time_form(uint64_t v, uint64_t base, uint64_t *num)
+{
+    int whole = uint_size(v);
+    if (v >= base) {
+        if (uint_size(v - base) < whole) {
+            *num = v - base;
+            return T_AFTER;
+        }
+    } else if (base - v <= (uint64_t)1 << 63 && neg_size(base - v) < whole) {
+        *num = base - v;
+        return T_BEFORE;
+    }
+    *num = v;
+    return T_WHOLE;
+}
+
 /* name_number is s's number in f's names (1-based), or 0 for a name not
  * in the table (stored as a string). */
 static unsigned name_number(const struct field *f, const char *s, size_t len)
@@ -201,13 +282,21 @@ static unsigned name_number(const struct field *f, const char *s, size_t len)
     return 0;
 }
 
-static int encode(msgpack_sbuffer *sb, const struct field *fields, size_t nfields,
-                  const void *rec, int has_coords, int guard)
+/* encode writes rec: strings and names when not NULL, coordinates when
+ * has_coords, numbers and times when not 0 (a number left out reads as 0),
+ * kinds and states always; each time other than created_ms in the shorter
+ * of its two forms (time_form). */
+static int encode(msgpack_sbuffer *sb, const struct rectype *t, const void *rec, int has_coords,
+                  int guard)
 {
+    const struct field *fields = t->fields;
+    size_t nfields = t->nfields;
     const char *str[MAX_FIELDS];
     size_t len[MAX_FIELDS];
     uint64_t num[MAX_FIELDS];
+    unsigned char form[MAX_FIELDS];
     uint64_t on = 0;
+    uint64_t base = t->base >= 0 ? *CMEMBER(rec, &fields[t->base], uint64_t) : 0;
     size_t present = guard ? 1 : 0, bound = 5 + (guard ? sizeof old_build_guard : 0);
     if (nfields > MAX_FIELDS)
         return GL_EINTERNAL;
@@ -216,6 +305,7 @@ static int encode(msgpack_sbuffer *sb, const struct field *fields, size_t nfield
         const char *sv = NULL;
         if (f->in_key)
             continue;
+        form[i] = T_WHOLE;
         switch (f->type) {
         case F_STR:
         case F_NAME:
@@ -229,9 +319,20 @@ static int encode(msgpack_sbuffer *sb, const struct field *fields, size_t nfield
             break;
         case F_U64:
             num[i] = *CMEMBER(rec, f, uint64_t);
+            if (!num[i])
+                continue;
             break;
+        case F_TIME: {
+            uint64_t v = *CMEMBER(rec, f, uint64_t);
+            if (!v)
+                continue;
+            form[i] = (unsigned char)time_form(v, base, &num[i]);
+            break;
+        }
         case F_U32:
             num[i] = *CMEMBER(rec, f, uint32_t);
+            if (!num[i])
+                continue;
             break;
         case F_KIND:
         case F_EVENT_STATE:
@@ -268,13 +369,16 @@ static int encode(msgpack_sbuffer *sb, const struct field *fields, size_t nfield
         if (!(on >> i & 1))
             continue;
         const struct field *f = &fields[i];
-        *p++ = f->key; /* a positive fixint: every key is below 128 */
+        /* A positive fixint: every key is below 128. */
+        *p++ = form[i] == T_WHOLE ? f->key : f->dkey;
         if (str[i]) {
             p = put_str(p, str[i], len[i]);
         } else if (f->type == F_COORD) {
             uint64_t bits;
             memcpy(&bits, CMEMBER(rec, f, double), sizeof bits);
             p = put_be(p, 0xcb, bits, 8);
+        } else if (form[i] == T_BEFORE) {
+            p = put_neg(p, num[i]);
         } else {
             p = put_uint(p, num[i]);
         }
@@ -285,17 +389,17 @@ static int encode(msgpack_sbuffer *sb, const struct field *fields, size_t nfield
 
 int store_rec_encode_event(msgpack_sbuffer *sb, const gl_event *ev)
 {
-    return encode(sb, event_fields, GL_ARRAY_LEN(event_fields), ev, ev->has_coords, 1);
+    return encode(sb, &event_type, ev, ev->has_coords, 1);
 }
 
 int store_rec_encode_dispatch(msgpack_sbuffer *sb, const gl_dispatch *d)
 {
-    return encode(sb, dispatch_fields, GL_ARRAY_LEN(dispatch_fields), d, 0, 1);
+    return encode(sb, &dispatch_type, d, 0, 1);
 }
 
 int store_rec_encode_history(msgpack_sbuffer *sb, const gl_history *h)
 {
-    return encode(sb, history_fields, GL_ARRAY_LEN(history_fields), h, 0, 0);
+    return encode(sb, &history_type, h, 0, 0);
 }
 
 /* field_find finds the field named key[0..len) (a record before session
@@ -515,6 +619,7 @@ static int decode_value(void *rec, const struct field *f, const value *v, gl_are
         *MEMBER(rec, f, const char *) = arena_strndup(arena, (const char *)v->data, v->len);
         return *MEMBER(rec, f, const char *) ? 0 : GL_EINTERNAL;
     case F_U64:
+    case F_TIME:
         if (v->item != I_UINT)
             return GL_ESTORAGE;
         *MEMBER(rec, f, uint64_t) = v->u;
@@ -546,11 +651,20 @@ static int decode_value(void *rec, const struct field *f, const value *v, gl_are
     return GL_ESTORAGE;
 }
 
-/* field_by_key finds the field stored under the integer key, or NULL. */
-static const struct field *field_by_key(const struct field *fields, size_t nfields, uint64_t key)
+/* field_by_key finds the field stored under the integer key, or NULL;
+ * *delta is set when the key is the field's delta form (dkey). */
+static const struct field *field_by_key(const struct rectype *t, uint64_t key, int *delta)
 {
+    const struct field *fields = t->fields;
+    size_t nfields = t->nfields;
+    *delta = 0;
     if (key >= 1 && key <= nfields && fields[key - 1].key == key)
         return &fields[key - 1];
+    if (key > nfields && key - nfields <= t->ndeltas &&
+        fields[t->deltas[key - nfields - 1]].dkey == key) {
+        *delta = 1;
+        return &fields[t->deltas[key - nfields - 1]];
+    }
     for (size_t i = 0; i < nfields; i++)
         if (fields[i].key == key)
             return &fields[i];
@@ -602,21 +716,49 @@ static int read_value_quick(reader *r, value *v)
     return 0;
 }
 
-static int decode(const void *data, size_t len, const struct field *fields, size_t nfields,
-                  void *rec, gl_arena *arena, int *has_coords)
+/* add_delta sets the time f to created_ms (base) plus the delta v (an
+ * integer of either sign). GL_ESTORAGE when v is not an integer or the sum
+ * is not a time (below 0 or past UINT64_MAX). */
+static int add_delta(void *rec, const struct field *f, const value *v, uint64_t base)
 {
+    uint64_t *out = MEMBER(rec, f, uint64_t);
+    if (v->item == I_UINT || (v->item == I_INT && v->i >= 0)) {
+        uint64_t d = v->item == I_UINT ? v->u : (uint64_t)v->i;
+        if (d > UINT64_MAX - base)
+            return GL_ESTORAGE;
+        *out = base + d;
+        return 0;
+    }
+    if (v->item != I_INT)
+        return GL_ESTORAGE;
+    uint64_t n = (uint64_t)0 - (uint64_t)v->i; /* -v->i, INT64_MIN included */
+    if (n > base)
+        return GL_ESTORAGE;
+    *out = base - n;
+    return 0;
+}
+
+static int decode(const void *data, size_t len, const struct rectype *t, void *rec,
+                  gl_arena *arena, int *has_coords)
+{
+    const struct field *fields = t->fields;
+    size_t nfields = t->nfields;
     reader r = {data, (const unsigned char *)data + len};
     value map;
-    if (read_value(&r, &map) != 0 || map.item != I_MAP)
+    /* The delta forms' values, kept until the map's end: created_ms may
+     * come after them. A time in both forms is refused. */
+    value deltas[8];
+    unsigned seen_delta = 0, seen_whole = 0;
+    if (read_value(&r, &map) != 0 || map.item != I_MAP || t->ndeltas > 8)
         return GL_ESTORAGE;
     size_t next = 0;
     for (uint64_t i = 0; i < map.u; i++) {
         const unsigned char *at = r.p;
         const struct field *f = NULL;
-        int by_name = 0;
+        int by_name = 0, delta = 0;
         if (r.p < r.end && *r.p <= 0x7f) {
             /* A key of ours: a positive fixint. */
-            f = field_by_key(fields, nfields, *r.p);
+            f = field_by_key(t, *r.p, &delta);
             r.p++;
         } else if (r.p < r.end && (*r.p & 0xe0) == 0xa0) {
             /* A key of a record before session 7: a short string
@@ -635,7 +777,7 @@ static int decode(const void *data, size_t len, const struct field *fields, size
                 f = field_find(fields, nfields, key.data, key.len, &next);
                 by_name = 1;
             } else if (key.item == I_UINT) {
-                f = field_by_key(fields, nfields, key.u);
+                f = field_by_key(t, key.u, &delta);
             }
         }
         if (!f) {
@@ -651,13 +793,38 @@ static int decode(const void *data, size_t len, const struct field *fields, size
             return GL_ESTORAGE;
         if (v.item == I_ARRAY || v.item == I_MAP)
             return GL_ESTORAGE; /* no field of ours holds one */
-        if (v.item == I_BOOL && by_name && f->namelen == 3 && memcmp(f->name, "seq", 3) == 0)
-            continue; /* old_build_guard */
+        if ((v.item == I_BOOL || v.item == I_NIL) && by_name && f->namelen == 3 &&
+            memcmp(f->name, "seq", 3) == 0)
+            continue; /* old_build_guard, or session 7's "seq": true */
+        if (f->type == F_TIME) {
+            unsigned bit = 1u << (f->dkey - nfields - 1);
+            if (delta) {
+                seen_delta |= bit;
+                deltas[f->dkey - nfields - 1] = v;
+            } else {
+                seen_whole |= bit;
+            }
+            if (seen_delta & seen_whole & bit)
+                return GL_ESTORAGE;
+            if (delta)
+                continue;
+        }
         int err = decode_value(rec, f, &v, arena, has_coords);
         if (err)
             return err;
     }
-    return r.p == r.end ? 0 : GL_ESTORAGE;
+    if (r.p != r.end)
+        return GL_ESTORAGE;
+    if (seen_delta) {
+        uint64_t base = *MEMBER(rec, &fields[t->base], uint64_t);
+        for (size_t j = 0; j < t->ndeltas; j++)
+            if (seen_delta >> j & 1) {
+                int err = add_delta(rec, &fields[t->deltas[j]], &deltas[j], base);
+                if (err)
+                    return err;
+            }
+    }
+    return 0;
 }
 
 /* The fields the LMDB key holds are taken from it, over whatever a record
@@ -666,8 +833,7 @@ int store_rec_decode_event(const void *key, size_t key_len, const void *data, si
                            gl_event *ev, gl_arena *arena)
 {
     memset(ev, 0, sizeof *ev);
-    int err = decode(data, len, event_fields, GL_ARRAY_LEN(event_fields), ev, arena,
-                     &ev->has_coords);
+    int err = decode(data, len, &event_type, ev, arena, &ev->has_coords);
     if (err || !key)
         return err;
     if (key_len != 8)
@@ -680,7 +846,7 @@ int store_rec_decode_dispatch(const void *key, size_t key_len, const void *data,
                               gl_dispatch *d, gl_arena *arena)
 {
     memset(d, 0, sizeof *d);
-    int err = decode(data, len, dispatch_fields, GL_ARRAY_LEN(dispatch_fields), d, arena, NULL);
+    int err = decode(data, len, &dispatch_type, d, arena, NULL);
     if (err || !key)
         return err;
     if (key_len <= 8)
@@ -696,7 +862,7 @@ int store_rec_decode_history(const void *key, size_t key_len, const void *data, 
                              gl_history *h, gl_arena *arena)
 {
     memset(h, 0, sizeof *h);
-    int err = decode(data, len, history_fields, GL_ARRAY_LEN(history_fields), h, arena, NULL);
+    int err = decode(data, len, &history_type, h, arena, NULL);
     if (err || !key)
         return err;
     if (key_len != 12)
