@@ -16,6 +16,7 @@ enum field_type {
     F_STR,            /* const char *, NULL = absent */
     F_U64,            /* uint64_t */
     F_TIME,           /* uint64_t, ms since the epoch: whole, or from created_ms (dkey) */
+    F_TDELTA,         /* the delta form of an F_TIME field (the delta tables) */
     F_U32,            /* uint32_t */
     F_COORD,          /* double, present only when has_coords */
     F_KIND,           /* int, enum gl_kind, stored as its value */
@@ -54,19 +55,23 @@ struct field {
     unsigned char nnames;
     unsigned char in_key; /* the LMDB key holds it: read, no longer written */
     unsigned char dkey; /* F_TIME: the key of its form as ms from created_ms */
+    unsigned char tidx; /* F_TIME, F_TDELTA: which of the record's times (bit) */
     unsigned short offset;
     const char *const *names; /* F_NAME */
 };
 
 #define FIELD(type_, member, ftype, key_)                                                       \
-    {#member, sizeof #member - 1, key_, ftype, 0, 0, 0, offsetof(type_, member), NULL}
+    {#member, sizeof #member - 1, key_, ftype, 0, 0, 0, 0, offsetof(type_, member), NULL}
 #define IN_KEY(type_, member, ftype, key_)                                                      \
-    {#member, sizeof #member - 1, key_, ftype, 0, 1, 0, offsetof(type_, member), NULL}
+    {#member, sizeof #member - 1, key_, ftype, 0, 1, 0, 0, offsetof(type_, member), NULL}
 #define NAMED(type_, member, key_, table)                                                       \
-    {#member, sizeof #member - 1, key_, F_NAME, GL_ARRAY_LEN(table), 0, 0,                      \
+    {#member, sizeof #member - 1, key_, F_NAME, GL_ARRAY_LEN(table), 0, 0, 0,                   \
      offsetof(type_, member), table}
-#define TIME(type_, member, key_, dkey_)                                                        \
-    {#member, sizeof #member - 1, key_, F_TIME, 0, 0, dkey_, offsetof(type_, member), NULL}
+#define TIME(type_, member, key_, dkey_, tidx_)                                                 \
+    {#member, sizeof #member - 1, key_, F_TIME, 0, 0, dkey_, tidx_, offsetof(type_, member),    \
+     NULL}
+#define DELTA(type_, member, dkey_, tidx_)                                                      \
+    {#member, sizeof #member - 1, dkey_, F_TDELTA, 0, 0, 0, tidx_, offsetof(type_, member), NULL}
 
 /* A field's key is its position + 1: keep it so (append only), the decoder
  * finds an integer key's field by position. IN_KEY fields are what the
@@ -93,16 +98,16 @@ static const struct field event_fields[] = {
     FIELD(gl_event, state, F_EVENT_STATE, 17),
     FIELD(gl_event, team, F_STR, 18),
     FIELD(gl_event, created_ms, F_U64, 19),
-    TIME(gl_event, updated_ms, 20, 32),
+    TIME(gl_event, updated_ms, 20, 32, 0),
     FIELD(gl_event, plan_step, F_U32, 21),
-    TIME(gl_event, escalate_at_ms, 22, 33),
+    TIME(gl_event, escalate_at_ms, 22, 33, 1),
     NAMED(gl_event, alarm, 23, alarm_names),
-    TIME(gl_event, sign_by_ms, 24, 34),
-    TIME(gl_event, due_ms, 25, 35),
-    TIME(gl_event, remind_at_ms, 26, 36),
-    TIME(gl_event, lease_until_ms, 27, 37),
-    TIME(gl_event, close_at_ms, 28, 38),
-    TIME(gl_event, extension_ms, 29, 39),
+    TIME(gl_event, sign_by_ms, 24, 34, 2),
+    TIME(gl_event, due_ms, 25, 35, 3),
+    TIME(gl_event, remind_at_ms, 26, 36, 4),
+    TIME(gl_event, lease_until_ms, 27, 37, 5),
+    TIME(gl_event, close_at_ms, 28, 38, 6),
+    TIME(gl_event, extension_ms, 29, 39, 7),
     NAMED(gl_event, rating, 30, rating_names),
     FIELD(gl_event, duplicate_of, F_STR, 31),
 };
@@ -117,8 +122,8 @@ static const struct field dispatch_fields[] = {
     FIELD(gl_dispatch, note, F_STR, 7),
     FIELD(gl_dispatch, attempts, F_U32, 8),
     FIELD(gl_dispatch, created_ms, F_U64, 9),
-    TIME(gl_dispatch, updated_ms, 10, 12),
-    TIME(gl_dispatch, next_retry_ms, 11, 13),
+    TIME(gl_dispatch, updated_ms, 10, 12, 0),
+    TIME(gl_dispatch, next_retry_ms, 11, 13, 1),
 };
 
 static const struct field history_fields[] = {
@@ -140,24 +145,43 @@ static const struct field history_fields[] = {
  * This build skips "seq" holding nil or true. */
 static const unsigned char old_build_guard[] = {0xa3, 's', 'e', 'q', 0xc0};
 
-/* A record type: its table; for each key past the table's (nfields + 1,
- * nfields + 2, ...) the index of the F_TIME field it is the delta form of;
- * and the index of created_ms, from which those count, or -1. */
+/* The delta forms of the times (F_TIME's dkey): keys nfields + 1, + 2, ...
+ * of their record type, in order, so the decoder finds them by position as
+ * it does the table's. A TIME's dkey and tidx are its DELTA's key and
+ * position here (t_store_records_forms writes and reads each time in both
+ * forms). */
+static const struct field event_delta_fields[] = {
+    DELTA(gl_event, updated_ms, 32, 0),
+    DELTA(gl_event, escalate_at_ms, 33, 1),
+    DELTA(gl_event, sign_by_ms, 34, 2),
+    DELTA(gl_event, due_ms, 35, 3),
+    DELTA(gl_event, remind_at_ms, 36, 4),
+    DELTA(gl_event, lease_until_ms, 37, 5),
+    DELTA(gl_event, close_at_ms, 38, 6),
+    DELTA(gl_event, extension_ms, 39, 7),
+};
+
+static const struct field dispatch_delta_fields[] = {
+    DELTA(gl_dispatch, updated_ms, 12, 0),
+    DELTA(gl_dispatch, next_retry_ms, 13, 1),
+};
+
+/* A record type: its table, its delta forms, and the index of created_ms
+ * (from which the deltas count) in its table, or -1. */
 struct rectype {
     const struct field *fields;
     size_t nfields;
-    const unsigned char *deltas;
-    size_t ndeltas;
+    const struct field *dfields;
+    size_t ndfields;
     int base;
 };
 
-static const unsigned char event_deltas[] = {19, 21, 23, 24, 25, 26, 27, 28};
-static const unsigned char dispatch_deltas[] = {9, 10};
-
-static const struct rectype event_type = {event_fields, GL_ARRAY_LEN(event_fields), event_deltas,
-                                          GL_ARRAY_LEN(event_deltas), 18};
+static const struct rectype event_type = {event_fields, GL_ARRAY_LEN(event_fields),
+                                          event_delta_fields, GL_ARRAY_LEN(event_delta_fields),
+                                          18};
 static const struct rectype dispatch_type = {dispatch_fields, GL_ARRAY_LEN(dispatch_fields),
-                                             dispatch_deltas, GL_ARRAY_LEN(dispatch_deltas), 8};
+                                             dispatch_delta_fields,
+                                             GL_ARRAY_LEN(dispatch_delta_fields), 8};
 static const struct rectype history_type = {history_fields, GL_ARRAY_LEN(history_fields), NULL,
                                             0, -1};
 
@@ -305,7 +329,6 @@ static int encode(msgpack_sbuffer *sb, const struct rectype *t, const void *rec,
         const char *sv = NULL;
         if (f->in_key)
             continue;
-        form[i] = T_WHOLE;
         switch (f->type) {
         case F_STR:
         case F_NAME:
@@ -369,18 +392,23 @@ static int encode(msgpack_sbuffer *sb, const struct rectype *t, const void *rec,
         if (!(on >> i & 1))
             continue;
         const struct field *f = &fields[i];
-        /* A positive fixint: every key is below 128. */
-        *p++ = form[i] == T_WHOLE ? f->key : f->dkey;
+        /* Keys are positive fixints: every key is below 128. form[] is
+         * set for F_TIME fields only. */
         if (str[i]) {
+            *p++ = f->key;
             p = put_str(p, str[i], len[i]);
         } else if (f->type == F_COORD) {
             uint64_t bits;
             memcpy(&bits, CMEMBER(rec, f, double), sizeof bits);
+            *p++ = f->key;
             p = put_be(p, 0xcb, bits, 8);
-        } else if (form[i] == T_BEFORE) {
-            p = put_neg(p, num[i]);
         } else {
-            p = put_uint(p, num[i]);
+            int delta = f->type == F_TIME && form[i] != T_WHOLE;
+            *p++ = delta ? f->dkey : f->key;
+            if (delta && form[i] == T_BEFORE)
+                p = put_neg(p, num[i]);
+            else
+                p = put_uint(p, num[i]);
         }
     }
     sb->size = (size_t)(p - (unsigned char *)sb->data);
@@ -439,10 +467,20 @@ typedef struct value {
 static uint64_t get_be(const unsigned char *p, int bytes)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (bytes == 8) { /* the timestamps: one load and a byte swap */
+    if (bytes == 8) { /* whole timestamps: one load and a byte swap */
         uint64_t x;
         memcpy(&x, p, sizeof x);
         return __builtin_bswap64(x);
+    }
+    if (bytes == 4) { /* timestamps' deltas of up to 49 days */
+        uint32_t x;
+        memcpy(&x, p, sizeof x);
+        return __builtin_bswap32(x);
+    }
+    if (bytes == 2) { /* and of up to a minute */
+        uint16_t x;
+        memcpy(&x, p, sizeof x);
+        return __builtin_bswap16(x);
     }
 #endif
     uint64_t v = 0;
@@ -595,8 +633,36 @@ static int decode_state(const value *v, int (*parse)(const char *), int max, int
     return 0;
 }
 
+/* The times a record holds, as decode reads it: which were whole, which
+ * deltas (their magnitudes, and which of them are negative), applied at
+ * the map's end, when created_ms is known. */
+struct times {
+    unsigned whole, delta, neg;
+    uint64_t mag[8];
+};
+
+/* take_delta keeps a delta form's value v (an integer of either sign) for
+ * time j; GL_ESTORAGE when v is not an integer. */
+static int take_delta(struct times *tm, unsigned j, const value *v)
+{
+    unsigned bit = 1u << j;
+    tm->delta |= bit;
+    tm->neg &= ~bit;
+    if (v->item == I_UINT) {
+        tm->mag[j] = v->u;
+    } else if (v->item == I_INT && v->i >= 0) {
+        tm->mag[j] = (uint64_t)v->i;
+    } else if (v->item == I_INT) {
+        tm->mag[j] = (uint64_t)0 - (uint64_t)v->i; /* -v->i, INT64_MIN included */
+        tm->neg |= bit;
+    } else {
+        return GL_ESTORAGE;
+    }
+    return 0;
+}
+
 static int decode_value(void *rec, const struct field *f, const value *v, gl_arena *arena,
-                        int *has_coords)
+                        int *has_coords, struct times *tm)
 {
     switch (f->type) {
     case F_NAME:
@@ -618,12 +684,16 @@ static int decode_value(void *rec, const struct field *f, const value *v, gl_are
             return 0;
         *MEMBER(rec, f, const char *) = arena_strndup(arena, (const char *)v->data, v->len);
         return *MEMBER(rec, f, const char *) ? 0 : GL_EINTERNAL;
-    case F_U64:
     case F_TIME:
+        tm->whole |= 1u << f->tidx;
+        /* fall through */
+    case F_U64:
         if (v->item != I_UINT)
             return GL_ESTORAGE;
         *MEMBER(rec, f, uint64_t) = v->u;
         return 0;
+    case F_TDELTA:
+        return take_delta(tm, f->tidx, v);
     case F_U32:
         if (v->item != I_UINT || v->u > UINT32_MAX)
             return GL_ESTORAGE;
@@ -651,23 +721,22 @@ static int decode_value(void *rec, const struct field *f, const value *v, gl_are
     return GL_ESTORAGE;
 }
 
-/* field_by_key finds the field stored under the integer key, or NULL;
- * *delta is set when the key is the field's delta form (dkey). */
-static const struct field *field_by_key(const struct rectype *t, uint64_t key, int *delta)
+/* field_by_key finds the field, or the delta form of a time, stored under
+ * the integer key; NULL for a key this build does not know. */
+static const struct field *field_by_key(const struct rectype *t, uint64_t key)
 {
     const struct field *fields = t->fields;
     size_t nfields = t->nfields;
-    *delta = 0;
     if (key >= 1 && key <= nfields && fields[key - 1].key == key)
         return &fields[key - 1];
-    if (key > nfields && key - nfields <= t->ndeltas &&
-        fields[t->deltas[key - nfields - 1]].dkey == key) {
-        *delta = 1;
-        return &fields[t->deltas[key - nfields - 1]];
-    }
+    if (key > nfields && key - nfields <= t->ndfields && t->dfields[key - nfields - 1].key == key)
+        return &t->dfields[key - nfields - 1];
     for (size_t i = 0; i < nfields; i++)
         if (fields[i].key == key)
             return &fields[i];
+    for (size_t i = 0; i < t->ndfields; i++)
+        if (t->dfields[i].key == key)
+            return &t->dfields[i];
     return NULL;
 }
 
@@ -716,25 +785,27 @@ static int read_value_quick(reader *r, value *v)
     return 0;
 }
 
-/* add_delta sets the time f to created_ms (base) plus the delta v (an
- * integer of either sign). GL_ESTORAGE when v is not an integer or the sum
- * is not a time (below 0 or past UINT64_MAX). */
-static int add_delta(void *rec, const struct field *f, const value *v, uint64_t base)
+/* add_deltas sets each time held as a delta to created_ms plus it;
+ * GL_ESTORAGE when a sum is not a time (below 0 or past UINT64_MAX), or
+ * when a time is also whole. */
+static int add_deltas(void *rec, const struct rectype *t, const struct times *tm)
 {
-    uint64_t *out = MEMBER(rec, f, uint64_t);
-    if (v->item == I_UINT || (v->item == I_INT && v->i >= 0)) {
-        uint64_t d = v->item == I_UINT ? v->u : (uint64_t)v->i;
-        if (d > UINT64_MAX - base)
-            return GL_ESTORAGE;
-        *out = base + d;
-        return 0;
+    if (tm->delta & tm->whole)
+        return GL_ESTORAGE;
+    uint64_t base = t->base >= 0 ? *MEMBER(rec, &t->fields[t->base], uint64_t) : 0;
+    for (unsigned left = tm->delta; left; left &= left - 1) {
+        unsigned j = (unsigned)__builtin_ctz(left);
+        uint64_t *out = MEMBER(rec, &t->dfields[j], uint64_t);
+        if (tm->neg >> j & 1) {
+            if (tm->mag[j] > base)
+                return GL_ESTORAGE;
+            *out = base - tm->mag[j];
+        } else {
+            if (tm->mag[j] > UINT64_MAX - base)
+                return GL_ESTORAGE;
+            *out = base + tm->mag[j];
+        }
     }
-    if (v->item != I_INT)
-        return GL_ESTORAGE;
-    uint64_t n = (uint64_t)0 - (uint64_t)v->i; /* -v->i, INT64_MIN included */
-    if (n > base)
-        return GL_ESTORAGE;
-    *out = base - n;
     return 0;
 }
 
@@ -747,19 +818,25 @@ static int decode(const void *data, size_t len, const struct rectype *t, void *r
     value map;
     /* The delta forms' values, kept until the map's end: created_ms may
      * come after them. A time in both forms is refused. */
-    value deltas[8];
-    unsigned seen_delta = 0, seen_whole = 0;
-    if (read_value(&r, &map) != 0 || map.item != I_MAP || t->ndeltas > 8)
+    struct times tm;
+    tm.whole = tm.delta = tm.neg = 0;
+    if (read_value(&r, &map) != 0 || map.item != I_MAP || t->ndfields > 8)
         return GL_ESTORAGE;
     size_t next = 0;
     for (uint64_t i = 0; i < map.u; i++) {
         const unsigned char *at = r.p;
         const struct field *f = NULL;
-        int by_name = 0, delta = 0;
+        int by_name = 0;
         if (r.p < r.end && *r.p <= 0x7f) {
-            /* A key of ours: a positive fixint. */
-            f = field_by_key(t, *r.p, &delta);
-            r.p++;
+            /* A key of ours: a positive fixint, nearly always its field's
+             * position + 1. */
+            unsigned k = *r.p++;
+            if (k - 1u < nfields && fields[k - 1].key == k)
+                f = &fields[k - 1];
+            else if (k - nfields - 1 < t->ndfields && t->dfields[k - nfields - 1].key == k)
+                f = &t->dfields[k - nfields - 1];
+            else
+                f = field_by_key(t, k);
         } else if (r.p < r.end && (*r.p & 0xe0) == 0xa0) {
             /* A key of a record before session 7: a short string
              * (fixstr), read in place. */
@@ -777,7 +854,7 @@ static int decode(const void *data, size_t len, const struct rectype *t, void *r
                 f = field_find(fields, nfields, key.data, key.len, &next);
                 by_name = 1;
             } else if (key.item == I_UINT) {
-                f = field_by_key(t, key.u, &delta);
+                f = field_by_key(t, key.u);
             }
         }
         if (!f) {
@@ -793,38 +870,16 @@ static int decode(const void *data, size_t len, const struct rectype *t, void *r
             return GL_ESTORAGE;
         if (v.item == I_ARRAY || v.item == I_MAP)
             return GL_ESTORAGE; /* no field of ours holds one */
-        if ((v.item == I_BOOL || v.item == I_NIL) && by_name && f->namelen == 3 &&
+        if (by_name && (v.item == I_BOOL || v.item == I_NIL) && f->namelen == 3 &&
             memcmp(f->name, "seq", 3) == 0)
             continue; /* old_build_guard, or session 7's "seq": true */
-        if (f->type == F_TIME) {
-            unsigned bit = 1u << (f->dkey - nfields - 1);
-            if (delta) {
-                seen_delta |= bit;
-                deltas[f->dkey - nfields - 1] = v;
-            } else {
-                seen_whole |= bit;
-            }
-            if (seen_delta & seen_whole & bit)
-                return GL_ESTORAGE;
-            if (delta)
-                continue;
-        }
-        int err = decode_value(rec, f, &v, arena, has_coords);
+        int err = decode_value(rec, f, &v, arena, has_coords, &tm);
         if (err)
             return err;
     }
     if (r.p != r.end)
         return GL_ESTORAGE;
-    if (seen_delta) {
-        uint64_t base = *MEMBER(rec, &fields[t->base], uint64_t);
-        for (size_t j = 0; j < t->ndeltas; j++)
-            if (seen_delta >> j & 1) {
-                int err = add_delta(rec, &fields[t->deltas[j]], &deltas[j], base);
-                if (err)
-                    return err;
-            }
-    }
-    return 0;
+    return tm.delta ? add_deltas(rec, t, &tm) : 0;
 }
 
 /* The fields the LMDB key holds are taken from it, over whatever a record
