@@ -15,6 +15,8 @@
 enum field_type {
     F_STR,            /* const char *, NULL = absent */
     F_U64,            /* uint64_t */
+    F_TIME,           /* uint64_t, ms since the epoch: whole, or from created_ms (dkey) */
+    F_TDELTA,         /* the delta form of an F_TIME field (the delta tables) */
     F_U32,            /* uint32_t */
     F_COORD,          /* double, present only when has_coords */
     F_KIND,           /* int, enum gl_kind, stored as its value */
@@ -52,17 +54,24 @@ struct field {
     unsigned char type;
     unsigned char nnames;
     unsigned char in_key; /* the LMDB key holds it: read, no longer written */
+    unsigned char dkey; /* F_TIME: the key of its form as ms from created_ms */
+    unsigned char tidx; /* F_TIME, F_TDELTA: which of the record's times (bit) */
     unsigned short offset;
     const char *const *names; /* F_NAME */
 };
 
 #define FIELD(type_, member, ftype, key_)                                                       \
-    {#member, sizeof #member - 1, key_, ftype, 0, 0, offsetof(type_, member), NULL}
+    {#member, sizeof #member - 1, key_, ftype, 0, 0, 0, 0, offsetof(type_, member), NULL}
 #define IN_KEY(type_, member, ftype, key_)                                                      \
-    {#member, sizeof #member - 1, key_, ftype, 0, 1, offsetof(type_, member), NULL}
+    {#member, sizeof #member - 1, key_, ftype, 0, 1, 0, 0, offsetof(type_, member), NULL}
 #define NAMED(type_, member, key_, table)                                                       \
-    {#member, sizeof #member - 1, key_, F_NAME, GL_ARRAY_LEN(table), 0, offsetof(type_, member), \
-     table}
+    {#member, sizeof #member - 1, key_, F_NAME, GL_ARRAY_LEN(table), 0, 0, 0,                   \
+     offsetof(type_, member), table}
+#define TIME(type_, member, key_, dkey_, tidx_)                                                 \
+    {#member, sizeof #member - 1, key_, F_TIME, 0, 0, dkey_, tidx_, offsetof(type_, member),    \
+     NULL}
+#define DELTA(type_, member, dkey_, tidx_)                                                      \
+    {#member, sizeof #member - 1, dkey_, F_TDELTA, 0, 0, 0, tidx_, offsetof(type_, member), NULL}
 
 /* A field's key is its position + 1: keep it so (append only), the decoder
  * finds an integer key's field by position. IN_KEY fields are what the
@@ -89,16 +98,16 @@ static const struct field event_fields[] = {
     FIELD(gl_event, state, F_EVENT_STATE, 17),
     FIELD(gl_event, team, F_STR, 18),
     FIELD(gl_event, created_ms, F_U64, 19),
-    FIELD(gl_event, updated_ms, F_U64, 20),
+    TIME(gl_event, updated_ms, 20, 32, 0),
     FIELD(gl_event, plan_step, F_U32, 21),
-    FIELD(gl_event, escalate_at_ms, F_U64, 22),
+    TIME(gl_event, escalate_at_ms, 22, 33, 1),
     NAMED(gl_event, alarm, 23, alarm_names),
-    FIELD(gl_event, sign_by_ms, F_U64, 24),
-    FIELD(gl_event, due_ms, F_U64, 25),
-    FIELD(gl_event, remind_at_ms, F_U64, 26),
-    FIELD(gl_event, lease_until_ms, F_U64, 27),
-    FIELD(gl_event, close_at_ms, F_U64, 28),
-    FIELD(gl_event, extension_ms, F_U64, 29),
+    TIME(gl_event, sign_by_ms, 24, 34, 2),
+    TIME(gl_event, due_ms, 25, 35, 3),
+    TIME(gl_event, remind_at_ms, 26, 36, 4),
+    TIME(gl_event, lease_until_ms, 27, 37, 5),
+    TIME(gl_event, close_at_ms, 28, 38, 6),
+    TIME(gl_event, extension_ms, 29, 39, 7),
     NAMED(gl_event, rating, 30, rating_names),
     FIELD(gl_event, duplicate_of, F_STR, 31),
 };
@@ -113,8 +122,8 @@ static const struct field dispatch_fields[] = {
     FIELD(gl_dispatch, note, F_STR, 7),
     FIELD(gl_dispatch, attempts, F_U32, 8),
     FIELD(gl_dispatch, created_ms, F_U64, 9),
-    FIELD(gl_dispatch, updated_ms, F_U64, 10),
-    FIELD(gl_dispatch, next_retry_ms, F_U64, 11),
+    TIME(gl_dispatch, updated_ms, 10, 12, 0),
+    TIME(gl_dispatch, next_retry_ms, 11, 13, 1),
 };
 
 static const struct field history_fields[] = {
@@ -127,11 +136,54 @@ static const struct field history_fields[] = {
 };
 
 /* The guard events and dispatches begin with: the wire name "seq" holding
- * true. A build before session 7 knows "seq" as a number, so it refuses the
+ * nil. A build before session 7 knows "seq" as a number, so it refuses the
  * record (GL_ESTORAGE) instead of reading a record whose integer keys it
- * skips as an empty one, and writing that back. History entries, never
- * rewritten, go without. This build skips it. */
-static const unsigned char old_build_guard[] = {0xa3, 's', 'e', 'q', 0xc3};
+ * skips as an empty one, and writing that back; so does a build of session
+ * 7 before compact timestamps (it skips "seq": true, its own guard, but
+ * not nil), which would skip the times' delta keys and read them as 0.
+ * History entries, never rewritten and without delta keys, go without.
+ * This build skips "seq" holding nil or true. */
+static const unsigned char old_build_guard[] = {0xa3, 's', 'e', 'q', 0xc0};
+
+/* The delta forms of the times (F_TIME's dkey): keys nfields + 1, + 2, ...
+ * of their record type, in order, so the decoder finds them by position as
+ * it does the table's. A TIME's dkey and tidx are its DELTA's key and
+ * position here (t_store_records_forms writes and reads each time in both
+ * forms). */
+static const struct field event_delta_fields[] = {
+    DELTA(gl_event, updated_ms, 32, 0),
+    DELTA(gl_event, escalate_at_ms, 33, 1),
+    DELTA(gl_event, sign_by_ms, 34, 2),
+    DELTA(gl_event, due_ms, 35, 3),
+    DELTA(gl_event, remind_at_ms, 36, 4),
+    DELTA(gl_event, lease_until_ms, 37, 5),
+    DELTA(gl_event, close_at_ms, 38, 6),
+    DELTA(gl_event, extension_ms, 39, 7),
+};
+
+static const struct field dispatch_delta_fields[] = {
+    DELTA(gl_dispatch, updated_ms, 12, 0),
+    DELTA(gl_dispatch, next_retry_ms, 13, 1),
+};
+
+/* A record type: its table, its delta forms, and the index of created_ms
+ * (from which the deltas count) in its table, or -1. */
+struct rectype {
+    const struct field *fields;
+    size_t nfields;
+    const struct field *dfields;
+    size_t ndfields;
+    int base;
+};
+
+static const struct rectype event_type = {event_fields, GL_ARRAY_LEN(event_fields),
+                                          event_delta_fields, GL_ARRAY_LEN(event_delta_fields),
+                                          18};
+static const struct rectype dispatch_type = {dispatch_fields, GL_ARRAY_LEN(dispatch_fields),
+                                             dispatch_delta_fields,
+                                             GL_ARRAY_LEN(dispatch_delta_fields), 8};
+static const struct rectype history_type = {history_fields, GL_ARRAY_LEN(history_fields), NULL,
+                                            0, -1};
 
 /* Typed access to a member at a table offset; the object really has that
  * member type, so this is ordinary struct access spelled by offset. */
@@ -190,6 +242,59 @@ static unsigned char *put_uint(unsigned char *p, uint64_t v)
     return put_be(p, 0xcf, v, 8);
 }
 
+/* uint_size is the bytes put_uint takes for v. */
+static int uint_size(uint64_t v)
+{
+    return v < 0x80 ? 1 : v <= UINT8_MAX ? 2 : v <= UINT16_MAX ? 3 : v <= UINT32_MAX ? 5 : 9;
+}
+
+/* neg_size is the bytes put_neg takes for -n, 1 <= n <= 2^63. */
+static int neg_size(uint64_t n)
+{
+    return n <= 32 ? 1 : n <= 128 ? 2 : n <= 32768 ? 3 : n <= 0x80000000u ? 5 : 9;
+}
+
+/* put_neg writes -n (1 <= n <= 2^63) in msgpack-c's smallest form: a
+ * negative fixint, or int 8/16/32/64 (two's complement, big-endian). */
+static unsigned char *put_neg(unsigned char *p, uint64_t n)
+{
+    uint64_t v = (uint64_t)0 - n;
+    if (n <= 32) {
+        *p++ = (unsigned char)v;
+        return p;
+    }
+    if (n <= 128)
+        return put_be(p, 0xd0, v, 1);
+    if (n <= 32768)
+        return put_be(p, 0xd1, v, 2);
+    if (n <= 0x80000000u)
+        return put_be(p, 0xd2, v, 4);
+    return put_be(p, 0xd3, v, 8);
+}
+
+/* How an F_TIME field is written (form[] in encode). */
+enum { T_WHOLE, T_AFTER, T_BEFORE };
+
+/* time_form picks the shorter of v itself under the field's key and v less
+ * created_ms (base) under its dkey: T_AFTER with *num = v - base, T_BEFORE
+ * with *num = base - v (written as its negative), or T_WHOLE with *num = v
+ * when the delta saves nothing (base 0, or v far from it). */
+static int time_form(uint64_t v, uint64_t base, uint64_t *num)
+{
+    int whole = uint_size(v);
+    if (v >= base) {
+        if (uint_size(v - base) < whole) {
+            *num = v - base;
+            return T_AFTER;
+        }
+    } else if (base - v <= (uint64_t)1 << 63 && neg_size(base - v) < whole) {
+        *num = base - v;
+        return T_BEFORE;
+    }
+    *num = v;
+    return T_WHOLE;
+}
+
 /* name_number is s's number in f's names (1-based), or 0 for a name not
  * in the table (stored as a string). */
 static unsigned name_number(const struct field *f, const char *s, size_t len)
@@ -201,13 +306,21 @@ static unsigned name_number(const struct field *f, const char *s, size_t len)
     return 0;
 }
 
-static int encode(msgpack_sbuffer *sb, const struct field *fields, size_t nfields,
-                  const void *rec, int has_coords, int guard)
+/* encode writes rec: strings and names when not NULL, coordinates when
+ * has_coords, numbers and times when not 0 (a number left out reads as 0),
+ * kinds and states always; each time other than created_ms in the shorter
+ * of its two forms (time_form). */
+static int encode(msgpack_sbuffer *sb, const struct rectype *t, const void *rec, int has_coords,
+                  int guard)
 {
+    const struct field *fields = t->fields;
+    size_t nfields = t->nfields;
     const char *str[MAX_FIELDS];
     size_t len[MAX_FIELDS];
     uint64_t num[MAX_FIELDS];
+    unsigned char form[MAX_FIELDS];
     uint64_t on = 0;
+    uint64_t base = t->base >= 0 ? *CMEMBER(rec, &fields[t->base], uint64_t) : 0;
     size_t present = guard ? 1 : 0, bound = 5 + (guard ? sizeof old_build_guard : 0);
     if (nfields > MAX_FIELDS)
         return GL_EINTERNAL;
@@ -229,9 +342,20 @@ static int encode(msgpack_sbuffer *sb, const struct field *fields, size_t nfield
             break;
         case F_U64:
             num[i] = *CMEMBER(rec, f, uint64_t);
+            if (!num[i])
+                continue;
             break;
+        case F_TIME: {
+            uint64_t v = *CMEMBER(rec, f, uint64_t);
+            if (!v)
+                continue;
+            form[i] = (unsigned char)time_form(v, base, &num[i]);
+            break;
+        }
         case F_U32:
             num[i] = *CMEMBER(rec, f, uint32_t);
+            if (!num[i])
+                continue;
             break;
         case F_KIND:
         case F_EVENT_STATE:
@@ -268,15 +392,23 @@ static int encode(msgpack_sbuffer *sb, const struct field *fields, size_t nfield
         if (!(on >> i & 1))
             continue;
         const struct field *f = &fields[i];
-        *p++ = f->key; /* a positive fixint: every key is below 128 */
+        /* Keys are positive fixints: every key is below 128. form[] is
+         * set for F_TIME fields only. */
         if (str[i]) {
+            *p++ = f->key;
             p = put_str(p, str[i], len[i]);
         } else if (f->type == F_COORD) {
             uint64_t bits;
             memcpy(&bits, CMEMBER(rec, f, double), sizeof bits);
+            *p++ = f->key;
             p = put_be(p, 0xcb, bits, 8);
         } else {
-            p = put_uint(p, num[i]);
+            int delta = f->type == F_TIME && form[i] != T_WHOLE;
+            *p++ = delta ? f->dkey : f->key;
+            if (delta && form[i] == T_BEFORE)
+                p = put_neg(p, num[i]);
+            else
+                p = put_uint(p, num[i]);
         }
     }
     sb->size = (size_t)(p - (unsigned char *)sb->data);
@@ -285,17 +417,17 @@ static int encode(msgpack_sbuffer *sb, const struct field *fields, size_t nfield
 
 int store_rec_encode_event(msgpack_sbuffer *sb, const gl_event *ev)
 {
-    return encode(sb, event_fields, GL_ARRAY_LEN(event_fields), ev, ev->has_coords, 1);
+    return encode(sb, &event_type, ev, ev->has_coords, 1);
 }
 
 int store_rec_encode_dispatch(msgpack_sbuffer *sb, const gl_dispatch *d)
 {
-    return encode(sb, dispatch_fields, GL_ARRAY_LEN(dispatch_fields), d, 0, 1);
+    return encode(sb, &dispatch_type, d, 0, 1);
 }
 
 int store_rec_encode_history(msgpack_sbuffer *sb, const gl_history *h)
 {
-    return encode(sb, history_fields, GL_ARRAY_LEN(history_fields), h, 0, 0);
+    return encode(sb, &history_type, h, 0, 0);
 }
 
 /* field_find finds the field named key[0..len) (a record before session
@@ -335,10 +467,20 @@ typedef struct value {
 static uint64_t get_be(const unsigned char *p, int bytes)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (bytes == 8) { /* the timestamps: one load and a byte swap */
+    if (bytes == 8) { /* whole timestamps: one load and a byte swap */
         uint64_t x;
         memcpy(&x, p, sizeof x);
         return __builtin_bswap64(x);
+    }
+    if (bytes == 4) { /* timestamps' deltas of up to 49 days */
+        uint32_t x;
+        memcpy(&x, p, sizeof x);
+        return __builtin_bswap32(x);
+    }
+    if (bytes == 2) { /* and of up to a minute */
+        uint16_t x;
+        memcpy(&x, p, sizeof x);
+        return __builtin_bswap16(x);
     }
 #endif
     uint64_t v = 0;
@@ -491,8 +633,36 @@ static int decode_state(const value *v, int (*parse)(const char *), int max, int
     return 0;
 }
 
+/* The times a record holds, as decode reads it: which were whole, which
+ * deltas (their magnitudes, and which of them are negative), applied at
+ * the map's end, when created_ms is known. */
+struct times {
+    unsigned whole, delta, neg;
+    uint64_t mag[8];
+};
+
+/* take_delta keeps a delta form's value v (an integer of either sign) for
+ * time j; GL_ESTORAGE when v is not an integer. */
+static int take_delta(struct times *tm, unsigned j, const value *v)
+{
+    unsigned bit = 1u << j;
+    tm->delta |= bit;
+    tm->neg &= ~bit;
+    if (v->item == I_UINT) {
+        tm->mag[j] = v->u;
+    } else if (v->item == I_INT && v->i >= 0) {
+        tm->mag[j] = (uint64_t)v->i;
+    } else if (v->item == I_INT) {
+        tm->mag[j] = (uint64_t)0 - (uint64_t)v->i; /* -v->i, INT64_MIN included */
+        tm->neg |= bit;
+    } else {
+        return GL_ESTORAGE;
+    }
+    return 0;
+}
+
 static int decode_value(void *rec, const struct field *f, const value *v, gl_arena *arena,
-                        int *has_coords)
+                        int *has_coords, struct times *tm)
 {
     switch (f->type) {
     case F_NAME:
@@ -514,11 +684,16 @@ static int decode_value(void *rec, const struct field *f, const value *v, gl_are
             return 0;
         *MEMBER(rec, f, const char *) = arena_strndup(arena, (const char *)v->data, v->len);
         return *MEMBER(rec, f, const char *) ? 0 : GL_EINTERNAL;
+    case F_TIME:
+        tm->whole |= 1u << f->tidx;
+        /* fall through */
     case F_U64:
         if (v->item != I_UINT)
             return GL_ESTORAGE;
         *MEMBER(rec, f, uint64_t) = v->u;
         return 0;
+    case F_TDELTA:
+        return take_delta(tm, f->tidx, v);
     case F_U32:
         if (v->item != I_UINT || v->u > UINT32_MAX)
             return GL_ESTORAGE;
@@ -546,14 +721,22 @@ static int decode_value(void *rec, const struct field *f, const value *v, gl_are
     return GL_ESTORAGE;
 }
 
-/* field_by_key finds the field stored under the integer key, or NULL. */
-static const struct field *field_by_key(const struct field *fields, size_t nfields, uint64_t key)
+/* field_by_key finds the field, or the delta form of a time, stored under
+ * the integer key; NULL for a key this build does not know. */
+static const struct field *field_by_key(const struct rectype *t, uint64_t key)
 {
+    const struct field *fields = t->fields;
+    size_t nfields = t->nfields;
     if (key >= 1 && key <= nfields && fields[key - 1].key == key)
         return &fields[key - 1];
+    if (key > nfields && key - nfields <= t->ndfields && t->dfields[key - nfields - 1].key == key)
+        return &t->dfields[key - nfields - 1];
     for (size_t i = 0; i < nfields; i++)
         if (fields[i].key == key)
             return &fields[i];
+    for (size_t i = 0; i < t->ndfields; i++)
+        if (t->dfields[i].key == key)
+            return &t->dfields[i];
     return NULL;
 }
 
@@ -602,12 +785,42 @@ static int read_value_quick(reader *r, value *v)
     return 0;
 }
 
-static int decode(const void *data, size_t len, const struct field *fields, size_t nfields,
-                  void *rec, gl_arena *arena, int *has_coords)
+/* add_deltas sets each time held as a delta to created_ms plus it;
+ * GL_ESTORAGE when a sum is not a time (below 0 or past UINT64_MAX), or
+ * when a time is also whole. */
+static int add_deltas(void *rec, const struct rectype *t, const struct times *tm)
 {
+    if (tm->delta & tm->whole)
+        return GL_ESTORAGE;
+    uint64_t base = t->base >= 0 ? *MEMBER(rec, &t->fields[t->base], uint64_t) : 0;
+    for (unsigned left = tm->delta; left; left &= left - 1) {
+        unsigned j = (unsigned)__builtin_ctz(left);
+        uint64_t *out = MEMBER(rec, &t->dfields[j], uint64_t);
+        if (tm->neg >> j & 1) {
+            if (tm->mag[j] > base)
+                return GL_ESTORAGE;
+            *out = base - tm->mag[j];
+        } else {
+            if (tm->mag[j] > UINT64_MAX - base)
+                return GL_ESTORAGE;
+            *out = base + tm->mag[j];
+        }
+    }
+    return 0;
+}
+
+static int decode(const void *data, size_t len, const struct rectype *t, void *rec,
+                  gl_arena *arena, int *has_coords)
+{
+    const struct field *fields = t->fields;
+    size_t nfields = t->nfields;
     reader r = {data, (const unsigned char *)data + len};
     value map;
-    if (read_value(&r, &map) != 0 || map.item != I_MAP)
+    /* The delta forms' values, kept until the map's end: created_ms may
+     * come after them. A time in both forms is refused. */
+    struct times tm;
+    tm.whole = tm.delta = tm.neg = 0;
+    if (read_value(&r, &map) != 0 || map.item != I_MAP || t->ndfields > 8)
         return GL_ESTORAGE;
     size_t next = 0;
     for (uint64_t i = 0; i < map.u; i++) {
@@ -615,9 +828,15 @@ static int decode(const void *data, size_t len, const struct field *fields, size
         const struct field *f = NULL;
         int by_name = 0;
         if (r.p < r.end && *r.p <= 0x7f) {
-            /* A key of ours: a positive fixint. */
-            f = field_by_key(fields, nfields, *r.p);
-            r.p++;
+            /* A key of ours: a positive fixint, nearly always its field's
+             * position + 1. */
+            unsigned k = *r.p++;
+            if (k - 1u < nfields && fields[k - 1].key == k)
+                f = &fields[k - 1];
+            else if (k - nfields - 1 < t->ndfields && t->dfields[k - nfields - 1].key == k)
+                f = &t->dfields[k - nfields - 1];
+            else
+                f = field_by_key(t, k);
         } else if (r.p < r.end && (*r.p & 0xe0) == 0xa0) {
             /* A key of a record before session 7: a short string
              * (fixstr), read in place. */
@@ -635,7 +854,7 @@ static int decode(const void *data, size_t len, const struct field *fields, size
                 f = field_find(fields, nfields, key.data, key.len, &next);
                 by_name = 1;
             } else if (key.item == I_UINT) {
-                f = field_by_key(fields, nfields, key.u);
+                f = field_by_key(t, key.u);
             }
         }
         if (!f) {
@@ -651,13 +870,16 @@ static int decode(const void *data, size_t len, const struct field *fields, size
             return GL_ESTORAGE;
         if (v.item == I_ARRAY || v.item == I_MAP)
             return GL_ESTORAGE; /* no field of ours holds one */
-        if (v.item == I_BOOL && by_name && f->namelen == 3 && memcmp(f->name, "seq", 3) == 0)
-            continue; /* old_build_guard */
-        int err = decode_value(rec, f, &v, arena, has_coords);
+        if (by_name && (v.item == I_BOOL || v.item == I_NIL) && f->namelen == 3 &&
+            memcmp(f->name, "seq", 3) == 0)
+            continue; /* old_build_guard, or session 7's "seq": true */
+        int err = decode_value(rec, f, &v, arena, has_coords, &tm);
         if (err)
             return err;
     }
-    return r.p == r.end ? 0 : GL_ESTORAGE;
+    if (r.p != r.end)
+        return GL_ESTORAGE;
+    return tm.delta ? add_deltas(rec, t, &tm) : 0;
 }
 
 /* The fields the LMDB key holds are taken from it, over whatever a record
@@ -666,8 +888,7 @@ int store_rec_decode_event(const void *key, size_t key_len, const void *data, si
                            gl_event *ev, gl_arena *arena)
 {
     memset(ev, 0, sizeof *ev);
-    int err = decode(data, len, event_fields, GL_ARRAY_LEN(event_fields), ev, arena,
-                     &ev->has_coords);
+    int err = decode(data, len, &event_type, ev, arena, &ev->has_coords);
     if (err || !key)
         return err;
     if (key_len != 8)
@@ -680,7 +901,7 @@ int store_rec_decode_dispatch(const void *key, size_t key_len, const void *data,
                               gl_dispatch *d, gl_arena *arena)
 {
     memset(d, 0, sizeof *d);
-    int err = decode(data, len, dispatch_fields, GL_ARRAY_LEN(dispatch_fields), d, arena, NULL);
+    int err = decode(data, len, &dispatch_type, d, arena, NULL);
     if (err || !key)
         return err;
     if (key_len <= 8)
@@ -696,7 +917,7 @@ int store_rec_decode_history(const void *key, size_t key_len, const void *data, 
                              gl_history *h, gl_arena *arena)
 {
     memset(h, 0, sizeof *h);
-    int err = decode(data, len, history_fields, GL_ARRAY_LEN(history_fields), h, arena, NULL);
+    int err = decode(data, len, &history_type, h, arena, NULL);
     if (err || !key)
         return err;
     if (key_len != 12)

@@ -16,19 +16,38 @@
  *             8 attempts  9 created_ms  10 updated_ms  11 next_retry_ms
  *   history   (1 seq  2 no)  3 at_ms  4 who  5 what  6 note
  *
+ * and, since compact timestamps, the times as a signed delta in ms from
+ * the record's created_ms (which stays whole):
+ *
+ *   event     32 updated_ms  33 escalate_at_ms  34 sign_by_ms  35 due_ms
+ *             36 remind_at_ms  37 lease_until_ms  38 close_at_ms
+ *             39 extension_ms
+ *   dispatch  12 updated_ms  13 next_retry_ms
+ *
+ * A time is written under one key or the other, whichever form is shorter
+ * (the delta when it is: a time near created_ms takes 1-5 bytes instead of
+ * 9); a time, count or plan step of 0 is left out (it reads as 0). A
+ * history entry's at_ms stays whole: its record holds nothing to count it
+ * from.
+ *
  * The keys in parentheses are what the record's LMDB key holds: records
  * since session 7 leave them out (their numbers stay taken), and the
  * decoders below fill them from the key. kind and the states are stored as
  * their enum values (records.h); urgency, severity, certainty, rating,
  * alarm, role and what as their number in a table of names
  * (store_records.c, 1-based), or as the string when the name is not in it.
- * Events and dispatches begin with the entry "seq": true, which builds
+ * Events and dispatches begin with the entry "seq": nil, which builds
  * before session 7 refuse as malformed (a record they would otherwise read
- * as empty). Absent strings (NULL) and absent coordinates
- * are left out of the map.
+ * as empty), and so do builds of session 7 before compact timestamps
+ * (whose guard, skipped, was "seq": true; they would read the delta keys'
+ * times as 0). Absent strings (NULL) and absent coordinates are left out
+ * of the map.
  *
- * Decoding reads both forms: records of builds before session 7 have the
- * wire names of PROTOCOL.md §7 as keys and the names of kinds and states.
+ * Decoding reads every form: records of builds before session 7 have the
+ * wire names of PROTOCOL.md §7 as keys and the names of kinds and states;
+ * those of session 7 before compact timestamps every time whole. A time in
+ * both its forms, or a delta that does not land in 0..UINT64_MAX, is a
+ * malformed record.
  * Unknown keys (integers or strings) are skipped, so a newer writer's
  * records still read; a number past a table reads as an unknown name did
  * (NONE, or absent). */

@@ -93,9 +93,11 @@ static const unsigned char old_history_bytes[] = {
     0xbc,
 };
 
-/* The bytes this build writes for the same records (PROTOCOL.md §7.5):
- * pinned, so that a key or a name's number that moves shows here. */
-static const unsigned char new_event_bytes[] = {
+/* The exact bytes the encoder of session 7 before compact timestamps
+ * (main at 3c63509: integer keys, every time whole, "seq": true) wrote for
+ * the same records, and for filed_event, odd_event and pending_dispatch
+ * below. The history entry's are this build's too. */
+static const unsigned char s7_event_bytes[] = {
     0xde, 0x00, 0x1f, 0xa3, 0x73, 0x65, 0x71, 0xc3, 0x01, 0xa8, 0x54, 0x31,
     0x37, 0x2d, 0x30, 0x30, 0x30, 0x31, 0x03, 0x02, 0x04, 0xa4, 0x66, 0x69,
     0x72, 0x65, 0x05, 0xa6, 0x68, 0x65, 0x70, 0x69, 0x6e, 0x67, 0x06, 0xa9,
@@ -119,7 +121,7 @@ static const unsigned char new_event_bytes[] = {
     0x1d, 0xcf, 0x00, 0x00, 0x01, 0xa2, 0x21, 0x8c, 0xb8, 0x00, 0x1e, 0x02,
     0x1f, 0xa8, 0x54, 0x31, 0x37, 0x2d, 0x30, 0x30, 0x30, 0x30,
 };
-static const unsigned char new_dispatch_bytes[] = {
+static const unsigned char s7_dispatch_bytes[] = {
     0x8a, 0xa3, 0x73, 0x65, 0x71, 0xc3, 0x01, 0xa8, 0x54, 0x31, 0x37, 0x2d,
     0x30, 0x30, 0x30, 0x31, 0x04, 0x04, 0x05, 0x04, 0x06, 0xa4, 0x77, 0x61,
     0x6e, 0x67, 0x07, 0xad, 0x6f, 0x75, 0x74, 0x20, 0x6f, 0x6e, 0x20, 0x61,
@@ -128,12 +130,93 @@ static const unsigned char new_dispatch_bytes[] = {
     0x82, 0x48, 0x20, 0x0b, 0xcf, 0x00, 0x00, 0x01, 0xa2, 0x21, 0x82, 0xbb,
     0xaa,
 };
-static const unsigned char new_history_bytes[] = {
+static const unsigned char s7_history_bytes[] = {
     0x84, 0x03, 0xcf, 0x00, 0x00, 0x01, 0xa2, 0x21, 0x82, 0x48, 0x20, 0x04,
     0xb5, 0x74, 0x65, 0x61, 0x6d, 0x3a, 0x68, 0x65, 0x70, 0x69, 0x6e, 0x67,
     0x2d, 0x66, 0x69, 0x72, 0x65, 0x2f, 0x77, 0x61, 0x6e, 0x67, 0x05, 0x1a,
     0x06, 0xaf, 0xe6, 0xbc, 0x8f, 0xe6, 0xb0, 0xb4, 0xef, 0xbc, 0x8c, 0xe4,
     0xb8, 0x89, 0xe6, 0xa5, 0xbc,
+};
+
+static const unsigned char s7_filed_event_bytes[] = {
+    0xde, 0x00, 0x13, 0xa3, 0x73, 0x65, 0x71, 0xc3, 0x01, 0xa8, 0x54, 0x31,
+    0x37, 0x2d, 0x30, 0x30, 0x30, 0x32, 0x03, 0x02, 0x04, 0xa4, 0x66, 0x69,
+    0x72, 0x65, 0x05, 0xa6, 0x68, 0x65, 0x70, 0x69, 0x6e, 0x67, 0x07, 0xa9,
+    0x68, 0x65, 0x70, 0x69, 0x6e, 0x67, 0x2d, 0x67, 0x31, 0x08, 0xaa, 0x63,
+    0x61, 0x6c, 0x6c, 0x62, 0x6f, 0x78, 0x2d, 0x31, 0x37, 0x0c, 0xa5, 0x73,
+    0x6d, 0x6f, 0x6b, 0x65, 0x11, 0x01, 0x13, 0xcf, 0x00, 0x00, 0x01, 0xa2,
+    0x21, 0x82, 0x46, 0x7a, 0x14, 0xcf, 0x00, 0x00, 0x01, 0xa2, 0x21, 0x82,
+    0x46, 0x7a, 0x15, 0x00, 0x16, 0xcf, 0x00, 0x00, 0x01, 0xa2, 0x21, 0x82,
+    0xbb, 0xaa, 0x18, 0x00, 0x19, 0x00, 0x1a, 0x00, 0x1b, 0x00, 0x1c, 0x00,
+    0x1d, 0x00,
+};
+static const unsigned char s7_odd_event_bytes[] = {
+    0x8e, 0xa3, 0x73, 0x65, 0x71, 0xc3, 0x01, 0xa8, 0x54, 0x31, 0x37, 0x2d,
+    0x30, 0x30, 0x30, 0x33, 0x03, 0x00, 0x11, 0x03, 0x13, 0xcf, 0x00, 0x00,
+    0x01, 0xa2, 0x21, 0x82, 0x46, 0x7a, 0x14, 0xcf, 0x00, 0x00, 0x01, 0xa2,
+    0x21, 0x82, 0x44, 0x38, 0x15, 0x00, 0x16, 0x00, 0x18, 0x01, 0x19, 0xcf,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x1a, 0x00, 0x1b, 0x00,
+    0x1c, 0xcf, 0x00, 0x00, 0x01, 0xa2, 0x21, 0x82, 0x46, 0x7a, 0x1d, 0x00,
+};
+static const unsigned char s7_pending_dispatch_bytes[] = {
+    0x88, 0xa3, 0x73, 0x65, 0x71, 0xc3, 0x01, 0xa8, 0x54, 0x31, 0x37, 0x2d,
+    0x30, 0x30, 0x30, 0x32, 0x04, 0x01, 0x05, 0x01, 0x08, 0x01, 0x09, 0xcf,
+    0x00, 0x00, 0x01, 0xa2, 0x21, 0x82, 0x46, 0x7a, 0x0a, 0xcf, 0x00, 0x00,
+    0x01, 0xa2, 0x21, 0x82, 0x46, 0x7a, 0x0b, 0xcf, 0x00, 0x00, 0x01, 0xa2,
+    0x21, 0x82, 0x5a, 0x02,
+};
+
+/* The bytes this build writes for the same records (PROTOCOL.md §7.5):
+ * pinned, so that a key or a name's number that moves shows here. */
+static const unsigned char new_event_bytes[] = {
+    0xde, 0x00, 0x1f, 0xa3, 0x73, 0x65, 0x71, 0xc0, 0x01, 0xa8, 0x54, 0x31,
+    0x37, 0x2d, 0x30, 0x30, 0x30, 0x31, 0x03, 0x02, 0x04, 0xa4, 0x66, 0x69,
+    0x72, 0x65, 0x05, 0xa6, 0x68, 0x65, 0x70, 0x69, 0x6e, 0x67, 0x06, 0xa9,
+    0x68, 0x65, 0x70, 0x69, 0x6e, 0x67, 0x2d, 0x63, 0x31, 0x07, 0xa9, 0x68,
+    0x65, 0x70, 0x69, 0x6e, 0x67, 0x2d, 0x67, 0x31, 0x08, 0xaa, 0x63, 0x61,
+    0x6c, 0x6c, 0x62, 0x6f, 0x78, 0x2d, 0x31, 0x37, 0x09, 0xab, 0x33, 0x20,
+    0x48, 0x65, 0x70, 0x69, 0x6e, 0x67, 0x20, 0x52, 0x64, 0x0a, 0xcb, 0x40,
+    0x43, 0x3e, 0x5c, 0x91, 0xd1, 0x4e, 0x3c, 0x0b, 0xcb, 0x40, 0x5a, 0x8e,
+    0xc7, 0x10, 0xcb, 0x29, 0x5f, 0x0c, 0xb3, 0x73, 0x6d, 0x6f, 0x6b, 0x65,
+    0x20, 0x6f, 0x6e, 0x20, 0x74, 0x68, 0x65, 0x20, 0x73, 0x74, 0x61, 0x69,
+    0x72, 0x73, 0x0d, 0xab, 0x31, 0x33, 0x38, 0x30, 0x30, 0x30, 0x30, 0x30,
+    0x30, 0x30, 0x30, 0x0e, 0x01, 0x0f, 0x02, 0x10, 0x01, 0x11, 0x03, 0x12,
+    0xab, 0x68, 0x65, 0x70, 0x69, 0x6e, 0x67, 0x2d, 0x66, 0x69, 0x72, 0x65,
+    0x13, 0xcf, 0x00, 0x00, 0x01, 0xa2, 0x21, 0x82, 0x46, 0x7a, 0x20, 0xcd,
+    0x01, 0xa6, 0x15, 0x02, 0x21, 0xcd, 0x75, 0x30, 0x17, 0x01, 0x22, 0xce,
+    0x00, 0x01, 0x49, 0xc6, 0x23, 0xce, 0x00, 0x07, 0x64, 0x46, 0x24, 0xce,
+    0x00, 0x05, 0xdd, 0xa6, 0x25, 0xce, 0x00, 0x02, 0xd0, 0x66, 0x26, 0xce,
+    0x00, 0x08, 0xea, 0xe6, 0x27, 0xce, 0x00, 0x0a, 0x71, 0x86, 0x1e, 0x02,
+    0x1f, 0xa8, 0x54, 0x31, 0x37, 0x2d, 0x30, 0x30, 0x30, 0x30,
+};
+static const unsigned char new_dispatch_bytes[] = {
+    0x8a, 0xa3, 0x73, 0x65, 0x71, 0xc0, 0x01, 0xa8, 0x54, 0x31, 0x37, 0x2d,
+    0x30, 0x30, 0x30, 0x31, 0x04, 0x04, 0x05, 0x04, 0x06, 0xa4, 0x77, 0x61,
+    0x6e, 0x67, 0x07, 0xad, 0x6f, 0x75, 0x74, 0x20, 0x6f, 0x6e, 0x20, 0x61,
+    0x20, 0x63, 0x61, 0x6c, 0x6c, 0x08, 0x03, 0x09, 0xcf, 0x00, 0x00, 0x01,
+    0xa2, 0x21, 0x82, 0x46, 0x7a, 0x0c, 0xcd, 0x01, 0xa6, 0x0d, 0xcd, 0x75,
+    0x30,
+};
+static const unsigned char new_filed_event_bytes[] = {
+    0x8c, 0xa3, 0x73, 0x65, 0x71, 0xc0, 0x01, 0xa8, 0x54, 0x31, 0x37, 0x2d,
+    0x30, 0x30, 0x30, 0x32, 0x03, 0x02, 0x04, 0xa4, 0x66, 0x69, 0x72, 0x65,
+    0x05, 0xa6, 0x68, 0x65, 0x70, 0x69, 0x6e, 0x67, 0x07, 0xa9, 0x68, 0x65,
+    0x70, 0x69, 0x6e, 0x67, 0x2d, 0x67, 0x31, 0x08, 0xaa, 0x63, 0x61, 0x6c,
+    0x6c, 0x62, 0x6f, 0x78, 0x2d, 0x31, 0x37, 0x0c, 0xa5, 0x73, 0x6d, 0x6f,
+    0x6b, 0x65, 0x11, 0x01, 0x13, 0xcf, 0x00, 0x00, 0x01, 0xa2, 0x21, 0x82,
+    0x46, 0x7a, 0x20, 0x00, 0x21, 0xcd, 0x75, 0x30,
+};
+static const unsigned char new_odd_event_bytes[] = {
+    0x89, 0xa3, 0x73, 0x65, 0x71, 0xc0, 0x01, 0xa8, 0x54, 0x31, 0x37, 0x2d,
+    0x30, 0x30, 0x30, 0x33, 0x03, 0x00, 0x11, 0x03, 0x13, 0xcf, 0x00, 0x00,
+    0x01, 0xa2, 0x21, 0x82, 0x46, 0x7a, 0x20, 0xd1, 0xfd, 0xbe, 0x18, 0x01,
+    0x19, 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x26, 0x00,
+};
+static const unsigned char new_pending_dispatch_bytes[] = {
+    0x88, 0xa3, 0x73, 0x65, 0x71, 0xc0, 0x01, 0xa8, 0x54, 0x31, 0x37, 0x2d,
+    0x30, 0x30, 0x30, 0x32, 0x04, 0x01, 0x05, 0x01, 0x08, 0x01, 0x09, 0xcf,
+    0x00, 0x00, 0x01, 0xa2, 0x21, 0x82, 0x46, 0x7a, 0x0c, 0x00, 0x0d, 0xcd,
+    0x13, 0x88,
 };
 
 /* Every field set: names from the stored tables where there is one. */
@@ -157,6 +240,23 @@ static const gl_dispatch full_dispatch = {
 static const gl_history full_history = {.seq = 4242, .no = 7, .at_ms = 1795858516000ull,
                                         .who = "team:heping-fire/wang",
                                         .what = "rated unsatisfied", .note = "漏水，三楼"};
+
+/* Shapes of records as the service writes them, and times the delta form
+ * cannot hold (far before created_ms, the largest), for the pinned bytes
+ * of both integer-key forms. */
+static const gl_event filed_event = {
+    .id = "T17-0002", .kind = GL_KIND_ALERT, .category = "fire", .community = "heping",
+    .grid = "heping-g1", .terminal = "callbox-17", .text = "smoke", .state = GL_EV_FILED,
+    .created_ms = 1795858515578ull, .updated_ms = 1795858515578ull,
+    .escalate_at_ms = 1795858545578ull};
+static const gl_event odd_event = {
+    .id = "T17-0003", .state = GL_EV_ACCEPTED, .created_ms = 1795858515578ull,
+    .updated_ms = 1795858515000ull, .due_ms = UINT64_MAX, .sign_by_ms = 1,
+    .close_at_ms = 1795858515578ull};
+static const gl_dispatch pending_dispatch = {
+    .event = "T17-0002", .team = "heping-fire", .role = "grid", .state = GL_DS_PENDING,
+    .attempts = 1, .created_ms = 1795858515578ull, .updated_ms = 1795858515578ull,
+    .next_retry_ms = 1795858520578ull};
 
 static int same_str(const char *a, const char *b)
 {
@@ -281,6 +381,287 @@ static int dec_history(const void *data, size_t len, uint64_t seq, uint32_t no, 
     return store_rec_decode_history(key_buf, n, data, len, h, a);
 }
 
+/* ---- compact timestamps ---- */
+
+/* The bytes of msgpack's smallest form of an unsigned v, and of -n. */
+static int usize(uint64_t v)
+{
+    return v < 0x80 ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3 : v <= 0xffffffffu ? 5 : 9;
+}
+
+static int nsize(uint64_t n)
+{
+    return n <= 32 ? 1 : n <= 128 ? 2 : n <= 32768 ? 3 : n <= 0x80000000u ? 5 : 9;
+}
+
+/* The time fields: the key of the whole form, of the delta form. */
+struct tkey {
+    int whole, delta;
+};
+static const struct tkey event_tkeys[] = {{20, 32}, {22, 33}, {24, 34}, {25, 35},
+                                          {26, 36}, {27, 37}, {28, 38}, {29, 39}};
+static const struct tkey dispatch_tkeys[] = {{10, 12}, {11, 13}};
+
+/* time_form_ok checks how the record in sb holds the time fields times[]
+ * (created_ms c, under key ckey): a 0 is left out; any other in exactly
+ * one of its forms, and in the delta form only when that is shorter, as
+ * the shorter one. The record is what msgpack-c's packer writes for the
+ * same values. NULL, or what is wrong. */
+static const char *time_form_ok(const msgpack_sbuffer *sb, int ckey, uint64_t c,
+                                const struct tkey *keys, size_t nkeys, const uint64_t *times)
+{
+    static char why[128];
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    const char *bad = NULL;
+    if (msgpack_unpack_next(&u, sb->data, sb->size, &off) != MSGPACK_UNPACK_SUCCESS ||
+        off != sb->size || u.data.type != MSGPACK_OBJECT_MAP) {
+        msgpack_unpacked_destroy(&u);
+        return "not one map";
+    }
+    msgpack_sbuffer again;
+    msgpack_sbuffer_init(&again);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &again, msgpack_sbuffer_write);
+    if (msgpack_pack_object(&pk, u.data) != 0 || again.size != sb->size ||
+        memcmp(again.data, sb->data, sb->size) != 0)
+        bad = "not msgpack-c's own bytes";
+    msgpack_sbuffer_destroy(&again);
+    int seen_c = 0;
+    for (size_t k = 0; !bad && k < nkeys; k++) {
+        uint64_t t = times[k];
+        int whole = 0, delta = 0;
+        for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+            const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+            if (kv->key.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+                continue;
+            if (k == 0 && (int)kv->key.via.u64 == ckey)
+                seen_c = kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                         kv->val.via.u64 == c;
+            if ((int)kv->key.via.u64 == keys[k].whole) {
+                whole++;
+                uint64_t d = t >= c ? t - c : c - t;
+                int dsize = t >= c ? usize(d) : d <= (uint64_t)1 << 63 ? nsize(d) : 99;
+                if (kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER || kv->val.via.u64 != t)
+                    bad = "the whole form holds another value";
+                else if (dsize < usize(t))
+                    bad = "whole, where the delta form is shorter";
+            } else if ((int)kv->key.via.u64 == keys[k].delta) {
+                delta++;
+                if (kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+                    if (t < c || kv->val.via.u64 != t - c || usize(t - c) >= usize(t))
+                        bad = "a delta after created_ms that is wrong or no shorter";
+                } else if (kv->val.type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+                    uint64_t n = (uint64_t)0 - (uint64_t)kv->val.via.i64;
+                    if (t >= c || n != c - t || nsize(n) >= usize(t))
+                        bad = "a delta before created_ms that is wrong or no shorter";
+                } else {
+                    bad = "a delta that is not an integer";
+                }
+            }
+        }
+        if (!bad && whole + delta != (t != 0))
+            bad = t ? "a time not in exactly one form" : "a time of 0 written";
+        if (bad) {
+            snprintf(why, sizeof why, "%s (key %d, time %llu, created %llu)", bad,
+                     keys[k].whole, (unsigned long long)t, (unsigned long long)c);
+            bad = why;
+        }
+    }
+    if (!bad && seen_c != (c != 0))
+        bad = c ? "created_ms not whole" : "created_ms 0 written";
+    msgpack_unpacked_destroy(&u);
+    return bad;
+}
+
+#define TIMES_PER_BASE 64
+
+/* times_around fills out[] with times around c: 0, the extremes, and c
+ * plus and minus each width's edge (those that do not wrap). */
+static size_t times_around(uint64_t c, uint64_t *out)
+{
+    static const uint64_t steps[] = {0, 1, 31, 32, 33, 127, 128, 129, 255, 256, 32767,
+                                     32768, 32769, 65535, 65536, 0x7fffffffu, 0x80000000u,
+                                     0x80000001u, 0xffffffffu, 0x100000000ull,
+                                     (uint64_t)1 << 62, ((uint64_t)1 << 63) - 1,
+                                     (uint64_t)1 << 63, ((uint64_t)1 << 63) + 1};
+    size_t n = 0;
+    out[n++] = 0;
+    out[n++] = 1;
+    out[n++] = UINT64_MAX;
+    out[n++] = UINT64_MAX - 1;
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        if (steps[i] <= UINT64_MAX - c)
+            out[n++] = c + steps[i];
+        if (steps[i] && steps[i] <= c)
+            out[n++] = c - steps[i];
+    }
+    return n;
+}
+
+static void time_round_trips(msgpack_sbuffer *sb, gl_arena *arena)
+{
+    static const uint64_t bases[] = {0, 1, 1795858515578ull, 4294967296ull,
+                                     (uint64_t)1 << 63, ((uint64_t)1 << 63) + 5, UINT64_MAX};
+    uint64_t times[TIMES_PER_BASE];
+    int good = 0, total = 0;
+    const char *first_bad = NULL;
+    for (size_t b = 0; b < sizeof bases / sizeof bases[0]; b++) {
+        uint64_t c = bases[b];
+        size_t nt = times_around(c, times);
+        /* Each time in every field at once, and the times spread over the
+         * fields (each field a different one). */
+        for (size_t i = 0; i < nt; i++)
+            for (int spread = 0; spread < 2; spread++, total++) {
+                uint64_t et[8], dt[2];
+                for (size_t k = 0; k < 8; k++)
+                    et[k] = times[spread ? (i + k) % nt : i];
+                for (size_t k = 0; k < 2; k++)
+                    dt[k] = times[spread ? (i + 3 * k + 1) % nt : i];
+                gl_event e = {.id = "t", .state = GL_EV_FILED, .created_ms = c,
+                              .updated_ms = et[0], .escalate_at_ms = et[1],
+                              .sign_by_ms = et[2], .due_ms = et[3], .remind_at_ms = et[4],
+                              .lease_until_ms = et[5], .close_at_ms = et[6],
+                              .extension_ms = et[7]};
+                gl_dispatch dd = {.event = "t", .team = "x", .state = GL_DS_PENDING,
+                                  .created_ms = c, .updated_ms = dt[0], .next_retry_ms = dt[1]};
+                gl_event eb;
+                gl_dispatch db;
+                const char *bad = NULL;
+                if (store_rec_encode_event(sb, &e) != 0)
+                    bad = "event not encoded";
+                if (!bad)
+                    bad = time_form_ok(sb, 19, c, event_tkeys, 8, et);
+                if (!bad && (dec_event(sb->data, sb->size, 0, &eb, arena) != 0 ||
+                             event_differs(&eb, &e)))
+                    bad = "an event's times do not read back";
+                if (!bad && store_rec_encode_dispatch(sb, &dd) != 0)
+                    bad = "dispatch not encoded";
+                if (!bad)
+                    bad = time_form_ok(sb, 9, c, dispatch_tkeys, 2, dt);
+                if (!bad && (dec_dispatch(sb->data, sb->size, 0, "x", &db, arena) != 0 ||
+                             dispatch_differs(&db, &dd)))
+                    bad = "a dispatch's times do not read back";
+                good += !bad;
+                if (bad && !first_bad) {
+                    first_bad = bad;
+                    diag("created %llu, time %llu: %s", (unsigned long long)c,
+                         (unsigned long long)times[i], bad);
+                }
+                arena_reset(arena);
+            }
+    }
+    is_int(good, total, "every time field round trips exactly, 0 left out, in the shorter "
+                        "form (created_ms 0 and 1, now, 2^32, 2^63, UINT64_MAX; times before "
+                        "and after it at each width's edge, 0, 1, UINT64_MAX)");
+
+    /* What it saves: a filed alert and its dispatch. */
+    store_rec_encode_event(sb, &filed_event);
+    ok(sb->size + 30 == sizeof s7_filed_event_bytes,
+       "a filed alert takes 30 bytes fewer (%zu, session 7 %zu)", sb->size,
+       sizeof s7_filed_event_bytes);
+    store_rec_encode_dispatch(sb, &pending_dispatch);
+    ok(sb->size + 14 == sizeof s7_pending_dispatch_bytes,
+       "a pending dispatch 14 fewer (%zu, session 7 %zu)", sb->size,
+       sizeof s7_pending_dispatch_bytes);
+
+    /* A history entry's only time stays whole: nothing to count it from
+     * (its LMDB key holds seq and no). */
+    gl_history h0 = {.seq = 1, .no = 1, .at_ms = 0, .what = "filed"}, hb;
+    ok(store_rec_encode_history(sb, &h0) == 0 && stored_number(sb, 3) == -1 &&
+           dec_history(sb->data, sb->size, 1, 1, &hb, arena) == 0 && hb.at_ms == 0,
+       "a history entry's at_ms of 0 is left out and reads as 0");
+    h0.at_ms = UINT64_MAX;
+    ok(store_rec_encode_history(sb, &h0) == 0 &&
+           dec_history(sb->data, sb->size, 1, 1, &hb, arena) == 0 && hb.at_ms == UINT64_MAX,
+       "and UINT64_MAX round trips");
+    arena_reset(arena);
+}
+
+/* A record of the bytes given, decoded from an exact-length heap copy. */
+static int dec_bytes(int type, const char *bytes, size_t len, gl_event *ev, gl_dispatch *d,
+                     gl_arena *arena)
+{
+    unsigned char *copy = malloc(len ? len : 1);
+    memcpy(copy, bytes, len);
+    int rc = type == 0 ? store_rec_decode_event(NULL, 0, copy, len, ev, arena)
+                       : store_rec_decode_dispatch(NULL, 0, copy, len, d, arena);
+    free(copy);
+    return rc;
+}
+
+static void time_malformed(msgpack_sbuffer *sb, gl_arena *arena)
+{
+    gl_event ev;
+    gl_dispatch d;
+    const struct {
+        const char *what;
+        int type;
+        const char *bytes;
+        size_t len;
+    } broken[] = {
+        {"a delta holding a string", 0, "\x82\x13\x05\x20\xa1x", 6},
+        {"a delta holding nil", 0, "\x82\x13\x05\x20\xc0", 5},
+        {"a delta holding true", 0, "\x82\x13\x05\x20\xc3", 5},
+        {"a delta holding a float", 0, "\x82\x13\x05\x20\xca\x3f\xc0\x00\x00", 9},
+        {"a delta before the epoch", 0, "\x82\x13\x0a\x20\xf5", 5},
+        {"a delta past UINT64_MAX", 0,
+         "\x82\x13\xcf\xff\xff\xff\xff\xff\xff\xff\xfe\x21\x02", 13},
+        {"a negative delta without created_ms", 0, "\x81\x22\xff", 3},
+        {"a time in both forms", 0, "\x83\x13\x05\x14\x06\x20\x01", 7},
+        {"a time in both forms, delta first", 0, "\x83\x13\x05\x27\x01\x1d\x06", 7},
+        {"a delta holding an array", 0, "\x82\x13\x05\x20\x91\x01", 6},
+        {"a dispatch delta before the epoch", 1, "\x82\x09\x64\x0d\xd0\x9b", 6},
+        {"a dispatch time in both forms", 1, "\x83\x09\x05\x0b\x06\x0d\x01", 7},
+    };
+    for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++)
+        is_int(dec_bytes(broken[i].type, broken[i].bytes, broken[i].len, &ev, &d, arena),
+               GL_ESTORAGE, "%s is refused", broken[i].what);
+
+    ok(dec_bytes(0, "\x82\x20\x03\x13\x64", 5, &ev, &d, arena) == 0 && ev.created_ms == 100 &&
+           ev.updated_ms == 103,
+       "a delta before created_ms in the map counts from it all the same");
+    ok(dec_bytes(0, "\x81\x20\x05", 3, &ev, &d, arena) == 0 && ev.updated_ms == 5 &&
+           ev.created_ms == 0,
+       "a delta without created_ms counts from 0");
+    ok(dec_bytes(0, "\x82\x13\xcf\xff\xff\xff\xff\xff\xff\xff\xff\x27\xd3\x80\x00\x00\x00\x00"
+                    "\x00\x00\x00", 21, &ev, &d, arena) == 0 &&
+           ev.extension_ms == ((uint64_t)1 << 63) - 1,
+       "INT64_MIN from UINT64_MAX is 2^63 - 1");
+    ok(dec_bytes(0, "\x82\x13\x05\xcc\x21\xd0\x02", 7, &ev, &d, arena) == 0 &&
+           ev.escalate_at_ms == 7,
+       "a delta key in a wider form and a positive int 8 read");
+    ok(dec_bytes(0, "\x83\x01\xa1x\x28\x07\x13\x05", 8, &ev, &d, arena) == 0 &&
+           same_str(ev.id, "x") && ev.created_ms == 5 && ev.extension_ms == 0 &&
+           ev.updated_ms == 0,
+       "key 40, past the event's delta keys, is skipped");
+    ok(dec_bytes(1, "\x83\x09\x64\x0c\xd0\x9c\x0e\x07", 8, &ev, &d, arena) == 0 &&
+           d.created_ms == 100 && d.updated_ms == 0 && d.next_retry_ms == 0,
+       "a dispatch delta back to 0 reads; key 14 is skipped");
+    gl_history h;
+    ok(store_rec_decode_history(NULL, 0, "\x82\x03\x05\x07\x01", 5, &h, arena) == 0 &&
+           h.at_ms == 5,
+       "a history entry has no delta keys: key 7 is skipped");
+
+    /* Every truncation of records with deltas of every width and sign,
+     * from exact-length heap copies. */
+    gl_event e = {.id = "cut", .created_ms = 1795858515578ull,
+                  .updated_ms = 1795858515578ull - 5, .escalate_at_ms = 1795858515578ull - 100,
+                  .sign_by_ms = 1795858515578ull - 30000, .due_ms = 1795858515578ull - 70000,
+                  .remind_at_ms = 1795858515578ull + 5, .lease_until_ms = 1795858515578ull + 200,
+                  .close_at_ms = 1795858515578ull + 70000, .extension_ms = 1};
+    store_rec_encode_event(sb, &e);
+    int refused = 0, total = 0;
+    for (size_t cut = 0; cut <= sb->size; cut++, total++) {
+        int rc = dec_bytes(0, sb->data, cut, &ev, &d, arena);
+        refused += cut == sb->size ? rc == 0 && !event_differs(&ev, &e) : rc == GL_ESTORAGE;
+    }
+    is_int(refused, total, "every truncation of an event with deltas of each width and sign is "
+                           "refused, the whole reads");
+    arena_reset(arena);
+}
+
 int main(void)
 {
     msgpack_sbuffer sb, other;
@@ -334,9 +715,32 @@ int main(void)
            memcmp(sb.data, new_dispatch_bytes, sb.size) == 0,
        "the dispatch's bytes are the pinned ones");
     ok(store_rec_encode_history(&sb, &full_history) == 0 &&
-           sb.size == sizeof new_history_bytes &&
-           memcmp(sb.data, new_history_bytes, sb.size) == 0,
-       "the history entry's bytes are the pinned ones");
+           sb.size == sizeof s7_history_bytes &&
+           memcmp(sb.data, s7_history_bytes, sb.size) == 0,
+       "the history entry's bytes are the pinned ones (as session 7's: nothing to save)");
+    {
+        const struct {
+            const char *what;
+            const void *rec;
+            int type;
+            const unsigned char *bytes;
+            size_t len;
+        } pinned[] = {
+            {"a filed alert", &filed_event, 0, new_filed_event_bytes,
+             sizeof new_filed_event_bytes},
+            {"an event with odd times", &odd_event, 0, new_odd_event_bytes,
+             sizeof new_odd_event_bytes},
+            {"a pending dispatch", &pending_dispatch, 1, new_pending_dispatch_bytes,
+             sizeof new_pending_dispatch_bytes},
+        };
+        for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) {
+            int rc = pinned[i].type == 0 ? store_rec_encode_event(&sb, pinned[i].rec)
+                                         : store_rec_encode_dispatch(&sb, pinned[i].rec);
+            ok(rc == 0 && sb.size == pinned[i].len &&
+                   memcmp(sb.data, pinned[i].bytes, sb.size) == 0,
+               "%s: the pinned bytes", pinned[i].what);
+        }
+    }
     static const char *const doc_roles[] = {"grid",     "claim",  "coordinator", "squad",
                                             "property", "owners", "informed",    "triage",
                                             "community", "assigned"};
@@ -503,6 +907,57 @@ int main(void)
     is_int(old_ok, old_total, "old-form events and dispatches in every state and kind read");
     arena_reset(&arena);
 
+    /* 2b. Records of session 7 before compact timestamps (integer keys,
+     * times whole, "seq": true) read. */
+    {
+        const struct {
+            const char *what;
+            const void *rec;
+            int type;
+            const unsigned char *bytes;
+            size_t len;
+        } s7[] = {
+            {"a full event", &full_event, 0, s7_event_bytes, sizeof s7_event_bytes},
+            {"a filed alert", &filed_event, 0, s7_filed_event_bytes,
+             sizeof s7_filed_event_bytes},
+            {"an event with odd times", &odd_event, 0, s7_odd_event_bytes,
+             sizeof s7_odd_event_bytes},
+            {"a full dispatch", &full_dispatch, 1, s7_dispatch_bytes, sizeof s7_dispatch_bytes},
+            {"a pending dispatch", &pending_dispatch, 1, s7_pending_dispatch_bytes,
+             sizeof s7_pending_dispatch_bytes},
+        };
+        for (size_t i = 0; i < sizeof s7 / sizeof s7[0]; i++) {
+            /* An exact-length heap copy: a read past it is the sanitizers'. */
+            unsigned char *copy = malloc(s7[i].len);
+            memcpy(copy, s7[i].bytes, s7[i].len);
+            if (s7[i].type == 0) {
+                const gl_event *want = s7[i].rec;
+                int rc = dec_event(copy, s7[i].len, want->seq, &ev, &arena);
+                diff = rc == 0 ? event_differs(&ev, want) : "the record";
+            } else {
+                const gl_dispatch *want = s7[i].rec;
+                int rc = dec_dispatch(copy, s7[i].len, want->seq, want->team, &d, &arena);
+                diff = rc == 0 ? dispatch_differs(&d, want) : "the record";
+            }
+            ok(!diff, "session 7's integer-key bytes of %s read as written (differs: %s)",
+               s7[i].what, or_none(diff));
+            int refused_cuts = 0;
+            for (size_t cut = 0; cut < s7[i].len; cut++) {
+                int rc = s7[i].type == 0
+                             ? store_rec_decode_event(NULL, 0, copy, cut, &ev, &arena)
+                             : store_rec_decode_dispatch(NULL, 0, copy, cut, &d, &arena);
+                refused_cuts += rc == GL_ESTORAGE;
+            }
+            is_int(refused_cuts, (int)s7[i].len, "and every truncation of it is refused");
+            free(copy);
+            arena_reset(&arena);
+        }
+        ok(dec_history(s7_history_bytes, sizeof s7_history_bytes, 4242, 7, &h, &arena) == 0 &&
+               !history_differs(&h, &full_history),
+           "session 7's history bytes read as written");
+        arena_reset(&arena);
+    }
+
     /* 3. Keys this build does not know, of either form, are skipped. */
     msgpack_pack_map(&pk, 8);
     msgpack_pack_uint8(&pk, 1); /* id */
@@ -648,30 +1103,51 @@ int main(void)
            "a history key of 8 bytes is refused");
     arena_reset(&arena);
 
-    /* 6. The guard: a build before session 7 reads "seq" as a number, so a
-     * new event or dispatch is GL_ESTORAGE to it; this build skips it. */
+    /* 6. The guard: a build before session 7 reads "seq" as a number, and
+     * one of session 7 before compact timestamps skips only "seq": true, so
+     * a new event or dispatch is GL_ESTORAGE to both; this build skips
+     * either. */
     store_rec_encode_event(&sb, &full_event);
     ok(sb.size > 8 && (unsigned char)sb.data[0] == 0xde &&
-           memcmp(sb.data + 3, "\xa3seq\xc3", 5) == 0,
-       "an event begins with \"seq\": true");
+           memcmp(sb.data + 3, "\xa3seq\xc0", 5) == 0,
+       "an event begins with \"seq\": nil");
     store_rec_encode_dispatch(&sb, &full_dispatch);
-    ok(sb.size > 6 && memcmp(sb.data + 1, "\xa3seq\xc3", 5) == 0,
-       "a dispatch begins with \"seq\": true");
-    msgpack_pack_map(&pk, 2);
-    pk_str(&pk, "seq");
-    msgpack_pack_true(&pk);
-    pk_str(&pk, "id");
-    pk_str(&pk, "g");
-    ok(store_rec_decode_event(NULL, 0, other.data, other.size, &ev, &arena) == 0 && ev.seq == 0 &&
-           same_str(ev.id, "g"),
-       "this build skips the guard");
-    msgpack_sbuffer_clear(&other);
+    ok(sb.size > 6 && memcmp(sb.data + 1, "\xa3seq\xc0", 5) == 0,
+       "a dispatch begins with \"seq\": nil");
+    for (int nil = 0; nil < 2; nil++) {
+        msgpack_pack_map(&pk, 2);
+        pk_str(&pk, "seq");
+        if (nil)
+            msgpack_pack_nil(&pk);
+        else
+            msgpack_pack_true(&pk);
+        pk_str(&pk, "id");
+        pk_str(&pk, "g");
+        ok(store_rec_decode_event(NULL, 0, other.data, other.size, &ev, &arena) == 0 &&
+               ev.seq == 0 && same_str(ev.id, "g"),
+           "this build skips the guard \"seq\": %s", nil ? "nil" : "true");
+        msgpack_sbuffer_clear(&other);
+    }
     msgpack_pack_map(&pk, 1);
     pk_str(&pk, "due_ms");
     msgpack_pack_true(&pk);
     is_int(store_rec_decode_event(NULL, 0, other.data, other.size, &ev, &arena), GL_ESTORAGE,
            "true under another old key is still refused");
     msgpack_sbuffer_clear(&other);
+
+    msgpack_pack_map(&pk, 1);
+    pk_str(&pk, "due_ms");
+    msgpack_pack_nil(&pk);
+    is_int(store_rec_decode_event(NULL, 0, other.data, other.size, &ev, &arena), GL_ESTORAGE,
+           "nil under another old key is refused");
+    msgpack_sbuffer_clear(&other);
+    arena_reset(&arena);
+
+    /* 7. Compact timestamps: every time field round trips exactly, in the
+     * shorter of its two forms, whatever its distance from created_ms. */
+    time_round_trips(&sb, &arena);
+    time_malformed(&sb, &arena);
+    arena_reset(&arena);
 
     arena_free(&arena);
     msgpack_sbuffer_destroy(&other);
