@@ -437,7 +437,11 @@ static int read_value(reader *r, value *v)
         v->item = I_EXT;
         if (!(p = take(r, (size_t)1 << (c - 0xc7))))
             return -1;
-        n = (size_t)get_be(p, 1 << (c - 0xc7)) + 1;
+        /* The type byte counted in: ext 32's length is up to 2^32 - 1,
+         * which plus one is 0 in a 32-bit size_t. */
+        if ((n = (size_t)get_be(p, 1 << (c - 0xc7))) == SIZE_MAX)
+            return -1;
+        n++;
         goto bytes;
     default:
         return -1; /* 0xc1: never used */
