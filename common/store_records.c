@@ -672,6 +672,8 @@ int store_rec_decode_event(const void *key, size_t key_len, const void *data, si
     memset(ev, 0, sizeof *ev);
     int err = decode(data, len, event_fields, GL_ARRAY_LEN(event_fields), ev, arena,
                      &ev->has_coords);
+    if (!err && arena && !ev->id)
+        err = GL_ESTORAGE; /* every event is stored with its id (store_event_add) */
     if (err || !key)
         return err;
     if (key_len != 8)
