@@ -447,7 +447,7 @@ static void job_done(broker *b, job *j)
     b->rate_window_done++;
 }
 
-/* Forwards the inner reply of a DONE (or of a BATCH's reply item) to the
+/* Forwards the inner reply of a DONE (or of a BATCH's or PACK's reply item) to the
  * client it belongs to. */
 void broker_on_done(broker *b, const proto_msg *hdr, int inner_cmd, zmq_msg_t *reply)
 {
@@ -468,7 +468,7 @@ void broker_on_done(broker *b, const proto_msg *hdr, int inner_cmd, zmq_msg_t *r
     broker_forward(sock, hdr->client, hdr->client_len, inner_cmd, NULL, 0, 0, reply);
 }
 
-/* Sends a DELIVER's (or a BATCH's delivery item's) inner message to the
+/* Sends a DELIVER's (or a BATCH's or PACK's delivery item's) inner message to the
  * team's present members. */
 void broker_on_deliver(broker *b, const char *team, int inner_cmd, zmq_msg_t *body)
 {
@@ -721,7 +721,7 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
         return;
     }
     if (fm->cmd == PROTO_BYE) {
-        /* The worker is leaving (its store failed): its in-flight jobs go
+        /* The worker is leaving (its store failed, or it was stopped): its in-flight jobs go
          * to the others now, not after liveness heartbeats of silence. A
          * BYE from a connection that is not a worker is ignored. */
         int index;
@@ -773,7 +773,7 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
     }
     if (!w) {
         /* Not registered (the broker restarted under it): tell it to say
-         * READY again; its DONE/DELIVER/BATCH was still honoured above. */
+         * READY again; its DONE/DELIVER/BATCH/PACK was still honoured above. */
         broker_reply_error(b, b->workers_sock, fm, GL_EBADSTATE, "unknown worker: send READY",
                            NULL, 0);
     }

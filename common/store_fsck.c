@@ -68,6 +68,10 @@ static int check_event(void *ctx, MDB_val *k, MDB_val *v)
     fsck *f = ctx;
     (void)v;
     f->r->events++;
+    if (k->mv_size != 8) {
+        store_fsck_problem(f->r, "event key of %zu bytes", k->mv_size);
+        return 0;
+    }
     uint64_t seq = store_get_be64(k->mv_data), indexed;
     gl_event ev;
     if (get_event(f, seq, &ev) != 0) {
@@ -142,6 +146,10 @@ static int check_dispatch(void *ctx, MDB_val *k, MDB_val *v)
     fsck *f = ctx;
     (void)v;
     f->r->dispatches++;
+    if (k->mv_size <= 8) { /* seq and a team */
+        store_fsck_problem(f->r, "dispatch key of %zu bytes", k->mv_size);
+        return 0;
+    }
     const unsigned char *p = k->mv_data;
     uint64_t seq = store_get_be64(p);
     gl_event ev;

@@ -579,7 +579,11 @@ static int read_value(reader *r, value *v)
         v->item = I_EXT;
         if (!(p = take(r, (size_t)1 << (c - 0xc7))))
             return -1;
-        n = (size_t)get_be(p, 1 << (c - 0xc7)) + 1;
+        /* The type byte counted in: ext 32's length is up to 2^32 - 1,
+         * which plus one is 0 in a 32-bit size_t. */
+        if ((n = (size_t)get_be(p, 1 << (c - 0xc7))) == SIZE_MAX)
+            return -1;
+        n++;
         goto bytes;
     default:
         return -1; /* 0xc1: never used */
@@ -889,6 +893,8 @@ int store_rec_decode_event(const void *key, size_t key_len, const void *data, si
 {
     memset(ev, 0, sizeof *ev);
     int err = decode(data, len, &event_type, ev, arena, &ev->has_coords);
+    if (!err && arena && !ev->id)
+        err = GL_ESTORAGE; /* every event is stored with its id (store_event_add) */
     if (err || !key)
         return err;
     if (key_len != 8)

@@ -77,7 +77,8 @@ int store_rec_encode_history(msgpack_sbuffer *sb, const gl_history *h);
  * taken from it. key NULL: only what the record holds (tests). Keys this
  * build does not know are skipped whatever their value. 0, GL_ESTORAGE
  * (not a well-formed record, or a key of another length: nothing is read
- * outside data or key), GL_EINTERNAL (ENOMEM). */
+ * outside data or key; with an arena, also an event without its id),
+ * GL_EINTERNAL (ENOMEM). */
 int store_rec_decode_event(const void *key, size_t key_len, const void *data, size_t len,
                            gl_event *ev, gl_arena *arena);
 int store_rec_decode_dispatch(const void *key, size_t key_len, const void *data, size_t len,

@@ -1062,6 +1062,7 @@ int main(void)
         {"a string longer than the record", {0x81, 0x0c, 0xa5, 'a', 'b'}, 5},
         {"a map of more entries than bytes", {0x8f, 0x01, 0xa1, 'x'}, 4},
         {"an unknown integer key with a value cut short", {0x81, 0x63, 0xcd, 0x01}, 4},
+        {"an unknown key's ext 32 of 2^32 - 1 bytes", {0x81, 0x63, 0xc9, 0xff, 0xff, 0xff, 0xff, 0x01}, 8},
         {"the byte msgpack never uses", {0x81, 0x01, 0xc1}, 3},
         {"a key that is the unused byte", {0x81, 0xc1, 0x01}, 3},
         {"not a map", {0x91, 0x01}, 2},

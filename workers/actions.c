@@ -170,7 +170,7 @@ int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
      * team-index entries (keyed seq, team) then all grow at the right edge
      * of their databases, where a put needs no search (store_txn_put_edge).
      * The route's order stays in the note; the DISPATCHes go out together
-     * in one BATCH whatever their order. */
+     * in one PACK whatever their order. */
     int order[DIR_MAX_ROUTE];
     for (int i = 0; i < route.n; i++) {
         int k = i; /* stable insertion: a team named twice keeps its first role */

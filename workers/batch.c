@@ -131,7 +131,7 @@ int worker_out_deliver_ex(gl_worker *w, const char *team, const proto_msg *m, in
 static void send_out(gl_worker *w, out_msg *o)
 {
     if (!w->cfg.single_messages) {
-        o->queued = 1; /* one BATCH at the end of worker_flush */
+        o->queued = 1; /* one PACK at the end of worker_flush */
         return;
     }
     proto_msg hdr;

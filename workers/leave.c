@@ -36,9 +36,11 @@ void worker_say_bye(gl_worker *w)
     /* The socket was made with LINGER 0: its last replies and BYE might be
      * dropped at close. Long enough for them to go out to a live broker,
      * and no longer: a stop never hangs on a broker that is gone. */
-    int linger = (int)(w->cfg.heartbeat_ms * w->cfg.liveness);
-    if (linger > BYE_LINGER_MAX_MS)
-        linger = BYE_LINGER_MAX_MS;
+    /* Capped before it is narrowed to an int: options past 2^31 ms would
+     * wrap it negative, which ZeroMQ refuses, leaving LINGER at 0. */
+    int linger = BYE_LINGER_MAX_MS;
+    if (w->cfg.heartbeat_ms <= BYE_LINGER_MAX_MS / w->cfg.liveness)
+        linger = (int)(w->cfg.heartbeat_ms * w->cfg.liveness);
     zmq_setsockopt(w->sock, ZMQ_LINGER, &linger, sizeof linger);
 }
 
