@@ -615,21 +615,23 @@ static void time_malformed(msgpack_sbuffer *sb, gl_arena *arena)
         {"a dispatch delta before the epoch", 1, "\x82\x09\x64\x0d\xd0\x9b", 6},
         {"a dispatch time in both forms", 1, "\x83\x09\x05\x0b\x06\x0d\x01", 7},
     };
+    /* Without an arena: these records have no id (an event read with its
+     * strings must have one), so what refuses them is their times. */
     for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++)
-        is_int(dec_bytes(broken[i].type, broken[i].bytes, broken[i].len, &ev, &d, arena),
+        is_int(dec_bytes(broken[i].type, broken[i].bytes, broken[i].len, &ev, &d, NULL),
                GL_ESTORAGE, "%s is refused", broken[i].what);
 
-    ok(dec_bytes(0, "\x82\x20\x03\x13\x64", 5, &ev, &d, arena) == 0 && ev.created_ms == 100 &&
+    ok(dec_bytes(0, "\x82\x20\x03\x13\x64", 5, &ev, &d, NULL) == 0 && ev.created_ms == 100 &&
            ev.updated_ms == 103,
        "a delta before created_ms in the map counts from it all the same");
-    ok(dec_bytes(0, "\x81\x20\x05", 3, &ev, &d, arena) == 0 && ev.updated_ms == 5 &&
+    ok(dec_bytes(0, "\x81\x20\x05", 3, &ev, &d, NULL) == 0 && ev.updated_ms == 5 &&
            ev.created_ms == 0,
        "a delta without created_ms counts from 0");
     ok(dec_bytes(0, "\x82\x13\xcf\xff\xff\xff\xff\xff\xff\xff\xff\x27\xd3\x80\x00\x00\x00\x00"
-                    "\x00\x00\x00", 21, &ev, &d, arena) == 0 &&
+                    "\x00\x00\x00", 21, &ev, &d, NULL) == 0 &&
            ev.extension_ms == ((uint64_t)1 << 63) - 1,
        "INT64_MIN from UINT64_MAX is 2^63 - 1");
-    ok(dec_bytes(0, "\x82\x13\x05\xcc\x21\xd0\x02", 7, &ev, &d, arena) == 0 &&
+    ok(dec_bytes(0, "\x82\x13\x05\xcc\x21\xd0\x02", 7, &ev, &d, NULL) == 0 &&
            ev.escalate_at_ms == 7,
        "a delta key in a wider form and a positive int 8 read");
     ok(dec_bytes(0, "\x83\x01\xa1x\x28\x07\x13\x05", 8, &ev, &d, arena) == 0 &&
