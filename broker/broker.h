@@ -90,7 +90,8 @@ typedef struct broker_config {
 
 typedef struct broker_counters {
     uint64_t received[LANE_COUNT], done[LANE_COUNT], completed, busy_replies, requeued, workers_lost,
-        deliveries, delivered_copies, undeliverable, bad_input, bad_worker_msgs, copies_not_sent;
+        deliveries, delivered_copies, undeliverable, bad_input, bad_worker_msgs, copies_not_sent,
+        workers_left; /* workers that said BYE (stopped, or their store failed) */
 } broker_counters;
 
 typedef struct broker {

@@ -237,13 +237,23 @@ static void worker_requeue(broker *b, worker *w)
     }
 }
 
+#define WORKER_SAID_BYE "it said BYE"
+
+/* worker_remove forgets the worker at index, its in-flight jobs back to the
+ * lanes. A worker that said BYE left (a stop, or its store failed: it logs
+ * which); any other removal is a loss, counted and logged as one. */
 static void worker_remove(broker *b, int index, const char *why)
 {
     worker *w = b->workers[index];
     size_t n = w->inflight.count;
     worker_requeue(b, w);
-    LOG_W("worker %s lost (%s): %zu in-flight jobs handed back to the lanes", w->name, why, n);
-    b->counters.workers_lost++;
+    if (strcmp(why, WORKER_SAID_BYE) == 0) {
+        LOG_I("worker %s left (%s): %zu in-flight jobs handed back to the lanes", w->name, why, n);
+        b->counters.workers_left++;
+    } else {
+        LOG_W("worker %s lost (%s): %zu in-flight jobs handed back to the lanes", w->name, why, n);
+        b->counters.workers_lost++;
+    }
     b->workers[index] = b->workers[--b->nworkers];
     free(w);
 }
@@ -726,7 +736,7 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
          * BYE from a connection that is not a worker is ignored. */
         int index;
         if (w && worker_find(b, ident, len, &index))
-            worker_remove(b, index, "it said BYE");
+            worker_remove(b, index, WORKER_SAID_BYE);
         return;
     }
     switch (fm->cmd) {

@@ -33,7 +33,13 @@ void broker_reply(broker *b, void *sock, const void *ident, size_t ident_len, co
 {
     b->sbuf.size = 0;
     if (proto_encode(m, &b->sbuf) != 0) {
+        /* A reply the codec refuses is a bug of ours: the client hears an
+         * error for its request instead of waiting for a reply that never
+         * comes. */
         LOG_E("could not encode %s", proto_cmd_name(m->cmd));
+        broker_metrics_error(b, GL_EINTERNAL);
+        frame_send_error(sock, ident, ident_len, GL_EINTERNAL, "the broker could not encode its reply",
+                         NULL, m->rid);
         return;
     }
     frame_send(sock, ident, ident_len, m->cmd, b->sbuf.data, b->sbuf.size, 0, NULL, 0,

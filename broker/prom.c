@@ -279,6 +279,7 @@ void prom_render(msgpack_sbuffer *out, const msgpack_object *b, const msgpack_ob
         {"gridline_busy_replies_total", "busy_replies", "BUSY replies (routine lane full)."},
         {"gridline_jobs_requeued_total", "requeued", "Jobs handed back to the lanes from lost workers."},
         {"gridline_workers_lost_total", "workers_lost", "Workers given up for silence."},
+        {"gridline_workers_left_total", "workers_left", "Workers that said BYE (stopped, or their store failed)."},
         {"gridline_deliveries_total", "deliveries", "DISPATCH and NOTICE messages workers asked to deliver."},
         {"gridline_delivered_copies_total", "delivered_copies", "Messages sent to present team members."},
         {"gridline_undeliverable_total", "undeliverable", "Deliveries for a team with nobody present."},

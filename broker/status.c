@@ -113,11 +113,12 @@ void broker_on_status(broker *b, void *sock, const void *ident, size_t len, uint
     hmap_each(b->teams, pack_team, &pk);
 
     msgpack_pack_str_with_body(&pk, "counters", 8);
-    msgpack_pack_map(&pk, 12);
+    msgpack_pack_map(&pk, 13);
     kv_u64(&pk, "completed", c->completed);
     kv_u64(&pk, "busy_replies", c->busy_replies);
     kv_u64(&pk, "requeued", c->requeued);
     kv_u64(&pk, "workers_lost", c->workers_lost);
+    kv_u64(&pk, "workers_left", c->workers_left);
     kv_u64(&pk, "deliveries", c->deliveries);
     kv_u64(&pk, "delivered_copies", c->delivered_copies);
     kv_u64(&pk, "undeliverable", c->undeliverable);

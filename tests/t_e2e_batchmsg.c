@@ -294,9 +294,9 @@ int main(void)
     is_int((long)(deliveries1 - deliveries0), BURST, "BATCH: STATUS counts %d deliveries (one team per event)", BURST);
 
     /* 2. The same burst through a worker sending DONE and DELIVER. */
-    uint64_t lost = counter("workers_lost");
+    uint64_t left = counter("workers_left");
     tl_stop(w1);
-    for (int i = 0; i < 40 && counter("workers_lost") == lost; i++)
+    for (int i = 0; i < 40 && counter("workers_left") == left; i++)
         pump(250); /* until the broker has dropped w1 */
     pid_t w2 = tl_worker(&env, "w2", (const char *const[]){"--single-messages", NULL});
     tl_wait_workers(&env, 10000);

@@ -227,7 +227,7 @@ int main(void)
         tl_forget(worker);
     ok(log_has("the flush after a commit failed: Input/output error"), "its log says why");
     ok(log_has("leaving with exit status 75"), "and that it leaves");
-    ok(tl_log_count(wf_env.dir, "gridline-broker", "worker w1 lost (it said BYE)",
+    ok(tl_log_count(wf_env.dir, "gridline-broker", "worker w1 left (it said BYE)",
                     "1 in-flight jobs handed back") == 1,
        "the broker handed its unanswered job over at its BYE");
 
@@ -235,9 +235,11 @@ int main(void)
     is_int(submit("syncfail-4", GL_KIND_ALERT, &f), 0, "the next alert is filed");
     ok(!f.duplicate && f.seq > first, "as new (seq %llu)", (unsigned long long)f.seq);
     is_int(submit("syncfail-5", GL_KIND_REQUEST, &f), 0, "and so is the next request");
-    uint64_t lost = 0;
-    ok(broker_figure("counters.workers_lost", &lost) == 0 && lost == 1,
-       "the broker counts the worker lost (%llu)", (unsigned long long)lost);
+    uint64_t left = 0, lost = 1;
+    ok(broker_figure("counters.workers_left", &left) == 0 && left == 1 &&
+           broker_figure("counters.workers_lost", &lost) == 0 && lost == 0,
+       "the broker counts the worker as having left, not lost (%llu, %llu)",
+       (unsigned long long)left, (unsigned long long)lost);
 
     /* 5. Restarted without the failure. */
     const char *const alert_lane[] = {"--lanes", "alert", NULL};
