@@ -296,7 +296,7 @@ static int recent_scan(recent_stream *rs, MDB_val *k, MDB_cursor_op op)
     rs->have = 0;
     for (; !err; err = store_cursor_get(rs->c, k, &v, MDB_NEXT)) {
         const unsigned char *p = k->mv_data;
-        if (k->mv_size <= 17 || k->mv_size > sizeof rs->last)
+        if (k->mv_size < 17 || k->mv_size > sizeof rs->last)
             return store_error(MDB_CORRUPTED, "index_recent key");
         uint64_t ms = store_get_be64(p), seq = store_get_be64(p + 8);
         int c = pair_cmp(ms, seq, r->hi_ms, r->hi_seq);
