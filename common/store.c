@@ -82,17 +82,23 @@ static size_t due_key(unsigned char *k, uint64_t ms, uint64_t seq, const char *t
 
 /* index_if_missing builds the history-query indexes and the dispatch
  * counts of a store made before they existed (events but an empty
- * event_index, or dispatches but no counts). */
+ * event_index and index_recent, or dispatches but no counts). An
+ * event's entries may all wait in index_recent (every dimension but the
+ * alarm is staged): an empty event_index alone says nothing. */
 static int index_if_missing(store *s, const char *dir)
 {
     MDB_txn *txn;
-    MDB_stat ev, ix, ds, counts;
+    MDB_stat ev, ix, ds, counts, recent;
     int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
     if (rc)
         return store_error(rc, "begin read");
     rc = mdb_stat(txn, s->dbi[DB_EVENTS], &ev);
     if (!rc)
         rc = mdb_stat(txn, s->dbi[DB_EVENT_INDEX], &ix);
+    if (!rc)
+        rc = mdb_stat(txn, s->dbi[DB_INDEX_RECENT], &recent);
+    if (!rc)
+        ix.ms_entries += recent.ms_entries;
     if (!rc)
         rc = mdb_stat(txn, s->dbi[DB_DISPATCHES], &ds);
     if (!rc)

@@ -18,8 +18,9 @@
  *   due        ms(u64) seq(u64) team   → (empty)          resend timers
  *   history    seq(u64) no(u32)        → history record
  *   event_index, index_recent, dead_letters: history queries and dead
- *              letters, kept by the writes below (the community, grid and
- *              team entries settled in posting blocks); see store_index.h
+ *              letters, kept by the writes below (the entries of all
+ *              dimensions but the alarm settled in posting blocks); see
+ *              store_index.h
  * Records are msgpack maps with small integer keys for the wire names, and
  * what their key holds left out (PROTOCOL.md §7.5, store_records.h), so a
  * record read by mdb_dump can be decoded by anyone who read the spec;

@@ -1,6 +1,6 @@
-/* store_blocks.h — posting blocks, the scheme event_index's community, grid
- * and team entries (store_index.h, store_index_postings.c), the pending
- * index and the claim board (store_pending.h, store_pending.c) share;
+/* store_blocks.h — posting blocks, the scheme event_index's entries (all
+ * dimensions but the alarm; store_index.h, store_index_postings.c), the
+ * pending index and the claim board (store_pending.h, store_pending.c) share;
  * private to the store.
  *
  * A value's entries are fixed-width byte strings that sort with memcmp

@@ -74,11 +74,15 @@ static int same(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-/* entry_set puts (on) or deletes the entry (dim, value, ms, seq). With
- * staged, a new entry of a staged dimension goes to index_recent (a settle
- * puts it in a block); without, straight into the block where it belongs.
- * A delete takes it from wherever it is: its own key (a store written
- * before blocks), the block holding it, or index_recent. */
+/* How entry_set writes a new entry of a staged dimension. */
+enum { INTO_BLOCK, RECENT_EDGE, RECENT_PUT };
+
+/* entry_set puts (on) or deletes the entry (dim, value, ms, seq). A new
+ * entry of a staged dimension goes to index_recent (staged RECENT_EDGE: an
+ * append, tried first; RECENT_PUT: a put where it belongs; a settle puts
+ * it in a block later), or (INTO_BLOCK) straight into the block where it
+ * belongs. A delete takes it from wherever it is: its own key (a store
+ * written before blocks), the block holding it, or index_recent. */
 static int entry_set(store_txn *t, int dim, const char *value, uint64_t ms, uint64_t seq, int on,
                      int staged)
 {
@@ -90,12 +94,13 @@ static int entry_set(store_txn *t, int dim, const char *value, uint64_t ms, uint
     if (!store_index_staged(dim))
         return on ? store_txn_put(t, DB_EVENT_INDEX, &k, &v, 0)
                   : store_txn_del(t, DB_EVENT_INDEX, &k);
-    if (on && !staged)
+    if (on && staged == INTO_BLOCK)
         return ix_post_put(t, key, n);
     /* The index_recent key is no longer than the event_index one. */
     MDB_val r = store_val(rkey, store_index_recent_key(rkey, ms, seq, dim, value, strlen(value)));
     if (on)
-        return store_txn_put_edge(t, DB_INDEX_RECENT, &r, &v, 0);
+        return staged == RECENT_PUT ? store_txn_put(t, DB_INDEX_RECENT, &r, &v, 0)
+                                    : store_txn_put_edge(t, DB_INDEX_RECENT, &r, &v, 0);
     int err = store_txn_del(t, DB_EVENT_INDEX, &k);
     if (!err)
         err = ix_post_remove(t, key, n);
@@ -104,8 +109,30 @@ static int entry_set(store_txn *t, int dim, const char *value, uint64_t ms, uint
     return err;
 }
 
+static int key_cmp(const MDB_val *k, const unsigned char *b, size_t blen);
+
+/* recent_edge says how ev's staged entries go into index_recent: in
+ * dimension order they are above its last key (RECENT_EDGE: appended),
+ * unless the team entries of its dispatches, written before it at the same
+ * (ms, seq) and a dimension above, are there already, as they are for
+ * nearly every new event (RECENT_PUT: an append LMDB refuses would cost a
+ * search more for each of them). */
+static int recent_edge(store_txn *t, const gl_event *ev)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    unsigned char first[17];
+    store_index_recent_key(first, ev->created_ms, ev->seq, IX_TIME, "", 0);
+    if (store_txn_cursor(t, DB_INDEX_RECENT, &c) != 0 ||
+        store_cursor_get(c, &k, &v, MDB_LAST) != 0)
+        return RECENT_EDGE; /* empty (or an error the put will meet) */
+    return key_cmp(&k, first, sizeof first) < 0 ? RECENT_EDGE : RECENT_PUT;
+}
+
 static int event_added(store_txn *t, const gl_event *ev, int staged)
 {
+    if (staged)
+        staged = recent_edge(t, ev);
     for (int dim = IX_TIME; dim < IX_DIM_COUNT; dim++) {
         const char *v = dim_value(ev, dim);
         int err = v ? entry_set(t, dim, v, ev->created_ms, ev->seq, 1, staged) : 0;
@@ -117,7 +144,7 @@ static int event_added(store_txn *t, const gl_event *ev, int staged)
 
 int store_index_event_added(store_txn *t, const gl_event *ev)
 {
-    return event_added(t, ev, 1);
+    return event_added(t, ev, RECENT_EDGE);
 }
 
 /* A scratch arena for decoding a record inside a write: the next listing
@@ -147,9 +174,9 @@ int store_index_event_replaced(store_txn *t, const gl_event *was, const gl_event
         if (!moved && same(a, b))
             continue;
         if (a)
-            err = entry_set(t, dim, a, was->created_ms, ev->seq, 0, 0);
+            err = entry_set(t, dim, a, was->created_ms, ev->seq, 0, INTO_BLOCK);
         if (!err && b)
-            err = entry_set(t, dim, b, ev->created_ms, ev->seq, 1, 0);
+            err = entry_set(t, dim, b, ev->created_ms, ev->seq, 1, INTO_BLOCK);
     }
     return err;
 }
@@ -182,7 +209,7 @@ int store_index_dispatch_added(store_txn *t, const gl_dispatch *d, uint64_t even
 {
     int err = store_counts_changed(t, GL_DS_NONE, d->state);
     if (!err)
-        err = entry_set(t, IX_TEAM, d->team, event_ms, d->seq, 1, 1);
+        err = entry_set(t, IX_TEAM, d->team, event_ms, d->seq, 1, RECENT_EDGE);
     return err ? err : dead_letter_changed(t, GL_DS_NONE, d);
 }
 
@@ -201,7 +228,7 @@ int store_index_dispatch_changed(store_txn *t, int old_state, const gl_dispatch 
         if (err == GL_ENOTFOUND)
             return 0; /* a dispatch without its event: fsck's to report */
         if (!err)
-            err = entry_set(t, IX_TEAM, d->team, ev.created_ms, d->seq, 1, 0);
+            err = entry_set(t, IX_TEAM, d->team, ev.created_ms, d->seq, 1, INTO_BLOCK);
     }
     return err ? err : dead_letter_changed(t, old_state, d);
 }
@@ -296,7 +323,7 @@ static int recent_scan(recent_stream *rs, MDB_val *k, MDB_cursor_op op)
     rs->have = 0;
     for (; !err; err = store_cursor_get(rs->c, k, &v, MDB_NEXT)) {
         const unsigned char *p = k->mv_data;
-        if (k->mv_size <= 17 || k->mv_size > sizeof rs->last)
+        if (k->mv_size < 17 || k->mv_size > sizeof rs->last)
             return store_error(MDB_CORRUPTED, "index_recent key");
         uint64_t ms = store_get_be64(p), seq = store_get_be64(p + 8);
         int c = pair_cmp(ms, seq, r->hi_ms, r->hi_seq);
@@ -577,7 +604,7 @@ int store_index_rebuild(store *s, uint64_t *events)
         arena_reset(&arena);
         err = store_rec_decode_event(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &ev, &arena);
         if (!err) {
-            err = event_added(t, &ev, 1); /* staged dimensions: settled below */
+            err = event_added(t, &ev, RECENT_EDGE); /* staged dimensions: settled below */
             n++;
         }
     }

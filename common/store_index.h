@@ -14,11 +14,12 @@
  * holds exactly the dispatches in state "dead" (their record keeps the
  * reason in its note).
  *
- * Posting blocks (issue 7): the entries of the staged dimensions
- * (community, grid, team; see below) are kept as blocks, one key holding
- * up to 64 entries of one (dim, value). A block's key is its first entry's
- * key with one byte more, 'B' (0x42), so it sorts right after where that
- * entry's own key would be; its value is the entries' (ms, seq) pairs,
+ * Posting blocks (issue 7): the entries of the staged dimensions (all
+ * but the alarm: time, kind, state, community, grid, team; see below) are
+ * kept as blocks, one key holding up to 64 entries of one (dim, value). A
+ * block's key is its first entry's key with one byte more, 'B' (0x42; for
+ * the time dimension, whose value is empty, dim 0 ms seq 'B'), so it
+ * sorts right after where that entry's own key would be; its value is the entries' (ms, seq) pairs,
  * 16 bytes each, big-endian, strictly increasing, the first one the key's
  * (1 KiB at most: a value's leaf page holds several blocks). Every entry of
  * a block is below the next key of its (dim, value): the value's keys,
@@ -32,10 +33,11 @@
  * first entry, deleted when it was its last). A value too long for a block
  * key keeps entries of their own.
  * Stores written before blocks hold per-entry keys (dim value 0 ms seq,
- * empty value) for these dimensions too: they are read and deleted as they
- * are, next to the blocks written since, and nothing is migrated (a
- * rebuild writes blocks). The time, kind, state and alarm dimensions are
- * per-entry keys only.
+ * empty value) for these dimensions too (for time, kind and state: every
+ * store written before session 7 staged them): they are read and deleted
+ * as they are, next to the blocks written since, and nothing is migrated
+ * (a rebuild writes blocks). The alarm dimension (rare) is per-entry keys
+ * only.
  *
  * Both are written by the store itself in the write transaction that changes
  * what they index (store_event_add, store_event_put, store_dispatch_put and
@@ -113,20 +115,24 @@ int store_dead_list(store_txn *t, uint64_t after_seq, store_dispatch_fn fn, void
 /* store_dead_count returns the number of dead letters (0 on a read error). */
 uint64_t store_dead_count(store_txn *t);
 
-/* --- entries of the scattered dimensions: written at the right edge,
+/* --- entries of the staged dimensions: written at the right edge,
  * settled in bulk ---
  *
  * A new event's community and grid entries, and each new dispatch's team
  * entry, would land at the end of their value's range of event_index: with
  * 29 communities, 61 grids and 317 teams, nearly every one of them dirties a
- * leaf page of its own in a batch. So they are written to
+ * leaf page of its own in a batch. Its time, kind and state entries land
+ * at the end of a few ranges (the time; three kinds; a state or two), yet
+ * those are 5-6 leaves and their branch pages in every batch. So all of
+ * them but the alarm are written to
  *   index_recent created_ms(u64) seq(u64) dim(u8) value → (empty)
- * instead, in filing-time order (the right edge), and store_index_settle
- * later moves the oldest ones into event_index's blocks in one
- * transaction, value by value in key order, so each value's leaf takes its
- * entries in one put. Queries on those dimensions read both places (an
- * entry is in exactly one of them); fsck checks that. A rebuild writes
- * them to index_recent and settles them all before it commits. */
+ * (value empty for the time dimension: 17 bytes) instead, in filing-time
+ * order (the right edge), and store_index_settle later moves the oldest
+ * ones into event_index's blocks in one transaction, value by value in key
+ * order, so each value's leaf takes its entries in one put. Queries on
+ * those dimensions read both places (an entry is in exactly one of them);
+ * fsck checks that. A rebuild writes them to index_recent and settles
+ * them all before it commits. */
 
 /* store_index_recent_count returns the entries waiting in index_recent (0
  * on a read error). */

@@ -1,10 +1,10 @@
-/* store_index_postings.c — the posting blocks of event_index's community,
- * grid and team entries (store_index.h): a settle moves each (dim, value)'s
- * staged entries into blocks of up to POST_MAX (ms, seq) pairs, so it puts
- * one key per value and block where it put one per entry; reads expand
- * them, next to the per-entry keys of older stores and of the other
- * dimensions. The blocks themselves are store_blocks.c's, over 16-byte
- * pairs. */
+/* store_index_postings.c — the posting blocks of event_index's entries of
+ * the staged dimensions (all but the alarm; store_index.h): a settle moves
+ * each (dim, value)'s staged entries into blocks of up to POST_MAX (ms,
+ * seq) pairs, so it puts one key per value and block where it put one per
+ * entry; reads expand them, next to the per-entry keys of older stores and
+ * of the alarm dimension. The blocks themselves are store_blocks.c's,
+ * over 16-byte pairs. */
 #include "store_postings.h"
 #include "store_blocks.h"
 #include "store_index.h"
@@ -18,8 +18,8 @@ static size_t split(const store *s, const MDB_val *k, const unsigned char **name
                     const unsigned char **entry)
 {
     const unsigned char *p = k->mv_data;
-    size_t vlen = k->mv_size > 17 ? k->mv_size - 17 : 0;
-    if (!vlen || p[16] == 0 || p[16] >= IX_DIM_COUNT || memchr(p + 17, 0, vlen) ||
+    size_t vlen = k->mv_size >= 17 ? k->mv_size - 17 : 0; /* 0: the time's empty value */
+    if (k->mv_size < 17 || p[16] == 0 || p[16] >= IX_DIM_COUNT || memchr(p + 17, 0, vlen) ||
         vlen + 18 > s->max_key)
         return 0;
     *name = p + 16;

@@ -1,6 +1,7 @@
-/* store_index_recent.c — entries of the scattered dimensions (community,
- * grid, team), written at the right edge of index_recent and settled into
- * event_index in bulk (see store_index.h). */
+/* store_index_recent.c — entries of the staged dimensions (all but the
+ * alarm: time, kind, state, community, grid, team), written at the right
+ * edge of index_recent and settled into event_index in bulk (see
+ * store_index.h). */
 #include "store_index.h"
 #include "gl.h"
 #include "log.h"
@@ -9,7 +10,7 @@
 
 int store_index_staged(int dim)
 {
-    return dim == IX_COMMUNITY || dim == IX_GRID || dim == IX_TEAM;
+    return dim != IX_ALARM && dim > 0 && dim < IX_DIM_COUNT;
 }
 
 size_t store_index_recent_key(unsigned char *k, uint64_t ms, uint64_t seq, int dim,

@@ -103,12 +103,14 @@ int main(void)
         {"escalations", "has no timer"},
         {"history", "no history entry"},
         {"dispatches", "no dispatch"},
-        {"event_index", "no event_index entry"},
         {"dead_letters", "not in the dead letters"},
         {"counts", "counts says"},
-        {"index_recent", "no event_index entry for its team"},
+        {"index_recent", "no event_index entry for time"}, /* its first: event 1's time */
         {"pending_recent", "pending index"},
         {"timers", "next deadline"},
+        /* Last: its first key is a block, many entries (its dispatches
+         * put straight into it), each a problem. */
+        {"event_index", "no event_index entry for its team"},
     };
     /* The damage adds up: pending_recent's message is the same as
      * pending's, so that case must add a problem of its own. */

@@ -270,6 +270,8 @@ static void test_rebuild(void)
     mdb_drop(txn, dbi, 1);
     mdb_dbi_open(txn, "dead_letters", 0, &dbi);
     mdb_drop(txn, dbi, 1);
+    mdb_dbi_open(txn, "index_recent", 0, &dbi); /* none before the index either */
+    mdb_drop(txn, dbi, 1);
     mdb_txn_commit(txn);
     mdb_env_close(env);
 

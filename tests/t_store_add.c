@@ -165,7 +165,7 @@ static void team_entries(store *s)
     store_begin(s, 1, &t);
     file_new(t, "team-more", 200000, team, 1, &late);
     store_commit(&t);
-    is_int(store_index_settle(s, 100, 1000, &moved), 0, "settle at 100 waiting");
+    is_int(store_index_settle(s, 1000, 2000, &moved), 0, "settle at 1000 waiting");
     is_int((int)moved, 0, "with fewer waiting, nothing moves");
     is_int(store_index_settle(s, 0, 1000, &moved), 0, "settle the rest");
     store_begin(s, 0, &t);

@@ -1,11 +1,13 @@
-/* The community, grid and team entries of the event index settled into
- * posting blocks (store_index.h, issue 7): what a user sees is that
- * history queries by those dimensions give exactly the events expected, in
- * filing-time order, over settled and unsettled entries, page by page;
- * that an update moving an event to another community or grid moves it
- * between their listings; that fsck agrees, and notices an entry taken out
- * of a block or added to one behind the store's back; and that a store
- * holding the older per-entry keys next to blocks answers the same. */
+/* The index entries of every staged dimension (time, kind, state,
+ * community, grid, team) settled into posting blocks (store_index.h,
+ * issue 7): what a user sees is that history queries by those dimensions,
+ * alone and together, give exactly the events expected, in filing-time
+ * order, over settled and unsettled entries, page by page; that an update
+ * moving an event to another community, grid or state moves it between
+ * their listings, whether its entries wait, are settled or are the older
+ * per-entry keys; that fsck agrees, and notices an entry taken out of a
+ * block or added to one behind the store's back; and that a store holding
+ * the older per-entry keys next to blocks answers the same. */
 #include "../common/gl.h"
 #include "../common/store.h"
 #include "../common/store_index.h"
@@ -26,6 +28,7 @@ typedef struct model_ev {
     uint64_t seq, ms;
     char community[16], grid[16];
     int teams; /* bit i: kTeams[i] */
+    int kind, state;
 } model_ev;
 
 static const char *const kTeams[] = {"team-a", "team-b", "team-c", "team-d"};
@@ -37,9 +40,9 @@ static int file_one(store_txn *t, uint64_t ms, const char *community, const char
     model_ev *m = &model[nmodel];
     char id[32];
     snprintf(id, sizeof id, "post-%03d", nmodel);
-    gl_event ev = {.id = id, .kind = GL_KIND_REQUEST, .category = "repair", .text = "漏水",
+    gl_event ev = {.id = id, .kind = 1 + nmodel % 3, .category = "repair", .text = "漏水",
                    .community = community, .grid = grid, .created_ms = ms, .updated_ms = ms,
-                   .state = GL_EV_DISPATCHED};
+                   .state = nmodel % 4 == 1 ? GL_EV_FILED : GL_EV_DISPATCHED};
     int rc = store_event_next_seq(t, &ev.seq);
     gl_history h = {.seq = ev.seq, .at_ms = ms, .who = "terminal", .what = "filed"};
     if (rc == 0)
@@ -60,6 +63,8 @@ static int file_one(store_txn *t, uint64_t ms, const char *community, const char
         snprintf(m->community, sizeof m->community, "%s", community);
         snprintf(m->grid, sizeof m->grid, "%s", grid);
         m->teams = teams;
+        m->kind = ev.kind;
+        m->state = ev.state;
         nmodel++;
     }
     return rc;
@@ -93,28 +98,35 @@ static int model_order(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* The seqs the model says a query by dim/value over [since, until) gives. */
-static int expected(int dim, const char *value, uint64_t since, uint64_t until, uint64_t *out)
+/* Whether model event m matches q (its time filters included). */
+static int model_match(const model_ev *m, const store_query *q)
+{
+    if ((q->since_ms && m->ms < q->since_ms) || (q->until_ms && m->ms >= q->until_ms))
+        return 0;
+    if ((q->kind && m->kind != q->kind) || (q->state && m->state != q->state))
+        return 0;
+    if ((q->community && strcmp(m->community, q->community) != 0) ||
+        (q->grid && strcmp(m->grid, q->grid) != 0))
+        return 0;
+    if (q->team) {
+        int match = 0;
+        for (int b = 0; b < 4; b++)
+            match |= (m->teams & (1 << b)) && strcmp(kTeams[b], q->team) == 0;
+        return match;
+    }
+    return 1;
+}
+
+/* The seqs the model says q gives, in (ms, seq) order. */
+static int expected(const store_query *q, uint64_t *out)
 {
     static model_ev sorted[MAXEV];
     memcpy(sorted, model, sizeof *model * (size_t)nmodel);
     qsort(sorted, (size_t)nmodel, sizeof *sorted, model_order);
     int n = 0;
-    for (int i = 0; i < nmodel; i++) {
-        const model_ev *m = &sorted[i];
-        if (m->ms < since || (until && m->ms >= until))
-            continue;
-        int match = 0;
-        if (dim == IX_COMMUNITY)
-            match = strcmp(m->community, value) == 0;
-        else if (dim == IX_GRID)
-            match = strcmp(m->grid, value) == 0;
-        else
-            for (int b = 0; b < 4; b++)
-                match |= (m->teams & (1 << b)) && strcmp(kTeams[b], value) == 0;
-        if (match)
-            out[n++] = m->seq;
-    }
+    for (int i = 0; i < nmodel; i++)
+        if (model_match(&sorted[i], q))
+            out[n++] = sorted[i].seq;
     return n;
 }
 
@@ -131,11 +143,10 @@ static int collect(void *ctx, const gl_event *ev)
     return 0;
 }
 
-/* What the store gives for the query, max_scan entries a call, each call
+/* What the store gives for base, max_scan entries a call, each call
  * resuming after the last event given or where the previous one stopped
  * (as a LIST does). -1 on an error. */
-static int query(store *s, int dim, const char *value, uint64_t since, uint64_t until,
-                 size_t max_scan, uint64_t *out)
+static int query_q(store *s, const store_query *base, size_t max_scan, uint64_t *out)
 {
     int n = 0, calls = 0;
     uint64_t after_ms = 0, after_seq = 0;
@@ -143,14 +154,10 @@ static int query(store *s, int dim, const char *value, uint64_t since, uint64_t 
         store_txn *t = NULL;
         if (store_begin(s, 0, &t) != 0 || ++calls > 2000)
             return -1;
-        store_query q = {.since_ms = since, .until_ms = until, .max_scan = max_scan,
-                         .after_ms = after_ms, .after_seq = after_seq};
-        if (dim == IX_COMMUNITY)
-            q.community = value;
-        else if (dim == IX_GRID)
-            q.grid = value;
-        else
-            q.team = value;
+        store_query q = *base;
+        q.max_scan = max_scan;
+        q.after_ms = after_ms;
+        q.after_seq = after_seq;
         seen got = {0};
         uint64_t rms = 0, rseq = 0;
         int rc = store_query_events(t, &q, collect, &got, NULL, &rms, &rseq);
@@ -180,41 +187,117 @@ static int query(store *s, int dim, const char *value, uint64_t since, uint64_t 
     }
 }
 
-/* Every community, grid and team value, whole and in a window, a few
- * entries a call and all at once, agrees with the model: how many values
- * disagree. */
-static int disagreements(store *s, const char *when)
+static const int kStates[] = {GL_EV_FILED, GL_EV_DISPATCHED, GL_EV_ACCEPTED, GL_EV_RESOLVED};
+
+/* The query by value number v of dim (the time: v 0 only; how many
+ * values when v is -1). */
+static int dim_query(int dim, int v, store_query *q)
+{
+    static char value[16];
+    int nvalues = dim == IX_TIME ? 1 : dim == IX_KIND ? 3 : dim == IX_STATE ? 4 :
+                  dim == IX_COMMUNITY ? 3 : dim == IX_GRID ? 5 : 4;
+    if (v < 0)
+        return nvalues;
+    memset(q, 0, sizeof *q);
+    if (dim == IX_KIND)
+        q->kind = 1 + v;
+    else if (dim == IX_STATE)
+        q->state = kStates[v];
+    else if (dim == IX_COMMUNITY)
+        snprintf(value, sizeof value, "comm-%d", v), q->community = value;
+    else if (dim == IX_GRID)
+        snprintf(value, sizeof value, "grid-%d", v), q->grid = value;
+    else if (dim == IX_TEAM)
+        q->team = kTeams[v];
+    return nvalues;
+}
+
+static int check_one(store *s, const store_query *q, size_t scan, const char *when,
+                     const char *what)
 {
     static uint64_t want[MAXEV], got[MAXEV];
+    int nw = expected(q, want), ng = query_q(s, q, scan, got);
+    if (ng == nw && memcmp(want, got, sizeof *want * (size_t)nw) == 0)
+        return 0;
+    diag("%s: %s [%llu, %llu) scan %zu: %d events, %d expected", when, what,
+         (unsigned long long)q->since_ms, (unsigned long long)q->until_ms, scan, ng, nw);
+    return 1;
+}
+
+/* Every time, kind, state, community, grid and team value, whole and in a
+ * window, a few entries a call and all at once, and some of them together,
+ * agrees with the model: how many queries disagree. */
+static int disagreements(store *s, const char *when)
+{
     int bad = 0;
     const struct {
         uint64_t since, until;
         size_t scan;
     } ranges[] = {{0, 0, 0}, {0, 0, 7}, {10250, 11050, 5}, {10255, 0, 64}, {0, 10105, 3}};
-    for (int dim = IX_COMMUNITY; dim <= IX_TEAM; dim++) {
-        int nvalues = dim == IX_COMMUNITY ? 3 : dim == IX_GRID ? 5 : 4;
-        for (int v = 0; v < nvalues; v++) {
-            char value[16];
-            if (dim == IX_COMMUNITY)
-                snprintf(value, sizeof value, "comm-%d", v);
-            else if (dim == IX_GRID)
-                snprintf(value, sizeof value, "grid-%d", v);
-            else
-                snprintf(value, sizeof value, "%s", kTeams[v]);
+    for (int dim = IX_TIME; dim <= IX_TEAM; dim++) {
+        for (int v = 0; v < dim_query(dim, -1, NULL); v++) {
             for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
-                int nw = expected(dim, value, ranges[r].since, ranges[r].until, want);
-                int ng = query(s, dim, value, ranges[r].since, ranges[r].until, ranges[r].scan,
-                               got);
-                if (ng != nw || memcmp(want, got, sizeof *want * (size_t)nw) != 0) {
-                    diag("%s: %s %s [%llu, %llu) scan %zu: %d events, %d expected", when,
-                         store_index_dim_name(dim), value, (unsigned long long)ranges[r].since,
-                         (unsigned long long)ranges[r].until, ranges[r].scan, ng, nw);
-                    bad++;
-                }
+                store_query q;
+                dim_query(dim, v, &q);
+                q.since_ms = ranges[r].since;
+                q.until_ms = ranges[r].until;
+                char what[64];
+                snprintf(what, sizeof what, "%s #%d", store_index_dim_name(dim), v);
+                bad += check_one(s, &q, ranges[r].scan, when, what);
             }
         }
     }
+    /* Together: kind and state, state and community, kind, grid and a
+     * window. */
+    for (int k = 1; k <= 3; k++)
+        for (int st = 0; st < 4; st++) {
+            store_query q = {.kind = k, .state = kStates[st]};
+            bad += check_one(s, &q, 4, when, "kind and state");
+            q.kind = 0;
+            q.community = k == 1 ? "comm-0" : k == 2 ? "comm-1" : "comm-2";
+            bad += check_one(s, &q, 0, when, "state and community");
+            store_query w = {.kind = k, .grid = st == 0 ? "grid-0" : "grid-3", .since_ms = 10100,
+                             .until_ms = 11200};
+            bad += check_one(s, &w, 6, when, "kind, grid and a window");
+        }
     return bad;
+}
+
+/* Moves event i of the model to state st in its own transaction: 0 or
+ * an error. */
+static int restate(store *s, int i, int st)
+{
+    store_txn *t = NULL;
+    gl_arena a = {0};
+    gl_event ev;
+    int rc = store_begin(s, 1, &t);
+    if (rc == 0)
+        rc = store_event_get(t, model[i].seq, &ev, &a);
+    if (rc == 0) {
+        ev.state = st;
+        rc = store_event_put(t, &ev);
+    }
+    if (rc == 0)
+        rc = store_commit(&t);
+    store_abort(&t);
+    arena_free(&a);
+    if (rc == 0)
+        model[i].state = st;
+    return rc;
+}
+
+/* Moves every 9th event from first on (up to n of them) one state on
+ * (filed or dispatched to accepted, accepted to resolved): how many
+ * failed. */
+static int restate_some(store *s, int first, int n)
+{
+    int failed = 0;
+    for (int i = first; i < nmodel && n > 0; i += 9, n--) {
+        int st = model[i].state == GL_EV_ACCEPTED ? GL_EV_RESOLVED
+                 : model[i].state == GL_EV_RESOLVED ? GL_EV_DISPATCHED : GL_EV_ACCEPTED;
+        failed += restate(s, i, st) != 0;
+    }
+    return failed;
 }
 
 static uint64_t waiting(store *s)
@@ -348,7 +431,9 @@ int main(void)
     /* 300 events in three commits; their entries wait, then settle part
      * by part, so blocks are appended to, fill up and are cut. */
     is_int(file_many(s, 100, 10000), 0, "100 events filed");
-    is_int(disagreements(s, "unsettled"), 0, "queries by community, grid, team: all unsettled");
+    is_int(restate_some(s, 0, 6), 0, "6 events change state, their entries waiting");
+    is_int(disagreements(s, "unsettled"), 0,
+           "queries by time, kind, state, community, grid, team, and together: all unsettled");
     size_t moved = 0;
     is_int(store_index_settle(s, 0, 150, &moved), 0, "settle some");
     is_int((int)moved, 150, "150 entries moved");
@@ -359,10 +444,15 @@ int main(void)
     is_int(file_many(s, 100, 11000), 0, "100 more");
     is_int(store_index_settle(s, 0, 333, &moved), 0, "settle a third of them");
     ok(waiting(s) > 0, "some still wait");
+    is_int(restate_some(s, 1, 10) + restate_some(s, 205, 8), 0,
+           "events change state: settled ones (into the middle of a state's blocks), waiting ones");
     is_int(disagreements(s, "settled"), 0,
            "the same over blocks and waiting entries, in order, page by page");
     ok(count_form(IX_TEAM, "team-a", 1) >= 4, "team-a's 300 entries are in blocks (%d)",
        count_form(IX_TEAM, "team-a", 1));
+    ok(count_form(IX_TIME, "", 1) >= 3 && count_form(IX_KIND, "alert", 1) >= 1 &&
+           count_form(IX_STATE, "dispatched", 1) >= 2 && count_form(IX_TIME, "", 0) == 0,
+       "the time, kind and state entries too (time: %d blocks)", count_form(IX_TIME, "", 1));
     is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck: consistent");
 
     /* An event of an older clock, filed after its neighbours settled: it
@@ -399,7 +489,8 @@ int main(void)
     is_int(store_commit(&t), 0, "committed");
     arena_free(&a);
     uint64_t got[MAXEV];
-    int n = query(s, IX_COMMUNITY, was_comm, 0, 0, 0, got), listed = 0;
+    store_query cq = {.community = was_comm};
+    int n = query_q(s, &cq, 0, got), listed = 0;
     for (int i = 0; i < n; i++)
         listed |= got[i] == m->seq;
     ok(n > 0 && !listed, "the old community no longer lists event 40");
@@ -448,8 +539,10 @@ int main(void)
     is_int((int)events, nmodel, "from all %d events", nmodel);
     is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck: consistent after the rebuild");
     is_int(disagreements(s, "rebuilt"), 0, "queries agree after the rebuild");
-    ok(count_form(IX_TEAM, "team-a", 1) >= 4 && count_form(IX_TEAM, "team-a", 0) == 0,
-       "the rebuild wrote blocks");
+    ok(count_form(IX_TEAM, "team-a", 1) >= 4 && count_form(IX_TEAM, "team-a", 0) == 0 &&
+           count_form(IX_TIME, "", 1) >= 3 && count_form(IX_TIME, "", 0) == 0 &&
+           count_form(IX_STATE, "dispatched", 1) >= 2,
+       "the rebuild wrote blocks, for the time and state too");
     store_close(&s);
     /* An entry added to a block: a seq of no event, after its last. */
     raw_open(&r);
@@ -471,14 +564,71 @@ int main(void)
     mdb_put(r.txn, r.dbi, &bk, &longer, 0);
     raw_close(&r);
 
+    /* A state entry taken out of a block, an extra time entry of its own
+     * (the older form; after the last block: one in the middle of a block's
+     * range would hide the block's later entries), an extra kind entry
+     * waiting in index_recent. */
+    raw_open(&r);
+    vlen = first_block(&r, IX_STATE, "dispatched", key, &klen, val);
+    ok(vlen >= 48, "the first block of state dispatched holds %zu entries", vlen / 16);
+    memcpy(orig, val, vlen);
+    bk = (MDB_val){klen, key};
+    shorter = (MDB_val){vlen - 16, val};
+    memmove(val + 16, val + 32, vlen - 32);
+    mdb_put(r.txn, r.dbi, &bk, &shorter, 0);
+    raw_close(&r);
+    store_open(dir, NULL, &s);
+    ok(tl_store_fsck(s, "no event_index entry for state 'dispatched'", &named) > 0 && named,
+       "fsck finds a state entry missing from its block");
+    store_close(&s);
+    raw_open(&r);
+    back = (MDB_val){vlen, orig};
+    mdb_put(r.txn, r.dbi, &bk, &back, 0);
+    unsigned char ek[64];
+    MDB_val ekey = {store_index_key(ek, sizeof ek, IX_TIME, "", 90000000, 99999), ek},
+            empty = {0, ""};
+    mdb_put(r.txn, r.dbi, &ekey, &empty, 0);
+    raw_close(&r);
+    store_open(dir, NULL, &s);
+    ok(tl_store_fsck(s, "hold", &named) > 0 && named,
+       "fsck finds a time entry of its own that no event calls for");
+    store_close(&s);
+    raw_open(&r);
+    mdb_del(r.txn, r.dbi, &ekey, NULL);
+    MDB_dbi recent;
+    mdb_dbi_open(r.txn, "index_recent", 0, &recent);
+    ekey = (MDB_val){store_index_recent_key(ek, 10500, 99999, IX_KIND, "alert", 5), ek};
+    mdb_put(r.txn, recent, &ekey, &empty, 0);
+    raw_close(&r);
+    store_open(dir, NULL, &s);
+    ok(tl_store_fsck(s, "hold", &named) > 0 && named,
+       "fsck finds a kind entry waiting that no event calls for");
+    store_close(&s);
+    raw_open(&r);
+    mdb_dbi_open(r.txn, "index_recent", 0, &recent);
+    mdb_del(r.txn, recent, &ekey, NULL);
+    raw_close(&r);
+    store_open(dir, NULL, &s);
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "all put back: consistent again");
+    store_close(&s);
+
     /* A store with older per-entry keys next to blocks. */
     int nb = unblock(IX_TEAM, "team-a") + unblock(IX_COMMUNITY, "comm-1") +
              unblock(IX_GRID, "grid-2");
     ok(nb >= 4 && count_form(IX_TEAM, "team-a", 0) > 0 && count_form(IX_TEAM, "team-a", 1) > 0,
        "blocks turned into per-entry keys (%d), others left", nb);
+    nb = unblock(IX_TIME, "") + unblock(IX_KIND, "request") + unblock(IX_STATE, "dispatched") +
+         unblock(IX_STATE, "accepted");
+    ok(nb >= 4 && count_form(IX_TIME, "", 0) > 0 && count_form(IX_TIME, "", 1) > 0 &&
+           count_form(IX_STATE, "dispatched", 0) > 0 && count_form(IX_KIND, "request", 0) > 0,
+       "time, kind and state blocks too (%d), as a store of before session 7 holds them", nb);
     store_open(dir, NULL, &s);
     is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck: the mixed store is consistent");
     is_int(disagreements(s, "mixed"), 0, "queries agree over per-entry keys and blocks");
+    is_int(restate_some(s, 3, 12), 0,
+           "events change state, their old state a per-entry key or in a block");
+    is_int(disagreements(s, "mixed, restated"), 0, "queries by state agree");
+    is_int(tl_store_fsck(s, NULL, NULL), 0, "fsck: consistent");
     /* New events, some of an older clock (landing between per-entry keys),
      * settled; moves of events whose entries are per-entry keys. */
     is_int(file_many(s, 40, 12000), 0, "40 more events");

@@ -1,4 +1,4 @@
-/* settle.c — moving the community, grid and team entries of new events
+/* settle.c — moving the index entries of new events (all but the alarm)
  * from the store's index_recent into its event index, and new dispatches'
  * entries from pending_recent into its pending index together with new
  * claim board entries from board_recent into the board, in bulk
@@ -12,10 +12,10 @@
 #include "../common/store_pending.h"
 
 /* Settled once this many wait, all of them in one transaction (each event
- * stages about four: its community, its grid, its teams): per settle a
- * community's leaf takes about 36 entries, a grid's 17, a team's 6 in the
- * demo county, and the transaction holds the write lock about 5 ms, as long
- * as a large routine batch. */
+ * stages about four in the scattered dimensions, its community, its grid,
+ * its teams): per settle a community's leaf takes about 36 entries, a
+ * grid's 17, a team's 6 in the demo county, and the transaction holds the
+ * write lock about 5 ms, as long as a large routine batch. */
 #ifndef SETTLE_AT /* a test build may settle sooner: -DSETTLE_AT=64 */
 #define SETTLE_AT 4096
 #endif
@@ -23,11 +23,19 @@
  * gets the lock: a settle that takes every entry empties the staging
  * database at once instead of deleting them one by one. */
 #define SETTLE_MAX (2 * SETTLE_AT + 4096)
+/* The event index's staging database also holds each event's time, kind
+ * and state entries, about three more per event (seven in all): settled
+ * at 7/4 of SETTLE_AT, so after as many events as the four scattered ones
+ * alone took. Those three add a few values (one time, three kinds, a few
+ * states) that take their ~3,000 entries in about 50 block puts; the ~400
+ * scattered values' leaves, rewritten once per settle, stay the cost. */
+#define SETTLE_INDEX_AT (SETTLE_AT / 4 * 7)
+#define SETTLE_INDEX_MAX (SETTLE_MAX / 4 * 7)
 
-/* settle moves what waits in one of the store's staging databases when
- * SETTLE_AT or more wait: count reads how many, move settles (what names
- * it in the log). */
-static void settle(gl_worker *w, uint64_t (*count)(store_txn *t),
+/* settle moves what waits in one of the store's staging databases when at
+ * or more wait (up to max of them): count reads how many, move settles
+ * (what names it in the log). */
+static void settle(gl_worker *w, size_t at, size_t max, uint64_t (*count)(store_txn *t),
                    int (*move)(store *s, size_t min, size_t max, size_t *moved), const char *what)
 {
     store_txn *t = NULL;
@@ -35,11 +43,11 @@ static void settle(gl_worker *w, uint64_t (*count)(store_txn *t),
         return;
     uint64_t waiting = count(t);
     store_abort(&t);
-    if (waiting < SETTLE_AT)
+    if (waiting < at)
         return;
     size_t moved = 0;
     watchdog_waiting(1);
-    int rc = move(w->st, SETTLE_AT, SETTLE_MAX, &moved);
+    int rc = move(w->st, at, max, &moved);
     watchdog_waiting(0);
     if (rc != 0)
         log_limited(LOG_ERROR, "settle", "settling the %s: %s", what, gl_strerror(rc));
@@ -51,10 +59,12 @@ void worker_index_settle(gl_worker *w)
 {
     if (strcmp(w->cfg.lanes, "alert") == 0)
         return; /* a worker kept for alerts does not take the lock for this */
-    settle(w, store_index_recent_count, store_index_settle, "event index");
+    settle(w, SETTLE_INDEX_AT, SETTLE_INDEX_MAX, store_index_recent_count, store_index_settle,
+           "event index");
     /* The same for the pending index and the claim board, in one
      * transaction, once SETTLE_AT wait in either (store_pending.h): per
      * settle a team's leaf takes about 13 new entries in the demo county,
      * a community's board block about 20. */
-    settle(w, store_pending_staged, store_pending_settle, "pending index and claim board");
+    settle(w, SETTLE_AT, SETTLE_MAX, store_pending_staged, store_pending_settle,
+           "pending index and claim board");
 }
