@@ -713,10 +713,12 @@ int store_index_check(store_txn *t, store_fsck_report *r)
         gl_dispatch d;
         gl_event ev;
         arena_reset(&arena);
-        uint64_t seq = store_get_be64(k.mv_data);
+        /* seq from the decoder, which refuses a key too short to hold it
+         * (fsck's input may be damaged: no read past the key). */
         if (store_rec_decode_dispatch(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &d, &arena) != 0 ||
-            store_event_get(t, seq, &ev, &arena) != 0)
+            store_event_get(t, d.seq, &ev, &arena) != 0)
             continue; /* reported by the dispatches pass */
+        uint64_t seq = d.seq;
         size_t n = store_index_key(key, s->max_key, IX_TEAM, d.team, ev.created_ms, seq);
         size_t tn = strlen(d.team);
         expected++;

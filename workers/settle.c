@@ -29,8 +29,8 @@
  * alone took. Those three add a few values (one time, three kinds, a few
  * states) that take their ~3,000 entries in about 50 block puts; the ~400
  * scattered values' leaves, rewritten once per settle, stay the cost. */
-#define SETTLE_INDEX_AT (SETTLE_AT / 4 * 7)
-#define SETTLE_INDEX_MAX (SETTLE_MAX / 4 * 7)
+#define SETTLE_INDEX_AT (SETTLE_AT * 7 / 4)
+#define SETTLE_INDEX_MAX (SETTLE_MAX * 7 / 4)
 
 /* settle moves what waits in one of the store's staging databases when at
  * or more wait (up to max of them): count reads how many, move settles
