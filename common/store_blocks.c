@@ -290,7 +290,6 @@ int blk_after(const blk_desc *d, store_txn *t, const unsigned char *key, size_t 
 /* A settle that held the writer longer than this (its reads came from the
  * disk, most likely) makes the next SETTLE_WARM_FOR read ahead first. */
 #define SETTLE_SLOW_US 20000
-#define SETTLE_WARM_FOR 256
 
 int blk_warm(const blk_desc *d, store_txn *t, size_t max)
 {
@@ -345,9 +344,10 @@ int blk_settle(store *s, uint64_t (*waiting)(store_txn *t), size_t min, size_t m
     /* On a large store whose pages are not in memory (after a restart) a
      * settle's reads come from the disk: 0.4-0.6 s at 10M events, all of
      * it under the writer lock, while every worker, the alert lane's
-     * included, waited. So after a settle that held the lock long, the
-     * next SETTLE_WARM_FOR settles (of either kind) first read what they
-     * will write in a read transaction (warm_in), and the write
+     * included, waited. So the first SETTLE_WARM_FOR settles after the
+     * store is opened (store_open), and the next SETTLE_WARM_FOR after a
+     * settle that held the lock long, first read (of either kind) what
+     * they will write in a read transaction (warm_in), and the write
      * transaction finds those pages in memory. Not always: on a store in
      * memory the pass costs a walk of the staged entries, about 3% of
      * the filing worker's instructions (callgrind). */

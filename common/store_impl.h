@@ -35,6 +35,11 @@ extern const char *const store_db_names[DB_COUNT];
  * to this depth; deeper ones use a temporary arena. */
 #define STORE_LIST_DEPTH 4
 
+/* Settles that read ahead first (store_blocks.c, blk_settle): the first
+ * ones after the store is opened, whose pages a restart has likely left
+ * on the disk, and those after a settle that held the writer long. */
+#define SETTLE_WARM_FOR 256
+
 struct store {
     MDB_env *env;
     int sync_failed;          /* a sync after a commit failed: every begin refuses (store.c) */
