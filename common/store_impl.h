@@ -39,6 +39,8 @@ extern const char *const store_db_names[DB_COUNT];
  * ones after the store is opened, whose pages a restart has likely left
  * on the disk, and those after a settle that held the writer long. */
 #define SETTLE_WARM_FOR 256
+/* ... the first ones only when the store opened holds this much. */
+#define SETTLE_WARM_FROM_BYTES (256ull << 20)
 
 struct store {
     MDB_env *env;
