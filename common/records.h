@@ -10,7 +10,9 @@
 #include <stdint.h>
 
 /* The values of these three enums are stored as numbers (store_records.h):
- * new values go at the end (before GL_DS_COUNT), never between. */
+ * new values go at the end (before GL_DS_COUNT), never between, each with
+ * its name at the end of its table in records.c: a stored number is read
+ * back only if this build has a name for it. */
 enum gl_kind { GL_KIND_NONE = 0, GL_KIND_REQUEST, GL_KIND_ALERT, GL_KIND_FEEDBACK };
 
 /* Event lifecycle (DESIGN.md §3). */

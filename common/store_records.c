@@ -614,15 +614,17 @@ static int skip_value(reader *r, int depth)
     return 0;
 }
 
-/* decode_state maps a stored kind or state to its enum: a number up to max
- * (this build's last value) as itself, a name (records before session 7)
- * with parse. Numbers and names this build does not know decode to 0
- * (NONE) rather than failing. */
-static int decode_state(const value *v, int (*parse)(const char *), int max, int *out)
+/* decode_state maps a stored kind or state to its enum: a number this
+ * build has a name for (records.c's tables: a value appended to its enum
+ * with its name is read with no change here) as itself, a name (records
+ * before session 7) with parse. Numbers and names this build does not know
+ * decode to 0 (NONE) rather than failing. */
+static int decode_state(const value *v, int (*parse)(const char *), const char *(*name_of)(int),
+                        int *out)
 {
     char name[32];
     if (v->item == I_UINT) {
-        *out = v->u <= (uint64_t)max ? (int)v->u : 0;
+        *out = v->u <= INT32_MAX && name_of((int)v->u)[0] ? (int)v->u : 0;
         return 0;
     }
     if (v->item != I_STR)
@@ -716,11 +718,12 @@ static int decode_value(void *rec, const struct field *f, const value *v, gl_are
             *has_coords = 1;
         return 0;
     case F_KIND:
-        return decode_state(v, gl_kind_parse, GL_KIND_FEEDBACK, MEMBER(rec, f, int));
+        return decode_state(v, gl_kind_parse, gl_kind_name, MEMBER(rec, f, int));
     case F_EVENT_STATE:
-        return decode_state(v, gl_event_state_parse, GL_EV_MERGED, MEMBER(rec, f, int));
+        return decode_state(v, gl_event_state_parse, gl_event_state_name, MEMBER(rec, f, int));
     case F_DISPATCH_STATE:
-        return decode_state(v, gl_dispatch_state_parse, GL_DS_COUNT - 1, MEMBER(rec, f, int));
+        return decode_state(v, gl_dispatch_state_parse, gl_dispatch_state_name,
+                            MEMBER(rec, f, int));
     }
     return GL_ESTORAGE;
 }
