@@ -1,0 +1,259 @@
+/* fakeworker.h — for the end-to-end tests of what a worker sends the
+ * broker in one message (t_e2e_batchmsg: BATCH; t_e2e_packmsg: PACK): raw
+ * DEALER sockets that play a worker or a terminal, a burst of SUBMITs
+ * through the real worker, the broker's STATUS counters, and msgpack
+ * bodies built by hand. The including test owns the globals below: the
+ * ZeroMQ context, a terminal (client API) and two listeners of TEAM, and
+ * defines BURST (SUBMITs in a burst) before including this. */
+#ifndef GL_TESTS_FAKEWORKER_H
+#define GL_TESTS_FAKEWORKER_H
+
+#include "../../common/clock.h"
+#include "../../proto/client.h"
+#include "../tap.h"
+
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#ifndef BURST
+#error "define BURST before including fakeworker.h"
+#endif
+
+#define TEAM "heping-g1-team"
+
+static void *ctx;
+static client *term;
+static client_listener *l[2];
+
+static inline void *dealer(const char *ep, const char *id)
+{
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    int zero = 0, timeout = 5000;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    if (id)
+        zmq_setsockopt(s, ZMQ_ROUTING_ID, id, strlen(id));
+    zmq_connect(s, ep);
+    return s;
+}
+
+static inline void send_frames(void *s, const void *const *parts, const size_t *lens, int n)
+{
+    for (int i = 0; i < n; i++)
+        zmq_send(s, parts[i], lens[i], i + 1 < n ? ZMQ_SNDMORE : 0);
+}
+
+/* Receives one whole message: its command in cmd, its last frame in body;
+ * the frame count, or -1 for none within the socket's timeout. */
+static inline int recv_msg(void *s, char *cmd, size_t cmdlen, char *body, size_t bodylen, size_t *blen)
+{
+    int n = 0, more = 1;
+    cmd[0] = '\0';
+    while (more) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, s, 0) < 0) {
+            zmq_msg_close(&part);
+            return n ? n : -1;
+        }
+        size_t len = zmq_msg_size(&part);
+        if (n == 1)
+            snprintf(cmd, cmdlen, "%.*s", (int)len, (const char *)zmq_msg_data(&part));
+        if (len <= bodylen) {
+            memcpy(body, zmq_msg_data(&part), len);
+            *blen = len;
+        }
+        more = zmq_msg_more(&part);
+        zmq_msg_close(&part);
+        n++;
+    }
+    return n;
+}
+
+/* The next message on s is cmd with exactly body. */
+static inline int next_is(void *s, const char *cmd, const void *body, size_t len)
+{
+    char got[32], buf[256];
+    size_t blen = 0;
+    if (recv_msg(s, got, sizeof got, buf, sizeof buf, &blen) < 0) {
+        diag("nothing arrived, %s expected", cmd);
+        return 0;
+    }
+    if (strcmp(got, cmd) != 0 || blen != len || memcmp(buf, body, len) != 0) {
+        diag("%s arrived, %s expected", got, cmd);
+        return 0;
+    }
+    return 1;
+}
+
+/* The broker's counter name from STATUS, or UINT64_MAX. */
+static inline uint64_t counter(const char *name)
+{
+    gl_arena a = {0};
+    proto_msg m;
+    uint64_t v = UINT64_MAX;
+    if (client_status(term, &m, &a) == 0 && m.broker_figures) {
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        if (msgpack_unpack_next(&u, m.broker_figures, m.broker_figures_len, NULL) ==
+                MSGPACK_UNPACK_SUCCESS &&
+            u.data.type == MSGPACK_OBJECT_MAP) {
+            const msgpack_object_map *top = &u.data.via.map;
+            for (uint32_t i = 0; i < top->size; i++) {
+                const msgpack_object_kv *kv = &top->ptr[i];
+                if (kv->key.type != MSGPACK_OBJECT_STR || kv->key.via.str.size != 8 ||
+                    memcmp(kv->key.via.str.ptr, "counters", 8) != 0 ||
+                    kv->val.type != MSGPACK_OBJECT_MAP)
+                    continue;
+                for (uint32_t k = 0; k < kv->val.via.map.size; k++) {
+                    const msgpack_object_kv *c = &kv->val.via.map.ptr[k];
+                    if (c->key.type == MSGPACK_OBJECT_STR && c->key.via.str.size == strlen(name) &&
+                        memcmp(c->key.via.str.ptr, name, strlen(name)) == 0 &&
+                        c->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                        v = c->val.via.u64;
+                }
+            }
+        }
+        msgpack_unpacked_destroy(&u);
+    }
+    arena_free(&a);
+    return v;
+}
+
+/* Reads the listeners for ms, keeping them present (heartbeats). */
+static inline void pump(int ms)
+{
+    gl_arena a = {0};
+    uint64_t until = clock_mono_ms() + (uint64_t)ms;
+    for (int i = 0; i < 100000 && clock_mono_ms() < until; i++) {
+        proto_msg m;
+        client_listen_next(l[i % 2], 20, &m, &a);
+        arena_reset(&a);
+    }
+    arena_free(&a);
+}
+
+/* Waits (at most 10 s) until completed and deliveries stay the same for
+ * half a second: resends of pending dispatches by a starting worker done. */
+static inline void settle(void)
+{
+    uint64_t c = counter("completed"), d = counter("deliveries");
+    for (int i = 0; i < 20; i++) {
+        pump(500);
+        uint64_t c2 = counter("completed"), d2 = counter("deliveries");
+        if (c2 == c && d2 == d)
+            return;
+        c = c2;
+        d = d2;
+    }
+}
+
+static inline size_t pack_submit(char *out, size_t cap, const char *id, uint64_t rid)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 6);
+    msgpack_pack_str_with_body(&pk, "rid", 3);
+    msgpack_pack_uint64(&pk, rid);
+    msgpack_pack_str_with_body(&pk, "id", 2);
+    msgpack_pack_str_with_body(&pk, id, strlen(id));
+    msgpack_pack_str_with_body(&pk, "kind", 4);
+    msgpack_pack_str_with_body(&pk, "request", 7);
+    msgpack_pack_str_with_body(&pk, "category", 8);
+    msgpack_pack_str_with_body(&pk, "repair", 6);
+    msgpack_pack_str_with_body(&pk, "grid", 4);
+    msgpack_pack_str_with_body(&pk, "heping-g1", 9);
+    msgpack_pack_str_with_body(&pk, "text", 4);
+    msgpack_pack_str_with_body(&pk, "楼道灯坏了", strlen("楼道灯坏了"));
+    size_t n = sb.size < cap ? sb.size : cap;
+    memcpy(out, sb.data, n);
+    msgpack_sbuffer_destroy(&sb);
+    return n;
+}
+
+/* A burst of SUBMITs in flight at once from one raw terminal (so the
+ * worker commits several per batch): how many were answered FILED, and
+ * how many distinct events of the burst each listener got a DISPATCH of. */
+static inline void burst(const char *ep, const char *prefix, int *filed, int heard[2])
+{
+    void *s = dealer(ep, NULL);
+    for (int i = 0; i < BURST; i++) {
+        char id[64], body[512];
+        snprintf(id, sizeof id, "%s-%d", prefix, i);
+        size_t len = pack_submit(body, sizeof body, id, (uint64_t)i + 1);
+        send_frames(s, (const void *[]){"GL/1", "SUBMIT", body}, (size_t[]){4, 6, len}, 3);
+    }
+    *filed = 0;
+    for (int i = 0; i < BURST; i++) {
+        char cmd[32], body[4096];
+        size_t blen = 0;
+        if (recv_msg(s, cmd, sizeof cmd, body, sizeof body, &blen) < 0)
+            break;
+        *filed += strcmp(cmd, "FILED") == 0;
+    }
+    zmq_close(s);
+    for (int k = 0; k < 2; k++) {
+        char seen[BURST] = {0};
+        heard[k] = 0;
+        gl_arena a = {0};
+        uint64_t until = clock_mono_ms() + 10000;
+        for (int n = 0; n < 100000 && heard[k] < BURST && clock_mono_ms() < until; n++) {
+            proto_msg m;
+            int i;
+            if (client_listen_next(l[k], 100, &m, &a) == 0 && m.cmd == PROTO_DISPATCH && m.event &&
+                strncmp(m.event, prefix, strlen(prefix)) == 0 && m.event[strlen(prefix)] == '-' &&
+                (i = atoi(m.event + strlen(prefix) + 1)) >= 0 && i < BURST && !seen[i]) {
+                seen[i] = 1;
+                heard[k]++;
+            }
+            arena_reset(&a);
+        }
+        if (heard[k] < BURST)
+            diag("%s: listener %d heard %d of %d", prefix, k, heard[k], BURST);
+        arena_free(&a);
+    }
+}
+
+static inline size_t pack_map_str(char *out, size_t cap, const char *key, const char *val, size_t vlen)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, key, strlen(key));
+    msgpack_pack_str_with_body(&pk, val, vlen);
+    size_t n = sb.size < cap ? sb.size : cap;
+    memcpy(out, sb.data, n);
+    msgpack_sbuffer_destroy(&sb);
+    return n;
+}
+
+static inline size_t pack_done_header(char *out, size_t cap, uint64_t job, const char *client_id,
+                               int with_client)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, with_client ? 3 : 2);
+    msgpack_pack_str_with_body(&pk, "job", 3);
+    msgpack_pack_uint64(&pk, job);
+    if (with_client) {
+        msgpack_pack_str_with_body(&pk, "client", 6);
+        msgpack_pack_bin_with_body(&pk, client_id, strlen(client_id));
+    }
+    msgpack_pack_str_with_body(&pk, "origin", 6);
+    msgpack_pack_str_with_body(&pk, "intake", 6);
+    size_t n = sb.size < cap ? sb.size : cap;
+    memcpy(out, sb.data, n);
+    msgpack_sbuffer_destroy(&sb);
+    return n;
+}
+
+#endif
