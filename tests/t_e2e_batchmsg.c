@@ -27,21 +27,9 @@
 int main(void)
 {
     tl_env env;
-    tl_setup(&env, "batchmsg");
-    pid_t b = tl_broker(&env, NULL);
-    pid_t w1 = tl_worker(&env, "w1", NULL);
-    if (tl_wait_workers(&env, 10000) != 0) {
-        printf("Bail out! service did not come up\n");
+    pid_t b, w1;
+    if (fakeworker_start(&env, "batchmsg", &b, &w1) != 0)
         return 1;
-    }
-    ctx = zmq_ctx_new();
-    client_open(&term, env.intake, NULL, NULL, 0);
-    client_listen_open(&l[0], env.responders, TEAM, "member-a", NULL, NULL, 0);
-    client_listen_open(&l[1], env.responders, TEAM, "member-b", NULL, NULL, 0);
-    if (!term || !l[0] || !l[1]) {
-        printf("Bail out! cannot connect\n");
-        return 1;
-    }
 
     /* 1. A worker batching its messages (the default; it sends PACKs since
      * session 7, t_e2e_packmsg.c: the hand-made BATCHes below are the

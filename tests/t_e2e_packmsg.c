@@ -75,21 +75,9 @@ static void item(items *it, const void *hdr, size_t hl, const char *cmd, const v
 int main(void)
 {
     tl_env env;
-    tl_setup(&env, "packmsg");
-    pid_t b = tl_broker(&env, NULL);
-    pid_t w1 = tl_worker(&env, "w1", NULL);
-    if (tl_wait_workers(&env, 10000) != 0) {
-        printf("Bail out! service did not come up\n");
+    pid_t b, w1;
+    if (fakeworker_start(&env, "packmsg", &b, &w1) != 0)
         return 1;
-    }
-    ctx = zmq_ctx_new();
-    client_open(&term, env.intake, NULL, NULL, 0);
-    client_listen_open(&l[0], env.responders, TEAM, "member-a", NULL, NULL, 0);
-    client_listen_open(&l[1], env.responders, TEAM, "member-b", NULL, NULL, 0);
-    if (!term || !l[0] || !l[1]) {
-        printf("Bail out! cannot connect\n");
-        return 1;
-    }
 
     /* 1. A worker sending PACKs (the default). */
     settle();

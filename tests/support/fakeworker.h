@@ -11,6 +11,7 @@
 #include "../../common/clock.h"
 #include "../../proto/client.h"
 #include "../tap.h"
+#include "testlib.h"
 
 #include <msgpack.h>
 #include <stdio.h>
@@ -254,6 +255,30 @@ static inline size_t pack_done_header(char *out, size_t cap, uint64_t job, const
     memcpy(out, sb.data, n);
     msgpack_sbuffer_destroy(&sb);
     return n;
+}
+
+
+/* fakeworker_start sets up env (named name), starts the broker and a
+ * worker w1 (*broker, *worker), the context, the terminal and the two
+ * listeners of TEAM; 0, or -1 after printing "Bail out!". */
+static inline int fakeworker_start(tl_env *env, const char *name, pid_t *broker, pid_t *worker)
+{
+    tl_setup(env, name);
+    *broker = tl_broker(env, NULL);
+    *worker = tl_worker(env, "w1", NULL);
+    if (tl_wait_workers(env, 10000) != 0) {
+        printf("Bail out! service did not come up\n");
+        return -1;
+    }
+    ctx = zmq_ctx_new();
+    client_open(&term, env->intake, NULL, NULL, 0);
+    client_listen_open(&l[0], env->responders, TEAM, "member-a", NULL, NULL, 0);
+    client_listen_open(&l[1], env->responders, TEAM, "member-b", NULL, NULL, 0);
+    if (!term || !l[0] || !l[1]) {
+        printf("Bail out! cannot connect\n");
+        return -1;
+    }
+    return 0;
 }
 
 #endif
