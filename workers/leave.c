@@ -32,15 +32,17 @@ void worker_say_bye(gl_worker *w)
     static const unsigned char empty_map = 0x80;
     if (!w->sock)
         return;
-    frame_send(w->sock, NULL, 0, PROTO_BYE, &empty_map, 1, 0, NULL, 0, ZMQ_DONTWAIT);
     /* The socket was made with LINGER 0: its last replies and BYE might be
      * dropped at close. Long enough for them to go out to a live broker,
-     * and no longer: a stop never hangs on a broker that is gone. */
+     * and no longer: a stop never hangs on a broker that is gone. BYE
+     * itself waits as long for room in a full queue. */
     /* Capped before it is narrowed to an int: options past 2^31 ms would
      * wrap it negative, which ZeroMQ refuses, leaving LINGER at 0. */
     int linger = BYE_LINGER_MAX_MS;
     if (w->cfg.heartbeat_ms <= BYE_LINGER_MAX_MS / w->cfg.liveness)
         linger = (int)(w->cfg.heartbeat_ms * w->cfg.liveness);
+    zmq_setsockopt(w->sock, ZMQ_SNDTIMEO, &linger, sizeof linger);
+    frame_send(w->sock, NULL, 0, PROTO_BYE, &empty_map, 1, 0, NULL, 0, 0);
     zmq_setsockopt(w->sock, ZMQ_LINGER, &linger, sizeof linger);
 }
 

@@ -112,6 +112,7 @@ static int run(gl_worker *w)
         return GL_EINTERNAL;
     uint64_t next_due_wall = clock_wall_ms();
     uint64_t next_stats = clock_mono_ms() + 60000;
+    int poll_failed = 0;
     while (!worker_stop_flag && !store_failed(w->st)) {
         watchdog_progress();
         if (worker_reload_flag) {
@@ -127,8 +128,11 @@ static int run(gl_worker *w)
         if (timeout > 0 && !worker_carried(w))
             worker_grow_idle(w); /* --grow-ahead-mb: zeros ahead while nothing waits */
         zmq_pollitem_t item = {w->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, worker_carried(w) ? 0 : timeout) < 0 && errno != EINTR)
+        if (zmq_poll(&item, 1, worker_carried(w) ? 0 : timeout) < 0 && errno != EINTR) {
+            LOG_E("waiting for the broker: %s; stopping", zmq_strerror(errno));
+            poll_failed = 1; /* not a stop: exit status 1, no BYE */
             break;
+        }
         if (worker_carried(w)) /* a message the last batch read and did not take (take.c) */
             item.revents |= ZMQ_POLLIN;
 
@@ -238,7 +242,7 @@ static int run(gl_worker *w)
     free(jobs);
     worker_scores_free(w);
     worker_grow_stop(w);
-    return store_failed(w->st) ? GL_ESTORAGE : 0;
+    return store_failed(w->st) ? GL_ESTORAGE : poll_failed ? GL_EINTERNAL : 0;
 }
 
 int main(int argc, char **argv)
