@@ -173,25 +173,10 @@ int main(void)
     }
     send_frames(fake, (const void *[]){"GL/1", "BATCH", "\x80", team_hdr, "DISPATCH", body_b},
                 (size_t[]){4, 5, 1, th, 8, 8}, 6);
-    int found = 0;
-    for (int i = 0; i < 400 && !found; i++) {
-        if (recv_msg(resp, cmd, sizeof cmd, buf, sizeof buf, &blen) < 0)
-            break;
-        found = strcmp(cmd, "DISPATCH") == 0 && blen == 8 && memcmp(buf, body_b, 8) == 0;
-    }
-    ok(found, "after 300 random BATCHes a good one is still acted on");
+    ok(fakeworker_dispatch_arrives(resp, body_b, 8, 400), "after 300 random BATCHes a good one is still acted on");
     ok(tl_alive(b) && tl_alive(w2), "broker and worker are still running");
 
-    /* The service still files and dispatches (the listeners, silent
-     * meanwhile, may have been dropped: they say HELLO again). */
-    client_listen_close(&l[0]);
-    client_listen_close(&l[1]);
-    client_listen_open(&l[0], env.responders, TEAM, "member-a", NULL, NULL, 0);
-    client_listen_open(&l[1], env.responders, TEAM, "member-b", NULL, NULL, 0);
-    burst(env.intake, "after", &filed, heard);
-    ok(filed == BURST && heard[0] == BURST && heard[1] == BURST,
-       "the service files and dispatches afterwards (%d filed, %d and %d dispatches)", filed,
-       heard[0], heard[1]);
+    fakeworker_serves(&env);
 
     zmq_close(fake);
     zmq_close(resp);

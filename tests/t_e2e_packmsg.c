@@ -289,25 +289,10 @@ int main(void)
     it.len = 0;
     item(&it, team_hdr, th, "DISPATCH", body_d, 8);
     send_pack(fake, "\x80", it.p, it.len);
-    int found = 0;
-    for (int i = 0; i < 1000 && !found; i++) {
-        if (recv_msg(resp, cmd, sizeof cmd, buf, sizeof buf, &blen) < 0)
-            break;
-        found = strcmp(cmd, "DISPATCH") == 0 && blen == 8 && memcmp(buf, body_d, 8) == 0;
-    }
-    ok(found, "after 300 random PACKs a good one is still acted on");
+    ok(fakeworker_dispatch_arrives(resp, body_d, 8, 1000), "after 300 random PACKs a good one is still acted on");
     ok(tl_alive(b) && tl_alive(w1), "broker and worker are still running");
 
-    /* The service still files and dispatches (the listeners, silent
-     * meanwhile, may have been dropped: they say HELLO again). */
-    client_listen_close(&l[0]);
-    client_listen_close(&l[1]);
-    client_listen_open(&l[0], env.responders, TEAM, "member-a", NULL, NULL, 0);
-    client_listen_open(&l[1], env.responders, TEAM, "member-b", NULL, NULL, 0);
-    burst(env.intake, "after", &filed, heard);
-    ok(filed == BURST && heard[0] == BURST && heard[1] == BURST,
-       "the service files and dispatches afterwards (%d filed, %d and %d dispatches)", filed,
-       heard[0], heard[1]);
+    fakeworker_serves(&env);
 
     free(it.p);
     free(good.p);

@@ -281,4 +281,37 @@ static inline int fakeworker_start(tl_env *env, const char *name, pid_t *broker,
     return 0;
 }
 
+
+/* fakeworker_dispatch_arrives reads s (a responder's raw socket) for at
+ * most tries messages until a DISPATCH whose body is exactly body[0..len)
+ * arrives: 1, or 0 when none did. */
+static inline int fakeworker_dispatch_arrives(void *s, const void *body, size_t len, int tries)
+{
+    char cmd[32], buf[4096];
+    size_t blen = 0;
+    for (int i = 0; i < tries; i++) {
+        if (recv_msg(s, cmd, sizeof cmd, buf, sizeof buf, &blen) < 0)
+            return 0;
+        if (strcmp(cmd, "DISPATCH") == 0 && blen == len && memcmp(buf, body, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* fakeworker_serves checks the service still files and dispatches: the
+ * listeners (silent meanwhile, so perhaps dropped) say HELLO again, and a
+ * burst of BURST SUBMITs must be FILED and reach both. */
+static inline void fakeworker_serves(tl_env *env)
+{
+    int filed, heard[2];
+    client_listen_close(&l[0]);
+    client_listen_close(&l[1]);
+    client_listen_open(&l[0], env->responders, TEAM, "member-a", NULL, NULL, 0);
+    client_listen_open(&l[1], env->responders, TEAM, "member-b", NULL, NULL, 0);
+    burst(env->intake, "after", &filed, heard);
+    ok(filed == BURST && heard[0] == BURST && heard[1] == BURST,
+       "the service files and dispatches afterwards (%d filed, %d and %d dispatches)", filed,
+       heard[0], heard[1]);
+}
+
 #endif
