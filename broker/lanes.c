@@ -237,17 +237,16 @@ static void worker_requeue(broker *b, worker *w)
     }
 }
 
-#define WORKER_SAID_BYE "it said BYE"
-
 /* worker_remove forgets the worker at index, its in-flight jobs back to the
- * lanes. A worker that said BYE left (a stop, or its store failed: it logs
- * which); any other removal is a loss, counted and logged as one. */
-static void worker_remove(broker *b, int index, const char *why)
+ * lanes. A worker that said BYE (said_bye) left (a stop, or its store
+ * failed: it logs which); any other removal is a loss, counted and logged
+ * as one. */
+static void worker_remove(broker *b, int index, const char *why, int said_bye)
 {
     worker *w = b->workers[index];
     size_t n = w->inflight.count;
     worker_requeue(b, w);
-    if (strcmp(why, WORKER_SAID_BYE) == 0) {
+    if (said_bye) {
         LOG_I("worker %s left (%s): %zu in-flight jobs handed back to the lanes", w->name, why, n);
         b->counters.workers_left++;
     } else {
@@ -500,7 +499,7 @@ static void on_ready(broker *b, frame_msg *fm, const proto_msg *m)
          * without fencing it — it is this very process. */
         for (int i = 0; i < b->nworkers; i++)
             if (b->workers[i]->local && b->workers[i]->pid == m->pid) {
-                worker_remove(b, i, "reconnected");
+                worker_remove(b, i, "reconnected", 0);
                 break;
             }
     }
@@ -736,7 +735,7 @@ void broker_on_worker_msg(broker *b, frame_msg *fm)
          * BYE from a connection that is not a worker is ignored. */
         int index;
         if (w && worker_find(b, ident, len, &index))
-            worker_remove(b, index, WORKER_SAID_BYE);
+            worker_remove(b, index, "it said BYE", 1);
         return;
     }
     switch (fm->cmd) {
@@ -831,7 +830,7 @@ void broker_worker_tick(broker *b, uint64_t now_ms)
     if (lost >= 0) {
         /* One at a time: the others are looked at again next tick. */
         worker_fence(b, b->workers[lost], now_ms);
-        worker_remove(b, lost, "heartbeat lost");
+        worker_remove(b, lost, "heartbeat lost", 0);
     }
     for (int i = b->nworkers - 1; i >= 0; i--) {
         worker *w = b->workers[i];
