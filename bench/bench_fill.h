@@ -164,14 +164,15 @@ static inline int fill_event(store_txn *t, fill_cfg *c, mix_scratch *sc, uint64_
     return 0;
 }
 
-/* fill_settle moves everything staged in index_recent, pending_recent and
- * board_recent into event_index, pending and board (store_index_settle,
- * store_pending_settle), a few hundred thousand entries to a transaction,
+/* fill_settle moves everything staged in index_recent, team_recent,
+ * pending_recent and board_recent into event_index, pending and board
+ * (store_index_settle, store_index_settle_teams, store_pending_settle), a
+ * few hundred thousand entries to a transaction,
  * and counts them in r->settled. 0 or a store error. */
 static inline int fill_settle(store *s, fill_result *r)
 {
-    int (*settle[])(store *, size_t, size_t, size_t *) = {store_index_settle,
-                                                          store_pending_settle};
+    int (*settle[])(store *, size_t, size_t, size_t *) = {
+        store_index_settle, store_index_settle_teams, store_pending_settle};
     for (size_t i = 0; i < GL_ARRAY_LEN(settle); i++) {
         for (int full = 0;;) {
             size_t moved = 0;

@@ -478,7 +478,7 @@ static int run_sweep(void)
 
 /* What a flood at a store size starts from, besides the size. */
 typedef struct store_shape {
-    uint64_t staged;        /* index_recent + pending_recent + board_recent entries: work for a settle */
+    uint64_t staged;        /* index_recent + team_recent + pending_recent + board_recent entries: work for a settle */
     uint64_t timers;        /* timers entries */
     uint64_t free_records, free_pages; /* LMDB's freelist */
     double cached_pct;      /* of data.mdb in the page cache */
@@ -504,8 +504,8 @@ static size_res sizes[MAX_LIST];
 static void shape_take(MDB_env *store_env, const char *store_dir, store_shape *sh)
 {
     memset(sh, 0, sizeof *sh);
-    sh->staged = bs_entries(store_env, "index_recent") + bs_entries(store_env, "pending_recent") +
-                 bs_entries(store_env, "board_recent");
+    sh->staged = bs_entries(store_env, "index_recent") + bs_entries(store_env, "team_recent") +
+                 bs_entries(store_env, "pending_recent") + bs_entries(store_env, "board_recent");
     sh->timers = bs_entries(store_env, "timers");
     bs_freelist(store_env, &sh->free_records, &sh->free_pages);
     sh->cached_pct = rs_cached_pct(store_dir);
@@ -727,7 +727,8 @@ static void print_size_table(void)
                staged, freep, cached, pages_per_commit(r), per_event(r->written, r) / 1024.0,
                per_event(r->read, r) / 1024.0, cpu, per_event(r->minflt + r->majflt, r), depth);
     }
-    printf("staged: index_recent + pending_recent + board_recent entries waiting for a settle, "
+    printf("staged: index_recent + team_recent + pending_recent + board_recent entries waiting "
+           "for a settle, "
            "after the fill and at the\nflood's end. free pages: LMDB's freelist. cached: the store's file in "
            "the page cache at the\nfirst start and at the flood's end. Per event filed in the "
            "flood, of the workers: pages per\nwrite transaction (bytes written / 4 KiB), KiB "

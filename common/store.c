@@ -14,6 +14,7 @@
 #include "store_index.h"
 #include "store_info.h"
 #include "store_pending.h"
+#include "store_postings.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ const char *const store_db_names[DB_COUNT] = {
     "event_index", "dead_letters", "counts", "members", "index_recent",
     "pending_recent",
     "board_recent",
+    "team_recent",
 };
 
 #define STORE_DEFAULT_MAP ((size_t)1 << 30)
@@ -82,13 +84,14 @@ static size_t due_key(unsigned char *k, uint64_t ms, uint64_t seq, const char *t
 
 /* index_if_missing builds the history-query indexes and the dispatch
  * counts of a store made before they existed (events but an empty
- * event_index and index_recent, or dispatches but no counts). An
- * event's entries may all wait in index_recent (every dimension but the
- * alarm is staged): an empty event_index alone says nothing. */
+ * event_index, index_recent and team_recent, or dispatches but no
+ * counts). An event's entries may all wait in index_recent and
+ * team_recent (every dimension but the alarm is staged): an empty
+ * event_index alone says nothing. */
 static int index_if_missing(store *s, const char *dir)
 {
     MDB_txn *txn;
-    MDB_stat ev, ix, ds, counts, recent;
+    MDB_stat ev, ix, ds, counts, recent, teams;
     int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
     if (rc)
         return store_error(rc, "begin read");
@@ -98,7 +101,9 @@ static int index_if_missing(store *s, const char *dir)
     if (!rc)
         rc = mdb_stat(txn, s->dbi[DB_INDEX_RECENT], &recent);
     if (!rc)
-        ix.ms_entries += recent.ms_entries;
+        rc = mdb_stat(txn, s->dbi[DB_TEAM_RECENT], &teams);
+    if (!rc)
+        ix.ms_entries += recent.ms_entries + teams.ms_entries;
     if (!rc)
         rc = mdb_stat(txn, s->dbi[DB_DISPATCHES], &ds);
     if (!rc)
@@ -182,7 +187,12 @@ int store_open(const char *dir, const store_opts *opts, store **out)
         rc = mdb_txn_begin(s->env, NULL, txn_flags, &txn);
     if (rc)
         goto fail;
-    for (int i = 0; i < DB_COUNT; i++)
+    int made_teams = 0;
+    for (int i = 0; i < DB_COUNT; i++) {
+        /* A store without team_recent may have team entries waiting in
+         * index_recent: they move once, in the transaction that makes it. */
+        if (i == DB_TEAM_RECENT && !read_only)
+            made_teams = mdb_dbi_open(txn, store_db_names[i], 0, &s->dbi[i]) == MDB_NOTFOUND;
         if ((rc = mdb_dbi_open(txn, store_db_names[i], read_only ? 0 : MDB_CREATE,
                                &s->dbi[i])) != 0) {
             if (rc == MDB_NOTFOUND && read_only)
@@ -191,6 +201,13 @@ int store_open(const char *dir, const store_opts *opts, store **out)
                       store_db_names[i]);
             goto fail;
         }
+    }
+    size_t moved = 0;
+    if (made_teams && (rc = store_index_move_teams(txn, s->dbi[DB_INDEX_RECENT],
+                                                   s->dbi[DB_TEAM_RECENT], &moved)) != 0)
+        goto fail;
+    if (moved)
+        LOG_I("store: moved %zu waiting team index entries of %s to team_recent", moved, dir);
     rc = mdb_txn_commit(txn);
     txn = NULL;
     if (!rc && !read_only)

@@ -17,7 +17,7 @@
  *              board
  *   due        ms(u64) seq(u64) team   → (empty)          resend timers
  *   history    seq(u64) no(u32)        → history record
- *   event_index, index_recent, dead_letters: history queries and dead
+ *   event_index, index_recent, team_recent, dead_letters: history queries and dead
  *              letters, kept by the writes below (the entries of all
  *              dimensions but the alarm settled in posting blocks); see
  *              store_index.h

@@ -20,9 +20,10 @@ enum store_db {
     DB_EVENT_INDEX, DB_DEAD_LETTERS, /* store_index.h */
     DB_COUNTS,                       /* store_info.h: dispatches per state */
     DB_MEMBERS,                      /* store_members.h: the processes using it */
-    DB_INDEX_RECENT,                  /* store_index.h: team entries not yet settled */
+    DB_INDEX_RECENT,                  /* store_index.h: index entries not yet settled */
     DB_PENDING_RECENT,                /* store_pending.h: new pending entries not yet settled */
     DB_BOARD_RECENT,                  /* store_board.c: new claim board entries not yet settled */
+    DB_TEAM_RECENT,                   /* store_index.h: team entries not yet settled */
     DB_COUNT
 };
 

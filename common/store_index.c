@@ -98,14 +98,15 @@ static int entry_set(store_txn *t, int dim, const char *value, uint64_t ms, uint
         return ix_post_put(t, key, n);
     /* The index_recent key is no longer than the event_index one. */
     MDB_val r = store_val(rkey, store_index_recent_key(rkey, ms, seq, dim, value, strlen(value)));
+    int db = store_index_recent_db(dim);
     if (on)
-        return staged == RECENT_PUT ? store_txn_put(t, DB_INDEX_RECENT, &r, &v, 0)
-                                    : store_txn_put_edge(t, DB_INDEX_RECENT, &r, &v, 0);
+        return staged == RECENT_PUT ? store_txn_put(t, db, &r, &v, 0)
+                                    : store_txn_put_edge(t, db, &r, &v, 0);
     int err = store_txn_del(t, DB_EVENT_INDEX, &k);
     if (!err)
         err = ix_post_remove(t, key, n);
     if (!err)
-        err = store_txn_del(t, DB_INDEX_RECENT, &r);
+        err = store_txn_del(t, db, &r);
     return err;
 }
 
@@ -113,10 +114,10 @@ static int key_cmp(const MDB_val *k, const unsigned char *b, size_t blen);
 
 /* recent_edge says how ev's staged entries go into index_recent: in
  * dimension order they are above its last key (RECENT_EDGE: appended),
- * unless the team entries of its dispatches, written before it at the same
- * (ms, seq) and a dimension above, are there already, as they are for
- * nearly every new event (RECENT_PUT: an append LMDB refuses would cost a
- * search more for each of them). */
+ * unless entries at the same (ms, seq) and a dimension above are there
+ * already (RECENT_PUT: an append LMDB refuses would cost a search more for
+ * each of them). The team entries of its dispatches, written before it,
+ * wait in team_recent, so a new event's entries are appended. */
 static int recent_edge(store_txn *t, const gl_event *ev)
 {
     MDB_cursor *c;
@@ -349,10 +350,11 @@ static int recent_open(recent_stream *rs, store_txn *t, const range *r, int unti
     rs->r = r;
     rs->until_set = until_set;
     rs->value_len = strlen(r->value);
-    int rc = mdb_cursor_open(t->txn, t->s->dbi[DB_INDEX_RECENT], &rs->c);
+    int db = store_index_recent_db(r->dim);
+    int rc = mdb_cursor_open(t->txn, t->s->dbi[db], &rs->c);
     if (rc) {
         rs->c = NULL;
-        return store_error(rc, "index_recent");
+        return store_error(rc, store_db_names[db]);
     }
     unsigned char lo[16];
     store_put_be64(lo, r->lo_ms);
@@ -587,6 +589,8 @@ int store_index_rebuild(store *s, uint64_t *events)
         rc = mdb_drop(t->txn, s->dbi[DB_COUNTS], 0);
     if (!rc)
         rc = mdb_drop(t->txn, s->dbi[DB_INDEX_RECENT], 0);
+    if (!rc)
+        rc = mdb_drop(t->txn, s->dbi[DB_TEAM_RECENT], 0);
     if (rc) {
         store_abort(&t);
         return store_error(rc, "index drop");
@@ -638,10 +642,12 @@ int store_index_rebuild(store *s, uint64_t *events)
         mdb_cursor_close(c);
     if (!err && rc && rc != MDB_NOTFOUND)
         err = store_error(rc, "index rebuild dispatches");
-    /* Into blocks, a part at a time (index_recent is in time order, so
-     * each part mostly adds blocks after the last ones). */
+    /* Into blocks, a part at a time (index_recent and team_recent are in
+     * time order, so each part mostly adds blocks after the last ones). */
     for (size_t moved = 1; !err && moved;)
         err = ix_settle_in(t, 65536, &moved);
+    for (size_t moved = 1; !err && moved;)
+        err = ix_team_settle_in(t, 65536, &moved);
     arena_free(&arena);
     if (err) {
         store_abort(&t);
@@ -688,12 +694,12 @@ int store_index_check(store_txn *t, store_fsck_report *r)
                 continue;
             expected++;
             /* Settled (a key of its own or in a block), or waiting in
-             * index_recent. */
+             * index_recent (team_recent for the team). */
             int found = n && ix_has(t, key, n);
             if (n && !found && store_index_staged(dim))
-                found = has_key(t, DB_INDEX_RECENT, key, store_index_recent_key(key, ev.created_ms,
-                                                                                  ev.seq, dim, val,
-                                                                                  strlen(val)));
+                found = has_key(t, store_index_recent_db(dim), key,
+                                store_index_recent_key(key, ev.created_ms, ev.seq, dim, val,
+                                                       strlen(val)));
             if (!found)
                 store_fsck_problem(r, "event %s: no event_index entry for %s '%s'", ev.id, dim_names[dim],
                         val);
@@ -722,10 +728,10 @@ int store_index_check(store_txn *t, store_fsck_report *r)
         size_t n = store_index_key(key, s->max_key, IX_TEAM, d.team, ev.created_ms, seq);
         size_t tn = strlen(d.team);
         expected++;
-        /* Settled, or still waiting in index_recent (not both: the counts
+        /* Settled, or still waiting in team_recent (not both: the counts
          * below would differ). */
         if (!n || (!ix_has(t, key, n) &&
-                   !has_key(t, DB_INDEX_RECENT, key,
+                   !has_key(t, DB_TEAM_RECENT, key,
                             store_index_recent_key(key, ev.created_ms, seq, IX_TEAM, d.team, tn))))
             store_fsck_problem(r, "dispatch %s/%s: no event_index entry for its team", ev.id, d.team);
         int listed = tn + 8 <= s->max_key && has_key(t, DB_DEAD_LETTERS, key,
@@ -744,12 +750,12 @@ int store_index_check(store_txn *t, store_fsck_report *r)
     /* No entry more than the records call for (each was found above, so
      * equal counts mean equal sets). */
     MDB_stat ms;
-    uint64_t recent = store_index_recent_count(t), settled = 0;
+    uint64_t recent = store_index_recent_count(t) + store_index_team_count(t), settled = 0;
     if (!err)
         err = ix_check(t, r, &settled);
     if (!err && settled + recent != expected)
-        store_fsck_problem(r, "event_index and index_recent hold %llu entries where the records "
-                "call for %llu", (unsigned long long)(settled + recent),
+        store_fsck_problem(r, "event_index, index_recent and team_recent hold %llu entries where "
+                "the records call for %llu", (unsigned long long)(settled + recent),
                 (unsigned long long)expected);
     if (!err && mdb_stat(t->txn, s->dbi[DB_DEAD_LETTERS], &ms) == 0 && ms.ms_entries != dead)
         store_fsck_problem(r, "dead_letters holds %llu entries where %llu dispatches are dead",

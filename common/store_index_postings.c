@@ -29,6 +29,8 @@ static size_t split(const store *s, const MDB_val *k, const unsigned char **name
 
 _Static_assert(PAIR <= 16 && PAIR * POST_MAX <= BLK_BYTES, "a block fits the buffers");
 static const blk_desc blocks = {DB_EVENT_INDEX, DB_INDEX_RECENT, PAIR, POST_MAX, split};
+/* The same blocks, settled from the team entries' own staging database. */
+static const blk_desc team_blocks = {DB_EVENT_INDEX, DB_TEAM_RECENT, PAIR, POST_MAX, split};
 
 static int pair_cmp(uint64_t ams, uint64_t aseq, uint64_t bms, uint64_t bseq)
 {
@@ -142,6 +144,22 @@ static void ix_warm_in(store_txn *t, size_t max)
 int store_index_settle(store *s, size_t min, size_t max, size_t *moved)
 {
     return blk_settle(s, store_index_recent_count, min, max, moved, ix_settle_in, ix_warm_in);
+}
+
+int ix_team_settle_in(store_txn *t, size_t max, size_t *moved)
+{
+    return blk_settle_in(&team_blocks, t, max, moved);
+}
+
+static void ix_team_warm_in(store_txn *t, size_t max)
+{
+    (void)blk_warm(&team_blocks, t, max);
+}
+
+int store_index_settle_teams(store *s, size_t min, size_t max, size_t *moved)
+{
+    return blk_settle(s, store_index_team_count, min, max, moved, ix_team_settle_in,
+                      ix_team_warm_in);
 }
 
 /* --- fsck --- */

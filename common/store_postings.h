@@ -60,4 +60,12 @@ int ix_check(store_txn *t, store_fsck_report *r, uint64_t *entries);
  * index_recent; *moved says how many. 0 or a store error. */
 int ix_settle_in(store_txn *t, size_t max, size_t *moved);
 
+/* ix_team_settle_in is ix_settle_in for the team entries of team_recent. */
+int ix_team_settle_in(store_txn *t, size_t max, size_t *moved);
+
+/* store_index_move_teams moves the team entries an older gridline left in
+ * index_recent to team_recent, in txn (store_open's, which has just made
+ * team_recent); *moved says how many. 0 or an LMDB error code. */
+int store_index_move_teams(MDB_txn *txn, MDB_dbi recent, MDB_dbi teams, size_t *moved);
+
 #endif

@@ -305,9 +305,17 @@ static uint64_t waiting(store *s)
     store_txn *t = NULL;
     uint64_t n = 0;
     if (store_begin(s, 0, &t) == 0)
-        n = store_index_recent_count(t);
+        n = store_index_recent_count(t) + store_index_team_count(t);
     store_abort(&t);
     return n;
+}
+
+/* settle_all settles what waits in index_recent, then in team_recent. */
+static int settle_all(store *s)
+{
+    size_t moved = 0;
+    int err = store_index_settle(s, 0, 100000, &moved);
+    return err ? err : store_index_settle_teams(s, 0, 100000, &moved);
 }
 
 /* --- behind the store's back --- */
@@ -439,10 +447,12 @@ int main(void)
     is_int((int)moved, 150, "150 entries moved");
     is_int(disagreements(s, "part settled"), 0, "the same, part settled, part waiting");
     is_int(file_many(s, 100, 10500), 0, "100 more");
-    is_int(store_index_settle(s, 0, 100000, &moved), 0, "settle all");
+    is_int(settle_all(s), 0, "settle all");
     is_int((int)waiting(s), 0, "nothing waits");
     is_int(file_many(s, 100, 11000), 0, "100 more");
     is_int(store_index_settle(s, 0, 333, &moved), 0, "settle a third of them");
+    is_int(store_index_settle_teams(s, 0, 100, &moved), 0, "and some of their team entries");
+    is_int((int)moved, 100, "100 team entries moved");
     ok(waiting(s) > 0, "some still wait");
     is_int(restate_some(s, 1, 10) + restate_some(s, 205, 8), 0,
            "events change state: settled ones (into the middle of a state's blocks), waiting ones");
@@ -461,7 +471,7 @@ int main(void)
     store_begin(s, 1, &t);
     is_int(file_one(t, 10255, "comm-1", "grid-2", 1 | 4), 0, "an event filed late at 10255");
     store_commit(&t);
-    is_int(store_index_settle(s, 0, 100000, &moved), 0, "settled");
+    is_int(settle_all(s), 0, "settled");
     is_int(disagreements(s, "late"), 0, "it lists in its place by filing time");
 
     /* Moves: an update to another community and grid; a new dispatch of an
@@ -636,7 +646,7 @@ int main(void)
     is_int(file_one(t, 10035, "comm-1", "grid-2", 1), 0, "one late, among the per-entry keys");
     is_int(file_one(t, 10041, "comm-1", "grid-2", 1 | 2), 0, "another");
     store_commit(&t);
-    is_int(store_index_settle(s, 0, 100000, &moved), 0, "settled");
+    is_int(settle_all(s), 0, "settled");
     int moves = 0;
     store_begin(s, 1, &t);
     for (int i = 0; i < 30 && moves < 6; i++) {
