@@ -1070,8 +1070,9 @@ static int flat_bytes(flat *r, int bin, const char **s, size_t *n)
     return 0;
 }
 
-/* flat_value reads and checks one value for row f, as decode_value does. */
-static int flat_value(flat *r, gl_arena *arena, const codec_field *f, void *base)
+/* flat_value reads and checks one value for row f, as decode_value does;
+ * how: the SCK_* bits of its strings' checks. */
+static int flat_value(flat *r, gl_arena *arena, const codec_field *f, void *base, int how)
 {
     if (r->p >= r->end)
         return -1;
@@ -1093,7 +1094,7 @@ static int flat_value(flat *r, gl_arena *arena, const codec_field *f, void *base
             *AT(base, f->off, int) = v;
             return 0;
         }
-        if (str_check(f, s, n, SCK_NUL | SCK_UTF8) != SC_OK)
+        if (str_check(f, s, n, how) != SC_OK)
             return -1;
         char *copy = arena_strndup(arena, s, n);
         if (!copy)
@@ -1163,6 +1164,13 @@ static int flat_value(flat *r, gl_arena *arena, const codec_field *f, void *base
 
 int proto_decode_flat(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *arena)
 {
+    return proto_decode_flat_ex(cmd, body, len, m, arena, 0);
+}
+
+int proto_decode_flat_ex(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *arena,
+                         int flags)
+{
+    int how = (flags & PROTO_DEC_TRUSTED) ? SCK_NUL : SCK_NUL | SCK_UTF8;
     memset(m, 0, sizeof *m);
     m->cmd = cmd;
     const codec_table *t = codec_command(cmd);
@@ -1204,7 +1212,7 @@ int proto_decode_flat(int cmd, const void *body, size_t len, proto_msg *m, gl_ar
         if (row == t->n || (seen & (UINT64_C(1) << row)))
             return 1;
         seen |= UINT64_C(1) << row;
-        if (flat_value(&r, arena, &t->fields[row], m) != 0)
+        if (flat_value(&r, arena, &t->fields[row], m, how) != 0)
             return 1;
     }
     if (r.p != r.end)

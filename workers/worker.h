@@ -434,4 +434,10 @@ int worker_carried(const gl_worker *w);
  * nothing while such a message is kept. Returns how many it took. */
 size_t worker_take_late(gl_worker *w, int lane_alert, size_t room);
 
+/* jobbody.c — worker_decode_job decodes a JOB's inner body as worker_decode
+ * does, but without checking its strings' UTF-8 again: the broker decoded
+ * it with every check before it queued the job (PROTO_DEC_TRUSTED). */
+int worker_decode_job(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *arena,
+                      char *reason, size_t reason_len);
+
 #endif
