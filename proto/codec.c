@@ -652,10 +652,12 @@ static int emitted(const encoder *e, const codec_field *f, const void *base)
     }
 }
 
-static int check_map(const encoder *e, const codec_table *t, const void *base);
+static int check_map(const encoder *e, const codec_table *t, const void *base, uint64_t *emit,
+                     size_t *slen);
 
-/* check_value: whether an emitted row holds a value the decoder accepts. */
-static int check_value(const encoder *e, const codec_field *f, const void *base)
+/* check_value: whether an emitted row holds a value the decoder accepts.
+ * *slen: a string's length (CT_STR), for pack_rows. */
+static int check_value(const encoder *e, const codec_field *f, const void *base, size_t *slen)
 {
     /* Records nested in a body carry no map of their own to splice. */
     const encoder sub = {e->how, NULL, 0};
@@ -676,7 +678,8 @@ static int check_value(const encoder *e, const codec_field *f, const void *base)
     }
     case CT_STR: {
         const char *s = *AT_C(base, f->off, const char *);
-        return str_check(f, s, strlen(s), e->how) == SC_OK;
+        *slen = strlen(s);
+        return str_check(f, s, *slen, e->how) == SC_OK;
     }
     case CT_COORD: {
         double v = *AT_C(base, f->off, double);
@@ -690,7 +693,8 @@ static int check_value(const encoder *e, const codec_field *f, const void *base)
         return *enum_names(f->type)(*AT_C(base, f->off, int)) != '\0';
     case CT_EVENT:
         /* a map from proto_encode_event was checked when it was made */
-        return e->event_map || check_map(&sub, &codec_event_table, AT_C(base, f->off, void)) == 0;
+        return e->event_map ||
+               check_map(&sub, &codec_event_table, AT_C(base, f->off, void), NULL, NULL) == 0;
     case CT_DISPATCHES:
     case CT_HISTORY:
     case CT_EVENTS: {
@@ -699,7 +703,7 @@ static int check_value(const encoder *e, const codec_field *f, const void *base)
         if (n > f->max || (n && !items))
             return 0;
         for (size_t i = 0; i < n; i++)
-            if (check_map(&sub, sub_table(f->type), items + i * size))
+            if (check_map(&sub, sub_table(f->type), items + i * size, NULL, NULL))
                 return 0;
         return 1;
     }
@@ -708,42 +712,65 @@ static int check_value(const encoder *e, const codec_field *f, const void *base)
     }
 }
 
-static int check_map(const encoder *e, const codec_table *t, const void *base)
+/* check_map checks the rows of t; *emit (when not NULL) gets the rows
+ * emitted, as a mask, and slen[r] (when not NULL; t->n entries) the length
+ * of each string emitted: pack_rows then writes them without asking
+ * emitted and strlen again. */
+static int check_map(const encoder *e, const codec_table *t, const void *base, uint64_t *emit,
+                     size_t *slen)
 {
+    uint64_t mask = 0;
+    size_t scratch;
     for (size_t r = 0; r < t->n; r++) {
         const codec_field *f = &t->fields[r];
         if (!emitted(e, f, base)) {
             if (f->flags & CF_REQUIRED)
                 return GL_EBADFIELD;
-        } else if (!check_value(e, f, base)) {
+        } else if (!check_value(e, f, base, slen ? &slen[r] : &scratch)) {
             return GL_EBADFIELD;
+        } else {
+            mask |= UINT64_C(1) << r;
         }
     }
+    if (emit)
+        *emit = mask;
     return 0;
 }
 
 
+static void pack_rows(const encoder *e, mp_writer *w, const codec_table *t, const void *base,
+                      uint64_t emit, const size_t *slen);
+
 /* pack_map writes the emitted rows of t (the writer notes a failure). */
 static void pack_map(const encoder *e, mp_writer *w, const codec_table *t, const void *base)
 {
-    const encoder sub = {e->how, NULL, 0};
     uint64_t emit = 0; /* tables have at most 64 rows (codec_table.h) */
-    size_t n = 0;
     for (size_t r = 0; r < t->n; r++)
-        if (emitted(e, &t->fields[r], base)) {
+        if (emitted(e, &t->fields[r], base))
             emit |= UINT64_C(1) << r;
-            n++;
-        }
-    mpw_count(w, 0x80, 0xde, n);
+    pack_rows(e, w, t, base, emit, NULL);
+}
+
+/* pack_rows writes the rows of t in emit (a mask; check_map's); slen: the
+ * strings' lengths by row as check_map found them, or NULL. */
+static void pack_rows(const encoder *e, mp_writer *w, const codec_table *t, const void *base,
+                      uint64_t emit, const size_t *slen)
+{
+    const encoder sub = {e->how, NULL, 0};
+    mpw_count(w, 0x80, 0xde, (size_t)__builtin_popcountll(emit));
     for (size_t r = 0; r < t->n; r++) {
         const codec_field *f = &t->fields[r];
         if (!(emit >> r & 1))
             continue;
-        mpw_str(w, f->key, strlen(f->key));
+        mpw_str(w, f->key, f->klen);
         const char *s = NULL;
         switch (f->type) {
         case CT_STR:
             s = *AT_C(base, f->off, const char *);
+            if (slen) {
+                mpw_str(w, s, slen[r]);
+                s = NULL;
+            }
             break;
         case CT_ERRNAME:
             s = errname_of(*AT_C(base, f->off, uint32_t));
@@ -801,12 +828,14 @@ static void pack_map(const encoder *e, mp_writer *w, const codec_table *t, const
 static int encode(const encoder *e, const codec_table *t, const void *base,
                   msgpack_sbuffer *buf)
 {
-    int rc = check_map(e, t, base);
+    uint64_t emit;
+    size_t slen[64]; /* tables have at most 64 rows (codec_table.h) */
+    int rc = check_map(e, t, base, &emit, slen);
     if (rc)
         return rc;
     size_t start = buf->size;
     mp_writer w = {buf, 0};
-    pack_map(e, &w, t, base);
+    pack_rows(e, &w, t, base, emit, slen);
     if (w.failed) {
         buf->size = start;
         return GL_EINTERNAL;

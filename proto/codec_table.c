@@ -8,16 +8,21 @@
 #define REQ CF_REQUIRED
 #define ID_ (CF_REQUIRED | CF_ID)
 
+/* A row's key is a string literal ("" k refuses anything else), so its
+ * length is known when compiling. */
 #define ROW(T, k, ty, mem, fl, mx)                                             \
-    {.key = (k), .type = (ty), .flags = (fl), .max = (mx),                     \
+    {.key = "" k, .klen = sizeof(k) - 1,                                       \
+     .type = (ty), .flags = (fl), .max = (mx),                                 \
      .off = offsetof(T, mem), .size = sizeof(((T *)0)->mem)}
 #define ROW_AUX(T, k, ty, mem, aux_mem, fl, mx)                                \
-    {.key = (k), .type = (ty), .flags = (fl), .max = (mx),                     \
+    {.key = "" k, .klen = sizeof(k) - 1,                                       \
+     .type = (ty), .flags = (fl), .max = (mx),                                 \
      .off = offsetof(T, mem), .size = sizeof(((T *)0)->mem),                   \
      .aux = offsetof(T, aux_mem)}
 #define ROW_ONE_OF(T, k, mem, fl, list)                                        \
-    {.key = (k), .type = CT_STR, .flags = (fl), .max = GL_MAX_SHORT,           \
-     .off = offsetof(T, mem), .size = sizeof(((T *)0)->mem), .values = (list)}
+    {.key = "" k, .klen = sizeof(k) - 1, .type = CT_STR, .flags = (fl),        \
+     .max = GL_MAX_SHORT, .off = offsetof(T, mem),                             \
+     .size = sizeof(((T *)0)->mem), .values = (list)}
 
 /* CAP 1.2 (OASIS Common Alerting Protocol) value lists, and the envelope's. */
 static const char *const cap_urgency[] = {"Immediate", "Expected", "Future", "Past",
