@@ -205,6 +205,27 @@ enum {
     SCK_UTF8 = 2, /* UTF-8: left out for strings checked before (PROTO_ENC_TRUSTED) */
 };
 
+/* id_chars: every byte of s (n bytes) is printable ASCII other than the
+ * space (0x21..0x7e). Eight bytes at a time: a word has a byte below 0x21
+ * when (w - 0x21..21) & ~w has a high bit set, and one above 0x7e when
+ * (w + 0x01..01) | w does (a carry only leaves a byte that is caught
+ * already). Ids are checked in every SUBMIT, DISPATCH and FILED. */
+static int id_chars(const char *s, size_t n)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    size_t i = 0;
+    for (; n - i >= 8; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, sizeof w);
+        if ((((w - ones * 0x21) & ~w) | ((w + ones) | w)) & highs)
+            return 0;
+    }
+    for (; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+            return 0;
+    return 1;
+}
+
 /* str_check returns SC_OK when s (n bytes) is an acceptable value of f; how:
  * SCK_* bits. An id is printable ASCII and a listed value is ASCII, so both
  * are valid UTF-8 once they pass their own check: UTF-8 is looked at only
@@ -218,11 +239,8 @@ static __attribute__((noinline)) int str_check(const codec_field *f, const char 
     if ((how & SCK_NUL) && memchr(s, '\0', n))
         return SC_NUL;
     if (f->flags & CF_ID) {
-        if (n == 0)
+        if (n == 0 || !id_chars(s, n))
             return SC_ID;
-        for (size_t i = 0; i < n; i++)
-            if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-                return SC_ID;
         how &= ~SCK_UTF8;
     }
     if (f->values) {
