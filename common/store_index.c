@@ -98,9 +98,17 @@ static int entry_set(store_txn *t, int dim, const char *value, uint64_t ms, uint
         return ix_post_put(t, key, n);
     /* The index_recent key is no longer than the event_index one. */
     MDB_val r = store_val(rkey, store_index_recent_key(rkey, ms, seq, dim, value, strlen(value)));
+    if (on && staged == RECENT_PUT) {
+        /* Through the transaction's cursor of index_recent, which
+         * recent_edge left on its last leaf, where these entries go: LMDB
+         * finds the place on that page without a search from the root
+         * (about 700 instructions a put, five puts a new event). */
+        MDB_cursor *c = NULL;
+        int err = store_txn_cursor(t, DB_INDEX_RECENT, &c);
+        return err ? err : store_txn_cursor_put(t, DB_INDEX_RECENT, c, &r, &v, 0);
+    }
     if (on)
-        return staged == RECENT_PUT ? store_txn_put(t, DB_INDEX_RECENT, &r, &v, 0)
-                                    : store_txn_put_edge(t, DB_INDEX_RECENT, &r, &v, 0);
+        return store_txn_put_edge(t, DB_INDEX_RECENT, &r, &v, 0);
     int err = store_txn_del(t, DB_EVENT_INDEX, &k);
     if (!err)
         err = ix_post_remove(t, key, n);
