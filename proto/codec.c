@@ -641,7 +641,8 @@ typedef struct encoder {
 /* emitted: whether row f of base goes on the wire. Absent strings, zero
  * optional numbers and NONE enums are left out; required numbers and arrays
  * always go (0 and [] are values). */
-static int emitted(const encoder *e, const codec_field *f, const void *base)
+static inline __attribute__((always_inline)) int emitted(const encoder *e, const codec_field *f,
+                                                         const void *base)
 {
     switch (f->type) {
     case CT_STR:
@@ -775,11 +776,14 @@ static void pack_rows(const encoder *e, mp_writer *w, const codec_table *t, cons
                       uint64_t emit, const size_t *slen)
 {
     const encoder sub = {e->how, NULL, 0};
-    mpw_count(w, 0x80, 0xde, (size_t)__builtin_popcountll(emit));
-    for (size_t r = 0; r < t->n; r++) {
+    size_t n = 0;
+    for (uint64_t m = emit; m; m &= m - 1)
+        n++;
+    mpw_count(w, 0x80, 0xde, n);
+    /* Only the rows emitted, lowest first (a table's order). */
+    for (uint64_t left = emit; left; left &= left - 1) {
+        size_t r = (size_t)__builtin_ctzll(left);
         const codec_field *f = &t->fields[r];
-        if (!(emit >> r & 1))
-            continue;
         mpw_str(w, f->key, f->klen);
         const char *s = NULL;
         switch (f->type) {
