@@ -619,7 +619,9 @@ int store_event_find(store_txn *t, const char *id, uint64_t *seq)
     if (!n)
         return GL_EBADFIELD;
     MDB_val k = store_val(id, n), v;
-    int err = store_txn_get(t, DB_EVENT_IDS, &k, &v);
+    /* Through the point cursor: a new id is then put where the cursor
+     * stopped (store_event_add), without a second search. */
+    int err = store_txn_point_get(t, DB_EVENT_IDS, &k, &v);
     if (err)
         return err;
     if (v.mv_size != 8) {
@@ -666,6 +668,30 @@ int store_event_next_seq(store_txn *t, uint64_t *seq)
     return 0;
 }
 
+/* id_put puts a new id into event_ids as store_txn_put_edge does (an
+ * append tried first, which LMDB refuses before touching anything when the
+ * id is not above the last), except that the put where the id belongs goes
+ * through the point cursor: store_event_find, which found the id new, left
+ * it where the id goes, and LMDB then finds the place without a search
+ * from the root. A cursor standing anywhere else costs the search, as
+ * before. */
+static int id_put(store_txn *t, MDB_val *k, MDB_val *v)
+{
+    MDB_cursor *c = t->point[DB_EVENT_IDS];
+    if (!c)
+        return store_txn_put_edge(t, DB_EVENT_IDS, k, v, MDB_NOOVERWRITE);
+    t->changes++;
+    int rc = store_fault("put");
+    if (!rc) {
+        rc = mdb_put(t->txn, t->s->dbi[DB_EVENT_IDS], k, v, MDB_NOOVERWRITE | MDB_APPEND);
+        if (rc == MDB_KEYEXIST)
+            rc = mdb_cursor_put(c, k, v, MDB_NOOVERWRITE);
+    }
+    if (rc == MDB_KEYEXIST)
+        return GL_EBADSTATE;
+    return rc ? store_txn_fail(t, rc, store_db_names[DB_EVENT_IDS]) : 0;
+}
+
 int store_event_add(store_txn *t, gl_event *ev)
 {
     store *s = t->s;
@@ -686,7 +712,7 @@ int store_event_add(store_txn *t, gl_event *ev)
     store_put_be64(seq_key, rec.seq);
     MDB_val idk = store_val(ev->id, n), seqv = store_val(seq_key, 8);
     /* The index goes first: an existing id stops here with nothing written. */
-    if ((err = store_txn_put_edge(t, DB_EVENT_IDS, &idk, &seqv, MDB_NOOVERWRITE)) != 0)
+    if ((err = id_put(t, &idk, &seqv)) != 0)
         return err;
     MDB_val k = store_val(seq_key, 8), v = store_val(s->sbuf.data, s->sbuf.size);
     if ((err = store_txn_put(t, DB_EVENTS, &k, &v, MDB_APPEND)) != 0) {

@@ -74,6 +74,11 @@ struct store_txn {
     MDB_cursor *cursor[DB_COUNT];
     MDB_cursor *point[DB_COUNT]; /* store_txn_point_get / _put: a record read
                                  and rewritten without a second search */
+    /* store_history_add: the last entry it wrote in this transaction
+     * (hist_no 0: none yet), and whether that is history's last key */
+    uint64_t hist_seq;
+    uint32_t hist_no;
+    int hist_at_end;
 };
 
 /* store_error translates an LMDB (or errno) result of op: 0 → 0,

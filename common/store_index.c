@@ -87,21 +87,37 @@ static int entry_set(store_txn *t, int dim, const char *value, uint64_t ms, uint
                      int staged)
 {
     unsigned char key[STORE_KEY_MAX], rkey[STORE_KEY_MAX];
+    size_t vlen = value ? strlen(value) : 0;
+    /* What store_index_key refuses (a new entry of a staged dimension
+     * needs only its index_recent key, which is no longer) */
+    if (dim <= 0 || dim >= IX_DIM_COUNT || 1 + vlen + 1 + 16 > t->s->max_key)
+        return GL_EBADFIELD;
+    MDB_val v = store_val("", 0);
+    int staged_dim = store_index_staged(dim);
+    MDB_val r = store_val(rkey, 0);
+    int db = staged_dim ? store_index_recent_db(dim) : DB_INDEX_RECENT;
+    if (staged_dim)
+        r.mv_size = store_index_recent_key(rkey, ms, seq, dim, value ? value : "", vlen);
+    if (on && staged_dim && staged == RECENT_PUT) {
+        /* Through the transaction's cursor of the staging database, which
+         * recent_edge left on its last leaf, where these entries go: LMDB
+         * finds the place on that page without a search from the root
+         * (about 700 instructions a put). */
+        MDB_cursor *c = NULL;
+        int err = store_txn_cursor(t, db, &c);
+        return err ? err : store_txn_cursor_put(t, db, c, &r, &v, 0);
+    }
+    if (on && staged_dim && staged == RECENT_EDGE)
+        return store_txn_put_edge(t, db, &r, &v, 0);
     size_t n = store_index_key(key, t->s->max_key, dim, value, ms, seq);
     if (!n)
         return GL_EBADFIELD;
-    MDB_val k = store_val(key, n), v = store_val("", 0);
-    if (!store_index_staged(dim))
+    MDB_val k = store_val(key, n);
+    if (!staged_dim)
         return on ? store_txn_put(t, DB_EVENT_INDEX, &k, &v, 0)
                   : store_txn_del(t, DB_EVENT_INDEX, &k);
-    if (on && staged == INTO_BLOCK)
+    if (on) /* INTO_BLOCK */
         return ix_post_put(t, key, n);
-    /* The index_recent key is no longer than the event_index one. */
-    MDB_val r = store_val(rkey, store_index_recent_key(rkey, ms, seq, dim, value, strlen(value)));
-    int db = store_index_recent_db(dim);
-    if (on)
-        return staged == RECENT_PUT ? store_txn_put(t, db, &r, &v, 0)
-                                    : store_txn_put_edge(t, db, &r, &v, 0);
     int err = store_txn_del(t, DB_EVENT_INDEX, &k);
     if (!err)
         err = ix_post_remove(t, key, n);

@@ -220,9 +220,18 @@ int store_history_add(store_txn *t, gl_history *h)
     int err = store_txn_cursor(t, DB_HISTORY, &c);
     if (err)
         return err;
-    /* The last entry of seq is the one before the first entry of seq + 1. */
+    /* The entry this transaction wrote last, when it is history's last
+     * key, tells without a look: the next entry of its event, or the first
+     * of a newer one (a new event's "filed" and "dispatched"), goes at the
+     * end. Otherwise the last entry of seq is the one before the first
+     * entry of seq + 1. */
+    uint32_t no = 1;
     int at_end = 1;
-    if (h->seq < UINT64_MAX) {
+    int known = t->hist_no && t->hist_at_end && h->seq >= t->hist_seq;
+    if (known) {
+        if (h->seq == t->hist_seq)
+            no = t->hist_no + 1;
+    } else if (h->seq < UINT64_MAX) {
         store_put_be64(key, h->seq + 1);
         store_put_be32(key + 8, 0);
         k = store_val(key, 12);
@@ -236,8 +245,9 @@ int store_history_add(store_txn *t, gl_history *h)
     } else {
         err = store_cursor_get(c, &k, &v, MDB_LAST);
     }
-    uint32_t no = 1;
-    if (!err && k.mv_size == 12 && store_get_be64(k.mv_data) == h->seq)
+    if (known)
+        ; /* no and at_end as above */
+    else if (!err && k.mv_size == 12 && store_get_be64(k.mv_data) == h->seq)
         no = store_get_be32((const unsigned char *)k.mv_data + 8) + 1;
     else if (err && err != GL_ENOTFOUND)
         return err;
@@ -255,8 +265,18 @@ int store_history_add(store_txn *t, gl_history *h)
     /* Entries of the newest event land at the right edge: append there.
      * The cursor stands on the entry before, so the put through it finds
      * the page without a second search from the root. */
-    if ((err = store_txn_cursor_put(t, DB_HISTORY, c, &k, &v, at_end ? MDB_APPEND : 0)) != 0)
+    if ((err = store_txn_cursor_put(t, DB_HISTORY, c, &k, &v, at_end ? MDB_APPEND : 0)) != 0) {
+        if (err == GL_EBADSTATE && known) {
+            /* Not the last key after all (LMDB refused the append before
+             * writing anything): look, as without the note. */
+            t->hist_no = 0;
+            return store_history_add(t, h);
+        }
         return err == GL_EBADSTATE ? store_txn_fail(t, MDB_CORRUPTED, "history append") : err;
+    }
+    t->hist_seq = h->seq;
+    t->hist_no = no;
+    t->hist_at_end = at_end;
     h->no = no;
     return 0;
 }

@@ -205,6 +205,27 @@ enum {
     SCK_UTF8 = 2, /* UTF-8: left out for strings checked before (PROTO_ENC_TRUSTED) */
 };
 
+/* id_chars: every byte of s (n bytes) is printable ASCII other than the
+ * space (0x21..0x7e). Eight bytes at a time: a word has a byte below 0x21
+ * when (w - 0x21..21) & ~w has a high bit set, and one above 0x7e when
+ * (w + 0x01..01) | w does (a carry only leaves a byte that is caught
+ * already). Ids are checked in every SUBMIT, DISPATCH and FILED. */
+static int id_chars(const char *s, size_t n)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    size_t i = 0;
+    for (; n - i >= 8; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, sizeof w);
+        if ((((w - ones * 0x21) & ~w) | ((w + ones) | w)) & highs)
+            return 0;
+    }
+    for (; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+            return 0;
+    return 1;
+}
+
 /* str_check returns SC_OK when s (n bytes) is an acceptable value of f; how:
  * SCK_* bits. An id is printable ASCII and a listed value is ASCII, so both
  * are valid UTF-8 once they pass their own check: UTF-8 is looked at only
@@ -218,11 +239,8 @@ static __attribute__((noinline)) int str_check(const codec_field *f, const char 
     if ((how & SCK_NUL) && memchr(s, '\0', n))
         return SC_NUL;
     if (f->flags & CF_ID) {
-        if (n == 0)
+        if (n == 0 || !id_chars(s, n))
             return SC_ID;
-        for (size_t i = 0; i < n; i++)
-            if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-                return SC_ID;
         how &= ~SCK_UTF8;
     }
     if (f->values) {
@@ -623,7 +641,8 @@ typedef struct encoder {
 /* emitted: whether row f of base goes on the wire. Absent strings, zero
  * optional numbers and NONE enums are left out; required numbers and arrays
  * always go (0 and [] are values). */
-static int emitted(const encoder *e, const codec_field *f, const void *base)
+static inline __attribute__((always_inline)) int emitted(const encoder *e, const codec_field *f,
+                                                         const void *base)
 {
     switch (f->type) {
     case CT_STR:
@@ -652,10 +671,12 @@ static int emitted(const encoder *e, const codec_field *f, const void *base)
     }
 }
 
-static int check_map(const encoder *e, const codec_table *t, const void *base);
+static int check_map(const encoder *e, const codec_table *t, const void *base, uint64_t *emit,
+                     size_t *slen);
 
-/* check_value: whether an emitted row holds a value the decoder accepts. */
-static int check_value(const encoder *e, const codec_field *f, const void *base)
+/* check_value: whether an emitted row holds a value the decoder accepts.
+ * *slen: a string's length (CT_STR), for pack_rows. */
+static int check_value(const encoder *e, const codec_field *f, const void *base, size_t *slen)
 {
     /* Records nested in a body carry no map of their own to splice. */
     const encoder sub = {e->how, NULL, 0};
@@ -676,7 +697,8 @@ static int check_value(const encoder *e, const codec_field *f, const void *base)
     }
     case CT_STR: {
         const char *s = *AT_C(base, f->off, const char *);
-        return str_check(f, s, strlen(s), e->how) == SC_OK;
+        *slen = strlen(s);
+        return str_check(f, s, *slen, e->how) == SC_OK;
     }
     case CT_COORD: {
         double v = *AT_C(base, f->off, double);
@@ -690,7 +712,8 @@ static int check_value(const encoder *e, const codec_field *f, const void *base)
         return *enum_names(f->type)(*AT_C(base, f->off, int)) != '\0';
     case CT_EVENT:
         /* a map from proto_encode_event was checked when it was made */
-        return e->event_map || check_map(&sub, &codec_event_table, AT_C(base, f->off, void)) == 0;
+        return e->event_map ||
+               check_map(&sub, &codec_event_table, AT_C(base, f->off, void), NULL, NULL) == 0;
     case CT_DISPATCHES:
     case CT_HISTORY:
     case CT_EVENTS: {
@@ -699,7 +722,7 @@ static int check_value(const encoder *e, const codec_field *f, const void *base)
         if (n > f->max || (n && !items))
             return 0;
         for (size_t i = 0; i < n; i++)
-            if (check_map(&sub, sub_table(f->type), items + i * size))
+            if (check_map(&sub, sub_table(f->type), items + i * size, NULL, NULL))
                 return 0;
         return 1;
     }
@@ -708,42 +731,68 @@ static int check_value(const encoder *e, const codec_field *f, const void *base)
     }
 }
 
-static int check_map(const encoder *e, const codec_table *t, const void *base)
+/* check_map checks the rows of t; *emit (when not NULL) gets the rows
+ * emitted, as a mask, and slen[r] (when not NULL; t->n entries) the length
+ * of each string emitted: pack_rows then writes them without asking
+ * emitted and strlen again. */
+static int check_map(const encoder *e, const codec_table *t, const void *base, uint64_t *emit,
+                     size_t *slen)
 {
+    uint64_t mask = 0;
+    size_t scratch;
     for (size_t r = 0; r < t->n; r++) {
         const codec_field *f = &t->fields[r];
         if (!emitted(e, f, base)) {
             if (f->flags & CF_REQUIRED)
                 return GL_EBADFIELD;
-        } else if (!check_value(e, f, base)) {
+        } else if (!check_value(e, f, base, slen ? &slen[r] : &scratch)) {
             return GL_EBADFIELD;
+        } else {
+            mask |= UINT64_C(1) << r;
         }
     }
+    if (emit)
+        *emit = mask;
     return 0;
 }
 
 
+static void pack_rows(const encoder *e, mp_writer *w, const codec_table *t, const void *base,
+                      uint64_t emit, const size_t *slen);
+
 /* pack_map writes the emitted rows of t (the writer notes a failure). */
 static void pack_map(const encoder *e, mp_writer *w, const codec_table *t, const void *base)
 {
-    const encoder sub = {e->how, NULL, 0};
     uint64_t emit = 0; /* tables have at most 64 rows (codec_table.h) */
-    size_t n = 0;
     for (size_t r = 0; r < t->n; r++)
-        if (emitted(e, &t->fields[r], base)) {
+        if (emitted(e, &t->fields[r], base))
             emit |= UINT64_C(1) << r;
-            n++;
-        }
+    pack_rows(e, w, t, base, emit, NULL);
+}
+
+/* pack_rows writes the rows of t in emit (a mask; check_map's); slen: the
+ * strings' lengths by row as check_map found them, or NULL. */
+static void pack_rows(const encoder *e, mp_writer *w, const codec_table *t, const void *base,
+                      uint64_t emit, const size_t *slen)
+{
+    const encoder sub = {e->how, NULL, 0};
+    size_t n = 0;
+    for (uint64_t m = emit; m; m &= m - 1)
+        n++;
     mpw_count(w, 0x80, 0xde, n);
-    for (size_t r = 0; r < t->n; r++) {
+    /* Only the rows emitted, lowest first (a table's order). */
+    for (uint64_t left = emit; left; left &= left - 1) {
+        size_t r = (size_t)__builtin_ctzll(left);
         const codec_field *f = &t->fields[r];
-        if (!(emit >> r & 1))
-            continue;
-        mpw_str(w, f->key, strlen(f->key));
+        mpw_str(w, f->key, f->klen);
         const char *s = NULL;
         switch (f->type) {
         case CT_STR:
             s = *AT_C(base, f->off, const char *);
+            if (slen) {
+                mpw_str(w, s, slen[r]);
+                s = NULL;
+            }
             break;
         case CT_ERRNAME:
             s = errname_of(*AT_C(base, f->off, uint32_t));
@@ -801,12 +850,14 @@ static void pack_map(const encoder *e, mp_writer *w, const codec_table *t, const
 static int encode(const encoder *e, const codec_table *t, const void *base,
                   msgpack_sbuffer *buf)
 {
-    int rc = check_map(e, t, base);
+    uint64_t emit;
+    size_t slen[64]; /* tables have at most 64 rows (codec_table.h) */
+    int rc = check_map(e, t, base, &emit, slen);
     if (rc)
         return rc;
     size_t start = buf->size;
     mp_writer w = {buf, 0};
-    pack_map(e, &w, t, base);
+    pack_rows(e, &w, t, base, emit, slen);
     if (w.failed) {
         buf->size = start;
         return GL_EINTERNAL;
@@ -1070,8 +1121,9 @@ static int flat_bytes(flat *r, int bin, const char **s, size_t *n)
     return 0;
 }
 
-/* flat_value reads and checks one value for row f, as decode_value does. */
-static int flat_value(flat *r, gl_arena *arena, const codec_field *f, void *base)
+/* flat_value reads and checks one value for row f, as decode_value does;
+ * how: the SCK_* bits of its strings' checks. */
+static int flat_value(flat *r, gl_arena *arena, const codec_field *f, void *base, int how)
 {
     if (r->p >= r->end)
         return -1;
@@ -1093,7 +1145,7 @@ static int flat_value(flat *r, gl_arena *arena, const codec_field *f, void *base
             *AT(base, f->off, int) = v;
             return 0;
         }
-        if (str_check(f, s, n, SCK_NUL | SCK_UTF8) != SC_OK)
+        if (str_check(f, s, n, how) != SC_OK)
             return -1;
         char *copy = arena_strndup(arena, s, n);
         if (!copy)
@@ -1163,6 +1215,13 @@ static int flat_value(flat *r, gl_arena *arena, const codec_field *f, void *base
 
 int proto_decode_flat(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *arena)
 {
+    return proto_decode_flat_ex(cmd, body, len, m, arena, 0);
+}
+
+int proto_decode_flat_ex(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *arena,
+                         int flags)
+{
+    int how = (flags & PROTO_DEC_TRUSTED) ? SCK_NUL : SCK_NUL | SCK_UTF8;
     memset(m, 0, sizeof *m);
     m->cmd = cmd;
     const codec_table *t = codec_command(cmd);
@@ -1204,7 +1263,7 @@ int proto_decode_flat(int cmd, const void *body, size_t len, proto_msg *m, gl_ar
         if (row == t->n || (seen & (UINT64_C(1) << row)))
             return 1;
         seen |= UINT64_C(1) << row;
-        if (flat_value(&r, arena, &t->fields[row], m) != 0)
+        if (flat_value(&r, arena, &t->fields[row], m, how) != 0)
             return 1;
     }
     if (r.p != r.end)

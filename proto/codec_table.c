@@ -3,21 +3,27 @@
 #include "codec_table.h"
 #include "proto.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #define REQ CF_REQUIRED
 #define ID_ (CF_REQUIRED | CF_ID)
 
+/* A row's key is a string literal ("" k refuses anything else), so its
+ * length is known when compiling. */
 #define ROW(T, k, ty, mem, fl, mx)                                             \
-    {.key = (k), .type = (ty), .flags = (fl), .max = (mx),                     \
+    {.key = "" k, .klen = sizeof(k) - 1,                                       \
+     .type = (ty), .flags = (fl), .max = (mx),                                 \
      .off = offsetof(T, mem), .size = sizeof(((T *)0)->mem)}
 #define ROW_AUX(T, k, ty, mem, aux_mem, fl, mx)                                \
-    {.key = (k), .type = (ty), .flags = (fl), .max = (mx),                     \
+    {.key = "" k, .klen = sizeof(k) - 1,                                       \
+     .type = (ty), .flags = (fl), .max = (mx),                                 \
      .off = offsetof(T, mem), .size = sizeof(((T *)0)->mem),                   \
      .aux = offsetof(T, aux_mem)}
 #define ROW_ONE_OF(T, k, mem, fl, list)                                        \
-    {.key = (k), .type = CT_STR, .flags = (fl), .max = GL_MAX_SHORT,           \
-     .off = offsetof(T, mem), .size = sizeof(((T *)0)->mem), .values = (list)}
+    {.key = "" k, .klen = sizeof(k) - 1, .type = CT_STR, .flags = (fl),        \
+     .max = GL_MAX_SHORT, .off = offsetof(T, mem),                             \
+     .size = sizeof(((T *)0)->mem), .values = (list)}
 
 /* CAP 1.2 (OASIS Common Alerting Protocol) value lists, and the envelope's. */
 static const char *const cap_urgency[] = {"Immediate", "Expected", "Future", "Past",
@@ -407,22 +413,44 @@ const char *proto_cmd_name(int cmd)
     return codec_command(cmd) ? commands[cmd].name : NULL;
 }
 
+/* The commands by a hash of their name's length, first and last bytes,
+ * made once: every frame of every message has its command parsed, and
+ * going down the whole list cost about 200 instructions a frame. */
+#define CMD_HASH_SIZE 128
+static unsigned char cmd_head[CMD_HASH_SIZE]; /* a command, or PROTO_NONE */
+static unsigned char cmd_next[PROTO_CMD_COUNT];
+static unsigned char cmd_len[PROTO_CMD_COUNT];
+static pthread_once_t cmd_once = PTHREAD_ONCE_INIT;
+
+_Static_assert(PROTO_CMD_COUNT <= UINT8_MAX, "commands fit the hash chains' bytes");
+
+static unsigned cmd_hash(const unsigned char *d, size_t len)
+{
+    return ((unsigned)len * 31u + d[0] * 7u + d[len - 1]) & (CMD_HASH_SIZE - 1);
+}
+
+static void cmd_hash_make(void)
+{
+    for (int cmd = PROTO_CMD_COUNT - 1; cmd > PROTO_NONE; cmd--) {
+        const char *name = commands[cmd].name;
+        if (!name)
+            continue;
+        size_t len = strlen(name);
+        unsigned h = cmd_hash((const unsigned char *)name, len);
+        cmd_len[cmd] = (unsigned char)len;
+        cmd_next[cmd] = cmd_head[h];
+        cmd_head[h] = (unsigned char)cmd; /* the lowest first, as the list was */
+    }
+}
+
 int proto_cmd_parse(const void *data, size_t len)
 {
-    if (!data)
+    if (!data || !len || len > UINT8_MAX)
         return PROTO_NONE;
-    /* Compared byte by byte in place (no strlen and memcmp calls): every
-     * frame of every message has its command parsed. */
-    const char *d = data;
-    for (int cmd = PROTO_NONE + 1; cmd < PROTO_CMD_COUNT; cmd++) {
-        const char *name = commands[cmd].name;
-        if (!name || !len || name[0] != d[0])
-            continue;
-        size_t i = 1;
-        while (i < len && name[i] && name[i] == d[i])
-            i++;
-        if (i == len && name[len] == '\0') /* name[0..len-1] are not NUL */
+    pthread_once(&cmd_once, cmd_hash_make);
+    const unsigned char *d = data;
+    for (int cmd = cmd_head[cmd_hash(d, len)]; cmd != PROTO_NONE; cmd = cmd_next[cmd])
+        if (cmd_len[cmd] == len && memcmp(commands[cmd].name, d, len) == 0)
             return cmd;
-    }
     return PROTO_NONE;
 }

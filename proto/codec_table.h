@@ -38,6 +38,7 @@ enum codec_flag {
 
 typedef struct codec_field {
     const char *key;     /* wire key */
+    unsigned char klen;  /* strlen(key), for the encoder */
     unsigned char type;  /* enum codec_type */
     unsigned char flags; /* enum codec_flag bits */
     unsigned short size; /* sizeof the C member (CT_UINT: 4 or 8) */

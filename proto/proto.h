@@ -260,4 +260,22 @@ int proto_event_copy(gl_event *dst, const gl_event *src, gl_arena *arena);
  * refuse. */
 int proto_decode_flat(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *arena);
 
+/* ---- Bodies the broker checked (session 8) --------------------------------
+ * A JOB's inner body is a client's request as the broker received it: the
+ * broker decoded it (proto_decode_flat or proto_decode, every check) before
+ * it queued the job, and forwards the same bytes. The worker decoding it
+ * again need not walk its strings' UTF-8 a second time. */
+
+/* PROTO_DEC_TRUSTED: the body's strings were checked as UTF-8 before (by
+ * the broker that forwarded it); proto_decode_flat_ex leaves that check
+ * out. Everything else is checked as proto_decode_flat checks it: the
+ * shape, every type, lengths, NUL bytes, ids, value lists, required keys. */
+#define PROTO_DEC_TRUSTED 1
+
+/* proto_decode_flat_ex is proto_decode_flat with flags (PROTO_DEC_*).
+ * Returns 0, or 1 for a body it does not take: call proto_decode then,
+ * which checks everything and words the error. */
+int proto_decode_flat_ex(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *arena,
+                         int flags);
+
 #endif

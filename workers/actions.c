@@ -180,15 +180,17 @@ int worker_submit(gl_worker *w, store_txn *t, const wjob *j, uint64_t now)
         }
         order[k] = i;
     }
-    for (int k = 0; k < route.n; k++) {
+    /* ev stays as it is while its DISPATCHes are made: one detail map for
+     * all of them, not compared with a copy each time (detail.c). */
+    worker_detail_pin(w, &ev);
+    for (int k = 0; k < route.n && !rc; k++) {
         const dir_recipient *to = &route.to[order[k]];
         rc = worker_dispatch_new(w, t, &ev, to->team, to->role, now);
-        if (rc) {
-            w->dispatch_quiet = 0;
-            return rc;
-        }
     }
+    worker_detail_pin(w, NULL);
     w->dispatch_quiet = 0;
+    if (rc)
+        return rc;
     for (int i = 0; i < route.n; i++) {
         const char *const parts[] = {i ? ", " : "", route.to[i].team, " (", route.to[i].role, ")",
                                      NULL};

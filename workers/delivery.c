@@ -32,7 +32,7 @@ int worker_send_dispatch(gl_worker *w, const gl_dispatch *d, const gl_event *ev)
      * strings here came from decoded messages, the directory and the store. */
     size_t len;
     int contact = sees_contact(d->role);
-    const void *detail = worker_detail(w, &m.ev, contact, &len);
+    const void *detail = worker_detail_of(w, ev, &m.ev, contact, &len);
     if (!contact)
         m.ev.contact = NULL;
     if (!detail)

@@ -25,9 +25,31 @@ static void *keep(gl_worker *w, size_t *len)
 
 const void *worker_detail(gl_worker *w, const gl_event *ev, int with_contact, size_t *len)
 {
+    return worker_detail_of(w, NULL, ev, with_contact, len);
+}
+
+void worker_detail_pin(gl_worker *w, const gl_event *ev)
+{
     detail_cache *c = &w->details;
-    if (!c->map || !proto_event_same(&c->event, ev)) {
+    if (c->map_pinned) /* made of the pinned event, which was not kept */
         c->map = c->map_no_contact = NULL;
+    c->map_pinned = 0;
+    c->pinned = ev;
+    c->pinned_seq = ev ? ev->seq : 0;
+}
+
+const void *worker_detail_of(gl_worker *w, const gl_event *src, const gl_event *ev,
+                             int with_contact, size_t *len)
+{
+    detail_cache *c = &w->details;
+    /* The pinned event itself, as pinned (a DISPATCH carries the seq of its
+     * record, the event's): the map made of it holds. */
+    int pinned = src && src == c->pinned && ev->seq == c->pinned_seq;
+    int same = c->map && (pinned ? c->map_pinned
+                                 : !c->map_pinned && proto_event_same(&c->event, ev));
+    if (!same) {
+        c->map = c->map_no_contact = NULL;
+        c->map_pinned = 0;
         arena_reset(&c->arena);
         w->sbuf.size = 0;
         /* Its strings came from a decoded SUBMIT or UPDATE, the directory
@@ -39,9 +61,11 @@ const void *worker_detail(gl_worker *w, const gl_event *ev, int with_contact, si
             return NULL;
         }
         void *map = keep(w, &c->len);
-        if (!map || proto_event_copy(&c->event, ev, &c->arena) != 0)
+        /* A pinned event is not copied: nothing compares with it. */
+        if (!map || (!pinned && proto_event_copy(&c->event, ev, &c->arena) != 0))
             return NULL;
         c->map = map;
+        c->map_pinned = pinned;
     }
     if (with_contact || !ev->contact) {
         *len = c->len;
@@ -61,4 +85,6 @@ void worker_detail_free(gl_worker *w)
 {
     arena_free(&w->details.arena);
     w->details.map = w->details.map_no_contact = NULL;
+    w->details.map_pinned = 0;
+    w->details.pinned = NULL;
 }

@@ -66,8 +66,8 @@ void worker_take_job(gl_worker *w, frame_msg *fm, const proto_msg *hdr, wjob *j)
     j->cmd = fm->inner_cmd;
     size_t len;
     const void *body = frame_inner_body(fm, &len);
-    j->decode_err = worker_decode(j->cmd, body, len, &j->msg, &w->batch_arena, j->reason,
-                                  sizeof j->reason);
+    j->decode_err = worker_decode_job(j->cmd, body, len, &j->msg, &w->batch_arena, j->reason,
+                                      sizeof j->reason);
 }
 
 /* The message a batch read and did not take. One worker, one socket: a

@@ -82,6 +82,14 @@ typedef struct detail_cache {
     void *map_no_contact;  /* NULL: not cut yet */
     size_t len_no_contact;
     gl_arena arena;
+    /* worker_detail_pin: while an event's dispatches are sent one after
+     * the other, its map is made once and reused without comparing the
+     * event with a copy (nor copying it): pinned is the caller's event,
+     * pinned_seq its seq; map_pinned says the map is of it (event is then
+     * not kept). */
+    const gl_event *pinned;
+    uint64_t pinned_seq;
+    int map_pinned;
 } detail_cache;
 
 typedef struct gl_worker {
@@ -383,6 +391,16 @@ void worker_scores_free(gl_worker *w);
  * long as ev's fields stay the same. *len is its length; the bytes live until
  * the next call. NULL when ev cannot be encoded (logged) or memory runs out. */
 const void *worker_detail(gl_worker *w, const gl_event *ev, int with_contact, size_t *len);
+/* worker_detail_of is worker_detail for ev, a copy of src with nothing
+ * changed but maybe its seq: a src pinned (worker_detail_pin) is not
+ * compared. */
+const void *worker_detail_of(gl_worker *w, const gl_event *src, const gl_event *ev,
+                             int with_contact, size_t *len);
+/* worker_detail_pin(w, ev) says that ev stays as it is until
+ * worker_detail_pin(w, NULL): DISPATCHes of ev (the same object) then reuse
+ * its map without comparing. Every pin must be undone before ev changes or
+ * goes out of scope. */
+void worker_detail_pin(gl_worker *w, const gl_event *ev);
 /* worker_detail_free releases the cached maps (at exit). */
 void worker_detail_free(gl_worker *w);
 /* settle.c */
@@ -433,5 +451,11 @@ int worker_carried(const gl_worker *w);
  * --batch) or a message it does not take, which it keeps for worker_recv;
  * nothing while such a message is kept. Returns how many it took. */
 size_t worker_take_late(gl_worker *w, int lane_alert, size_t room);
+
+/* jobbody.c — worker_decode_job decodes a JOB's inner body as worker_decode
+ * does, but without checking its strings' UTF-8 again: the broker decoded
+ * it with every check before it queued the job (PROTO_DEC_TRUSTED). */
+int worker_decode_job(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *arena,
+                      char *reason, size_t reason_len);
 
 #endif
