@@ -466,6 +466,7 @@ static void jobs_flush_all(broker *b)
  * broker's slice (broker_pump in the main loop), at the latest. */
 static void pump(broker *b, int flush)
 {
+    int handed_alert = 0; /* an alert-lane job was handed out: send it now */
     for (int lane = 0; lane < LANE_COUNT; lane++) {
         job_list *q = &b->lanes[lane];
         /* Packed routine work spills over to a second worker only with a
@@ -500,8 +501,9 @@ static void pump(broker *b, int flush)
             if (hmap_put_u64(b->jobs_in_flight, j->id, j) != 0)
                 LOG_E("out of memory tracking job %llu", (unsigned long long)j->id);
             alert_filing_set(b, j, w);
+            handed_alert |= lane == LANE_ALERT;
         }
-        if (lane == LANE_ALERT || flush)
+        if (handed_alert || flush)
             jobs_flush_all(b);
     }
 }
