@@ -237,12 +237,13 @@ static int run(gl_worker *w)
         if (now >= next_stats) {
             worker_counters *c = &w->counters;
             LOG_I("batches %llu, jobs %llu, filed %llu, duplicates %llu, errors %llu, "
-                  "dispatches %llu, resent %llu, failed commits %llu, dead-lettered %llu",
+                  "dispatches %llu, resent %llu, failed commits %llu, dead-lettered %llu, "
+                  "bad from the broker %llu",
                   (unsigned long long)c->batches, (unsigned long long)c->jobs,
                   (unsigned long long)c->filed, (unsigned long long)c->duplicates,
                   (unsigned long long)c->errors, (unsigned long long)c->dispatches,
                   (unsigned long long)c->resent, (unsigned long long)c->commits_failed,
-                  (unsigned long long)c->dead_lettered);
+                  (unsigned long long)c->dead_lettered, (unsigned long long)c->bad_from_broker);
             next_stats = now + 60000;
         }
     }
