@@ -15,8 +15,9 @@
  * from the socket: the order the broker sent is kept, items and messages.
  *
  * Zero-copy: the items are read in place, in the received frame, which
- * stays whole while it is held; each job's header and body are decoded
- * from it as a JOB's frames are (strings into the batch arena).
+ * stays whole while it is held; each job's body is decoded from it as a
+ * JOB's is (strings into the batch arena), and its header, when laid out
+ * as the broker writes it, is read straight from the bytes.
  *
  * A PACK from the broker that is not a whole sequence of 1 to
  * PACK_MAX_ITEMS items is dropped whole, logged and counted; an item whose
@@ -70,6 +71,77 @@ static void bad_from_broker(gl_worker *w, const char *what, size_t n, const char
                 n, reason);
 }
 
+/* The value of a fixstr at p (before end) that is one of names: that
+ * name (a constant), or NULL. Moves *p past it. */
+static const char *fixstr_of(const unsigned char **p, const unsigned char *end,
+                             const char *const names[2])
+{
+    if (*p >= end || (**p & 0xe0) != 0xa0)
+        return NULL;
+    size_t len = **p & 0x1fu;
+    if ((size_t)(end - *p - 1) < len)
+        return NULL;
+    for (int i = 0; i < 2; i++)
+        if (strlen(names[i]) == len && memcmp(*p + 1, names[i], len) == 0) {
+            *p += 1 + len;
+            return names[i];
+        }
+    return NULL;
+}
+
+/* header_as_sent reads a JOB header laid out exactly as the broker writes
+ * one without a principal (broker/lanes.c job_header_plain: job, client,
+ * origin, lane, in that order, each in its smallest form), straight from
+ * the bytes, with the decoder's checks of each value; -1 for anything else,
+ * which then goes the general way (and gets its reason there). The client
+ * points into the frame; origin and lane are constants. */
+static int header_as_sent(const unsigned char *p, size_t n, proto_msg *m)
+{
+    static const char *const origins[2] = {"intake", "responders"},
+                             *const lanes[2] = {"alert", "routine"};
+    const unsigned char *end = p + n;
+    if (n < 6 || memcmp(p, "\x84\xa3job", 5) != 0)
+        return -1;
+    p += 5;
+    unsigned lead = *p++;
+    uint64_t id = lead;
+    if (lead >= 0xcc && lead <= 0xcf) {
+        size_t k = (size_t)1 << (lead - 0xcc);
+        if ((size_t)(end - p) < k)
+            return -1;
+        for (id = 0; k--;)
+            id = id << 8 | *p++;
+    } else if (lead > 0x7f) {
+        return -1;
+    }
+    if ((size_t)(end - p) < 9 || memcmp(p, "\xa6" "client" "\xc4", 8) != 0)
+        return -1;
+    p += 8;
+    size_t client_len = *p++;
+    if (client_len == 0 || (size_t)(end - p) < client_len + 7)
+        return -1;
+    const unsigned char *client = p;
+    p += client_len;
+    if (memcmp(p, "\xa6origin", 7) != 0)
+        return -1;
+    p += 7;
+    const char *origin = fixstr_of(&p, end, origins);
+    if (!origin || (size_t)(end - p) < 5 || memcmp(p, "\xa4lane", 5) != 0)
+        return -1;
+    p += 5;
+    const char *lane = fixstr_of(&p, end, lanes);
+    if (!lane || p != end)
+        return -1;
+    memset(m, 0, sizeof *m);
+    m->cmd = PROTO_JOB;
+    m->job = id;
+    m->client = client;
+    m->client_len = client_len;
+    m->origin = origin;
+    m->lane = lane;
+    return 0;
+}
+
 int worker_pack_start(gl_worker *w, frame_msg *fm)
 {
     if (pk.held) /* never: the loop takes a held PACK's items first */
@@ -114,7 +186,7 @@ int worker_pack_take(gl_worker *w, wjob *j, int alert_only)
         int rc = cmd == PROTO_NONE                  ? GL_EUNKNOWNCMD
                  : it.header_len > GL_MAX_BODY || it.body_len > GL_MAX_BODY ? GL_ETOOLARGE
                                                                              : 0;
-        if (rc == 0)
+        if (rc == 0 && header_as_sent(it.header, it.header_len, &hdr) != 0)
             rc = worker_decode(PROTO_JOB, it.header, it.header_len, &hdr, &w->batch_arena, reason,
                                sizeof reason);
         else

@@ -10,7 +10,9 @@
  *   - the jobs taken plus the items skipped (bad_from_broker) never exceed
  *     the items, and a main-loop take leaves nothing held;
  *   - every job taken has a known inner command and its decode result is
- *     0 or a GL_E* code.
+ *     0 or a GL_E* code;
+ *   - a JOB header read the quick way (header_as_sent) is one proto_decode
+ *     takes, with the same job, client, origin and lane.
  * Not part of `make fuzz`: build and run it by hand,
  *   make build/fuzz/fuzz_jobpack && build/fuzz/fuzz_jobpack -max_total_time=60
  * (a corpus directory as the last argument keeps what it finds). */
@@ -50,6 +52,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fm.cmd = PROTO_PACK;
 
     size_t count = pack_count(items, len);
+    /* A header read the quick way (header_as_sent) is one the decoder
+     * takes, with the same values. */
+    pack_item pi;
+    size_t at = 0;
+    while (count && pack_next(items, len, &at, &pi)) {
+        proto_msg quick, full;
+        if (header_as_sent(pi.header, pi.header_len, &quick) != 0)
+            continue;
+        if (proto_decode(PROTO_JOB, pi.header, pi.header_len, &full, &w.batch_arena, NULL, 0) !=
+                0 ||
+            quick.job != full.job || quick.client_len != full.client_len ||
+            memcmp(quick.client, full.client, quick.client_len) != 0 || !full.origin ||
+            strcmp(quick.origin, full.origin) != 0 || !full.lane ||
+            strcmp(quick.lane, full.lane) != 0 || full.role || full.scope)
+            abort();
+    }
     int rc = worker_pack_start(&w, &fm);
     frame_close(&fm);
     if ((rc == 0) != (count != 0))
