@@ -186,11 +186,11 @@ int worker_pack_take(gl_worker *w, wjob *j, int alert_only)
         int rc = cmd == PROTO_NONE                  ? GL_EUNKNOWNCMD
                  : it.header_len > GL_MAX_BODY || it.body_len > GL_MAX_BODY ? GL_ETOOLARGE
                                                                              : 0;
-        if (rc == 0 && header_as_sent(it.header, it.header_len, &hdr) != 0)
+        if (rc != 0)
+            snprintf(reason, sizeof reason, "%s", gl_strerror(rc));
+        else if (header_as_sent(it.header, it.header_len, &hdr) != 0)
             rc = worker_decode(PROTO_JOB, it.header, it.header_len, &hdr, &w->batch_arena, reason,
                                sizeof reason);
-        else
-            snprintf(reason, sizeof reason, "%s", gl_strerror(rc));
         if (rc != 0) {
             pk.pos = pos;
             pk.n++;
@@ -203,6 +203,8 @@ int worker_pack_take(gl_worker *w, wjob *j, int alert_only)
         pk.pos = pos;
         pk.n++;
         worker_take_job_parts(w, &hdr, cmd, it.body, it.body_len, j);
+        if (pk.pos == pk.len) /* the last: j holds nothing of the frame (all in the arena) */
+            pack_release();
         return 1;
     }
     return 0;
