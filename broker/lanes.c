@@ -162,10 +162,10 @@ int broker_enqueue(broker *b, int origin, int lane, int cmd, frame_msg *fm)
     b->counters.received[lane]++;
     /* Hand it out now, not after the rest of the slice: a worker with
      * credit gets it at once, and a STATUS answered later in the same
-     * slice shows it in flight rather than waiting. */
-    /* A routine job for a worker that takes packed JOBs goes with the
-     * others of this slice, in one PACK, at its end (broker_pump in the
-     * main loop); alerts go at once. */
+     * slice shows it in flight rather than waiting. To a worker that
+     * takes packed JOBs a routine job is sent with the others of this
+     * slice, in one PACK, at its end (broker_pump in the main loop); an
+     * alert at once. */
     pump(b, lane == LANE_ALERT);
     if (!j->owner)
         job_unpin(j);
@@ -436,11 +436,11 @@ static int jobs_flush(broker *b, worker *w)
 {
     while (w->unsent) {
         size_t n = 0;
-        int rc = broker_send_jobs(b, w, w->unsent, &n);
-        if (rc == 1)
+        int rc = broker_send_jobs(b, w, w->unsent, &n), single = rc == 1;
+        if (single)
             rc = job_send(b, w, w->unsent);
         if (rc != 0) {
-            LOG_W("could not send %s to worker %s", n > 1 ? "a PACK of jobs" : "a job", w->name);
+            LOG_W("could not send %s to worker %s", single ? "a job" : "a PACK of jobs", w->name);
             jobs_unsend(b, w);
             return rc;
         }
