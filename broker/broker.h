@@ -57,6 +57,12 @@ typedef struct worker {
     job_list inflight;
     uint32_t routine_inflight; /* of inflight, the routine-lane jobs */
     uint64_t last_heard_ms, last_sent_ms;
+    /* Session 8: READY said "pack": its JOBs go packed (jobpack.c). The
+     * jobs handed to it and not sent yet are the tail of inflight from
+     * unsent on (NULL: none); they go out at the end of the broker's
+     * slice, or at once with an alert. */
+    int takes_pack;
+    job *unsent;
 } worker;
 
 typedef struct responder {
@@ -92,6 +98,7 @@ typedef struct broker_counters {
     uint64_t received[LANE_COUNT], done[LANE_COUNT], completed, busy_replies, requeued, workers_lost,
         deliveries, delivered_copies, undeliverable, bad_input, bad_worker_msgs, copies_not_sent,
         workers_left; /* workers that said BYE (stopped, or their store failed) */
+    uint64_t job_packs, jobs_packed; /* PACKs of JOBs sent to workers, and the JOBs in them */
 } broker_counters;
 
 typedef struct broker {
@@ -244,4 +251,21 @@ int broker_http_start(broker *b, const char *addr, int allow_public);
  * zmq_ctx_term may follow. Nothing happens when no endpoint was started. */
 void broker_http_stop(broker *b);
 
+
+/* jobpack.c — JOBs to a worker that takes them packed (session 8): the
+ * jobs of one slice for one worker in one PACK (PROTOCOL.md §6). */
+/* A plain JOB header: a map of 4, "job" up to a uint64 (9), "client" a
+ * bin of up to BROKER_IDENT_MAX bytes (3 + 256), "origin" and "lane" short
+ * strings. */
+#define JOB_HEADER_MAX (1 + 4 + 9 + 7 + 3 + BROKER_IDENT_MAX + 7 + 11 + 5 + 8)
+/* broker_job_header gives j's JOB header (lanes.c): written into plain
+ * (JOB_HEADER_MAX bytes) or, with a principal, encoded into b->sbuf;
+ * NULL when it cannot be encoded. */
+const void *broker_job_header(broker *b, const job *j, unsigned char *plain, size_t *len);
+/* broker_send_jobs sends w the jobs from first on (by next) that fit in
+ * one PACK (at most PACK_MAX_ITEMS and PACK_MAX_BYTES) and sets *n to how
+ * many it sent. When only first fits (the next is absent or too big), it
+ * sends nothing, sets *n to 1 and returns 1: the caller sends it as a
+ * JOB. Else 0, or GL_EUNAVAILABLE / GL_EINTERNAL (nothing sent). */
+int broker_send_jobs(broker *b, worker *w, job *first, size_t *n);
 #endif

@@ -133,6 +133,8 @@ static void job_unpin(job *j)
     zmq_msg_close(&own);
 }
 
+static void pump(broker *b, int flush);
+
 int broker_enqueue(broker *b, int origin, int lane, int cmd, frame_msg *fm)
 {
     if (lane == LANE_ALERT && (long)b->lanes[LANE_ALERT].count >= b->cfg.max_alert_queue)
@@ -160,8 +162,11 @@ int broker_enqueue(broker *b, int origin, int lane, int cmd, frame_msg *fm)
     b->counters.received[lane]++;
     /* Hand it out now, not after the rest of the slice: a worker with
      * credit gets it at once, and a STATUS answered later in the same
-     * slice shows it in flight rather than waiting. */
-    broker_pump(b);
+     * slice shows it in flight rather than waiting. To a worker that
+     * takes packed JOBs a routine job is sent with the others of this
+     * slice, in one PACK, at its end (broker_pump in the main loop); an
+     * alert at once. */
+    pump(b, lane == LANE_ALERT);
     if (!j->owner)
         job_unpin(j);
     return 0;
@@ -225,6 +230,7 @@ static worker *alert_holder(broker *b, job *j)
 static void worker_requeue(broker *b, worker *w)
 {
     job *j;
+    w->unsent = NULL; /* not sent: they go back too */
     while ((j = w->inflight.tail) != NULL) {
         list_remove(&w->inflight, j);
         if (j->lane == LANE_ROUTINE)
@@ -318,10 +324,7 @@ static worker *worker_pick(broker *b, int lane, int may_spill)
     return best;
 }
 
-/* A plain JOB header: a map of 4, "job" up to a uint64 (9), "client" a
- * bin of up to BROKER_IDENT_MAX bytes (3 + 256), "origin" and "lane" short
- * strings. */
-#define JOB_HEADER_MAX (1 + 4 + 9 + 7 + 3 + BROKER_IDENT_MAX + 7 + 11 + 5 + 8)
+/* JOB_HEADER_MAX: broker.h. */
 
 /* A fixstr of n < 32 bytes. */
 static unsigned char *put_fixstr(unsigned char *p, const char *s, size_t n)
@@ -367,8 +370,15 @@ static size_t job_header_plain(unsigned char *out, const job *j)
     return (size_t)(p - out);
 }
 
-static int job_send(broker *b, worker *w, job *j)
+const void *broker_job_header(broker *b, const job *j, unsigned char *plain, size_t *len)
 {
+    if (!j->principal_role) {
+        /* The plain header, as proto_encode writes it (the rows in table
+         * order, the smallest forms), without its checks of values that
+         * are the broker's own: written byte by byte, it costs a tenth. */
+        *len = job_header_plain(plain, j);
+        return plain;
+    }
     proto_msg hdr;
     memset(&hdr, 0, sizeof hdr);
     hdr.cmd = PROTO_JOB;
@@ -377,36 +387,86 @@ static int job_send(broker *b, worker *w, job *j)
     hdr.client_len = j->client_len;
     hdr.origin = origin_names[j->origin];
     hdr.lane = lane_names[j->lane];
-    if (j->principal_role) { /* who asks, for the worker's own checks (auth.h) */
-        hdr.role = keys_role_name(j->principal_role);
-        hdr.scope = j->principal_scope;
-    }
-    int rc = 0;
-    const void *head;
+    /* who asks, for the worker's own checks (auth.h) */
+    hdr.role = keys_role_name(j->principal_role);
+    hdr.scope = j->principal_scope;
+    b->sbuf.size = 0;
+    if (proto_encode(&hdr, &b->sbuf) != 0)
+        return NULL;
+    *len = b->sbuf.size;
+    return b->sbuf.data;
+}
+
+static int job_send(broker *b, worker *w, job *j)
+{
     size_t head_len;
     unsigned char plain[JOB_HEADER_MAX];
-    if (j->principal_role) {
-        b->sbuf.size = 0;
-        rc = proto_encode(&hdr, &b->sbuf);
-        head = b->sbuf.data;
-        head_len = b->sbuf.size;
-    } else {
-        /* The plain header, as proto_encode writes it (the rows in table
-         * order, the smallest forms), without its checks of values that
-         * are the broker's own: written byte by byte, it costs a tenth. */
-        head = plain;
-        head_len = job_header_plain(plain, j);
-    }
-    if (rc == 0)
-        rc = broker_forward(b->workers_sock, w->ident, w->ident_len, PROTO_JOB, head, head_len,
-                            j->cmd, &j->body);
+    const void *head = broker_job_header(b, j, plain, &head_len);
+    int rc = head ? broker_forward(b->workers_sock, w->ident, w->ident_len, PROTO_JOB, head,
+                                   head_len, j->cmd, &j->body)
+                  : GL_EBADFIELD;
     if (rc == 0)
         w->last_sent_ms = clock_mono_ms();
     return rc;
 }
 
-void broker_pump(broker *b)
+/* jobs_unsend takes w's jobs not sent yet back to the front of their
+ * lanes, as they were before the pump handed them out: no credit, not in
+ * flight. */
+static void jobs_unsend(broker *b, worker *w)
 {
+    job *j, *stop = w->unsent ? w->unsent->prev : NULL;
+    while (w->unsent && (j = w->inflight.tail) != stop) {
+        list_remove(&w->inflight, j);
+        if (j->lane == LANE_ROUTINE)
+            w->routine_inflight--;
+        hmap_del_u64(b->jobs_in_flight, j->id);
+        alert_filing_set(b, j, NULL);
+        j->owner = NULL;
+        list_push_front(&b->lanes[j->lane], j);
+        job_unpin(j);
+    }
+    w->unsent = NULL;
+}
+
+/* jobs_flush sends w the jobs handed to it and not sent yet, in order: a
+ * PACK of those that fit in one, and so on; one left alone goes as a JOB.
+ * When the worker's pipe is gone or full, the rest go back to the lanes. */
+static int jobs_flush(broker *b, worker *w)
+{
+    while (w->unsent) {
+        size_t n = 0;
+        int rc = broker_send_jobs(b, w, w->unsent, &n), single = rc == 1;
+        if (single)
+            rc = job_send(b, w, w->unsent);
+        if (rc != 0) {
+            LOG_W("could not send %s to worker %s", single ? "a job" : "a PACK of jobs", w->name);
+            jobs_unsend(b, w);
+            return rc;
+        }
+        w->last_sent_ms = clock_mono_ms();
+        for (; n > 0 && w->unsent; n--)
+            w->unsent = w->unsent->next;
+    }
+    return 0;
+}
+
+static void jobs_flush_all(broker *b)
+{
+    for (int i = 0; i < b->nworkers; i++)
+        if (b->workers[i]->unsent)
+            jobs_flush(b, b->workers[i]);
+}
+
+/* pump hands out the lanes' jobs to the workers with credit, the alert
+ * lane first. A worker that takes packed JOBs gets its jobs as a PACK: they
+ * are its own at once (credit, in flight) and sent when this pass has
+ * handed out the alert lane's (no alert waits for anything) and, for the
+ * routine lane, at its end when flush, or else at the end of the
+ * broker's slice (broker_pump in the main loop), at the latest. */
+static void pump(broker *b, int flush)
+{
+    int handed_alert = 0; /* an alert-lane job was handed out: send it now */
     for (int lane = 0; lane < LANE_COUNT; lane++) {
         job_list *q = &b->lanes[lane];
         /* Packed routine work spills over to a second worker only with a
@@ -425,7 +485,7 @@ void broker_pump(broker *b)
             if (!w)
                 break;
             list_remove(q, j);
-            if (job_send(b, w, j) != 0) {
+            if (!w->takes_pack && job_send(b, w, j) != 0) {
                 /* The worker's pipe is gone or full: keep the job, stop
                  * pumping until the worker is heard from or declared dead. */
                 list_push_front(q, j);
@@ -434,19 +494,31 @@ void broker_pump(broker *b)
             }
             j->owner = w;
             list_push_back(&w->inflight, j);
+            if (w->takes_pack && !w->unsent)
+                w->unsent = j;
             if (j->lane == LANE_ROUTINE)
                 w->routine_inflight++;
             if (hmap_put_u64(b->jobs_in_flight, j->id, j) != 0)
                 LOG_E("out of memory tracking job %llu", (unsigned long long)j->id);
             alert_filing_set(b, j, w);
+            handed_alert |= lane == LANE_ALERT;
         }
+        if (handed_alert || flush)
+            jobs_flush_all(b);
     }
+}
+
+void broker_pump(broker *b)
+{
+    pump(b, 1);
 }
 
 /* job_done finishes j, just taken off jobs_in_flight. */
 static void job_done(broker *b, job *j)
 {
     alert_filing_set(b, j, NULL);
+    if (j->owner->unsent == j) /* a DONE for a job not sent yet: none of a working worker */
+        j->owner->unsent = j->next;
     list_remove(&j->owner->inflight, j);
     if (j->lane == LANE_ROUTINE)
         j->owner->routine_inflight--;
@@ -527,8 +599,9 @@ static void on_ready(broker *b, frame_msg *fm, const proto_msg *m)
                : strcmp(m->lane, "alert") == 0         ? 1u << LANE_ALERT
                                                        : 1u << LANE_ROUTINE;
     w->last_heard_ms = clock_mono_ms();
-    LOG_I("worker %s ready, credit %u, lanes %s (%d connected)", w->name, w->credit,
-          m->lane ? m->lane : "all", b->nworkers);
+    w->takes_pack = m->pack;
+    LOG_I("worker %s ready, credit %u, lanes %s%s (%d connected)", w->name, w->credit,
+          m->lane ? m->lane : "all", m->pack ? ", JOBs packed" : "", b->nworkers);
     broker_send_heartbeat(b, b->workers_sock, w->ident, w->ident_len);
 }
 
@@ -553,6 +626,8 @@ static int filing_alert(const worker *w)
 
 void broker_send_presence(broker *b, const char *team, const char *member)
 {
+    /* After the JOBs handed out before it (PROTOCOL.md §6, PRESENCE). */
+    jobs_flush_all(b);
     worker *w = worker_pick(b, LANE_ALERT, 1);
     if (!w && b->nworkers > 0)
         w = b->workers[0];
@@ -832,6 +907,7 @@ void broker_worker_tick(broker *b, uint64_t now_ms)
         worker_fence(b, b->workers[lost], now_ms);
         worker_remove(b, lost, "heartbeat lost", 0);
     }
+    jobs_flush_all(b); /* what a worker is sent keeps its order */
     for (int i = b->nworkers - 1; i >= 0; i--) {
         worker *w = b->workers[i];
         if (now_ms - w->last_sent_ms >= (uint64_t)b->cfg.heartbeat_ms)

@@ -113,7 +113,7 @@ void broker_on_status(broker *b, void *sock, const void *ident, size_t len, uint
     hmap_each(b->teams, pack_team, &pk);
 
     msgpack_pack_str_with_body(&pk, "counters", 8);
-    msgpack_pack_map(&pk, 13);
+    msgpack_pack_map(&pk, 15);
     kv_u64(&pk, "completed", c->completed);
     kv_u64(&pk, "busy_replies", c->busy_replies);
     kv_u64(&pk, "requeued", c->requeued);
@@ -125,6 +125,8 @@ void broker_on_status(broker *b, void *sock, const void *ident, size_t len, uint
     kv_u64(&pk, "copies_not_sent", c->copies_not_sent);
     kv_u64(&pk, "bad_input", c->bad_input);
     kv_u64(&pk, "bad_worker_messages", c->bad_worker_msgs);
+    kv_u64(&pk, "job_packs", c->job_packs);
+    kv_u64(&pk, "jobs_packed", c->jobs_packed);
     kv_str(&pk, "store_reported_by", b->store_figures_len ? b->store_figures_from : "");
     kv_u64(&pk, "store_report_age_ms",
            b->store_figures_len ? clock_wall_ms() - b->store_figures_at_ms : 0);

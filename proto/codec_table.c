@@ -256,6 +256,7 @@ static const codec_field ready_fields[] = {
     P("pid", CT_UINT, pid, 0, 0),
     P("host", CT_STR, host, 0, GL_MAX_SHORT),
     ROW_ONE_OF(proto_msg, "lanes", lane, 0, worker_lanes),
+    P("pack", CT_BOOL, pack, 0, 0),
 };
 static const codec_field presence_fields[] = {
     RID,

@@ -82,7 +82,8 @@ enum proto_cmd {
     /* worker → broker (issue 7): one commit's DONEs and DELIVERs in one message */
     PROTO_BATCH,     /* empty map; + items of 3 frames: header, inner cmd, inner body (frame.h) */
     /* worker → broker (session 7): a BATCH's items packed into one frame */
-    PROTO_PACK,      /* empty map; + one ITEMS frame (pack.h) */
+    PROTO_PACK,      /* empty map; + one ITEMS frame (pack.h); broker → worker
+                        (session 8): JOBs packed the same way */
     PROTO_CMD_COUNT
 };
 
@@ -171,6 +172,9 @@ typedef struct proto_msg {
     size_t scores_total_len;
     uint64_t scanned;        /* "scanned": events read */
     int truncated;           /* "truncated": the scan stopped at its limit */
+    /* READY (session 8): the worker takes its JOBs packed, several in one
+     * PACK (PROTOCOL.md §6) */
+    int pack;                /* "pack" */
 } proto_msg;
 
 /* proto_cmd_name returns the wire name of a command ("SUBMIT"), or NULL for

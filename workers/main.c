@@ -41,6 +41,7 @@ static void send_ready(gl_worker *w)
     m.credit = (uint32_t)w->cfg.credit;
     m.pid = (uint32_t)getpid();
     m.lane = w->cfg.lanes;
+    m.pack = !w->cfg.single_messages; /* JOBs packed (jobpack.c) */
     if (gethostname(host, sizeof host - 1) == 0 && host[0])
         m.host = host;
     if (frame_send_msg(w->sock, NULL, 0, &m, ZMQ_DONTWAIT) == 0)
@@ -146,6 +147,10 @@ static int run(gl_worker *w)
         } *presence = NULL, **presence_tail = &presence;
         int reready = 0;
         while (item.revents & ZMQ_POLLIN && njobs < (size_t)w->cfg.batch) {
+            if (worker_pack_take(w, &jobs[njobs], 0)) { /* what a PACK has left first */
+                njobs++;
+                continue;
+            }
             frame_msg fm;
             int rc = worker_recv(w, &fm);
             if (rc == GL_EUNAVAILABLE) {
@@ -164,6 +169,8 @@ static int run(gl_worker *w)
                             gl_strerror(rc));
             } else if (fm.cmd == PROTO_JOB) {
                 worker_take_job(w, &fm, &m, &jobs[njobs++]);
+            } else if (fm.cmd == PROTO_PACK) {
+                worker_pack_start(w, &fm); /* JOBs packed: taken above (jobpack.c) */
             } else if (fm.cmd == PROTO_PRESENCE) {
                 int seen = 0;
                 for (struct team_seen *s = presence; s && !seen; s = s->next)
@@ -230,12 +237,13 @@ static int run(gl_worker *w)
         if (now >= next_stats) {
             worker_counters *c = &w->counters;
             LOG_I("batches %llu, jobs %llu, filed %llu, duplicates %llu, errors %llu, "
-                  "dispatches %llu, resent %llu, failed commits %llu, dead-lettered %llu",
+                  "dispatches %llu, resent %llu, failed commits %llu, dead-lettered %llu, "
+                  "bad from the broker %llu",
                   (unsigned long long)c->batches, (unsigned long long)c->jobs,
                   (unsigned long long)c->filed, (unsigned long long)c->duplicates,
                   (unsigned long long)c->errors, (unsigned long long)c->dispatches,
                   (unsigned long long)c->resent, (unsigned long long)c->commits_failed,
-                  (unsigned long long)c->dead_lettered);
+                  (unsigned long long)c->dead_lettered, (unsigned long long)c->bad_from_broker);
             next_stats = now + 60000;
         }
     }
@@ -277,7 +285,7 @@ int main(int argc, char **argv)
         {"map-max-mb", OPT_INT, "65536", "ceiling in MiB the map grows to (doubling from --map-mb) when it fills (address space only: the file grows as it is used)", &w.cfg.map_max_mb, NULL},
         {"alert-reserve-mb", OPT_INT, "64", "MiB of map and disk kept for alerts: below it, routine work is refused as storage_full", &w.cfg.alert_reserve_mb, NULL},
         {"log-syslog", OPT_FLAG, NULL, "log to syslog (facility daemon) instead of stderr", &log_syslog, NULL},
-        {"single-messages", OPT_FLAG, NULL, "send each reply and dispatch as a DONE or DELIVER of its own instead of one PACK per commit (for a broker older than PACK)", &w.cfg.single_messages, NULL},
+        {"single-messages", OPT_FLAG, NULL, "send each reply and dispatch as a DONE or DELIVER of its own instead of one PACK per commit (for a broker older than PACK), and take JOBs one by one instead of packed", &w.cfg.single_messages, NULL},
         {"meta-after-lock", OPT_FLAG, NULL, "flush each commit's meta page after releasing the store's writer lock (LMDB's MDB_NOMETASYNC, then a flush before any reply) instead of under it: the lock is held about 0.15 ms less per commit, but an alert's commit may then wait on this worker's flush (measured: no throughput gained, alert FILED p99 under a routine flood 2.5 -> 7 ms)", &w.cfg.meta_after_lock, NULL},
         {"grow-ahead-mb", OPT_INT, "0", "when idle, write the store's data file with zeros up to N MiB past its pages in use (0..65536; 0: off), so that a commit's flush need not also record the file's growth. Costs every page the store grows by written twice, and a file up to N MiB larger than its pages in use", &w.cfg.grow_ahead_mb, NULL},
     };

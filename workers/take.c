@@ -52,6 +52,14 @@ int worker_decode(int cmd, const void *body, size_t len, proto_msg *m, gl_arena 
 
 void worker_take_job(gl_worker *w, frame_msg *fm, const proto_msg *hdr, wjob *j)
 {
+    size_t len;
+    const void *body = frame_inner_body(fm, &len);
+    worker_take_job_parts(w, hdr, fm->inner_cmd, body, len, j);
+}
+
+void worker_take_job_parts(gl_worker *w, const proto_msg *hdr, int cmd, const void *body,
+                           size_t len, wjob *j)
+{
     memset(j, 0, sizeof *j);
     j->id = hdr->job;
     void *client = arena_alloc(&w->batch_arena, hdr->client_len ? hdr->client_len : 1);
@@ -63,9 +71,7 @@ void worker_take_job(gl_worker *w, frame_msg *fm, const proto_msg *hdr, wjob *j)
     j->lane_alert = hdr->lane && strcmp(hdr->lane, "alert") == 0;
     j->principal_role = hdr->role ? keys_role_parse(hdr->role) : 0;
     j->principal_scope = hdr->scope;
-    j->cmd = fm->inner_cmd;
-    size_t len;
-    const void *body = frame_inner_body(fm, &len);
+    j->cmd = cmd;
     j->decode_err = worker_decode_job(j->cmd, body, len, &j->msg, &w->batch_arena, j->reason,
                                       sizeof j->reason);
 }
@@ -80,7 +86,7 @@ static struct {
 int worker_carried(const gl_worker *w)
 {
     (void)w;
-    return carry.full;
+    return carry.full || worker_pack_held(); /* or a PACK's items left (jobpack.c) */
 }
 
 int worker_recv(gl_worker *w, frame_msg *fm)
@@ -115,6 +121,14 @@ size_t worker_take_late(gl_worker *w, int lane_alert, size_t room)
     if (!late_jobs && !(late_jobs = calloc((size_t)w->cfg.batch, sizeof *late_jobs)))
         return 0;
     w->late.jobs = late_jobs;
+    /* The alert-lane items left in a PACK come first (jobpack.c); a
+     * routine one stops the taking there, in the PACK. */
+    while (w->late.n < room && worker_pack_take(w, &w->late.jobs[w->late.n], 1)) {
+        w->late.n++;
+        taken++;
+    }
+    if (worker_pack_held())
+        return taken;
     /* Bounded: at most room jobs and TAKE_MAX_HEARTBEATS heartbeats; it
      * stops at the first message it does not take, or when nothing is
      * waiting. */
@@ -131,9 +145,26 @@ size_t worker_take_late(gl_worker *w, int lane_alert, size_t room)
         char reason[160];
         size_t blen;
         const void *body = rc == 0 ? frame_body(fm, &blen) : NULL;
-        int ok = rc == 0 && (fm->cmd == PROTO_JOB || fm->cmd == PROTO_HEARTBEAT) &&
+        int ok = rc == 0 &&
+                 (fm->cmd == PROTO_JOB || fm->cmd == PROTO_HEARTBEAT || fm->cmd == PROTO_PACK) &&
                  worker_decode(fm->cmd, body, blen, &m, &w->batch_arena, reason,
                                sizeof reason) == 0;
+        if (ok && fm->cmd == PROTO_PACK) {
+            /* JOBs packed (jobpack.c): its alert-lane items, up to the
+             * first routine one, which stays in it for the main loop. A
+             * malformed one is dropped (logged, counted) and counts here
+             * as a heartbeat does, to bound the taking. */
+            if (worker_pack_start(w, fm) != 0)
+                heartbeats++;
+            frame_close(fm);
+            while (w->late.n < room && worker_pack_take(w, &w->late.jobs[w->late.n], 1)) {
+                w->late.n++;
+                taken++;
+            }
+            if (worker_pack_held())
+                break;
+            continue;
+        }
         if (ok && fm->cmd == PROTO_HEARTBEAT) {
             frame_close(fm); /* as the loop does: a sign of life, no more */
             heartbeats++;

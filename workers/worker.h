@@ -62,6 +62,7 @@ typedef struct outbox {
 typedef struct worker_counters {
     uint64_t batches, jobs, filed, duplicates, errors, dispatches, resent, commits_failed;
     uint64_t dead_lettered;
+    uint64_t bad_from_broker; /* PACKs and items of them from the broker dropped (jobpack.c) */
 } worker_counters;
 
 /* Storage full (space.c). */
@@ -440,6 +441,10 @@ int worker_decode(int cmd, const void *body, size_t len, proto_msg *m, gl_arena 
 /* worker_take_job makes j from a JOB (hdr: its decoded header); strings in
  * the batch arena. */
 void worker_take_job(gl_worker *w, frame_msg *fm, const proto_msg *hdr, wjob *j);
+/* worker_take_job_parts is worker_take_job from the parts of a JOB: its
+ * header, inner command and inner body (a PACK's item: jobpack.c). */
+void worker_take_job_parts(gl_worker *w, const proto_msg *hdr, int cmd, const void *body,
+                           size_t len, wjob *j);
 /* worker_recv is frame_recv(ZMQ_DONTWAIT) on the worker's socket, but gives
  * first the message a batch read and did not take (worker_carried). */
 int worker_recv(gl_worker *w, frame_msg *fm);
@@ -457,5 +462,19 @@ size_t worker_take_late(gl_worker *w, int lane_alert, size_t room);
  * it with every check before it queued the job (PROTO_DEC_TRUSTED). */
 int worker_decode_job(int cmd, const void *body, size_t len, proto_msg *m, gl_arena *arena,
                       char *reason, size_t reason_len);
+
+/* jobpack.c — JOBs the broker sent packed, several in one PACK (session 8) */
+/* worker_pack_start holds a received PACK from the broker (fm: its parts
+ * are moved out; close it as always) for worker_pack_take: 0, or
+ * GL_EBADFRAME when its items frame is not 1 to PACK_MAX_ITEMS whole items
+ * (dropped, logged and counted in bad_from_broker). */
+int worker_pack_start(gl_worker *w, frame_msg *fm);
+/* worker_pack_take makes j from the next item of the held PACK, as from
+ * the JOB it stands for: 1, or 0 when no PACK is held (any more) or, with
+ * alert_only, the next item is a routine one (it stays for later). Bad
+ * items are skipped, logged and counted. */
+int worker_pack_take(gl_worker *w, wjob *j, int alert_only);
+/* worker_pack_held: 1 while a PACK has items left to take. */
+int worker_pack_held(void);
 
 #endif
