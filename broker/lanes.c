@@ -490,6 +490,10 @@ static void pump(broker *b, int flush)
                  * pumping until the worker is heard from or declared dead. */
                 list_push_front(q, j);
                 LOG_W("could not send job to worker %s", w->name);
+                /* What this pass handed to packing workers still goes
+                 * now (an alert at once), not at the next tick. */
+                if (handed_alert || flush)
+                    jobs_flush_all(b);
                 return;
             }
             j->owner = w;

@@ -16,6 +16,7 @@
  * Not part of `make fuzz`: build and run it by hand,
  *   make build/fuzz/fuzz_jobpack && build/fuzz/fuzz_jobpack -max_total_time=60
  * (a corpus directory as the last argument keeps what it finds). */
+#include "../../workers/jobbody.c"
 #include "../../workers/jobpack.c"
 #include "../../workers/take.c"
 
