@@ -286,6 +286,8 @@ void prom_render(msgpack_sbuffer *out, const msgpack_object *b, const msgpack_ob
         {"gridline_copies_not_sent_total", "copies_not_sent", "Messages a responder's connection could not take (its queue full, or gone); dispatches are resent."},
         {"gridline_bad_input_total", "bad_input", "Malformed or refused client messages."},
         {"gridline_bad_worker_messages_total", "bad_worker_messages", "Malformed messages from workers."},
+        {"gridline_job_packs_total", "job_packs", "PACKs of JOBs sent to workers that take them packed."},
+        {"gridline_jobs_packed_total", "jobs_packed", "JOBs sent to workers inside PACKs."},
     };
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
         one(out, counters[i].name, "counter", counters[i].help, num_at(c, counters[i].key));

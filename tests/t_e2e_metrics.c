@@ -426,6 +426,10 @@ static void case_format_and_values(void)
        "their sum is in seconds (%g)", value("gridline_filing_latency_seconds_sum", "lane=\"alert\""));
     is_int((long)value("gridline_jobs_received_total", "lane=\"alert\""), 3,
            "gridline_jobs_received_total{lane=\"alert\"} 3");
+    ok(strcmp(type_of("gridline_job_packs_total"), "counter") == 0 &&
+           value("gridline_jobs_packed_total", NULL) >= 2 * value("gridline_job_packs_total", NULL),
+       "the packed JOBs' counters: %g PACKs of %g JOBs", value("gridline_job_packs_total", NULL),
+       value("gridline_jobs_packed_total", NULL));
     if (value("gridline_uptime_seconds", NULL) < 55)
         ok(value("gridline_jobs_in_per_minute", "lane=\"alert\"") >= 3 &&
                value("gridline_jobs_out_per_minute", "lane=\"alert\"") >= 3,

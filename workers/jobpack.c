@@ -64,6 +64,14 @@ static void pack_release(void)
     pk.len = pk.pos = pk.n = 0;
 }
 
+size_t worker_pack_drop(void)
+{
+    size_t left = pk.held && pk.pos < pk.len ? pack_count(pk.data + pk.pos, pk.len - pk.pos) : 0;
+    if (pk.held)
+        pack_release();
+    return left;
+}
+
 static void bad_from_broker(gl_worker *w, const char *what, size_t n, const char *reason)
 {
     w->counters.bad_from_broker++;

@@ -52,6 +52,7 @@ static int worker_connect(gl_worker *w)
 {
     if (w->sock)
         zmq_close(w->sock);
+    worker_carried_drop(w);
     w->sock = zmq_socket(w->ctx, ZMQ_DEALER);
     int zero = 0, hwm = 100000;
     zmq_setsockopt(w->sock, ZMQ_LINGER, &zero, sizeof zero);

@@ -108,6 +108,19 @@ int worker_recv(gl_worker *w, frame_msg *fm)
     return carry.rc;
 }
 
+void worker_carried_drop(gl_worker *w)
+{
+    size_t items = worker_pack_drop();
+    if (carry.full || items)
+        LOG_W("dropped %zu job(s) the broker sent before the reconnection: it hands them out "
+              "again, or, restarted, no longer knows them (their clients retry)",
+              items + (size_t)carry.full);
+    (void)w;
+    if (carry.full)
+        frame_close(&carry.fm);
+    carry.full = 0;
+}
+
 size_t worker_take_late(gl_worker *w, int lane_alert, size_t room)
 {
     size_t taken = 0;

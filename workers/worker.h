@@ -450,6 +450,10 @@ void worker_take_job_parts(gl_worker *w, const proto_msg *hdr, int cmd, const vo
 int worker_recv(gl_worker *w, frame_msg *fm);
 /* worker_carried: 1 while such a message waits (the loop must not sleep). */
 int worker_carried(const gl_worker *w);
+/* worker_carried_drop lets go of that message and of a held PACK's items,
+ * on a new connection to the broker: their job ids were the old
+ * connection's (a restarted broker numbers its jobs afresh). */
+void worker_carried_drop(gl_worker *w);
 /* worker_take_late, for a batch of the alert lane (lane_alert; a routine
  * batch takes nothing), reads the alert-lane JOBs waiting on the socket,
  * without blocking, into w->late until w->late.n reaches room (at most
@@ -476,5 +480,8 @@ int worker_pack_start(gl_worker *w, frame_msg *fm);
 int worker_pack_take(gl_worker *w, wjob *j, int alert_only);
 /* worker_pack_held: 1 while a PACK has items left to take. */
 int worker_pack_held(void);
+/* worker_pack_drop lets go of a held PACK; returns how many items it had
+ * left. */
+size_t worker_pack_drop(void);
 
 #endif
