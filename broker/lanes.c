@@ -2,6 +2,7 @@
  * from workers that die. */
 #include "broker.h"
 #include "peek.h"
+#include "../proto/pack.h"
 
 #include <signal.h>
 #include <stddef.h>
@@ -689,29 +690,11 @@ static int envelope_as_packed(int cmd, const unsigned char *p, size_t n, proto_m
         m->team = team;
         return 0;
     }
-    if (n < 6 || memcmp(p, "\x83\xa3job", 5) != 0)
-        return -1;
-    p += 5;
-    unsigned lead = *p++;
-    uint64_t id = lead;
-    if (lead >= 0xcc && lead <= 0xcf) {
-        size_t k = (size_t)1 << (lead - 0xcc);
-        if ((size_t)(end - p) < k)
-            return -1;
-        for (id = 0; k--;)
-            id = id << 8 | *p++;
-    } else if (lead > 0x7f) {
-        return -1;
-    }
-    if ((size_t)(end - p) < 9 || memcmp(p, "\xa6" "client" "\xc4", 8) != 0)
-        return -1;
-    p += 8;
-    size_t client_len = *p++;
-    if (client_len == 0 || (size_t)(end - p) < client_len + 8)
-        return -1;
-    const unsigned char *client = p;
-    p += client_len;
-    if (memcmp(p, "\xa6origin", 7) != 0 || p[7] < 0xa0 || p[7] > 0xbf)
+    const unsigned char *client;
+    uint64_t id;
+    size_t client_len;
+    p = pack_peek_job_client(p, end, 3, 8, &id, &client, &client_len);
+    if (!p || memcmp(p, "\xa6origin", 7) != 0 || p[7] < 0xa0 || p[7] > 0xbf)
         return -1;
     len = p[7] & 0x1fu;
     p += 8;

@@ -1,6 +1,8 @@
 /* pack.c — reading and writing a PACK's items frame (pack.h). */
 #include "pack.h"
 
+#include <string.h>
+
 static size_t get_len(const unsigned char *p)
 {
     return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | (size_t)p[3];
@@ -57,4 +59,34 @@ size_t pack_count(const void *data, size_t len)
         n++;
     }
     return n;
+}
+
+const unsigned char *pack_peek_job_client(const unsigned char *p, const unsigned char *end,
+                                          unsigned map_len, size_t after, uint64_t *id,
+                                          const unsigned char **client, size_t *client_len)
+{
+    if (end - p < 6 || map_len > 15 || p[0] != (0x80 | map_len) || memcmp(p + 1, "\xa3job", 4) != 0)
+        return NULL;
+    p += 5;
+    unsigned lead = *p++;
+    uint64_t v = lead;
+    if (lead >= 0xcc && lead <= 0xcf) {
+        size_t k = (size_t)1 << (lead - 0xcc);
+        if ((size_t)(end - p) < k)
+            return NULL;
+        for (v = 0; k--;)
+            v = v << 8 | *p++;
+    } else if (lead > 0x7f) {
+        return NULL;
+    }
+    if ((size_t)(end - p) < 9 || memcmp(p, "\xa6" "client" "\xc4", 8) != 0)
+        return NULL;
+    p += 8;
+    size_t n = *p++;
+    if (n == 0 || (size_t)(end - p) < n + after)
+        return NULL;
+    *id = v;
+    *client = p;
+    *client_len = n;
+    return p + n;
 }

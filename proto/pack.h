@@ -47,4 +47,15 @@ int pack_next(const void *data, size_t len, size_t *pos, pack_item *it);
  * header or body at out. */
 void pack_put_len(unsigned char *out, uint32_t n);
 
+/* pack_peek_job_client reads the start of a JOB, DONE or DELIVER header
+ * (p up to end) laid out as proto_encode writes it, as an item carries it
+ * in either direction: a fixmap of map_len entries, "job" with a uint in
+ * its smallest form, "client" with a bin8 of 1 to 255 bytes, and at least
+ * `after` more bytes. Returns the pointer past the client's bytes, with
+ * *id, *client (pointing into p) and *client_len; NULL for anything
+ * else (the caller then decodes the header the general way). */
+const unsigned char *pack_peek_job_client(const unsigned char *p, const unsigned char *end,
+                                          unsigned map_len, size_t after, uint64_t *id,
+                                          const unsigned char **client, size_t *client_len);
+
 #endif

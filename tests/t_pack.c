@@ -3,12 +3,42 @@
  * that is not a whole sequence of 1 to 1024 items — cut anywhere, a byte
  * too many, a length past the end, up to 4 GB — is refused without
  * reading outside it (run under the sanitizers with a frame of its exact
- * size on the heap). */
+ * size on the heap); and the start of a JOB's or DONE's header, as the
+ * worker and the broker read it in place (pack_peek_job_client). */
 #include "../proto/pack.h"
+#include "../proto/proto.h"
 #include "tap.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* peek_matches: pack_peek_job_client reads the header proto_encode makes of
+ * m (a fixmap of map_len), with id and client as encoded, and stops right
+ * after the client's bytes; cut anywhere before `after` bytes past them,
+ * it refuses it. */
+static int peek_matches(const proto_msg *m, unsigned map_len, size_t after)
+{
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    int good = proto_encode(m, &b) == 0;
+    const unsigned char *h = (const unsigned char *)b.data, *client = NULL;
+    uint64_t id = 0;
+    size_t n = 0;
+    const unsigned char *at = good ? pack_peek_job_client(h, h + b.size, map_len, after, &id,
+                                                          &client, &n)
+                                   : NULL;
+    good = at && id == m->job && n == m->client_len && memcmp(client, m->client, n) == 0 &&
+           memcmp(at, "\xa6origin", 7) == 0;
+    for (size_t cut = 0; good && at && cut < (size_t)(at - h) + after; cut++) {
+        unsigned char *copy = malloc(cut ? cut : 1); /* exact size: the sanitizers see a read past it */
+        memcpy(copy, h, cut);
+        good = pack_peek_job_client(copy, copy + cut, map_len, after, &id, &client, &n) == NULL;
+        free(copy);
+    }
+    good = good && pack_peek_job_client(h, h + b.size, map_len + 1, after, &id, &client, &n) == NULL;
+    msgpack_sbuffer_destroy(&b);
+    return good;
+}
 
 /* PROTOCOL.md §6: a DELIVER item of team t1 whose DISPATCH body is {}. */
 static const unsigned char example[27] = {0x00, 0x00, 0x00, 0x09, 0x81, 0xa4, 0x74, 0x65, 0x61,
@@ -104,5 +134,23 @@ int main(void)
         }
     }
     ok(consistent, "20000 random frames: when counted, read to their end as counted");
+
+    /* The start of a JOB's and a DONE's header, read in place by the
+     * worker and the broker (pack_peek_job_client). */
+    static const uint64_t ids[] = {0, 1, 127, 128, 255, 256, 65535, 65536, 4294967295u,
+                                   4294967296u, UINT64_MAX};
+    int peeks = 1;
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        proto_msg job = {.cmd = PROTO_JOB, .job = ids[i], .client = "\x00\x6b\x8b\x45\x67",
+                         .client_len = 5, .origin = "intake", .lane = "routine"};
+        proto_msg done = {.cmd = PROTO_DONE, .job = ids[i], .client = "c", .client_len = 1,
+                          .origin = "responders"};
+        if (!peek_matches(&job, 4, 7) || !peek_matches(&done, 3, 8)) {
+            diag("job id %llu not read back", (unsigned long long)ids[i]);
+            peeks = 0;
+        }
+    }
+    ok(peeks, "a JOB's and a DONE's job and client read in place for ids of every width; "
+              "refused cut short or with another map size");
     return done_testing();
 }

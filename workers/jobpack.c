@@ -107,30 +107,11 @@ static int header_as_sent(const unsigned char *p, size_t n, proto_msg *m)
 {
     static const char *const origins[2] = {"intake", "responders"},
                              *const lanes[2] = {"alert", "routine"};
-    const unsigned char *end = p + n;
-    if (n < 6 || memcmp(p, "\x84\xa3job", 5) != 0)
-        return -1;
-    p += 5;
-    unsigned lead = *p++;
-    uint64_t id = lead;
-    if (lead >= 0xcc && lead <= 0xcf) {
-        size_t k = (size_t)1 << (lead - 0xcc);
-        if ((size_t)(end - p) < k)
-            return -1;
-        for (id = 0; k--;)
-            id = id << 8 | *p++;
-    } else if (lead > 0x7f) {
-        return -1;
-    }
-    if ((size_t)(end - p) < 9 || memcmp(p, "\xa6" "client" "\xc4", 8) != 0)
-        return -1;
-    p += 8;
-    size_t client_len = *p++;
-    if (client_len == 0 || (size_t)(end - p) < client_len + 7)
-        return -1;
-    const unsigned char *client = p;
-    p += client_len;
-    if (memcmp(p, "\xa6origin", 7) != 0)
+    const unsigned char *end = p + n, *client;
+    uint64_t id;
+    size_t client_len;
+    p = pack_peek_job_client(p, end, 4, 7, &id, &client, &client_len);
+    if (!p || memcmp(p, "\xa6origin", 7) != 0)
         return -1;
     p += 7;
     const char *origin = fixstr_of(&p, end, origins);
