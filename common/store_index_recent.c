@@ -1,7 +1,7 @@
 /* store_index_recent.c — entries of the staged dimensions (all but the
  * alarm: time, kind, state, community, grid, team), written at the right
- * edge of index_recent and settled into event_index in bulk (see
- * store_index.h). */
+ * edge of index_recent (team_recent for the team) and settled into
+ * event_index in bulk (see store_index.h). */
 #include "store_index.h"
 #include "gl.h"
 #include "log.h"

@@ -12,11 +12,10 @@
 #include "../common/store_index.h"
 #include "../common/store_pending.h"
 
-/* Settled once this many wait, all of them in one transaction (each event
- * stages about four in the scattered dimensions, its community, its grid,
- * its teams): per settle a community's leaf takes about 36 entries, a
- * grid's 17, a team's 6 in the demo county, and the transaction holds the
- * write lock about 5 ms, as long as a large routine batch. */
+/* The unit of the thresholds below: a staging database is settled once
+ * this many wait in it (a multiple of this for the event index's two),
+ * all of them in one transaction, which holds the write lock a few ms, as
+ * long as a large routine batch. */
 #ifndef SETTLE_AT /* a test build may settle sooner: -DSETTLE_AT=64 */
 #define SETTLE_AT 4096
 #endif
