@@ -1,6 +1,7 @@
 /* jobpack_support.h — the hand-built messages the end-to-end tests of
- * packed messages share (t_e2e_jobpack, t_e2e_jobpack_mixed, and through
- * fakeworker.h t_e2e_batchmsg and t_e2e_packmsg): raw DEALER sockets that
+ * packed messages share (t_e2e_jobpack, t_e2e_jobpack_mixed,
+ * t_e2e_jobpack_reconnect, and through fakeworker.h t_e2e_batchmsg and
+ * t_e2e_packmsg): raw DEALER sockets that
  * play a terminal or a worker, the SUBMIT and READY bodies they send, a
  * JOB's or DONE's header, a PACK's ITEMS frame, whole messages received,
  * and one figure of the broker's STATUS. Header only, like raw.h, and no

@@ -1,6 +1,7 @@
 /* preload.h — a worker started with a test library preloaded (LD_PRELOAD),
- * which stands in for a failing disk: failsync.so (t_e2e_syncfail). make
- * builds it next to the test programs. Header only, like raw.h. */
+ * which stands in for a failing or slow disk: failsync.so (t_e2e_syncfail),
+ * slowsync.so (t_e2e_jobpack_reconnect). make builds each next to the
+ * test programs. Header only, like raw.h. */
 #ifndef GL_TEST_PRELOAD_H
 #define GL_TEST_PRELOAD_H
 
