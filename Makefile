@@ -177,3 +177,10 @@ $(BUILD)/tests/failsync.so: tests/support/failsync.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 $(BUILD)/tests/t_e2e_syncfail: | $(BUILD)/tests/failsync.so
+
+# t_e2e_jobpack_reconnect preloads tests/support/slowsync.c into a worker to
+# make its commits slow (a shared library, so built on its own).
+$(BUILD)/tests/slowsync.so: tests/support/slowsync.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+$(BUILD)/tests/t_e2e_jobpack_reconnect: | $(BUILD)/tests/slowsync.so

@@ -102,8 +102,8 @@ int main(void)
     char longteam[90];
     memset(longteam, 'a', sizeof longteam);
     size_t lh = pack_map_str(long_hdr, sizeof long_hdr, "team", longteam, 90);
-    size_t dh = pack_done_header(done_hdr, sizeof done_hdr, 999999, "batch-client", 1);
-    size_t nh = pack_done_header(noclient_hdr, sizeof noclient_hdr, 999998, "batch-client", 0);
+    size_t dh = jp_header(done_hdr, sizeof done_hdr, 999999, "batch-client", 1, NULL);
+    size_t nh = jp_header(noclient_hdr, sizeof noclient_hdr, 999998, "batch-client", 0, NULL);
     static char huge[70000];
     memset(huge, 0x80, sizeof huge);
     const char *body_a = "\x81\xa4note\xa1" "A", *body_b = "\x81\xa4note\xa1" "B",

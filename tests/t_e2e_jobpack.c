@@ -33,60 +33,6 @@
 
 #include "support/fakeworker.h"
 
-/* A SUBMIT body of kind (request or alert). */
-static size_t submit_body(char *out, size_t cap, const char *id, const char *kind, uint64_t rid)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 6);
-    msgpack_pack_str_with_body(&pk, "rid", 3);
-    msgpack_pack_uint64(&pk, rid);
-    msgpack_pack_str_with_body(&pk, "id", 2);
-    msgpack_pack_str_with_body(&pk, id, strlen(id));
-    msgpack_pack_str_with_body(&pk, "kind", 4);
-    msgpack_pack_str_with_body(&pk, kind, strlen(kind));
-    msgpack_pack_str_with_body(&pk, "category", 8);
-    msgpack_pack_str_with_body(&pk, strcmp(kind, "alert") == 0 ? "fire" : "repair",
-                               strcmp(kind, "alert") == 0 ? 4 : 6);
-    msgpack_pack_str_with_body(&pk, "grid", 4);
-    msgpack_pack_str_with_body(&pk, "heping-g1", 9);
-    msgpack_pack_str_with_body(&pk, "text", 4);
-    msgpack_pack_str_with_body(&pk, "test", 4);
-    size_t n = sb.size < cap ? sb.size : cap;
-    memcpy(out, sb.data, n);
-    msgpack_sbuffer_destroy(&sb);
-    return n;
-}
-
-static void send_submit(void *s, const char *id, const char *kind, uint64_t rid)
-{
-    char body[512];
-    size_t len = submit_body(body, sizeof body, id, kind, rid);
-    send_frames(s, (const void *[]){"GL/1", "SUBMIT", body}, (size_t[]){4, 6, len}, 3);
-}
-
-/* READY from a fake worker: credit, and "pack" when pack. */
-static void send_ready(void *s, const char *name, unsigned credit, int pack)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, pack ? 3 : 2);
-    msgpack_pack_str_with_body(&pk, "worker", 6);
-    msgpack_pack_str_with_body(&pk, name, strlen(name));
-    msgpack_pack_str_with_body(&pk, "credit", 6);
-    msgpack_pack_uint32(&pk, credit);
-    if (pack) {
-        msgpack_pack_str_with_body(&pk, "pack", 4);
-        msgpack_pack_true(&pk);
-    }
-    send_frames(s, (const void *[]){"GL/1", "READY", sb.data}, (size_t[]){4, 5, sb.size}, 3);
-    msgpack_sbuffer_destroy(&sb);
-}
-
 /* What a fake worker received: JOB messages, PACK messages, the jobs in
  * all (each with its id, lane and body), and anything malformed. */
 typedef struct got_jobs {
@@ -138,22 +84,11 @@ static void read_jobs(void *s, got_jobs *g, int want)
 {
     for (int n = 0; n < 1000 && g->jobs < want; n++) {
         zmq_msg_t part[8];
-        int np = 0, more = 1;
-        while (more) {
-            if (np == 8) {
-                g->bad++;
-                return;
-            }
-            zmq_msg_init(&part[np]);
-            if (zmq_msg_recv(&part[np], s, 0) < 0) {
-                zmq_msg_close(&part[np]);
-                for (int i = 0; i < np; i++)
-                    zmq_msg_close(&part[i]);
-                return;
-            }
-            more = zmq_msg_more(&part[np]);
-            np++;
-        }
+        int np = jp_recv_parts(s, part, 8);
+        if (np == -2)
+            g->bad++;
+        if (np < 0)
+            return;
         char cmd[16] = "";
         if (np >= 2)
             snprintf(cmd, sizeof cmd, "%.*s", (int)zmq_msg_size(&part[1]), (const char *)zmq_msg_data(&part[1]));
@@ -207,51 +142,6 @@ static void fb_send_pack(const char *ident, size_t idl, const void *items, size_
     send_frames(fb, (const void *[]){"GL/1", "PACK", "\x80", items}, (size_t[]){4, 4, 1, len}, 4);
 }
 
-typedef struct items {
-    unsigned char p[8192];
-    size_t len;
-} items;
-
-static void put_u32(items *it, uint32_t n)
-{
-    pack_put_len(it->p + it->len, n);
-    it->len += 4;
-}
-
-static void item(items *it, const void *hdr, size_t hl, const char *cmd, const void *body, size_t bl)
-{
-    put_u32(it, (uint32_t)hl);
-    memcpy(it->p + it->len, hdr, hl);
-    it->len += hl;
-    it->p[it->len++] = (unsigned char)strlen(cmd);
-    memcpy(it->p + it->len, cmd, strlen(cmd));
-    it->len += strlen(cmd);
-    put_u32(it, (uint32_t)bl);
-    memcpy(it->p + it->len, body, bl);
-    it->len += bl;
-}
-
-static size_t job_header(char *out, size_t cap, uint64_t job, const char *who)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 4);
-    msgpack_pack_str_with_body(&pk, "job", 3);
-    msgpack_pack_uint64(&pk, job);
-    msgpack_pack_str_with_body(&pk, "client", 6);
-    msgpack_pack_bin_with_body(&pk, who, strlen(who));
-    msgpack_pack_str_with_body(&pk, "origin", 6);
-    msgpack_pack_str_with_body(&pk, "intake", 6);
-    msgpack_pack_str_with_body(&pk, "lane", 4);
-    msgpack_pack_str_with_body(&pk, "routine", 7);
-    size_t n = sb.size < cap ? sb.size : cap;
-    memcpy(out, sb.data, n);
-    msgpack_sbuffer_destroy(&sb);
-    return n;
-}
-
 /* The fake broker's next message from the worker: its command; the items
  * of a PACK counted into *done as FILED replies. HEARTBEATs and REPORTs
  * skipped; "" when nothing came within the timeout. */
@@ -260,18 +150,9 @@ static void fb_next(char *ident, size_t *idl, char *cmd, size_t cmdcap, int *fil
     cmd[0] = '\0';
     for (int n = 0; n < 50; n++) {
         zmq_msg_t part[8];
-        int np = 0, more = 1;
-        while (more && np < 8) {
-            zmq_msg_init(&part[np]);
-            if (zmq_msg_recv(&part[np], fb, 0) < 0) {
-                zmq_msg_close(&part[np]);
-                for (int i = 0; i < np; i++)
-                    zmq_msg_close(&part[i]);
-                return;
-            }
-            more = zmq_msg_more(&part[np]);
-            np++;
-        }
+        int np = jp_recv_parts(fb, part, 8);
+        if (np < 0)
+            return;
         if (np >= 3)
             snprintf(cmd, cmdcap, "%.*s", (int)zmq_msg_size(&part[2]), (const char *)zmq_msg_data(&part[2]));
         if (strcmp(cmd, "READY") == 0 && np == 4) { /* the main connection, not the watchdog's */
@@ -321,31 +202,32 @@ static void fake_broker(tl_env *env)
     ok(ready_pack, "its READY says \"pack\": true");
 
     char h1[128], h2[128], bad_h[8] = "\x81\xa3job"; /* a map cut short */
-    size_t l1 = job_header(h1, sizeof h1, 101, "fb-client"), l2 = job_header(h2, sizeof h2, 102, "fb-client");
+    size_t l1 = jp_header(h1, sizeof h1, 101, "fb-client", 1, "routine"),
+           l2 = jp_header(h2, sizeof h2, 102, "fb-client", 1, "routine");
     char s1[512], s2[512];
-    size_t b1 = submit_body(s1, sizeof s1, "fb-1", "request", 1),
-           b2 = submit_body(s2, sizeof s2, "fb-2", "request", 2);
-    items it = {{0}, 0};
+    size_t b1 = jp_submit_body(s1, sizeof s1, "fb-1", "request", "test", 1),
+           b2 = jp_submit_body(s2, sizeof s2, "fb-2", "request", "test", 2);
+    jp_items it = {0};
     /* No items at all. */
     fb_send_pack(ident, idl, "", 0);
     /* A header length past the end of the frame. */
-    item(&it, h1, l1, "SUBMIT", s1, b1);
+    jp_item(&it, h1, l1, "SUBMIT", s1, b1);
     pack_put_len(it.p, 60000);
     fb_send_pack(ident, idl, it.p, it.len);
     /* Bytes after the last item. */
     it.len = 0;
-    item(&it, h1, l1, "SUBMIT", s1, b1);
-    it.p[it.len++] = 0x00;
+    jp_item(&it, h1, l1, "SUBMIT", s1, b1);
+    jp_items_put(&it, "\x00", 1);
     fb_send_pack(ident, idl, it.p, it.len);
     /* A length cut short. */
     fb_send_pack(ident, idl, "\x00\x00", 2);
     /* A bad header and an unknown command: the items skipped, the good
      * ones around them filed. */
     it.len = 0;
-    item(&it, bad_h, 5, "SUBMIT", s1, b1);
-    item(&it, h1, l1, "SUBMIT", s1, b1);
-    item(&it, h1, l1, "NOSUCHCMD", s1, b1);
-    item(&it, h2, l2, "SUBMIT", s2, b2);
+    jp_item(&it, bad_h, 5, "SUBMIT", s1, b1);
+    jp_item(&it, h1, l1, "SUBMIT", s1, b1);
+    jp_item(&it, h1, l1, "NOSUCHCMD", s1, b1);
+    jp_item(&it, h2, l2, "SUBMIT", s2, b2);
     fb_send_pack(ident, idl, it.p, it.len);
     for (int i = 0; i < 10 && filed < 2; i++) {
         fb_next(ident, &idl, cmd, sizeof cmd, &filed);
@@ -357,6 +239,7 @@ static void fake_broker(tl_env *env)
     ok(tl_alive(w), "the worker is alive after the malformed PACKs");
     tl_stop(w);
     zmq_close(fb);
+    free(it.p);
 }
 
 int main(void)
@@ -401,11 +284,11 @@ int main(void)
     /* 3. Fake workers: an old one gets JOBs, a new one PACKs. */
     void *cli = dealer(env.intake, "jp-client");
     void *old = dealer(env.workers, "old-worker");
-    send_ready(old, "old", 64, 0);
+    jp_send_ready(old, "old", 64, 0);
     for (int i = 0; i < 8; i++) {
         char id[32];
         snprintf(id, sizeof id, "old-%d", i);
-        send_submit(cli, id, "request", (uint64_t)i + 1);
+        jp_send_submit(cli, id, "request", "test", (uint64_t)i + 1);
     }
     got_jobs g = {.alert_at = -1};
     read_jobs(old, &g, 8);
@@ -416,13 +299,13 @@ int main(void)
     zmq_close(old);
 
     void *neww = dealer(env.workers, "new-worker");
-    send_ready(neww, "new", 64, 1);
+    jp_send_ready(neww, "new", 64, 1);
     tl_sleep_ms(200);
     /* The 8 handed back by the old one come first, then 24 more sent at once. */
     for (int i = 0; i < 24; i++) {
         char id[32];
         snprintf(id, sizeof id, "new-%d", i);
-        send_submit(cli, id, "request", (uint64_t)i + 100);
+        jp_send_submit(cli, id, "request", "test", (uint64_t)i + 100);
     }
     got_jobs h = {.alert_at = -1};
     read_jobs(neww, &h, 32);
@@ -449,9 +332,9 @@ int main(void)
     for (int i = 0; i < 10; i++) {
         char id[32];
         snprintf(id, sizeof id, "held-%d", i);
-        send_submit(cli, id, "request", (uint64_t)i + 200);
+        jp_send_submit(cli, id, "request", "test", (uint64_t)i + 200);
     }
-    send_submit(cli, "alert-1", "alert", 300);
+    jp_send_submit(cli, "alert-1", "alert", "test", 300);
     got_jobs a = {.alert_at = -1};
     read_jobs(neww, &a, 1);
     ok(a.jobs == 1 && a.alert_at == 0 && strcmp(a.ids[0], "alert-1") == 0,

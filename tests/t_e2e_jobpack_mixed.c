@@ -16,10 +16,10 @@
  * JOB cannot be sent. live-a must receive the first alert within a few
  * seconds. */
 #include "../proto/pack.h"
+#include "support/jobpack_support.h"
 #include "support/testlib.h"
 #include "tap.h"
 
-#include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,66 +27,6 @@
 #include <zmq.h>
 
 static void *ctx;
-
-static void *dealer(const char *ep, const char *id, int timeout_ms)
-{
-    void *s = zmq_socket(ctx, ZMQ_DEALER);
-    int zero = 0;
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
-    if (id)
-        zmq_setsockopt(s, ZMQ_ROUTING_ID, id, strlen(id));
-    zmq_connect(s, ep);
-    return s;
-}
-
-static void send_frames(void *s, const void *const *parts, const size_t *lens, int n)
-{
-    for (int i = 0; i < n; i++)
-        zmq_send(s, parts[i], lens[i], i + 1 < n ? ZMQ_SNDMORE : 0);
-}
-
-static void send_ready(void *s, const char *name, unsigned credit, int pack)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, pack ? 3 : 2);
-    msgpack_pack_str_with_body(&pk, "worker", 6);
-    msgpack_pack_str_with_body(&pk, name, strlen(name));
-    msgpack_pack_str_with_body(&pk, "credit", 6);
-    msgpack_pack_uint32(&pk, credit);
-    if (pack) {
-        msgpack_pack_str_with_body(&pk, "pack", 4);
-        msgpack_pack_true(&pk);
-    }
-    send_frames(s, (const void *[]){"GL/1", "READY", sb.data}, (size_t[]){4, 5, sb.size}, 3);
-    msgpack_sbuffer_destroy(&sb);
-}
-
-static void send_alert(void *s, const char *id, uint64_t rid)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 6);
-    msgpack_pack_str_with_body(&pk, "rid", 3);
-    msgpack_pack_uint64(&pk, rid);
-    msgpack_pack_str_with_body(&pk, "id", 2);
-    msgpack_pack_str_with_body(&pk, id, strlen(id));
-    msgpack_pack_str_with_body(&pk, "kind", 4);
-    msgpack_pack_str_with_body(&pk, "alert", 5);
-    msgpack_pack_str_with_body(&pk, "category", 8);
-    msgpack_pack_str_with_body(&pk, "fire", 4);
-    msgpack_pack_str_with_body(&pk, "grid", 4);
-    msgpack_pack_str_with_body(&pk, "heping-g1", 9);
-    msgpack_pack_str_with_body(&pk, "text", 4);
-    msgpack_pack_str_with_body(&pk, "test", 4);
-    send_frames(s, (const void *[]){"GL/1", "SUBMIT", sb.data}, (size_t[]){4, 6, sb.size}, 3);
-    msgpack_sbuffer_destroy(&sb);
-}
 
 /* Whether the SUBMIT body (data, len) names event id. */
 static int body_names(const void *data, size_t len, const char *id)
@@ -104,17 +44,9 @@ static long job_arrives(void *s, const char *id, long within_ms)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int n = 0; n < 100; n++) {
         zmq_msg_t part[8];
-        int np = 0, more = 1, found = 0;
-        while (more && np < 8) {
-            zmq_msg_init(&part[np]);
-            if (zmq_msg_recv(&part[np], s, 0) < 0) {
-                zmq_msg_close(&part[np]);
-                more = -1;
-                break;
-            }
-            more = zmq_msg_more(&part[np]);
-            np++;
-        }
+        int np = jp_recv_parts(s, part, 8), found = 0, failed = np < 0;
+        if (failed)
+            np = 0;
         if (np >= 5 && zmq_msg_size(&part[1]) == 3 && memcmp(zmq_msg_data(&part[1]), "JOB", 3) == 0)
             found = body_names(zmq_msg_data(&part[4]), zmq_msg_size(&part[4]), id);
         if (np == 4 && zmq_msg_size(&part[1]) == 4 && memcmp(zmq_msg_data(&part[1]), "PACK", 4) == 0) {
@@ -129,7 +61,7 @@ static long job_arrives(void *s, const char *id, long within_ms)
         long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
         if (found)
             return ms;
-        if (more < 0 || ms >= within_ms)
+        if (failed || ms >= within_ms)
             return -1;
     }
     return -1;
@@ -150,21 +82,21 @@ int main(void)
     ctx = zmq_ctx_new();
 
     /* A worker taking single JOBs, gone without a BYE. */
-    void *dead = dealer(env.workers, "dead-b", 2000);
-    send_ready(dead, "dead-b", 8, 0);
+    void *dead = jp_dealer(ctx, env.workers, "dead-b", 2000);
+    jp_send_ready(dead, "dead-b", 8, 0);
     tl_sleep_ms(300);
     zmq_close(dead);
     tl_sleep_ms(500); /* the broker's ROUTER has dropped its pipe */
 
     /* Two alerts: the broker cannot send them to dead-b; they wait. */
-    void *cli = dealer(env.intake, "mixed-client", 2000);
-    send_alert(cli, "mixed-alert-1", 1);
-    send_alert(cli, "mixed-alert-2", 2);
+    void *cli = jp_dealer(ctx, env.intake, "mixed-client", 2000);
+    jp_send_submit(cli, "mixed-alert-1", "alert", "test", 1);
+    jp_send_submit(cli, "mixed-alert-2", "alert", "test", 2);
     tl_sleep_ms(500);
 
     /* A packing worker with more credit: the first alert is its. */
-    void *live = dealer(env.workers, "live-a", 4000);
-    send_ready(live, "live-a", 9, 1);
+    void *live = jp_dealer(ctx, env.workers, "live-a", 4000);
+    jp_send_ready(live, "live-a", 9, 1);
     long ms = job_arrives(live, "mixed-alert-1", 4000);
     ok(ms >= 0, "an alert handed to a packing worker goes out at once although the same pass "
                 "could not send a JOB to a worker that is gone (%ld ms)", ms);

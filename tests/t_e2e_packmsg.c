@@ -34,44 +34,6 @@ static void send_pack(void *s, const char *body, const void *items, size_t len)
                 (size_t[]){4, 4, strlen(body), len}, 4);
 }
 
-/* An ITEMS frame being built, as PROTOCOL.md §6 spells it: per item a
- * 4-byte big-endian header length, the header, a 1-byte command length,
- * the command, a 4-byte big-endian body length, the body. */
-typedef struct items {
-    unsigned char *p;
-    size_t len, cap;
-} items;
-
-static void put_u32(items *it, uint32_t n)
-{
-    unsigned char b[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
-                          (unsigned char)(n >> 8), (unsigned char)n};
-    memcpy(it->p + it->len, b, 4);
-    it->len += 4;
-}
-
-static void item(items *it, const void *hdr, size_t hl, const char *cmd, const void *body,
-                 size_t bl)
-{
-    size_t need = it->len + 9 + hl + strlen(cmd) + bl;
-    if (need > it->cap) {
-        it->cap = need * 2;
-        it->p = realloc(it->p, it->cap);
-        if (!it->p)
-            abort();
-    }
-    put_u32(it, (uint32_t)hl);
-    memcpy(it->p + it->len, hdr, hl);
-    it->len += hl;
-    it->p[it->len++] = (unsigned char)strlen(cmd);
-    memcpy(it->p + it->len, cmd, strlen(cmd));
-    it->len += strlen(cmd);
-    put_u32(it, (uint32_t)bl);
-    if (bl)
-        memcpy(it->p + it->len, body, bl);
-    it->len += bl;
-}
-
 int main(void)
 {
     tl_env env;
@@ -127,8 +89,8 @@ int main(void)
     char longteam[90];
     memset(longteam, 'a', sizeof longteam);
     size_t lh = pack_map_str(long_hdr, sizeof long_hdr, "team", longteam, 90);
-    size_t dh = pack_done_header(done_hdr, sizeof done_hdr, 999999, "pack-client", 1);
-    size_t nh = pack_done_header(noclient_hdr, sizeof noclient_hdr, 999998, "pack-client", 0);
+    size_t dh = jp_header(done_hdr, sizeof done_hdr, 999999, "pack-client", 1, NULL);
+    size_t nh = jp_header(noclient_hdr, sizeof noclient_hdr, 999998, "pack-client", 0, NULL);
     static char huge[70000];
     memset(huge, 0x80, sizeof huge);
     const char *body_a = "\x81\xa4note\xa1" "A", *body_b = "\x81\xa4note\xa1" "B",
@@ -136,10 +98,10 @@ int main(void)
 
     /* A good PACK: a reply and two deliveries, each where it belongs, the
      * deliveries in their order. */
-    items it = {0};
-    item(&it, done_hdr, dh, "FILED", body_b, 8);
-    item(&it, team_hdr, th, "DISPATCH", body_a, 8);
-    item(&it, team_hdr, th, "NOTICE", body_c, 8);
+    jp_items it = {0};
+    jp_item(&it, done_hdr, dh, "FILED", body_b, 8);
+    jp_item(&it, team_hdr, th, "DISPATCH", body_a, 8);
+    jp_item(&it, team_hdr, th, "NOTICE", body_c, 8);
     uint64_t bad1 = counter("bad_worker_messages"), deliv1 = counter("deliveries");
     send_pack(fake, "\x80", it.p, it.len);
     ok(next_is(cli, "FILED", body_b, 8), "PACK: the reply reaches its terminal");
@@ -150,17 +112,17 @@ int main(void)
 
     /* Malformed items around good ones: each skipped and counted. */
     it.len = 0;
-    item(&it, team_hdr, th, "DISPATCH", body_a, 8);        /* good */
-    item(&it, "\xc1", 1, "DISPATCH", "\x80", 1);           /* header not msgpack */
-    item(&it, team_hdr, th, "EXPLODE", "\x80", 1);         /* unknown command */
-    item(&it, team_hdr, th, "", "\x80", 1);                /* empty command */
-    item(&it, noclient_hdr, nh, "FILED", "\x80", 1);       /* DONE without client */
-    item(&it, long_hdr, lh, "NOTICE", "\x80", 1);          /* team too long */
-    item(&it, team_hdr, th, "DISPATCH", huge, sizeof huge); /* body too large */
-    item(&it, team_hdr, th, "DISPATCH", "\xa1x", 2);       /* body not a map */
-    item(&it, team_hdr, th, "NOTICE", "", 0);              /* body empty */
-    item(&it, done_hdr, dh, "FILED", body_b, 8);           /* good */
-    item(&it, team_hdr, th, "NOTICE", body_c, 8);          /* good */
+    jp_item(&it, team_hdr, th, "DISPATCH", body_a, 8);        /* good */
+    jp_item(&it, "\xc1", 1, "DISPATCH", "\x80", 1);           /* header not msgpack */
+    jp_item(&it, team_hdr, th, "EXPLODE", "\x80", 1);         /* unknown command */
+    jp_item(&it, team_hdr, th, "", "\x80", 1);                /* empty command */
+    jp_item(&it, noclient_hdr, nh, "FILED", "\x80", 1);       /* DONE without client */
+    jp_item(&it, long_hdr, lh, "NOTICE", "\x80", 1);          /* team too long */
+    jp_item(&it, team_hdr, th, "DISPATCH", huge, sizeof huge); /* body too large */
+    jp_item(&it, team_hdr, th, "DISPATCH", "\xa1x", 2);       /* body not a map */
+    jp_item(&it, team_hdr, th, "NOTICE", "", 0);              /* body empty */
+    jp_item(&it, done_hdr, dh, "FILED", body_b, 8);           /* good */
+    jp_item(&it, team_hdr, th, "NOTICE", body_c, 8);          /* good */
     bad1 = counter("bad_worker_messages");
     send_pack(fake, "\x80", it.p, it.len);
     ok(next_is(resp, "DISPATCH", body_a, 8), "PACK: the good DISPATCH before the bad items arrives");
@@ -172,8 +134,8 @@ int main(void)
     /* Malformed ITEMS frames, and a body that is not a map: dropped whole,
      * each counted once; each holds a good DISPATCH of body_d that must
      * never arrive. */
-    items good = {0};
-    item(&good, team_hdr, th, "DISPATCH", body_d, 8);
+    jp_items good = {0};
+    jp_item(&good, team_hdr, th, "DISPATCH", body_d, 8);
     unsigned char frame[256];
     int sent = 0;
     bad1 = counter("bad_worker_messages");
@@ -209,14 +171,14 @@ int main(void)
     sent++;
     send_pack(fake, "\x91\x01", good.p, good.len); /* a body that is an array */
     sent++;
-    items many = {0};
+    jp_items many = {0};
     for (int i = 0; i < 1025; i++)
-        item(&many, team_hdr, th, "DISPATCH", body_d, 8);
+        jp_item(&many, team_hdr, th, "DISPATCH", body_d, 8);
     send_pack(fake, "\x80", many.p, many.len); /* too many items */
     sent++;
     /* Then a good one: the next message the member gets. */
     it.len = 0;
-    item(&it, team_hdr, th, "NOTICE", body_c, 8);
+    jp_item(&it, team_hdr, th, "NOTICE", body_c, 8);
     send_pack(fake, "\x80", it.p, it.len);
     ok(next_is(resp, "NOTICE", body_c, 8),
        "no malformed PACK delivers anything; the good one after them is acted on");
@@ -254,7 +216,7 @@ int main(void)
     /* 4. A PACK is a worker's message: on intake it is refused, not acted
      * on, and the terminal's next request is answered in step. */
     it.len = 0;
-    item(&it, done_hdr, dh, "FILED", body_b, 8);
+    jp_item(&it, done_hdr, dh, "FILED", body_b, 8);
     send_pack(cli, "\x80", it.p, it.len);
     recv_msg(cli, cmd, sizeof cmd, buf, sizeof buf, &blen);
     is_str(cmd, "ERROR", "a PACK on intake gets an ERROR");
@@ -266,9 +228,9 @@ int main(void)
      * changed. */
     srand(7);
     it.len = 0;
-    item(&it, done_hdr, dh, "FILED", body_b, 8);
-    item(&it, team_hdr, th, "DISPATCH", body_a, 8);
-    item(&it, team_hdr, th, "NOTICE", body_c, 8);
+    jp_item(&it, done_hdr, dh, "FILED", body_b, 8);
+    jp_item(&it, team_hdr, th, "DISPATCH", body_a, 8);
+    jp_item(&it, team_hdr, th, "NOTICE", body_c, 8);
     static unsigned char junk[512];
     for (int i = 0; i < 300; i++) {
         size_t n;
@@ -287,7 +249,7 @@ int main(void)
         send_pack(fake, "\x80", junk, n);
     }
     it.len = 0;
-    item(&it, team_hdr, th, "DISPATCH", body_d, 8);
+    jp_item(&it, team_hdr, th, "DISPATCH", body_d, 8);
     send_pack(fake, "\x80", it.p, it.len);
     ok(fakeworker_dispatch_arrives(resp, body_d, 8, 1000), "after 300 random PACKs a good one is still acted on");
     ok(tl_alive(b) && tl_alive(w1), "broker and worker are still running");

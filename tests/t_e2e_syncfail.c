@@ -19,6 +19,7 @@
  *      alert with the first answer (duplicate, the seq after the first
  *      event's: the transaction was committed), and `gridline fsck` finds
  *      the store consistent. */
+#include "support/preload.h"
 #include "support/raw.h"
 #include "support/workflow.h"
 
@@ -55,48 +56,17 @@ static int log_has(const char *needle)
     return found;
 }
 
-/* failsync_path finds failsync.so next to this test's program. */
-static int failsync_path(char *out, size_t len)
-{
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return -1;
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (!slash)
-        return -1;
-    *slash = '\0';
-    if ((size_t)snprintf(out, len, "%s/failsync.so", self) >= len)
-        return -1;
-    return access(out, R_OK);
-}
-
 /* start_failing_worker starts w1, the alert-lane worker, with failsync.so
  * preloaded, the trigger and hold files named by GL_FAILSYNC and
  * GL_FAILSYNC_HOLD (in the environment of that process only). */
 static pid_t start_failing_worker(const char *lib)
 {
-    const char *asan = getenv("ASAN_OPTIONS");
-    char asan_opts[512];
-    /* A sanitized worker wants its runtime first among the libraries. */
-    snprintf(asan_opts, sizeof asan_opts, "%s%sverify_asan_link_order=0", asan ? asan : "",
-             asan && *asan ? ":" : "");
-    setenv("LD_PRELOAD", lib, 1);
-    setenv("GL_FAILSYNC", trigger, 1);
-    setenv("GL_FAILSYNC_HOLD", hold, 1);
-    setenv("ASAN_OPTIONS", asan_opts, 1);
     /* The flush after the lock is --meta-after-lock's (by default LMDB's
      * full sync flushes the meta page under the lock). */
     const char *const args[] = {"--meta-after-lock", "--lanes", "alert", NULL};
-    pid_t pid = tl_worker(&wf_env, "w1", args);
-    unsetenv("LD_PRELOAD");
-    unsetenv("GL_FAILSYNC");
-    unsetenv("GL_FAILSYNC_HOLD");
-    if (asan)
-        setenv("ASAN_OPTIONS", asan, 1);
-    else
-        unsetenv("ASAN_OPTIONS");
+    pid_t pid = tl_worker_preloaded(
+        &wf_env, "w1", lib,
+        (const char *const[]){"GL_FAILSYNC", trigger, "GL_FAILSYNC_HOLD", hold, NULL}, args);
     /* testlib numbers the logs: the broker 1, this worker 2. */
     snprintf(worker_log, sizeof worker_log, "%s/gridline-worker.2.log", wf_env.dir);
     return pid;
@@ -158,7 +128,7 @@ static void read_replies(void *sock, gl_arena *arena, int timeout_ms)
 int main(void)
 {
     char lib[PATH_MAX + 16];
-    if (failsync_path(lib, sizeof lib) != 0) {
+    if (tl_lib_path(lib, sizeof lib, "failsync.so") != 0) {
         printf("Bail out! failsync.so is not next to the test (make builds it)\n");
         return 1;
     }

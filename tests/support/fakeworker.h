@@ -2,7 +2,8 @@
  * broker in one message (t_e2e_batchmsg: BATCH; t_e2e_packmsg: PACK): raw
  * DEALER sockets that play a worker or a terminal, a burst of SUBMITs
  * through the real worker, the broker's STATUS counters, and msgpack
- * bodies built by hand. The including test owns the globals below: the
+ * bodies built by hand (those the jobpack tests share too are in
+ * jobpack_support.h). The including test owns the globals below: the
  * ZeroMQ context, a terminal (client API) and two listeners of TEAM, and
  * defines BURST (SUBMITs in a burst) before including this. */
 #ifndef GL_TESTS_FAKEWORKER_H
@@ -11,6 +12,7 @@
 #include "../../common/clock.h"
 #include "../../proto/client.h"
 #include "../tap.h"
+#include "jobpack_support.h"
 #include "testlib.h"
 
 #include <msgpack.h>
@@ -29,22 +31,11 @@ static void *ctx;
 static client *term;
 static client_listener *l[2];
 
+/* dealer: a DEALER of ctx to ep (named id, unless NULL), receives timing
+ * out after 5 s. */
 static inline void *dealer(const char *ep, const char *id)
 {
-    void *s = zmq_socket(ctx, ZMQ_DEALER);
-    int zero = 0, timeout = 5000;
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    if (id)
-        zmq_setsockopt(s, ZMQ_ROUTING_ID, id, strlen(id));
-    zmq_connect(s, ep);
-    return s;
-}
-
-static inline void send_frames(void *s, const void *const *parts, const size_t *lens, int n)
-{
-    for (int i = 0; i < n; i++)
-        zmq_send(s, parts[i], lens[i], i + 1 < n ? ZMQ_SNDMORE : 0);
+    return jp_dealer(ctx, ep, id, 5000);
 }
 
 /* Receives one whole message: its command in cmd, its last frame in body;
@@ -95,31 +86,11 @@ static inline uint64_t counter(const char *name)
 {
     gl_arena a = {0};
     proto_msg m;
+    char path[96];
     uint64_t v = UINT64_MAX;
-    if (client_status(term, &m, &a) == 0 && m.broker_figures) {
-        msgpack_unpacked u;
-        msgpack_unpacked_init(&u);
-        if (msgpack_unpack_next(&u, m.broker_figures, m.broker_figures_len, NULL) ==
-                MSGPACK_UNPACK_SUCCESS &&
-            u.data.type == MSGPACK_OBJECT_MAP) {
-            const msgpack_object_map *top = &u.data.via.map;
-            for (uint32_t i = 0; i < top->size; i++) {
-                const msgpack_object_kv *kv = &top->ptr[i];
-                if (kv->key.type != MSGPACK_OBJECT_STR || kv->key.via.str.size != 8 ||
-                    memcmp(kv->key.via.str.ptr, "counters", 8) != 0 ||
-                    kv->val.type != MSGPACK_OBJECT_MAP)
-                    continue;
-                for (uint32_t k = 0; k < kv->val.via.map.size; k++) {
-                    const msgpack_object_kv *c = &kv->val.via.map.ptr[k];
-                    if (c->key.type == MSGPACK_OBJECT_STR && c->key.via.str.size == strlen(name) &&
-                        memcmp(c->key.via.str.ptr, name, strlen(name)) == 0 &&
-                        c->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-                        v = c->val.via.u64;
-                }
-            }
-        }
-        msgpack_unpacked_destroy(&u);
-    }
+    snprintf(path, sizeof path, "counters.%s", name);
+    if (client_status(term, &m, &a) == 0)
+        v = jp_figure(m.broker_figures, m.broker_figures_len, path);
     arena_free(&a);
     return v;
 }
@@ -152,31 +123,6 @@ static inline void settle(void)
     }
 }
 
-static inline size_t pack_submit(char *out, size_t cap, const char *id, uint64_t rid)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 6);
-    msgpack_pack_str_with_body(&pk, "rid", 3);
-    msgpack_pack_uint64(&pk, rid);
-    msgpack_pack_str_with_body(&pk, "id", 2);
-    msgpack_pack_str_with_body(&pk, id, strlen(id));
-    msgpack_pack_str_with_body(&pk, "kind", 4);
-    msgpack_pack_str_with_body(&pk, "request", 7);
-    msgpack_pack_str_with_body(&pk, "category", 8);
-    msgpack_pack_str_with_body(&pk, "repair", 6);
-    msgpack_pack_str_with_body(&pk, "grid", 4);
-    msgpack_pack_str_with_body(&pk, "heping-g1", 9);
-    msgpack_pack_str_with_body(&pk, "text", 4);
-    msgpack_pack_str_with_body(&pk, "楼道灯坏了", strlen("楼道灯坏了"));
-    size_t n = sb.size < cap ? sb.size : cap;
-    memcpy(out, sb.data, n);
-    msgpack_sbuffer_destroy(&sb);
-    return n;
-}
-
 /* A burst of SUBMITs in flight at once from one raw terminal (so the
  * worker commits several per batch): how many were answered FILED, and
  * how many distinct events of the burst each listener got a DISPATCH of. */
@@ -184,10 +130,9 @@ static inline void burst(const char *ep, const char *prefix, int *filed, int hea
 {
     void *s = dealer(ep, NULL);
     for (int i = 0; i < BURST; i++) {
-        char id[64], body[512];
+        char id[64];
         snprintf(id, sizeof id, "%s-%d", prefix, i);
-        size_t len = pack_submit(body, sizeof body, id, (uint64_t)i + 1);
-        send_frames(s, (const void *[]){"GL/1", "SUBMIT", body}, (size_t[]){4, 6, len}, 3);
+        jp_send_submit(s, id, "request", "楼道灯坏了", (uint64_t)i + 1);
     }
     *filed = 0;
     for (int i = 0; i < BURST; i++) {
@@ -229,34 +174,8 @@ static inline size_t pack_map_str(char *out, size_t cap, const char *key, const 
     msgpack_pack_map(&pk, 1);
     msgpack_pack_str_with_body(&pk, key, strlen(key));
     msgpack_pack_str_with_body(&pk, val, vlen);
-    size_t n = sb.size < cap ? sb.size : cap;
-    memcpy(out, sb.data, n);
-    msgpack_sbuffer_destroy(&sb);
-    return n;
+    return jp_take(&sb, out, cap);
 }
-
-static inline size_t pack_done_header(char *out, size_t cap, uint64_t job, const char *client_id,
-                               int with_client)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, with_client ? 3 : 2);
-    msgpack_pack_str_with_body(&pk, "job", 3);
-    msgpack_pack_uint64(&pk, job);
-    if (with_client) {
-        msgpack_pack_str_with_body(&pk, "client", 6);
-        msgpack_pack_bin_with_body(&pk, client_id, strlen(client_id));
-    }
-    msgpack_pack_str_with_body(&pk, "origin", 6);
-    msgpack_pack_str_with_body(&pk, "intake", 6);
-    size_t n = sb.size < cap ? sb.size : cap;
-    memcpy(out, sb.data, n);
-    msgpack_sbuffer_destroy(&sb);
-    return n;
-}
-
 
 /* fakeworker_start sets up env (named name), starts the broker and a
  * worker w1 (*broker, *worker), the context, the terminal and the two
