@@ -7,11 +7,11 @@
  * nothing allocated), the few values the routing needs are copied out, and
  * each DISPATCH's "detail" (the event record, PROTOCOL.md §7.1) is the
  * SUBMIT's pairs copied as they came, less "rid" (and "contact" for the
- * roles that may not see it), with the keys the store sets appended: seq,
- * state, created_ms, updated_ms. A SUBMIT written in the codec's key order
- * (as every benchmark terminal's is) so gives the very bytes proto_encode
- * makes for the worker's FILED and DISPATCH (tests/t_bench_floor.c checks
- * it).
+ * roles that may not see it), with the keys the worker sets appended:
+ * the location the directory resolved, seq, state, created_ms,
+ * updated_ms. So a DISPATCH has the size of the worker's for the same
+ * event, and the FILED its very bytes (tests/t_bench_floor.c checks
+ * both against proto_encode).
  *
  * Header-only: every .c file in bench/ is a program of its own. */
 #ifndef GL_BENCH_FLOOR_H
@@ -201,13 +201,22 @@ static inline int floor_hides_contact(const char *role)
 /* floor_dispatch writes the DISPATCH body of the SUBMIT, filed as seq at
  * now_ms, to team in role: event, seq, team, role, state "pending",
  * attempts 1, and the detail map (the SUBMIT's pairs less rid, and less
- * contact where the role may not see it; then seq, state "filed",
- * created_ms, updated_ms). */
-static inline void floor_dispatch(mp_writer *w, const floor_submit *s, uint64_t seq,
-                                  const char *team, const char *role, uint64_t now_ms)
+ * contact where the role may not see it; then the location route resolved
+ * that the SUBMIT left out, seq, state "filed", created_ms, updated_ms). */
+static inline void floor_dispatch(mp_writer *w, const floor_submit *s, const dir_route *route,
+                                  uint64_t seq, const char *team, const char *role,
+                                  uint64_t now_ms)
 {
     int drop_contact = s->contact_pair >= 0 && floor_hides_contact(role);
     size_t kept = s->npairs - (s->rid_pair >= 0) - (size_t)drop_contact;
+    /* the location the directory resolved, where the SUBMIT left it out
+     * (the worker keeps it in the record: a feedback's grid, ...) */
+    const char *loc_key[3] = {"community", "compound", "grid"};
+    const char *loc[3] = {s->community[0] ? NULL : route->community,
+                          s->compound[0] ? NULL : route->compound,
+                          s->grid[0] ? NULL : route->grid};
+    for (int i = 0; i < 3; i++)
+        kept += loc[i] != NULL;
     mpw_head(w, 0x87, 0, 0);
     floor_key(w, "event");
     mpw_str(w, s->id, s->id_len);
@@ -233,6 +242,11 @@ static inline void floor_dispatch(mp_writer *w, const floor_submit *s, uint64_t 
             from = k + 1;
         }
     }
+    for (int i = 0; i < 3; i++)
+        if (loc[i]) {
+            floor_key(w, loc_key[i]);
+            floor_key(w, loc[i]);
+        }
     floor_key(w, "seq");
     mpw_uint(w, seq);
     floor_key(w, "state");

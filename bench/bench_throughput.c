@@ -879,6 +879,143 @@ static int start_floor(const char *const *bextra, const char *const *wextra)
     return 0;
 }
 
+/* ---- --floor compare (make bench-floor) ---- */
+
+/* compare_run runs this program again with argv less --floor and --json,
+ * plus mode's --floor (none for gridline) and --json path; its output goes
+ * to ours. Returns its exit status, or -1. */
+static int compare_run(int argc, char **argv, const char *mode, const char *path)
+{
+    const char *args[128];
+    int n = 0;
+    args[n++] = argv[0];
+    for (int i = 1; i < argc && n < 120; i++) {
+        if (strcmp(argv[i], "--floor") == 0 || strcmp(argv[i], "--json") == 0) {
+            i++;
+            continue;
+        }
+        if (strncmp(argv[i], "--floor=", 8) == 0 || strncmp(argv[i], "--json=", 7) == 0)
+            continue;
+        args[n++] = argv[i];
+    }
+    if (mode) {
+        args[n++] = "--floor";
+        args[n++] = mode;
+    }
+    args[n++] = "--json";
+    args[n++] = path;
+    args[n] = NULL;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        execv("/proc/self/exe", (char *const *)args);
+        _exit(127);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+static double jnum(json_t *j, const char *a, const char *b)
+{
+    json_t *v = j ? json_object_get(j, a) : NULL;
+    if (v && b)
+        v = json_object_get(v, b);
+    return v ? json_number_value(v) : 0;
+}
+
+/* floor_compare runs the defaults (with the options given) as --floor
+ * direct, --floor hop and gridline, one after another, and prints the
+ * three side by side, then one JSON line (also to --json FILE). Exit
+ * status: 0 when all three ran, else 1. */
+static int floor_compare(int argc, char **argv)
+{
+    static const char *const modes[3] = {"direct", "hop", NULL};
+    static const char *const names[3] = {"floor direct", "floor hop", "gridline"};
+    json_t *runs[3] = {NULL, NULL, NULL};
+    const char *tmp = getenv("TMPDIR");
+    int rc = 0;
+    for (int k = 0; k < 3; k++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/gl-floor-compare-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        int fd = mkstemp(path);
+        if (fd < 0) {
+            fprintf(stderr, "bench_throughput: cannot make a temporary file: %s\n", strerror(errno));
+            return 1;
+        }
+        close(fd);
+        printf("\n== %s ==\n", names[k]);
+        int st = compare_run(argc, argv, modes[k], path);
+        runs[k] = st == 0 ? json_load_file(path, 0, NULL) : NULL;
+        unlink(path);
+        if (!runs[k]) {
+            fprintf(stderr, "bench_throughput: the %s run failed (status %d)\n", names[k], st);
+            rc = 1;
+        }
+    }
+    printf("\nmake bench-floor: the same load (%s) against the floor and gridline, one after "
+           "another\n\n",
+           argc > 3 ? "bench_throughput with the options given" : "bench_throughput's defaults");
+    printf("%-36s %14s %14s %14s\n", "", names[0], names[1], names[2]);
+    printf("%-36s", "events/s filed");
+    for (int k = 0; k < 3; k++)
+        printf(" %14.0f", jnum(runs[k], "filed_per_s", NULL));
+    printf("\n%-36s", "filed p50 / p99 ms");
+    for (int k = 0; k < 3; k++) {
+        char x[40];
+        snprintf(x, sizeof x, "%.2f / %.2f", jnum(runs[k], "filed_ms", "p50"),
+                 jnum(runs[k], "filed_ms", "p99"));
+        printf(" %14s", x);
+    }
+    printf("\n%-36s", "dispatches delivered /s");
+    for (int k = 0; k < 3; k++)
+        printf(" %14.0f", jnum(runs[k], "dispatches_per_s", NULL));
+    printf("\n%-36s\n", "CPU s per 10k events");
+    static const char *const rows[4][2] = {{"  broker", "broker"},
+                                           {"  workers", "workers"},
+                                           {"  service (broker + workers)", "service"},
+                                           {"  load generator (bench)", "bench"}};
+    for (int r = 0; r < 4; r++) {
+        printf("%-36s", rows[r][0]);
+        for (int k = 0; k < 3; k++)
+            printf(" %14.3f", jnum(runs[k], "cpu_s_per_10k", rows[r][1]));
+        printf("\n");
+    }
+    printf("%-36s", "machine busy %");
+    for (int k = 0; k < 3; k++)
+        printf(" %14.0f", jnum(runs[k], "cpu_pct", "machine_busy"));
+    printf("\n%-36s", "others (% of a core)");
+    for (int k = 0; k < 3; k++)
+        printf(" %14.0f", jnum(runs[k], "cpu_pct", "others"));
+    printf("\n\n");
+    json_t *j = json_object();
+    json_object_set_new(j, "bench", json_string("floor_compare"));
+    static const char *const keys[3] = {"floor_direct", "floor_hop", "gridline"};
+    for (int k = 0; k < 3; k++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "filed_per_s", json_real(jnum(runs[k], "filed_per_s", NULL)));
+        json_object_set_new(o, "filed_ms", json_pack("{s:f,s:f}", "p50", jnum(runs[k], "filed_ms", "p50"), "p99", jnum(runs[k], "filed_ms", "p99")));
+        json_object_set_new(o, "dispatches_per_s", json_real(jnum(runs[k], "dispatches_per_s", NULL)));
+        json_t *c = json_object_get(runs[k], "cpu_s_per_10k"), *pct = json_object_get(runs[k], "cpu_pct");
+        json_object_set(o, "cpu_s_per_10k", c ? c : json_null());
+        json_object_set(o, "cpu_pct", pct ? pct : json_null());
+        json_object_set_new(j, keys[k], o);
+        json_decref(runs[k]);
+    }
+    char *line = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    if (line) {
+        printf("%s\n", line);
+        if (cfg.json_path)
+            bu_save_line(cfg.json_path, line, "bench_throughput");
+        free(line);
+    }
+    json_decref(j);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const opt_def defs[] = {
@@ -904,7 +1041,7 @@ int main(int argc, char **argv)
         {"perf-args", OPT_STR, "-F 299 --call-graph dwarf,8192", "perf record options with --perf", &cfg.perf_args, NULL},
         {"rss-every", OPT_INT, "0", "sample the anonymous RSS of the broker and the workers every S seconds of the measured window and print the samples and the growth from the first to the last (0: off)", &rss_every_s, NULL},
         {"quick", OPT_FLAG, NULL, "a smoke test: 4 x 8 in flight, 1 s warm-up, 2 s measured (options given explicitly win)", &cfg.quick, NULL},
-        {"floor", OPT_STR, NULL, "direct or hop: run the same load against floor_broker (from this program's folder) instead of gridline: the same messages with no store and no decoding; direct: the broker answers and dispatches itself; hop: through --workers + --alert-workers floor workers (--broker-args and --worker-args go to floor_broker; no store lines; not with --ack)", &cfg.floor, NULL},
+        {"floor", OPT_STR, NULL, "direct, hop or compare: run the same load against floor_broker (from this program's folder) instead of gridline: the same messages with no store and no decoding; direct: the broker answers and dispatches itself; hop: through --workers + --alert-workers floor workers (--broker-args and --worker-args go to floor_broker; no store lines; not with --ack); compare: direct, hop and gridline one after another, then side by side (make bench-floor)", &cfg.floor, NULL},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
                         "bench_throughput [--workers N] [--terminals M] [--inflight K] "
@@ -946,8 +1083,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_throughput: an option is out of range (see --help)\n");
         return 2;
     }
-    if (cfg.floor && strcmp(cfg.floor, "direct") != 0 && strcmp(cfg.floor, "hop") != 0) {
-        fprintf(stderr, "bench_throughput: --floor wants direct or hop\n");
+    if (cfg.floor && strcmp(cfg.floor, "direct") != 0 && strcmp(cfg.floor, "hop") != 0 &&
+        strcmp(cfg.floor, "compare") != 0) {
+        fprintf(stderr, "bench_throughput: --floor wants direct, hop or compare\n");
         return 2;
     }
     if (cfg.floor && cfg.ack) {
@@ -956,6 +1094,8 @@ int main(int argc, char **argv)
     }
     if (rss_option_bad(cfg.duration_s))
         return 2;
+    if (cfg.floor && strcmp(cfg.floor, "compare") == 0)
+        return floor_compare(argc, argv);
     if (cfg.perf_dir && mkdir(cfg.perf_dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "bench_throughput: cannot make %s: %s\n", cfg.perf_dir, strerror(errno));
         return 2;

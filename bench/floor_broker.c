@@ -257,7 +257,7 @@ static void submit_direct(floor_broker *b, frame_msg *fm, const void *ident, siz
         b->filed++;
     for (int i = 0; i < route.n; i++) {
         b->scratch.size = 0;
-        floor_dispatch(&w, &s, seq, route.to[i].team, route.to[i].role, now);
+        floor_dispatch(&w, &s, &route, seq, route.to[i].team, route.to[i].role, now);
         if (!w.failed)
             deliver(b, route.to[i].team, b->scratch.data, b->scratch.size);
     }
@@ -819,7 +819,7 @@ static void wk_job(floor_wk *k, const pack_item *it)
     mp_writer lw = {&k->deliver, 0};
     for (int i = 0; i < route.n; i++) {
         k->body.size = 0;
-        floor_dispatch(&bw, &s, seq, route.to[i].team, route.to[i].role, now);
+        floor_dispatch(&bw, &s, &route, seq, route.to[i].team, route.to[i].role, now);
         msgpack_sbuffer *tb = &k->team_head;
         mp_writer tw = {tb, 0};
         tb->size = 0;
