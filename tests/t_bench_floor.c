@@ -13,7 +13,7 @@
  *   floor_submit_read (under SANITIZE=address: without a read past it).
  * - bench_throughput --floor hop --quick (from the bench folder next to
  *   this test's) exits 0 with events filed and dispatches delivered to
- *   every team of the county. */
+ *   every team of the county, the floor's processes stopped cleanly. */
 #include "../bench/bench_county.h"
 #include "../bench/bench_floor.h"
 #include "../proto/proto.h"
@@ -217,6 +217,8 @@ static void check_run(void)
     const char *argv[] = {"bench_throughput", "--floor", "hop", "--quick", NULL};
     int rc = tl_run(&benv, "bench_throughput", argv, out, sizeof out, 60000);
     is_int(rc, 0, "bench_throughput --floor hop --quick exits 0");
+    ok(!strstr(out, "did not exit cleanly"),
+       "the floor broker and its workers stop cleanly on SIGTERM");
     json_t *j = json_line(out);
     ok(j != NULL, "it prints its JSON line");
     if (!j) {
