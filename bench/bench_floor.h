@@ -1,6 +1,7 @@
-/* bench_floor.h — the messages of the floor instrument (floor_broker.c):
- * a SUBMIT read in place, and the FILED and DISPATCH bodies gridline's
- * worker would send for it, written from the SUBMIT's own bytes.
+/* bench_floor.h — the messages of the floor instrument (floor_broker.c,
+ * floor_worker.h): a SUBMIT read in place, the FILED and DISPATCH bodies
+ * gridline's worker would send for it, written from the SUBMIT's own
+ * bytes, and the sends, as gridline-broker makes them.
  *
  * The floor carries gridline's message flow with no store and no decoding:
  * a SUBMIT's pairs are walked once (msgpack lengths only, no UTF-8 walk,
@@ -20,11 +21,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <zmq.h>
 
 #include "../common/directory.h"
 #include "../common/gl.h"
 #include "../common/mpwrite.h"
 #include "../common/records.h"
+#include "../proto/pack.h"
+#include "../proto/proto.h"
 #include "bench_msgpack.h"
 
 #define FLOOR_MAX_PAIRS 32
@@ -255,6 +259,93 @@ static inline void floor_dispatch(mp_writer *w, const floor_submit *s, const dir
     mpw_uint(w, now_ms);
     floor_key(w, "updated_ms");
     mpw_uint(w, now_ms);
+}
+
+/* ---- sending (floor_broker and its workers) ---- */
+
+static inline int floor_part(void *sock, const void *data, size_t len, int more)
+{
+    return zmq_send(sock, data, len, ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0)) < 0 ? -1 : 0;
+}
+
+static inline int floor_part_const(void *sock, const void *data, size_t len)
+{
+    return zmq_send_const(sock, data, len, ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0 ? -1 : 0;
+}
+
+/* floor_forward sends [ident] "GL/1" name body, the body a reference to msg (a
+ * zmq_msg_copy: several members share one buffer), as gridline-broker's
+ * broker_forward does. 0, or -1 when the peer is gone or its pipe full. */
+static inline int floor_forward(void *sock, const void *ident, size_t ident_len,
+                                const char *name, zmq_msg_t *msg)
+{
+    zmq_msg_t ref;
+    zmq_msg_init(&ref);
+    if (zmq_msg_copy(&ref, msg) != 0 || (ident && floor_part(sock, ident, ident_len, 1) != 0) ||
+        floor_part_const(sock, PROTO_SIGNATURE, PROTO_SIGNATURE_LEN) != 0 ||
+        floor_part_const(sock, name, strlen(name)) != 0 ||
+        zmq_msg_send(&ref, sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&ref);
+        return -1;
+    }
+    return 0;
+}
+
+/* floor_forward_bytes sends body (len bytes) in a message of its own: one
+ * allocation and copy, as gridline-broker makes of each item of a PACK. */
+static inline int floor_forward_bytes(void *sock, const void *ident, size_t ident_len,
+                                      const char *name, const void *body, size_t len)
+{
+    zmq_msg_t msg;
+    if (zmq_msg_init_size(&msg, len) != 0)
+        return -1;
+    memcpy(zmq_msg_data(&msg), body, len);
+    int rc = floor_forward(sock, ident, ident_len, name, &msg);
+    zmq_msg_close(&msg);
+    return rc;
+}
+
+/* floor_send_pack sends [ident] "GL/1" "PACK" {} ITEMS, ITEMS the two runs of
+ * items a and b back to back. */
+static inline int floor_send_pack(void *sock, const void *ident, size_t ident_len,
+                                  const msgpack_sbuffer *a, const msgpack_sbuffer *b)
+{
+    static const unsigned char empty_map = 0x80;
+    size_t alen = a ? a->size : 0, blen = b ? b->size : 0;
+    zmq_msg_t items;
+    if (zmq_msg_init_size(&items, alen + blen) != 0)
+        return -1;
+    if (alen)
+        memcpy(zmq_msg_data(&items), a->data, alen);
+    if (blen)
+        memcpy((char *)zmq_msg_data(&items) + alen, b->data, blen);
+    if ((ident && floor_part(sock, ident, ident_len, 1) != 0) ||
+        floor_part_const(sock, PROTO_SIGNATURE, PROTO_SIGNATURE_LEN) != 0 ||
+        floor_part_const(sock, "PACK", 4) != 0 || floor_part_const(sock, &empty_map, 1) != 0 ||
+        zmq_msg_send(&items, sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&items);
+        return -1;
+    }
+    return 0;
+}
+
+/* floor_item_put appends a PACK item (proto/pack.h) to w: header, command name,
+ * body. */
+static inline void floor_item_put(mp_writer *w, const void *header, size_t hlen,
+                                  const char *name, const void *body, size_t blen)
+{
+    size_t clen = strlen(name);
+    unsigned char *p = mpw_room(w, 4 + hlen + 1 + clen + 4 + blen);
+    if (!p)
+        return;
+    pack_put_len(p, (uint32_t)hlen);
+    memcpy(p + 4, header, hlen);
+    p += 4 + hlen;
+    *p++ = (unsigned char)clen;
+    memcpy(p, name, clen);
+    p += clen;
+    pack_put_len(p, (uint32_t)blen);
+    memcpy(p + 4, body, blen);
 }
 
 #endif

@@ -22,10 +22,10 @@
  *     §6, "PACK: broker -> worker"): alerts to a worker started with
  *     --lanes alert when there is one, routine work to the first other
  *     worker with credit left (the most-free one when all are full: there
- *     is no queue in the floor). The worker (this program with --worker)
- *     takes what has arrived, up to --batch jobs, and answers with one
- *     PACK: the FILEDs first, then the DISPATCHes, which the broker sends
- *     on as gridline-broker sends a worker's PACK items.
+ *     is no queue in the floor). The worker (this program with --worker,
+ *     floor_worker.h) takes what has arrived, up to --batch jobs, and
+ *     answers with one PACK: the FILEDs first, then the DISPATCHes, which
+ *     the broker sends on as gridline-broker sends a worker's PACK items.
  *   - SHOW (the readiness probe) gets ERROR not_found (in mode hop, from a
  *     worker); PING gets PONG; anything else ERROR unknown_command.
  *
@@ -53,6 +53,7 @@
 #include "../proto/proto.h"
 #include "bench_floor.h"
 #include "bench_msgpack.h"
+#include "floor_worker.h"
 
 #define FLOOR_MAX_WORKERS 16
 #define FLOOR_MAX_MEMBERS 8
@@ -74,92 +75,6 @@ typedef struct floor_cfg {
 } floor_cfg;
 
 static floor_cfg cfg;
-
-/* ---- sending ---- */
-
-static int part(void *sock, const void *data, size_t len, int more)
-{
-    return zmq_send(sock, data, len, ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0)) < 0 ? -1 : 0;
-}
-
-static int part_const(void *sock, const void *data, size_t len)
-{
-    return zmq_send_const(sock, data, len, ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0 ? -1 : 0;
-}
-
-/* forward sends [ident] "GL/1" name body, the body a reference to msg (a
- * zmq_msg_copy: several members share one buffer), as gridline-broker's
- * broker_forward does. 0, or -1 when the peer is gone or its pipe full. */
-static int forward(void *sock, const void *ident, size_t ident_len, const char *name,
-                   zmq_msg_t *msg)
-{
-    zmq_msg_t ref;
-    zmq_msg_init(&ref);
-    if (zmq_msg_copy(&ref, msg) != 0 || (ident && part(sock, ident, ident_len, 1) != 0) ||
-        part_const(sock, PROTO_SIGNATURE, PROTO_SIGNATURE_LEN) != 0 ||
-        part_const(sock, name, strlen(name)) != 0 || zmq_msg_send(&ref, sock, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&ref);
-        return -1;
-    }
-    return 0;
-}
-
-/* forward_bytes sends body (len bytes) in a message of its own: one
- * allocation and copy, as gridline-broker makes of each item of a PACK. */
-static int forward_bytes(void *sock, const void *ident, size_t ident_len, const char *name,
-                         const void *body, size_t len)
-{
-    zmq_msg_t msg;
-    if (zmq_msg_init_size(&msg, len) != 0)
-        return -1;
-    memcpy(zmq_msg_data(&msg), body, len);
-    int rc = forward(sock, ident, ident_len, name, &msg);
-    zmq_msg_close(&msg);
-    return rc;
-}
-
-/* send_pack sends [ident] "GL/1" "PACK" {} ITEMS, ITEMS the two runs of
- * items a and b back to back. */
-static int send_pack(void *sock, const void *ident, size_t ident_len, const msgpack_sbuffer *a,
-                     const msgpack_sbuffer *b)
-{
-    static const unsigned char empty_map = 0x80;
-    size_t alen = a ? a->size : 0, blen = b ? b->size : 0;
-    zmq_msg_t items;
-    if (zmq_msg_init_size(&items, alen + blen) != 0)
-        return -1;
-    if (alen)
-        memcpy(zmq_msg_data(&items), a->data, alen);
-    if (blen)
-        memcpy((char *)zmq_msg_data(&items) + alen, b->data, blen);
-    if ((ident && part(sock, ident, ident_len, 1) != 0) ||
-        part_const(sock, PROTO_SIGNATURE, PROTO_SIGNATURE_LEN) != 0 ||
-        part_const(sock, "PACK", 4) != 0 || part_const(sock, &empty_map, 1) != 0 ||
-        zmq_msg_send(&items, sock, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&items);
-        return -1;
-    }
-    return 0;
-}
-
-/* item_put appends a PACK item (proto/pack.h) to w: header, command name,
- * body. */
-static void item_put(mp_writer *w, const void *header, size_t hlen, const char *name,
-                     const void *body, size_t blen)
-{
-    size_t clen = strlen(name);
-    unsigned char *p = mpw_room(w, 4 + hlen + 1 + clen + 4 + blen);
-    if (!p)
-        return;
-    pack_put_len(p, (uint32_t)hlen);
-    memcpy(p + 4, header, hlen);
-    p += 4 + hlen;
-    *p++ = (unsigned char)clen;
-    memcpy(p, name, clen);
-    p += clen;
-    pack_put_len(p, (uint32_t)blen);
-    memcpy(p + 4, body, blen);
-}
 
 /* The rid of a body, or 0. */
 static uint64_t body_rid(frame_msg *fm)
@@ -225,7 +140,7 @@ static void deliver(floor_broker *b, const char *team, const void *body, size_t 
     uint64_t now = clock_mono_ms();
     for (int i = 0; i < t->n; i++) {
         floor_resp *r = t->member[i];
-        if (forward(b->responders, r->ident, r->ident_len, "DISPATCH", &msg) == 0) {
+        if (floor_forward(b->responders, r->ident, r->ident_len, "DISPATCH", &msg) == 0) {
             b->copies++;
             r->last_sent_ms = now;
         } else
@@ -252,8 +167,8 @@ static void submit_direct(floor_broker *b, frame_msg *fm, const void *ident, siz
     mp_writer w = {&b->scratch, 0};
     b->scratch.size = 0;
     floor_filed(&w, &s, seq);
-    if (!w.failed &&
-        forward_bytes(b->intake, ident, ident_len, "FILED", b->scratch.data, b->scratch.size) == 0)
+    if (!w.failed && floor_forward_bytes(b->intake, ident, ident_len, "FILED", b->scratch.data,
+                                         b->scratch.size) == 0)
         b->filed++;
     for (int i = 0; i < route.n; i++) {
         b->scratch.size = 0;
@@ -291,7 +206,7 @@ static void flush_worker(floor_broker *b, floor_worker *w)
 {
     if (!w->npending)
         return;
-    if (send_pack(b->workers, w->ident, w->ident_len, &w->pending, NULL) == 0)
+    if (floor_send_pack(b->workers, w->ident, w->ident_len, &w->pending, NULL) == 0)
         b->packs_out++;
     else
         LOG_W("a PACK of %zu jobs could not be sent to a worker", w->npending);
@@ -342,7 +257,7 @@ static void job_hop(floor_broker *b, frame_msg *fm, const void *ident, size_t id
     mp_writer pw = {&w->pending, 0};
     if (hw.failed)
         return;
-    item_put(&pw, hb->data, hb->size, proto_cmd_name(fm->cmd), body, len);
+    floor_item_put(&pw, hb->data, hb->size, proto_cmd_name(fm->cmd), body, len);
     if (pw.failed)
         return;
     w->npending++;
@@ -404,8 +319,8 @@ static void on_hello(floor_broker *b, frame_msg *fm, const void *ident, size_t i
     uint64_t rid = 0;
     if (!body || mp_get(body, len, keys, v, 3) != 0 || floor_copy(v[0], end, team) != 0 ||
         floor_copy(v[1], end, member) != 0 || ident_len > IDENT_MAX) {
-        frame_send_error(b->responders, ident, ident_len, GL_EBADBODY, "HELLO wants team and member",
-                         NULL, body_rid(fm));
+        frame_send_error(b->responders, ident, ident_len, GL_EBADBODY,
+                         "HELLO wants team and member", NULL, body_rid(fm));
         return;
     }
     mp_uint(v[2], end, &rid);
@@ -545,8 +460,8 @@ static void on_worker_pack(floor_broker *b, frame_msg *fm, floor_worker *w)
             continue;
         if (w && w->outstanding > 0)
             w->outstanding--;
-        if (forward_bytes(b->intake, client, client_len, proto_cmd_name(cmd), it.body,
-                          it.body_len) == 0 &&
+        if (floor_forward_bytes(b->intake, client, client_len, proto_cmd_name(cmd), it.body,
+                                it.body_len) == 0 &&
             cmd == PROTO_FILED)
             b->filed++;
     }
@@ -725,196 +640,6 @@ out:
     return status;
 }
 
-/* ---- the worker ---- */
-
-typedef struct floor_wk {
-    void *sock;
-    directory *dir;
-    uint64_t seq;
-    msgpack_sbuffer done, deliver, body, head, team_head;
-    size_t ndone, ndeliver;
-    uint64_t jobs, packs;
-} floor_wk;
-
-static int send_ready(floor_wk *k)
-{
-    proto_msg m;
-    memset(&m, 0, sizeof m);
-    m.cmd = PROTO_READY;
-    m.worker = cfg.name;
-    m.credit = (uint32_t)cfg.credit;
-    m.pid = (uint32_t)getpid();
-    m.lane = strcmp(cfg.lanes, "alert") == 0 ? "alert" : NULL;
-    m.pack = 1;
-    return frame_send_msg(k->sock, NULL, 0, &m, 0);
-}
-
-static void wk_flush(floor_wk *k)
-{
-    if (!k->ndone && !k->ndeliver)
-        return;
-    if (send_pack(k->sock, NULL, 0, &k->done, &k->deliver) == 0)
-        k->packs++;
-    else
-        LOG_W("a PACK of %zu items could not be sent", k->ndone + k->ndeliver);
-    k->done.size = k->deliver.size = 0;
-    k->ndone = k->ndeliver = 0;
-}
-
-/* wk_job works one item of a broker's PACK: a SUBMIT gets its FILED (a
- * DONE item) and its DISPATCHes (DELIVER items); anything else ERROR
- * not_found. */
-static void wk_job(floor_wk *k, const pack_item *it)
-{
-    const unsigned char *hend = it->header + it->header_len, *client, *after;
-    uint64_t job;
-    size_t client_len;
-    /* {job, client, origin, lane}: the DONE's header is its first three */
-    if ((after = pack_peek_job_client(it->header, hend, 4, 0, &job, &client, &client_len)) == NULL)
-        return;
-    const unsigned char *origin_end = mp_skip(mp_skip(after, hend, 1), hend, 1);
-    if (!origin_end)
-        return;
-    /* Room for the most one job adds: its items stay under PACK's limits. */
-    if (k->ndone + k->ndeliver + 1 + DIR_MAX_ROUTE > PACK_MAX_ITEMS ||
-        k->done.size + k->deliver.size + (1 + DIR_MAX_ROUTE) * (GL_MAX_BODY + 512) > PACK_MAX_BYTES)
-        wk_flush(k);
-    msgpack_sbuffer *hb = &k->head;
-    mp_writer hw = {hb, 0};
-    hb->size = 0;
-    size_t head_len = (size_t)(after - it->header);
-    mpw_head(&hw, 0x83, 0, 0);
-    mpw_bytes(&hw, it->header + 1, head_len - 1); /* job and client, as they came */
-    mpw_bytes(&hw, after, (size_t)(origin_end - after));
-    if (hw.failed)
-        return;
-    mp_writer dw = {&k->done, 0}, bw = {&k->body, 0};
-    k->body.size = 0;
-    floor_submit s;
-    k->jobs++;
-    int submit = it->cmd_len == 6 && memcmp(it->cmd, "SUBMIT", 6) == 0;
-    if (!submit || floor_submit_read(it->body, it->body_len, &s) != 0) {
-        proto_msg m;
-        memset(&m, 0, sizeof m);
-        static const char *const keys[] = {"rid"};
-        const unsigned char *v[1];
-        m.cmd = PROTO_ERROR;
-        if (mp_get(it->body, it->body_len, keys, v, 1) == 0)
-            mp_uint(v[0], it->body + it->body_len, &m.rid);
-        m.code = (uint32_t)-(submit ? GL_EBADBODY : GL_ENOTFOUND);
-        m.reason = submit ? "the floor reads a SUBMIT with id, kind and category only"
-                          : "no event with this id";
-        if (proto_encode(&m, &k->body) != 0)
-            return;
-        item_put(&dw, hb->data, hb->size, "ERROR", k->body.data, k->body.size);
-        k->ndone++;
-        return;
-    }
-    dir_route route;
-    floor_route(k->dir, &s, &route);
-    uint64_t seq = ++k->seq, now = clock_wall_ms();
-    floor_filed(&bw, &s, seq);
-    item_put(&dw, hb->data, hb->size, "FILED", k->body.data, k->body.size);
-    k->ndone++;
-    mp_writer lw = {&k->deliver, 0};
-    for (int i = 0; i < route.n; i++) {
-        k->body.size = 0;
-        floor_dispatch(&bw, &s, &route, seq, route.to[i].team, route.to[i].role, now);
-        msgpack_sbuffer *tb = &k->team_head;
-        mp_writer tw = {tb, 0};
-        tb->size = 0;
-        mpw_head(&tw, 0x81, 0, 0);
-        floor_key(&tw, "team");
-        floor_key(&tw, route.to[i].team);
-        if (tw.failed || bw.failed)
-            continue;
-        item_put(&lw, tb->data, tb->size, "DISPATCH", k->body.data, k->body.size);
-        k->ndeliver++;
-    }
-}
-
-static int run_worker(void)
-{
-    floor_wk k;
-    char err[512];
-    int status = 1;
-    memset(&k, 0, sizeof k);
-    msgpack_sbuffer_init(&k.done);
-    msgpack_sbuffer_init(&k.deliver);
-    msgpack_sbuffer_init(&k.body);
-    msgpack_sbuffer_init(&k.head);
-    msgpack_sbuffer_init(&k.team_head);
-    void *ctx = zmq_ctx_new();
-    if (!ctx)
-        goto out;
-    if (dir_load(cfg.directory, &k.dir, err, sizeof err) != 0) {
-        LOG_E("%s", err);
-        goto out;
-    }
-    k.sock = zmq_socket(ctx, ZMQ_DEALER);
-    int zero = 0, hwm = 100000;
-    zmq_setsockopt(k.sock, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(k.sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(k.sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    if (zmq_connect(k.sock, cfg.broker_ep) != 0 || send_ready(&k) != 0) {
-        LOG_E("cannot reach the floor broker on %s", cfg.broker_ep);
-        goto out;
-    }
-    LOG_I("floor worker %s on %s", cfg.name, cfg.broker_ep);
-    while (!stop_flag) {
-        zmq_pollitem_t item = {k.sock, 0, ZMQ_POLLIN, 0};
-        int n = zmq_poll(&item, 1, cfg.heartbeat_ms);
-        if (n < 0 && errno != EINTR) {
-            LOG_E("zmq_poll: %s", zmq_strerror(errno));
-            break;
-        }
-        if (n == 0) { /* a sign of life, as the worker's main connection sends */
-            static const unsigned char empty_map = 0x80;
-            frame_send(k.sock, NULL, 0, PROTO_HEARTBEAT, &empty_map, 1, 0, NULL, 0,
-                       ZMQ_DONTWAIT);
-            continue;
-        }
-        /* A batch: what has arrived, up to --batch jobs, then one PACK. */
-        for (uint64_t taken = 0; taken < (uint64_t)cfg.batch;) {
-            frame_msg fm;
-            int rc = frame_recv(k.sock, 0, ZMQ_DONTWAIT, &fm);
-            if (rc == GL_EUNAVAILABLE) {
-                frame_close(&fm);
-                break;
-            }
-            if (rc == 0 && fm.cmd == PROTO_PACK && fm.nparts == 4) {
-                const void *data = zmq_msg_data(&fm.part[3]);
-                size_t len = zmq_msg_size(&fm.part[3]), pos = 0;
-                pack_item it;
-                if (pack_count(data, len))
-                    while (pack_next(data, len, &pos, &it)) {
-                        wk_job(&k, &it);
-                        taken++;
-                    }
-            }
-            frame_close(&fm);
-        }
-        wk_flush(&k);
-    }
-    LOG_I("stopping: %llu jobs, %llu PACKs sent", (unsigned long long)k.jobs,
-          (unsigned long long)k.packs);
-    static const unsigned char empty_map = 0x80;
-    frame_send(k.sock, NULL, 0, PROTO_BYE, &empty_map, 1, 0, NULL, 0, ZMQ_DONTWAIT);
-    status = 0;
-out:
-    if (k.sock)
-        zmq_close(k.sock);
-    if (ctx)
-        zmq_ctx_term(ctx);
-    dir_free(&k.dir);
-    msgpack_sbuffer_destroy(&k.done);
-    msgpack_sbuffer_destroy(&k.deliver);
-    msgpack_sbuffer_destroy(&k.body);
-    msgpack_sbuffer_destroy(&k.head);
-    msgpack_sbuffer_destroy(&k.team_head);
-    return status;
-}
-
 int main(int argc, char **argv)
 {
     const opt_def defs[] = {
@@ -957,5 +682,9 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    return cfg.worker ? run_worker() : run_broker();
+    if (!cfg.worker)
+        return run_broker();
+    floor_worker_cfg wc = {cfg.broker_ep, cfg.directory, cfg.name, cfg.lanes,
+                           cfg.heartbeat_ms, cfg.credit, cfg.batch};
+    return floor_worker_run(&wc, &stop_flag);
 }
