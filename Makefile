@@ -115,7 +115,7 @@ deps:
 # machine: make bench BENCH_SCALE_ARGS= (bench/README.md, bench_scale).
 BENCH_SCALE_ARGS ?= --store-sizes 0,1000000,3000000
 bench: $(REAL_BINS) $(BENCHES)
-	@for b in $(filter-out %/bench_scale,$(BENCHES)); do GRIDLINE_BIN=$(abspath $(BINDIR)) GRIDLINE_DATA=$(abspath data) $$b || exit 1; done
+	@for b in $(filter-out %/bench_scale %/floor_broker,$(BENCHES)); do GRIDLINE_BIN=$(abspath $(BINDIR)) GRIDLINE_DATA=$(abspath data) $$b || exit 1; done
 	@GRIDLINE_BIN=$(abspath $(BINDIR)) GRIDLINE_DATA=$(abspath data) $(BUILD)/bench/bench_scale $(BENCH_SCALE_ARGS)
 
 # make crashtest: the crash test's long form — a random process SIGKILLed at
@@ -184,3 +184,15 @@ $(BUILD)/tests/slowsync.so: tests/support/slowsync.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 $(BUILD)/tests/t_e2e_jobpack_reconnect: | $(BUILD)/tests/slowsync.so
+
+# The floor of the message topology (bench/floor_broker.c, bench/README.md
+# "Session 9"): bench_throughput's defaults three ways, one after another,
+# --floor direct, --floor hop and the real gridline, then side by side.
+# BENCH_FLOOR_ARGS passes more bench_throughput options to all three.
+.PHONY: bench-floor
+BENCH_FLOOR_ARGS ?=
+bench-floor: $(REAL_BINS) $(BUILD)/bench/bench_throughput $(BUILD)/bench/floor_broker
+	GRIDLINE_BIN=$(abspath $(BINDIR)) GRIDLINE_DATA=$(abspath data) \
+	  $(BUILD)/bench/bench_throughput --floor compare $(BENCH_FLOOR_ARGS)
+# t_bench_floor runs bench_throughput --floor hop, built next to the tests.
+$(BUILD)/tests/t_bench_floor: | $(BUILD)/bench/bench_throughput $(BUILD)/bench/floor_broker

@@ -27,7 +27,11 @@
  *
  * It prints a table and one JSON line (also written to --json FILE). With
  * --perf DIR, `perf record` samples the broker and workers during the
- * measured window. Exit status: 0 once the figures are printed, good or bad;
+ * measured window. With --floor direct|hop it starts floor_broker (from
+ * its own folder) instead of gridline-broker and gridline-worker: the same
+ * message flow with no store and no decoding, under the same load, so the
+ * table, less its store lines, is the floor of the topology
+ * (floor_broker.c; bench/README.md, Session 9). Exit status: 0 once the figures are printed, good or bad;
  * 1 if the service did not come up or nothing was filed; 2 for bad options. */
 #include <errno.h>
 #include <inttypes.h>
@@ -70,6 +74,7 @@ typedef struct bench_cfg {
     int no_responders, quick, ack;
     const char *payload, *transport, *worker_transport, *broker_args, *worker_args, *json_path, *perf_dir,
         *perf_args;
+    const char *floor; /* NULL, or floor_broker's mode: "direct" or "hop" */
 } bench_cfg;
 
 static bench_cfg cfg;
@@ -343,10 +348,17 @@ static void print_acks(void)
 static void print_table(void)
 {
     char x[160];
-    printf("\nbench_throughput: %ld worker%s + %ld alert-lane, %ld terminals x %ld in flight, "
-           "SUBMIT bodies %zu-%zu B (mean %.0f),\n",
-           cfg.workers, cfg.workers == 1 ? "" : "s", cfg.alert_workers, cfg.terminals, cfg.inflight, res.body_min,
-           res.body_max, res.body_mean);
+    if (cfg.floor)
+        printf("\nbench_throughput --floor %s: floor_broker, no store, no decoding; ", cfg.floor);
+    else
+        printf("\nbench_throughput: ");
+    if (cfg.floor && strcmp(cfg.floor, "direct") == 0)
+        printf("no workers, ");
+    else
+        printf("%ld worker%s + %ld alert-lane, ", cfg.workers, cfg.workers == 1 ? "" : "s",
+               cfg.alert_workers);
+    printf("%ld terminals x %ld in flight, SUBMIT bodies %zu-%zu B (mean %.0f),\n", cfg.terminals,
+           cfg.inflight, res.body_min, res.body_max, res.body_mean);
     printf("  %ld%% alerts, %ld%% feedback, the rest requests, over %zu grids and %zu compounds;\n",
            cfg.alert_pct, cfg.feedback_pct, county.ngrids, county.ncompounds);
     printf("  terminals and responders on %s, workers on %s, store on %s (%s), %ld s warm-up, %ld s measured\n\n",
@@ -354,7 +366,8 @@ static void print_table(void)
            strcmp(cfg.worker_transport, "tcp") == 0 ? "tcp 127.0.0.1" : "ipc://", env.dir,
            bs_fs_name(env.dir), cfg.warmup_s, cfg.duration_s);
 
-    printf("%-34s %14.0f /s   (%" PRIu64 " in %.1f s)\n", "filed, durable", per_s(res.window_filed),
+    printf("%-34s %14.0f /s   (%" PRIu64 " in %.1f s)\n",
+           cfg.floor ? "filed (the floor: no store)" : "filed, durable", per_s(res.window_filed),
            res.window_filed, res.window_s);
     snprintf(x, sizeof x, "%.2f / %.2f / %.2f", ms(bu_hist_percentile(&res.filed_lat, 50)),
              ms(bu_hist_percentile(&res.filed_lat, 99)), ms(res.filed_lat.max_us));
@@ -373,8 +386,9 @@ static void print_table(void)
         if (cfg.ack)
             print_acks();
     }
-    printf("%-34s %14.0f /s   (%.1f events per commit)\n", "LMDB write transactions",
-           per_s(commits()), commits() ? (double)res.window_filed / (double)commits() : 0);
+    if (!cfg.floor)
+        printf("%-34s %14.0f /s   (%.1f events per commit)\n", "LMDB write transactions",
+               per_s(commits()), commits() ? (double)res.window_filed / (double)commits() : 0);
     uint64_t wbytes, wcalls;
     workers_writes(&wbytes, &wcalls);
     if (commits())
@@ -439,6 +453,8 @@ static json_t *make_json(void)
 {
     json_t *j = json_object();
     json_object_set_new(j, "bench", json_string("throughput"));
+    if (cfg.floor)
+        json_object_set_new(j, "floor", json_string(cfg.floor));
     json_object_set_new(j, "workers", json_integer(cfg.workers));
     json_object_set_new(j, "alert_workers", json_integer(cfg.alert_workers));
     json_object_set_new(j, "terminals", json_integer(cfg.terminals));
@@ -477,9 +493,11 @@ static json_t *make_json(void)
                 json_object_set_new(j, "pending_at_end", json_integer((json_int_t)store_pending()));
         }
     }
-    json_object_set_new(j, "commits_per_s", json_real(per_s(commits())));
-    json_object_set_new(j, "events_per_commit",
-                        json_real(commits() ? (double)res.window_filed / (double)commits() : 0));
+    if (!cfg.floor) {
+        json_object_set_new(j, "commits_per_s", json_real(per_s(commits())));
+        json_object_set_new(j, "events_per_commit",
+                            json_real(commits() ? (double)res.window_filed / (double)commits() : 0));
+    }
     json_t *c10k = json_object(), *pct = json_object(), *hwm = json_object(),
            *anon = json_object();
     for (int i = 0; i < nprocs; i++) {
@@ -495,7 +513,7 @@ static json_t *make_json(void)
     json_object_set_new(pct, "others", json_real(others_pct_core()));
     json_object_set_new(pct, "machine_busy", json_real(machine_busy()));
     json_object_set_new(j, "cpu_s_per_10k", c10k);
-    {
+    if (!cfg.floor) {
         uint64_t wbytes, wcalls;
         workers_writes(&wbytes, &wcalls);
         json_t *w = json_object();
@@ -783,6 +801,221 @@ out:
     return rc;
 }
 
+/* start_gridline starts gridline-broker, --workers workers and
+ * --alert-workers workers kept for the alert lane, then this program's
+ * entry in procs. */
+static void start_gridline(const char *const *bextra, const char *const *wextra)
+{
+    static char names[MAX_WORKERS][24];
+    procs[nprocs++] = (proc_ref){"broker", tl_broker(&env, bextra)};
+    for (long i = 0; i < cfg.workers; i++) {
+        snprintf(names[i], sizeof names[i], "w%ld", i + 1);
+        procs[nprocs++] = (proc_ref){names[i], tl_worker(&env, names[i], wextra)};
+    }
+    /* Workers kept for the alert lane: the deployment make run shows. */
+    const char *aextra[34] = {"--lanes", "alert"};
+    for (int i = 0; i < 31 && wextra[i]; i++)
+        aextra[i + 2] = wextra[i];
+    for (long i = 0; i < cfg.alert_workers; i++) {
+        snprintf(names[cfg.workers + i], sizeof names[0], "wa%ld", i + 1);
+        procs[nprocs++] = (proc_ref){names[cfg.workers + i],
+                                     tl_worker(&env, names[cfg.workers + i], aextra)};
+    }
+    procs[nprocs++] = (proc_ref){"bench", 0};
+}
+
+/* floor_spawn starts floor_broker from this program's folder with args
+ * (NULL-terminated after the first n) and extra. */
+static pid_t floor_spawn(const char **args, int n, const char *const *extra)
+{
+    static tl_env fenv;
+    if (!fenv.bin[0]) {
+        char self[sizeof fenv.bin];
+        ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+        fenv = env;
+        if (len > 0) {
+            self[len] = '\0';
+            char *slash = strrchr(self, '/');
+            if (slash)
+                *slash = '\0';
+            snprintf(fenv.bin, sizeof fenv.bin, "%s", self);
+        } else
+            snprintf(fenv.bin, sizeof fenv.bin, ".");
+    }
+    for (int i = 0; extra && extra[i] && n < 62; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    return tl_spawn(&fenv, "floor_broker", args);
+}
+
+/* start_floor starts floor_broker in mode --floor and, in mode hop, its
+ * workers (named as gridline's: w1.., wa1..), then this program's entry in
+ * procs. 0, or -1 when floor_broker is not next to this program. */
+static int start_floor(const char *const *bextra, const char *const *wextra)
+{
+    static char names[MAX_WORKERS][24];
+    const char *b[64] = {"floor_broker", "--mode", cfg.floor, "--intake", env.intake,
+                         "--responders", env.responders, "--workers", env.workers,
+                         "--directory", env.directory};
+    procs[nprocs++] = (proc_ref){"broker", floor_spawn(b, 11, bextra)};
+    long nworkers = strcmp(cfg.floor, "hop") == 0 ? cfg.workers + cfg.alert_workers : 0;
+    for (long i = 0; i < nworkers; i++) {
+        int alert = i >= cfg.workers;
+        snprintf(names[i], sizeof names[i], alert ? "wa%ld" : "w%ld",
+                 alert ? i - cfg.workers + 1 : i + 1);
+        const char *w[64] = {"floor_broker", "--worker", "--broker", env.workers,
+                             "--directory", env.directory, "--name", names[i],
+                             "--lanes", alert ? "alert" : "all"};
+        procs[nprocs++] = (proc_ref){names[i], floor_spawn(w, 10, wextra)};
+    }
+    procs[nprocs++] = (proc_ref){"bench", 0};
+    tl_sleep_ms(50);
+    if (!tl_alive(procs[0].pid)) {
+        fprintf(stderr, "bench_throughput: floor_broker did not start: it is built with make "
+                        "build/rel/bench/floor_broker, next to bench_throughput (%s)\n",
+                bu_logs_hint(env.dir));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- --floor compare (make bench-floor) ---- */
+
+/* compare_run runs this program again with argv less --floor and --json,
+ * plus mode's --floor (none for gridline) and --json path; its output goes
+ * to ours. Returns its exit status, or -1. */
+static int compare_run(int argc, char **argv, const char *mode, const char *path)
+{
+    const char *args[128];
+    int n = 0;
+    args[n++] = argv[0];
+    for (int i = 1; i < argc && n < 120; i++) {
+        if (strcmp(argv[i], "--floor") == 0 || strcmp(argv[i], "--json") == 0) {
+            i++;
+            continue;
+        }
+        if (strncmp(argv[i], "--floor=", 8) == 0 || strncmp(argv[i], "--json=", 7) == 0)
+            continue;
+        args[n++] = argv[i];
+    }
+    if (mode) {
+        args[n++] = "--floor";
+        args[n++] = mode;
+    }
+    args[n++] = "--json";
+    args[n++] = path;
+    args[n] = NULL;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        execv("/proc/self/exe", (char *const *)args);
+        _exit(127);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+static double jnum(json_t *j, const char *a, const char *b)
+{
+    json_t *v = j ? json_object_get(j, a) : NULL;
+    if (v && b)
+        v = json_object_get(v, b);
+    return v ? json_number_value(v) : 0;
+}
+
+/* floor_compare runs the defaults (with the options given) as --floor
+ * direct, --floor hop and gridline, one after another, and prints the
+ * three side by side, then one JSON line (also to --json FILE). Exit
+ * status: 0 when all three ran, else 1. */
+static int floor_compare(int argc, char **argv)
+{
+    static const char *const modes[3] = {"direct", "hop", NULL};
+    static const char *const names[3] = {"floor direct", "floor hop", "gridline"};
+    json_t *runs[3] = {NULL, NULL, NULL};
+    const char *tmp = getenv("TMPDIR");
+    int rc = 0;
+    for (int k = 0; k < 3; k++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/gl-floor-compare-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        int fd = mkstemp(path);
+        if (fd < 0) {
+            fprintf(stderr, "bench_throughput: cannot make a temporary file: %s\n", strerror(errno));
+            return 1;
+        }
+        close(fd);
+        printf("\n== %s ==\n", names[k]);
+        int st = compare_run(argc, argv, modes[k], path);
+        runs[k] = st == 0 ? json_load_file(path, 0, NULL) : NULL;
+        unlink(path);
+        if (!runs[k]) {
+            fprintf(stderr, "bench_throughput: the %s run failed (status %d)\n", names[k], st);
+            rc = 1;
+        }
+    }
+    printf("\nmake bench-floor: the same load (%s) against the floor and gridline, one after "
+           "another\n\n",
+           argc > 3 ? "bench_throughput with the options given" : "bench_throughput's defaults");
+    printf("%-36s %14s %14s %14s\n", "", names[0], names[1], names[2]);
+    printf("%-36s", "events/s filed");
+    for (int k = 0; k < 3; k++)
+        printf(" %14.0f", jnum(runs[k], "filed_per_s", NULL));
+    printf("\n%-36s", "filed p50 / p99 ms");
+    for (int k = 0; k < 3; k++) {
+        char x[40];
+        snprintf(x, sizeof x, "%.2f / %.2f", jnum(runs[k], "filed_ms", "p50"),
+                 jnum(runs[k], "filed_ms", "p99"));
+        printf(" %14s", x);
+    }
+    printf("\n%-36s", "dispatches delivered /s");
+    for (int k = 0; k < 3; k++)
+        printf(" %14.0f", jnum(runs[k], "dispatches_per_s", NULL));
+    printf("\n%-36s\n", "CPU s per 10k events");
+    static const char *const rows[4][2] = {{"  broker", "broker"},
+                                           {"  workers", "workers"},
+                                           {"  service (broker + workers)", "service"},
+                                           {"  load generator (bench)", "bench"}};
+    for (int r = 0; r < 4; r++) {
+        printf("%-36s", rows[r][0]);
+        for (int k = 0; k < 3; k++)
+            printf(" %14.3f", jnum(runs[k], "cpu_s_per_10k", rows[r][1]));
+        printf("\n");
+    }
+    printf("%-36s", "machine busy %");
+    for (int k = 0; k < 3; k++)
+        printf(" %14.0f", jnum(runs[k], "cpu_pct", "machine_busy"));
+    printf("\n%-36s", "others (% of a core)");
+    for (int k = 0; k < 3; k++)
+        printf(" %14.0f", jnum(runs[k], "cpu_pct", "others"));
+    printf("\n\n");
+    json_t *j = json_object();
+    json_object_set_new(j, "bench", json_string("floor_compare"));
+    static const char *const keys[3] = {"floor_direct", "floor_hop", "gridline"};
+    for (int k = 0; k < 3; k++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "filed_per_s", json_real(jnum(runs[k], "filed_per_s", NULL)));
+        json_object_set_new(o, "filed_ms", json_pack("{s:f,s:f}", "p50", jnum(runs[k], "filed_ms", "p50"), "p99", jnum(runs[k], "filed_ms", "p99")));
+        json_object_set_new(o, "dispatches_per_s", json_real(jnum(runs[k], "dispatches_per_s", NULL)));
+        json_t *c = json_object_get(runs[k], "cpu_s_per_10k"), *pct = json_object_get(runs[k], "cpu_pct");
+        json_object_set(o, "cpu_s_per_10k", c ? c : json_null());
+        json_object_set(o, "cpu_pct", pct ? pct : json_null());
+        json_object_set_new(j, keys[k], o);
+        json_decref(runs[k]);
+    }
+    char *line = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    if (line) {
+        printf("%s\n", line);
+        if (cfg.json_path)
+            bu_save_line(cfg.json_path, line, "bench_throughput");
+        free(line);
+    }
+    json_decref(j);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const opt_def defs[] = {
@@ -808,6 +1041,7 @@ int main(int argc, char **argv)
         {"perf-args", OPT_STR, "-F 299 --call-graph dwarf,8192", "perf record options with --perf", &cfg.perf_args, NULL},
         {"rss-every", OPT_INT, "0", "sample the anonymous RSS of the broker and the workers every S seconds of the measured window and print the samples and the growth from the first to the last (0: off)", &rss_every_s, NULL},
         {"quick", OPT_FLAG, NULL, "a smoke test: 4 x 8 in flight, 1 s warm-up, 2 s measured (options given explicitly win)", &cfg.quick, NULL},
+        {"floor", OPT_STR, NULL, "direct, hop or compare: run the same load against floor_broker (from this program's folder) instead of gridline: the same messages with no store and no decoding; direct: the broker answers and dispatches itself; hop: through --workers + --alert-workers floor workers (--broker-args and --worker-args go to floor_broker; no store lines; not with --ack); compare: direct, hop and gridline one after another, then side by side (make bench-floor)", &cfg.floor, NULL},
     };
     int rc = opts_parse(defs, GL_ARRAY_LEN(defs), argc, argv,
                         "bench_throughput [--workers N] [--terminals M] [--inflight K] "
@@ -849,8 +1083,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_throughput: an option is out of range (see --help)\n");
         return 2;
     }
+    if (cfg.floor && strcmp(cfg.floor, "direct") != 0 && strcmp(cfg.floor, "hop") != 0 &&
+        strcmp(cfg.floor, "compare") != 0) {
+        fprintf(stderr, "bench_throughput: --floor wants direct, hop or compare\n");
+        return 2;
+    }
+    if (cfg.floor && cfg.ack) {
+        fprintf(stderr, "bench_throughput: --ack needs the real service: the floor answers no ACK\n");
+        return 2;
+    }
     if (rss_option_bad(cfg.duration_s))
         return 2;
+    if (cfg.floor && strcmp(cfg.floor, "compare") == 0)
+        return floor_compare(argc, argv);
     if (cfg.perf_dir && mkdir(cfg.perf_dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "bench_throughput: cannot make %s: %s\n", cfg.perf_dir, strerror(errno));
         return 2;
@@ -881,28 +1126,17 @@ int main(int argc, char **argv)
     const char *bextra[32], *wextra[32];
     bu_split_args(cfg.broker_args, bbuf, sizeof bbuf, bextra, 32);
     bu_split_args(cfg.worker_args, wbuf, sizeof wbuf, wextra, 32);
-    static char names[MAX_WORKERS][24];
-    procs[nprocs++] = (proc_ref){"broker", tl_broker(&env, bextra)};
-    for (long i = 0; i < cfg.workers; i++) {
-        snprintf(names[i], sizeof names[i], "w%ld", i + 1);
-        procs[nprocs++] = (proc_ref){names[i], tl_worker(&env, names[i], wextra)};
-    }
-    /* Workers kept for the alert lane: the deployment make run shows. */
-    const char *aextra[34] = {"--lanes", "alert"};
-    for (int i = 0; i < 31 && wextra[i]; i++)
-        aextra[i + 2] = wextra[i];
-    for (long i = 0; i < cfg.alert_workers; i++) {
-        snprintf(names[cfg.workers + i], sizeof names[0], "wa%ld", i + 1);
-        procs[nprocs++] = (proc_ref){names[cfg.workers + i],
-                                     tl_worker(&env, names[cfg.workers + i], aextra)};
-    }
-    procs[nprocs++] = (proc_ref){"bench", 0};
+    if (cfg.floor) {
+        if (start_floor(bextra, wextra) != 0)
+            return 1;
+    } else
+        start_gridline(bextra, wextra);
     if (tl_wait_workers(&env, 15000) != 0) {
         fprintf(stderr, "bench_throughput: the broker and workers did not come up (%s)\n",
                 bu_logs_hint(env.dir));
         return 1;
     }
-    if (bs_open(env.store, &store_env) != 0)
+    if (!cfg.floor && bs_open(env.store, &store_env) != 0)
         fprintf(stderr, "bench_throughput: cannot open the store read-only: no commit count\n");
 
     rc = run_load();
