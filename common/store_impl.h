@@ -111,9 +111,10 @@ int store_txn_put(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags);
 
 /* store_txn_put_edge is store_txn_put for keys that usually grow at the
  * right edge of db (a new event's seq, a time-ordered id, now + a delay):
- * a key above db's last one is appended (MDB_APPEND: LMDB takes the last
- * leaf instead of searching the tree, and splits it leaving the old page
- * full); any other key takes the ordinary put with flags. Same results as
+ * a key above db's last one is appended (MDB_APPEND through db's edge
+ * cursor, store_txn.edge: LMDB takes the last leaf the cursor stands on
+ * instead of searching the tree, and splits it leaving the old page full);
+ * any other key takes the ordinary put with flags. Same results as
  * store_txn_put. */
 int store_txn_put_edge(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags);
 
