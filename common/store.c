@@ -329,6 +329,10 @@ static void txn_close_cursors(store_txn *t)
             mdb_cursor_close(t->point[i]);
             t->point[i] = NULL;
         }
+        if (t->edge[i]) {
+            mdb_cursor_close(t->edge[i]);
+            t->edge[i] = NULL;
+        }
     }
 }
 
@@ -484,6 +488,17 @@ static int point_cursor(store_txn *t, int db)
     return store_error(rc, store_db_names[db]);
 }
 
+/* edge_forget closes db's edge cursor before a write to db that does not
+ * go through it (store_impl.h, store_txn.edge): the next append opens a
+ * fresh one, which finds the last leaf from the root. */
+static void edge_forget(store_txn *t, int db)
+{
+    if (t->edge[db]) {
+        mdb_cursor_close(t->edge[db]);
+        t->edge[db] = NULL;
+    }
+}
+
 int store_txn_point_get(store_txn *t, int db, MDB_val *k, MDB_val *v)
 {
     int rc = point_cursor(t, db);
@@ -505,6 +520,7 @@ int store_txn_point_put(store_txn *t, int db, MDB_val *k, MDB_val *v)
     if (!c || mdb_cursor_get(c, &ck, &cv, MDB_GET_CURRENT) != 0 || ck.mv_size != k->mv_size ||
         memcmp(ck.mv_data, k->mv_data, k->mv_size) != 0)
         return store_txn_put(t, db, k, v, 0);
+    edge_forget(t, db);
     t->changes++;
     int rc = store_fault("put");
     if (!rc)
@@ -516,6 +532,7 @@ int store_txn_point_del(store_txn *t, int db, MDB_val *k, int *found)
 {
     if (found)
         *found = 0;
+    edge_forget(t, db);
     t->changes++;
     int rc = store_fault("del");
     if (rc)
@@ -535,6 +552,7 @@ int store_txn_point_del(store_txn *t, int db, MDB_val *k, int *found)
 
 int store_txn_put(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags)
 {
+    edge_forget(t, db);
     t->changes++;
     int rc = store_fault("put");
     if (!rc)
@@ -547,6 +565,7 @@ int store_txn_put(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags)
 int store_txn_cursor_put(store_txn *t, int db, MDB_cursor *c, MDB_val *k, MDB_val *v,
                          unsigned flags)
 {
+    edge_forget(t, db);
     t->changes++;
     int rc = store_fault("put");
     if (!rc)
@@ -556,16 +575,44 @@ int store_txn_cursor_put(store_txn *t, int db, MDB_cursor *c, MDB_val *k, MDB_va
     return rc ? store_txn_fail(t, rc, store_db_names[db]) : 0;
 }
 
+/* edge_append appends k → v (flags | MDB_APPEND) through db's edge
+ * cursor, opened first when there is none: an LMDB result. */
+static int edge_append(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags)
+{
+    if (!t->edge[db]) {
+        int rc = mdb_cursor_open(t->txn, t->s->dbi[db], &t->edge[db]);
+        if (rc) {
+            t->edge[db] = NULL;
+            return rc;
+        }
+    }
+    return mdb_cursor_put(t->edge[db], k, v, flags | MDB_APPEND);
+}
+
 int store_txn_put_edge(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags)
 {
     t->changes++;
     int rc = store_fault("put");
     if (!rc) {
-        rc = mdb_put(t->txn, t->s->dbi[db], k, v, flags | MDB_APPEND);
-        /* Not above the last key: LMDB refused before touching anything. */
-        if (rc == MDB_KEYEXIST)
+        rc = edge_append(t, db, k, v, flags);
+        /* Not above the last key: LMDB refused before touching anything.
+         * The ordinary put is a write not through the edge cursor. */
+        if (rc == MDB_KEYEXIST) {
+            edge_forget(t, db);
             rc = mdb_put(t->txn, t->s->dbi[db], k, v, flags);
+        }
     }
+    if (rc == MDB_KEYEXIST)
+        return GL_EBADSTATE;
+    return rc ? store_txn_fail(t, rc, store_db_names[db]) : 0;
+}
+
+int store_txn_append(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags)
+{
+    t->changes++;
+    int rc = store_fault("put");
+    if (!rc)
+        rc = edge_append(t, db, k, v, flags);
     if (rc == MDB_KEYEXIST)
         return GL_EBADSTATE;
     return rc ? store_txn_fail(t, rc, store_db_names[db]) : 0;
@@ -578,6 +625,7 @@ int store_txn_del(store_txn *t, int db, MDB_val *k)
 
 int store_txn_del_found(store_txn *t, int db, MDB_val *k, int *found)
 {
+    edge_forget(t, db);
     t->changes++;
     int rc = store_fault("del");
     if (!rc)
@@ -680,6 +728,7 @@ static int id_put(store_txn *t, MDB_val *k, MDB_val *v)
     MDB_cursor *c = t->point[DB_EVENT_IDS];
     if (!c)
         return store_txn_put_edge(t, DB_EVENT_IDS, k, v, MDB_NOOVERWRITE);
+    edge_forget(t, DB_EVENT_IDS);
     t->changes++;
     int rc = store_fault("put");
     if (!rc) {
@@ -715,7 +764,7 @@ int store_event_add(store_txn *t, gl_event *ev)
     if ((err = id_put(t, &idk, &seqv)) != 0)
         return err;
     MDB_val k = store_val(seq_key, 8), v = store_val(s->sbuf.data, s->sbuf.size);
-    if ((err = store_txn_put(t, DB_EVENTS, &k, &v, MDB_APPEND)) != 0) {
+    if ((err = store_txn_append(t, DB_EVENTS, &k, &v, 0)) != 0) {
         if (err == GL_EBADSTATE) /* seq not above the last: the store is inconsistent */
             err = store_txn_fail(t, MDB_CORRUPTED, "events append");
         return err;

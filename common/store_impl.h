@@ -79,6 +79,15 @@ struct store_txn {
     uint64_t hist_seq;
     uint32_t hist_no;
     int hist_at_end;
+    /* store_txn_put_edge and store_txn_append: a cursor kept at db's end.
+     * LMDB's append through a cursor it left on the last leaf (its
+     * end-of-data flag set) skips the search from the root, but trusts
+     * that flag: a page split by any other write to db can leave the
+     * cursor on a leaf that is no longer the last, and its next append
+     * would land out of order. So every other write to db closes it
+     * (edge_forget in store.c), and the next append opens a fresh one,
+     * which searches. */
+    MDB_cursor *edge[DB_COUNT];
 };
 
 /* store_error translates an LMDB (or errno) result of op: 0 → 0,
@@ -102,11 +111,18 @@ int store_txn_put(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags);
 
 /* store_txn_put_edge is store_txn_put for keys that usually grow at the
  * right edge of db (a new event's seq, a time-ordered id, now + a delay):
- * a key above db's last one is appended (MDB_APPEND: LMDB takes the last
- * leaf instead of searching the tree, and splits it leaving the old page
- * full); any other key takes the ordinary put with flags. Same results as
+ * a key above db's last one is appended (MDB_APPEND through db's edge
+ * cursor, store_txn.edge: LMDB takes the last leaf the cursor stands on
+ * instead of searching the tree, and splits it leaving the old page full);
+ * any other key takes the ordinary put with flags. Same results as
  * store_txn_put. */
 int store_txn_put_edge(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags);
+
+/* store_txn_append is store_txn_put with MDB_APPEND (and flags) through
+ * db's edge cursor, like store_txn_put_edge's append but with no ordinary
+ * put after it: a key not above db's last one gives GL_EBADSTATE, nothing
+ * written, the transaction usable. */
+int store_txn_append(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags);
 
 /* store_timer_event_changed moves event ev's entry in the timers index from
  * the deadline the record was (NULL for a new event) calls for next to the

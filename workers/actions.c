@@ -46,30 +46,10 @@ static int history_list_add(void *ctx, const gl_history *h)
 
 static void reply_filed(gl_worker *w, const wjob *j, const gl_event *ev, int duplicate)
 {
-    proto_msg m;
-    memset(&m, 0, sizeof m);
-    m.cmd = PROTO_FILED;
-    m.rid = j->msg.rid;
-    m.ev.id = ev->id;
-    m.ev.seq = ev->seq;
-    m.ev.kind = ev->kind;
-    m.ev.state = ev->state;
-    m.duplicate = duplicate;
     /* durable even for a duplicate: the first copy may be in this very
-     * transaction, and must not be reported filed if it fails. */
-    if (worker_out_reply(w, j, &m, 1) != 0 || duplicate)
-        return;
-    /* What the log line says once it is on disk (batch.c): a copy in the
-     * batch arena, as ev may be a local of the caller. */
-    gl_event *copy = arena_alloc(&w->batch_arena, sizeof *copy);
-    if (copy) {
-        memset(copy, 0, sizeof *copy);
-        copy->id = ev->id;
-        copy->seq = ev->seq;
-        copy->kind = ev->kind;
-        copy->state = ev->state;
-        w->out.msgs[w->out.count - 1].filed = copy;
-    }
+     * transaction, and must not be reported filed if it fails. The body is
+     * made after the commit (outbody.c). */
+    worker_out_filed(w, j, ev, duplicate);
 }
 
 static const char *submitter(gl_worker *w, const gl_event *ev)

@@ -8,7 +8,7 @@
 #include "../common/clock.h"
 #include "../common/log.h"
 
-static out_msg *out_new(gl_worker *w)
+out_msg *worker_out_new(gl_worker *w)
 {
     outbox *o = &w->out;
     if (o->count == o->cap) {
@@ -24,9 +24,8 @@ static out_msg *out_new(gl_worker *w)
     return m;
 }
 
-/* Encodes m into the batch arena (flags, event_map: see proto_encode_ex). */
-static void *encode_body_ex(gl_worker *w, const proto_msg *m, int flags, const void *event_map,
-                            size_t event_map_len, size_t *len)
+void *worker_encode_body(gl_worker *w, const proto_msg *m, int flags, const void *event_map,
+                         size_t event_map_len, size_t *len)
 {
     w->sbuf.size = 0;
     int rc = proto_encode_ex(m, flags, event_map, event_map_len, &w->sbuf);
@@ -43,26 +42,33 @@ static void *encode_body_ex(gl_worker *w, const proto_msg *m, int flags, const v
 
 static void *encode_body(gl_worker *w, const proto_msg *m, size_t *len)
 {
-    return encode_body_ex(w, m, 0, NULL, 0, len);
+    return worker_encode_body(w, m, 0, NULL, 0, len);
+}
+
+void *worker_reply_body(gl_worker *w, const proto_msg *m, int *cmd, size_t *len)
+{
+    *cmd = m->cmd;
+    void *body = encode_body(w, m, len);
+    if (!body && *cmd != PROTO_ERROR) {
+        /* A reply the codec refuses is a bug here, not the client's: tell
+         * the client so, rather than abort the whole batch. */
+        proto_msg e;
+        memset(&e, 0, sizeof e);
+        e.cmd = *cmd = PROTO_ERROR;
+        e.code = (uint32_t)-GL_EINTERNAL;
+        e.reason = "the reply could not be encoded";
+        e.rid = m->rid;
+        body = encode_body(w, &e, len);
+    }
+    return body;
 }
 
 int worker_out_reply(gl_worker *w, const wjob *j, const proto_msg *m, int durable)
 {
     size_t len;
-    int cmd = m->cmd;
-    void *body = encode_body(w, m, &len);
-    if (!body && cmd != PROTO_ERROR) {
-        /* A reply the codec refuses is a bug here, not the client's: tell
-         * the client so, rather than abort the whole batch. */
-        proto_msg e;
-        memset(&e, 0, sizeof e);
-        e.cmd = cmd = PROTO_ERROR;
-        e.code = (uint32_t)-GL_EINTERNAL;
-        e.reason = "the reply could not be encoded";
-        e.rid = m->rid;
-        body = encode_body(w, &e, &len);
-    }
-    out_msg *o = body ? out_new(w) : NULL;
+    int cmd;
+    void *body = worker_reply_body(w, m, &cmd, &len);
+    out_msg *o = body ? worker_out_new(w) : NULL;
     if (!o)
         return GL_EINTERNAL;
     o->kind = PROTO_DONE;
@@ -114,10 +120,10 @@ int worker_out_deliver_ex(gl_worker *w, const char *team, const proto_msg *m, in
                           const void *event_map, size_t event_map_len)
 {
     size_t len;
-    void *body = encode_body_ex(w, m, flags, event_map, event_map_len, &len);
+    void *body = worker_encode_body(w, m, flags, event_map, event_map_len, &len);
     if (!body)
         return 0; /* logged by encode_body; the store holds the truth, a resend follows */
-    out_msg *o = out_new(w);
+    out_msg *o = worker_out_new(w);
     if (!o)
         return GL_EINTERNAL;
     o->kind = PROTO_DELIVER;
@@ -191,6 +197,10 @@ void worker_flush(gl_worker *w, int ok, int err)
     for (size_t i = 0; i < w->out.count; i++) {
         out_msg *o = &w->out.msgs[i];
         if (ok) {
+            /* A body left for now is made now the commit is durable
+             * (outbody.c); one that cannot be is not sent (logged). */
+            if (o->deferred && worker_out_make(w, o) != 0)
+                continue;
             send_out(w, o);
             log_filed(o);
             continue;
@@ -213,9 +223,13 @@ void worker_flush(gl_worker *w, int ok, int err)
             o->cmd = PROTO_ERROR;
             o->body = body;
             o->body_len = len;
+            o->deferred = 0;
+        } else if (o->deferred && worker_out_make(w, o) != 0) {
+            continue;
         }
         send_out(w, o);
     }
+    worker_out_made(w);
     log_gather(0); /* the log says what was filed before the terminals hear it */
     worker_send_batch(w);
     w->out.count = 0;

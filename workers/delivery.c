@@ -8,38 +8,6 @@
 #include "../common/clock.h"
 #include "../common/log.h"
 
-/* Reporter contact is private: only the roles that must reach the resident
- * see it. */
-static int sees_contact(const char *role)
-{
-    return strcmp(role, "informed") != 0 && strcmp(role, "claim") != 0 &&
-           strcmp(role, "owners") != 0;
-}
-
-int worker_send_dispatch(gl_worker *w, const gl_dispatch *d, const gl_event *ev)
-{
-    proto_msg m;
-    memset(&m, 0, sizeof m);
-    m.cmd = PROTO_DISPATCH;
-    m.event = d->event;
-    m.team = d->team;
-    m.role = d->role;
-    m.state = d->state;
-    m.attempts = d->attempts;
-    m.ev = *ev;
-    m.ev.seq = d->seq;
-    /* The event's map is made once for all its teams (detail.c); the
-     * strings here came from decoded messages, the directory and the store. */
-    size_t len;
-    int contact = sees_contact(d->role);
-    const void *detail = worker_detail_of(w, ev, &m.ev, contact, &len);
-    if (!contact)
-        m.ev.contact = NULL;
-    if (!detail)
-        return worker_out_deliver(w, d->team, &m); /* says why it cannot */
-    return worker_out_deliver_ex(w, d->team, &m, PROTO_ENC_TRUSTED, detail, len);
-}
-
 int worker_notice(gl_worker *w, const char *team, const char *event, const char *what,
                   const char *note, const char *by)
 {

@@ -36,6 +36,7 @@ void worker_detail_pin(gl_worker *w, const gl_event *ev)
     c->map_pinned = 0;
     c->pinned = ev;
     c->pinned_seq = ev ? ev->seq : 0;
+    c->pinned_copy = NULL;
 }
 
 const void *worker_detail_of(gl_worker *w, const gl_event *src, const gl_event *ev,

@@ -52,7 +52,24 @@ typedef struct out_msg {
     int queued;           /* sent by worker_flush: goes in its PACK (batchmsg.c) */
     uint64_t rid;         /* DONE: the request's rid and event id, for the ERROR */
     const char *id;       /* a durable reply becomes when the commit fails */
+    /* outbody.c: a body made by worker_flush once the commit is durable,
+     * not under the writer lock. While deferred is set, body is NULL and
+     * the fields below say what it is made of; all of it lives in the
+     * batch arena or the directory, never in the store's pages. */
+    int deferred;         /* OUT_DEFER_*; 0: body is made */
+    const gl_event *of;   /* DISPATCH: the event as dispatched; FILED: its
+                             id, seq, kind and state (filed, when not a
+                             duplicate, points to the same) */
+    const char *role;     /* DISPATCH: the dispatch's event id, role, */
+    const char *event;
+    uint64_t dispatch_seq; /* seq, state and sends */
+    int dispatch_state;
+    uint32_t attempts;
+    int duplicate;        /* FILED: a repeated SUBMIT's */
 } out_msg;
+
+/* out_msg.deferred */
+enum { OUT_DEFER_DISPATCH = 1, OUT_DEFER_FILED };
 
 typedef struct outbox {
     out_msg *msgs;
@@ -91,6 +108,9 @@ typedef struct detail_cache {
     const gl_event *pinned;
     uint64_t pinned_seq;
     int map_pinned;
+    /* outbody.c: the pinned event's copy its deferred DISPATCHes share
+     * (NULL: none made since the pin). */
+    const gl_event *pinned_copy;
 } detail_cache;
 
 typedef struct gl_worker {
@@ -153,6 +173,17 @@ int worker_out_deliver(gl_worker *w, const char *team, const proto_msg *m);
  * and pre-encoded event map. */
 int worker_out_deliver_ex(gl_worker *w, const char *team, const proto_msg *m, int flags,
                           const void *event_map, size_t event_map_len);
+/* worker_out_new adds a zeroed message to the outbox; NULL when memory
+ * runs out. */
+out_msg *worker_out_new(gl_worker *w);
+/* worker_encode_body encodes m (flags, event_map: see proto_encode_ex) into
+ * the batch arena; *len is its length. NULL when it cannot (logged). */
+void *worker_encode_body(gl_worker *w, const proto_msg *m, int flags, const void *event_map,
+                         size_t event_map_len, size_t *len);
+/* worker_reply_body is worker_encode_body for a reply: when the codec
+ * refuses m, the body of an ERROR saying so. *cmd is the command encoded;
+ * NULL when memory runs out. */
+void *worker_reply_body(gl_worker *w, const proto_msg *m, int *cmd, size_t *len);
 /* worker_flush sends what is queued (ok: the commit succeeded) and empties
  * the outbox; when !ok, durable replies become ERROR err and deliveries are
  * dropped. */
@@ -204,7 +235,9 @@ int worker_dispatch(gl_worker *w, store_txn *t, gl_event *ev, const char *team,
  * without reading first, unless the route named the team already. */
 int worker_dispatch_new(gl_worker *w, store_txn *t, gl_event *ev, const char *team,
                         const char *role, uint64_t now);
-/* worker_send_dispatch queues a DISPATCH message for d (ev: its event). */
+/* worker_send_dispatch (outbody.c) queues a DISPATCH message for d (ev:
+ * its event); its body is made by worker_flush. 0, or GL_EINTERNAL when
+ * memory runs out. */
 int worker_send_dispatch(gl_worker *w, const gl_dispatch *d, const gl_event *ev);
 /* worker_notice queues a NOTICE to team. */
 int worker_notice(gl_worker *w, const char *team, const char *event, const char *what,
@@ -400,7 +433,10 @@ const void *worker_detail_of(gl_worker *w, const gl_event *src, const gl_event *
 /* worker_detail_pin(w, ev) says that ev stays as it is until
  * worker_detail_pin(w, NULL): DISPATCHes of ev (the same object) then reuse
  * its map without comparing. Every pin must be undone before ev changes or
- * goes out of scope. */
+ * goes out of scope. While pinned, the strings of ev and those its
+ * DISPATCHes name (team, role) must live until the outbox is flushed (the
+ * batch arena, the directory): the DISPATCHes keep a shallow copy of ev
+ * (outbody.c). */
 void worker_detail_pin(gl_worker *w, const gl_event *ev);
 /* worker_detail_free releases the cached maps (at exit). */
 void worker_detail_free(gl_worker *w);
@@ -483,5 +519,18 @@ int worker_pack_held(void);
 /* worker_pack_drop lets go of a held PACK; returns how many items it had
  * left. */
 size_t worker_pack_drop(void);
+
+/* outbody.c — bodies made after the commit */
+/* worker_out_filed queues the FILED reply to j for ev (id, seq, kind,
+ * state; duplicate: a repeated SUBMIT's answer); durable, its body made by
+ * worker_flush. 0, or GL_EINTERNAL when memory runs out. */
+int worker_out_filed(gl_worker *w, const wjob *j, const gl_event *ev, int duplicate);
+/* worker_out_make, in worker_flush, encodes the body of o (deferred) into
+ * the batch arena: 0, or a GL_E* code when it cannot (logged; o is then
+ * not to be sent). */
+int worker_out_make(gl_worker *w, out_msg *o);
+/* worker_out_made ends the making of a flush's bodies (the detail map's
+ * pin). */
+void worker_out_made(gl_worker *w);
 
 #endif
