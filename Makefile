@@ -196,3 +196,5 @@ bench-floor: $(REAL_BINS) $(BUILD)/bench/bench_throughput $(BUILD)/bench/floor_b
 	  $(BUILD)/bench/bench_throughput --floor compare $(BENCH_FLOOR_ARGS)
 # t_bench_floor runs bench_throughput --floor hop, built next to the tests.
 $(BUILD)/tests/t_bench_floor: | $(BUILD)/bench/bench_throughput $(BUILD)/bench/floor_broker
+# t_e2e_outbody_fail preloads failsync.so, as t_e2e_syncfail does.
+$(BUILD)/tests/t_e2e_outbody_fail: | $(BUILD)/tests/failsync.so
