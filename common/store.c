@@ -488,10 +488,7 @@ static int point_cursor(store_txn *t, int db)
     return store_error(rc, store_db_names[db]);
 }
 
-/* edge_forget closes db's edge cursor before a write to db that does not
- * go through it (store_impl.h, store_txn.edge): the next append opens a
- * fresh one, which finds the last leaf from the root. */
-static void edge_forget(store_txn *t, int db)
+void store_txn_edge_forget(store_txn *t, int db)
 {
     if (t->edge[db]) {
         mdb_cursor_close(t->edge[db]);
@@ -520,7 +517,7 @@ int store_txn_point_put(store_txn *t, int db, MDB_val *k, MDB_val *v)
     if (!c || mdb_cursor_get(c, &ck, &cv, MDB_GET_CURRENT) != 0 || ck.mv_size != k->mv_size ||
         memcmp(ck.mv_data, k->mv_data, k->mv_size) != 0)
         return store_txn_put(t, db, k, v, 0);
-    edge_forget(t, db);
+    store_txn_edge_forget(t, db);
     t->changes++;
     int rc = store_fault("put");
     if (!rc)
@@ -532,7 +529,7 @@ int store_txn_point_del(store_txn *t, int db, MDB_val *k, int *found)
 {
     if (found)
         *found = 0;
-    edge_forget(t, db);
+    store_txn_edge_forget(t, db);
     t->changes++;
     int rc = store_fault("del");
     if (rc)
@@ -552,7 +549,7 @@ int store_txn_point_del(store_txn *t, int db, MDB_val *k, int *found)
 
 int store_txn_put(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags)
 {
-    edge_forget(t, db);
+    store_txn_edge_forget(t, db);
     t->changes++;
     int rc = store_fault("put");
     if (!rc)
@@ -565,7 +562,7 @@ int store_txn_put(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags)
 int store_txn_cursor_put(store_txn *t, int db, MDB_cursor *c, MDB_val *k, MDB_val *v,
                          unsigned flags)
 {
-    edge_forget(t, db);
+    store_txn_edge_forget(t, db);
     t->changes++;
     int rc = store_fault("put");
     if (!rc)
@@ -598,7 +595,7 @@ int store_txn_put_edge(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned fl
         /* Not above the last key: LMDB refused before touching anything.
          * The ordinary put is a write not through the edge cursor. */
         if (rc == MDB_KEYEXIST) {
-            edge_forget(t, db);
+            store_txn_edge_forget(t, db);
             rc = mdb_put(t->txn, t->s->dbi[db], k, v, flags);
         }
     }
@@ -625,7 +622,7 @@ int store_txn_del(store_txn *t, int db, MDB_val *k)
 
 int store_txn_del_found(store_txn *t, int db, MDB_val *k, int *found)
 {
-    edge_forget(t, db);
+    store_txn_edge_forget(t, db);
     t->changes++;
     int rc = store_fault("del");
     if (!rc)
@@ -728,7 +725,7 @@ static int id_put(store_txn *t, MDB_val *k, MDB_val *v)
     MDB_cursor *c = t->point[DB_EVENT_IDS];
     if (!c)
         return store_txn_put_edge(t, DB_EVENT_IDS, k, v, MDB_NOOVERWRITE);
-    edge_forget(t, DB_EVENT_IDS);
+    store_txn_edge_forget(t, DB_EVENT_IDS);
     t->changes++;
     int rc = store_fault("put");
     if (!rc) {

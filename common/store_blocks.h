@@ -271,6 +271,7 @@ static inline __attribute__((always_inline)) int blk_settle_in(const blk_desc *d
         goto done;
     /* The entries moved are still the first n; when they are all of them,
      * the database is emptied at once. */
+    store_txn_edge_forget(t, d->staging); /* written below not through it */
     if (n == store_db_entries(t, d->staging)) {
         if ((rc = mdb_drop(t->txn, s->dbi[d->staging], 0)) != 0)
             err = store_txn_fail(t, rc, name);

@@ -82,10 +82,12 @@ struct store_txn {
     /* store_txn_put_edge and store_txn_append: a cursor kept at db's end.
      * LMDB's append through a cursor it left on the last leaf (its
      * end-of-data flag set) skips the search from the root, but trusts
-     * that flag: a page split by any other write to db can leave the
-     * cursor on a leaf that is no longer the last, and its next append
-     * would land out of order. So every other write to db closes it
-     * (edge_forget in store.c), and the next append opens a fresh one,
+     * that flag. In LMDB's current source a page split by another write
+     * to db can leave the cursor on a leaf that is no longer the last,
+     * and its next append would land out of order; Debian's 0.9.24 moves
+     * its tracked cursors itself (bench/README.md, session 9). So, for
+     * any LMDB, every other write to db closes it first
+     * (store_txn_edge_forget), and the next append opens a fresh one,
      * which searches. */
     MDB_cursor *edge[DB_COUNT];
 };
@@ -117,6 +119,14 @@ int store_txn_put(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags);
  * any other key takes the ordinary put with flags. Same results as
  * store_txn_put. */
 int store_txn_put_edge(store_txn *t, int db, MDB_val *k, MDB_val *v, unsigned flags);
+
+/* store_txn_edge_forget closes db's edge cursor (store_txn.edge), if t
+ * has one: every write to db in t that does not go through that cursor
+ * calls it first; the next append opens a fresh cursor, which finds the
+ * last leaf from the root. The store_txn_* writers call it themselves;
+ * code writing to db through LMDB directly (mdb_drop, its own cursor's
+ * mdb_cursor_del) must call it. */
+void store_txn_edge_forget(store_txn *t, int db);
 
 /* store_txn_append is store_txn_put with MDB_APPEND (and flags) through
  * db's edge cursor, like store_txn_put_edge's append but with no ordinary

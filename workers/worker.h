@@ -60,9 +60,10 @@ typedef struct out_msg {
     const gl_event *of;   /* DISPATCH: the event as dispatched; FILED: its
                              id, seq, kind and state (filed, when not a
                              duplicate, points to the same) */
-    const char *role;     /* DISPATCH: the dispatch's event id, role, */
+    /* DISPATCH: the dispatch's role, event id, seq, state and sends */
+    const char *role;
     const char *event;
-    uint64_t dispatch_seq; /* seq, state and sends */
+    uint64_t dispatch_seq;
     int dispatch_state;
     uint32_t attempts;
     int duplicate;        /* FILED: a repeated SUBMIT's */
