@@ -73,6 +73,18 @@ void arena_reset(gl_arena *a)
     }
     b->next = NULL;
     b->used = 0;
+    if (b->cap > ARENA_KEEP_MAX) {
+        free(b);
+        a->head = NULL;
+    }
+}
+
+size_t arena_kept(const gl_arena *a)
+{
+    size_t n = 0;
+    for (const struct arena_block *b = a->head; b; b = b->next)
+        n += b->cap;
+    return n;
 }
 
 void arena_free(gl_arena *a)

@@ -27,8 +27,18 @@ char *arena_strdup(gl_arena *a, const char *s);
  * (items stays valid). The old copy is left to the arena. */
 void *arena_grow(gl_arena *a, void *items, size_t n, size_t *cap, size_t size);
 
-/* arena_reset forgets every allocation but keeps the largest block. */
+/* ARENA_KEEP_MAX: the largest block arena_reset keeps. A block grown past
+ * it (a burst: a team's whole backlog resent on reconnection) is given back,
+ * so that one burst does not pin its memory for the process's life. */
+#define ARENA_KEEP_MAX ((size_t)1 << 20)
+
+/* arena_reset forgets every allocation and keeps the largest block when it
+ * is at most ARENA_KEEP_MAX bytes, else none. */
 void arena_reset(gl_arena *a);
+
+/* arena_kept returns the bytes of block the arena holds (after a reset:
+ * what it kept for reuse). */
+size_t arena_kept(const gl_arena *a);
 
 /* arena_free releases all memory; the arena can be used again after. */
 void arena_free(gl_arena *a);

@@ -29,8 +29,22 @@ int main(void)
     memset(big, 'x', 100000);
     is_str(s, "grid-7", "earlier strings survive growth");
     arena_reset(&a);
+    ok(arena_kept(&a) > 0 && arena_kept(&a) <= ARENA_KEEP_MAX,
+       "a reset keeps its largest block for reuse (%zu bytes)", arena_kept(&a));
     ok(arena_strdup(&a, "again") != NULL, "arena usable after reset");
+    /* A burst (4,096 events resent to a team that came back) grows the
+     * arena past what a batch needs; the reset gives that back. */
+    for (int i = 0; i < 4096; i++)
+        if (!arena_alloc(&a, 1500))
+            break;
+    ok(arena_kept(&a) > ARENA_KEEP_MAX, "a burst grows the arena past the cap (%zu bytes)",
+       arena_kept(&a));
+    arena_reset(&a);
+    ok(arena_kept(&a) <= ARENA_KEEP_MAX, "a reset after it keeps at most %zu bytes (%zu)",
+       ARENA_KEEP_MAX, arena_kept(&a));
+    ok(arena_strdup(&a, "after") != NULL, "and the arena is usable again");
     arena_free(&a);
+    is_int((int)arena_kept(&a), 0, "a freed arena holds nothing");
 
     char id1[IDS_LEN + 1], id2[IDS_LEN + 1];
     int sorted = 1;
