@@ -61,21 +61,21 @@ void *arena_grow(gl_arena *a, void *items, size_t n, size_t *cap, size_t size)
 
 void arena_reset(gl_arena *a)
 {
-    /* The head is the largest block (each new one doubles); keep it. */
-    struct arena_block *b = a->head;
-    if (!b)
-        return;
-    struct arena_block *rest = b->next;
-    while (rest) {
-        struct arena_block *n = rest->next;
-        free(rest);
-        rest = n;
+    /* Each new block doubles the last, so the head is the largest. Keep the
+     * largest block of at most ARENA_KEEP_MAX; give back the rest. */
+    struct arena_block *keep = NULL, *b = a->head;
+    while (b) {
+        struct arena_block *n = b->next;
+        if (!keep && b->cap <= ARENA_KEEP_MAX)
+            keep = b;
+        else
+            free(b);
+        b = n;
     }
-    b->next = NULL;
-    b->used = 0;
-    if (b->cap > ARENA_KEEP_MAX) {
-        free(b);
-        a->head = NULL;
+    a->head = keep;
+    if (keep) {
+        keep->next = NULL;
+        keep->used = 0;
     }
 }
 

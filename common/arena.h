@@ -27,13 +27,15 @@ char *arena_strdup(gl_arena *a, const char *s);
  * (items stays valid). The old copy is left to the arena. */
 void *arena_grow(gl_arena *a, void *items, size_t n, size_t *cap, size_t size);
 
-/* ARENA_KEEP_MAX: the largest block arena_reset keeps. A block grown past
- * it (a burst: a team's whole backlog resent on reconnection) is given back,
- * so that one burst does not pin its memory for the process's life. */
-#define ARENA_KEEP_MAX ((size_t)1 << 20)
+/* ARENA_KEEP_MAX: the largest block arena_reset keeps. A routine batch of
+ * 256 events needs about 2 MiB; a burst grows the arena past that (a
+ * team's whole backlog resent on reconnection, up to 4,096 events), and
+ * its blocks are given back, so that one burst does not pin its memory for
+ * the process's life. */
+#define ARENA_KEEP_MAX ((size_t)2 << 20)
 
-/* arena_reset forgets every allocation and keeps the largest block when it
- * is at most ARENA_KEEP_MAX bytes, else none. */
+/* arena_reset forgets every allocation and keeps the largest block of at
+ * most ARENA_KEEP_MAX bytes, for reuse; it frees the others. */
 void arena_reset(gl_arena *a);
 
 /* arena_kept returns the bytes of block the arena holds (after a reset:
