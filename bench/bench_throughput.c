@@ -931,6 +931,19 @@ static double jnum(json_t *j, const char *a, const char *b)
  * direct, --floor hop and gridline, one after another, and prints the
  * three side by side, then one JSON line (also to --json FILE). Exit
  * status: 0 when all three ran, else 1. */
+/* print_json prints j as one line, also to --json FILE, and frees it. */
+static void print_json(json_t *j)
+{
+    char *line = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    if (line) {
+        printf("%s\n", line);
+        if (cfg.json_path)
+            bu_save_line(cfg.json_path, line, "bench_throughput");
+        free(line);
+    }
+    json_decref(j);
+}
+
 static int floor_compare(int argc, char **argv)
 {
     static const char *const modes[3] = {"direct", "hop", NULL};
@@ -1005,14 +1018,7 @@ static int floor_compare(int argc, char **argv)
         json_object_set_new(j, keys[k], o);
         json_decref(runs[k]);
     }
-    char *line = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
-    if (line) {
-        printf("%s\n", line);
-        if (cfg.json_path)
-            bu_save_line(cfg.json_path, line, "bench_throughput");
-        free(line);
-    }
-    json_decref(j);
+    print_json(j);
     return rc;
 }
 
@@ -1159,14 +1165,7 @@ int main(int argc, char **argv)
     }
     print_table();
     json_t *j = make_json();
-    char *line = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
-    if (line) {
-        printf("%s\n", line);
-        if (cfg.json_path)
-            bu_save_line(cfg.json_path, line, "bench_throughput");
-        free(line);
-    }
-    json_decref(j);
+    print_json(j);
     fflush(stdout);
     if (cfg.perf_dir)
         printf("perf data: perf report -i %s/perf.data --no-children --sort comm,dso,symbol\n",

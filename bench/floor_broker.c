@@ -89,6 +89,17 @@ static uint64_t body_rid(frame_msg *fm)
     return rid;
 }
 
+/* send_pong answers a PING (fm) from ident on sock, as gridline-broker
+ * does on either client endpoint. */
+static void send_pong(void *sock, const unsigned char *ident, size_t ident_len, frame_msg *fm)
+{
+    proto_msg m;
+    memset(&m, 0, sizeof m);
+    m.cmd = PROTO_PONG;
+    m.rid = body_rid(fm);
+    frame_send_msg(sock, ident, ident_len, &m, ZMQ_DONTWAIT);
+}
+
 /* ---- the broker ---- */
 
 typedef struct floor_resp {
@@ -285,14 +296,9 @@ static void on_intake(floor_broker *b, frame_msg *fm)
             frame_send_error(b->intake, ident, ident_len, GL_ENOTFOUND, "no event with this id",
                              NULL, body_rid(fm));
         return;
-    case PROTO_PING: {
-        proto_msg m;
-        memset(&m, 0, sizeof m);
-        m.cmd = PROTO_PONG;
-        m.rid = body_rid(fm);
-        frame_send_msg(b->intake, ident, ident_len, &m, ZMQ_DONTWAIT);
+    case PROTO_PING:
+        send_pong(b->intake, ident, ident_len, fm);
         return;
-    }
     default:
         frame_send_error(b->intake, ident, ident_len, GL_EUNKNOWNCMD,
                          "command not taken by the floor broker", NULL, body_rid(fm));
@@ -378,14 +384,9 @@ static void on_responder(floor_broker *b, frame_msg *fm)
         free(r);
         return;
     }
-    case PROTO_PING: {
-        proto_msg m;
-        memset(&m, 0, sizeof m);
-        m.cmd = PROTO_PONG;
-        m.rid = body_rid(fm);
-        frame_send_msg(b->responders, ident, ident_len, &m, ZMQ_DONTWAIT);
+    case PROTO_PING:
+        send_pong(b->responders, ident, ident_len, fm);
         return;
-    }
     default:
         frame_send_error(b->responders, ident, ident_len, GL_EUNKNOWNCMD,
                          "command not taken by the floor broker", NULL, body_rid(fm));
