@@ -30,6 +30,7 @@
 #include "../proto/pack.h"
 #include "../proto/proto.h"
 #include "bench_msgpack.h"
+#include "bench_msgpack.h"
 
 #define FLOOR_MAX_PAIRS 32
 
@@ -79,14 +80,7 @@ static inline int floor_submit_read(const void *body, size_t len, floor_submit *
     uint64_t pairs;
     memset(s, 0, sizeof *s);
     s->rid_pair = s->contact_pair = -1;
-    if (len < 1)
-        return -1;
-    if (*p >= 0x80 && *p <= 0x8f)
-        pairs = *p++ & 0x0f;
-    else if (*p == 0xde && len >= 3) {
-        pairs = (uint64_t)p[1] << 8 | p[2];
-        p += 3;
-    } else
+    if (!(p = mp_map_open(p, len, &pairs)))
         return -1;
     if (pairs > FLOOR_MAX_PAIRS)
         return -1;

@@ -126,6 +126,22 @@ static inline int mp_uint(const unsigned char *p, const unsigned char *end, uint
     return 0;
 }
 
+/* mp_map_open reads the header of the map at p (len bytes, fixmap or
+ * map16): the first pair's byte, with *pairs; NULL when p is no such map. */
+static inline const unsigned char *mp_map_open(const unsigned char *p, size_t len,
+                                               uint64_t *pairs)
+{
+    if (len >= 1 && *p >= 0x80 && *p <= 0x8f) {
+        *pairs = *p & 0x0f;
+        return p + 1;
+    }
+    if (len >= 3 && *p == 0xde) {
+        *pairs = (uint64_t)p[1] << 8 | p[2];
+        return p + 3;
+    }
+    return NULL;
+}
+
 /* mp_get finds the top-level keys of the map body (len bytes): vals[i] is
  * where the value of keys[i] starts, or NULL when it is absent. It stops
  * once every key is found. 0, or -1 when body is not a well-formed map up
@@ -138,14 +154,7 @@ static inline int mp_get(const void *body, size_t len, const char *const *keys,
     int found = 0;
     for (int i = 0; i < nkeys; i++)
         vals[i] = NULL;
-    if (len < 1)
-        return -1;
-    if (*p >= 0x80 && *p <= 0x8f)
-        pairs = *p++ & 0x0f;
-    else if (*p == 0xde && len >= 3) {
-        pairs = (uint64_t)p[1] << 8 | p[2];
-        p += 3;
-    } else
+    if (!(p = mp_map_open(p, len, &pairs)))
         return -1;
     for (uint64_t k = 0; k < pairs; k++) {
         const char *key;
