@@ -226,6 +226,19 @@ static worker *alert_holder(broker *b, job *j)
     return hmap_get(b->alerts_filing, id, len);
 }
 
+/* job_take_back moves j, the newest of w's jobs in flight, back to the
+ * front of its lane: no longer w's, nor in flight. */
+static void job_take_back(broker *b, worker *w, job *j)
+{
+    list_remove(&w->inflight, j);
+    if (j->lane == LANE_ROUTINE)
+        w->routine_inflight--;
+    hmap_del_u64(b->jobs_in_flight, j->id);
+    alert_filing_set(b, j, NULL);
+    j->owner = NULL;
+    list_push_front(&b->lanes[j->lane], j);
+}
+
 /* Puts a worker's in-flight jobs back at the front of their lanes, oldest
  * first, so another worker takes them before anything newer. */
 static void worker_requeue(broker *b, worker *w)
@@ -233,13 +246,7 @@ static void worker_requeue(broker *b, worker *w)
     job *j;
     w->unsent = NULL; /* not sent: they go back too */
     while ((j = w->inflight.tail) != NULL) {
-        list_remove(&w->inflight, j);
-        if (j->lane == LANE_ROUTINE)
-            w->routine_inflight--;
-        hmap_del_u64(b->jobs_in_flight, j->id);
-        alert_filing_set(b, j, NULL);
-        j->owner = NULL;
-        list_push_front(&b->lanes[j->lane], j);
+        job_take_back(b, w, j);
         b->counters.requeued++;
     }
 }
@@ -418,13 +425,7 @@ static void jobs_unsend(broker *b, worker *w)
 {
     job *j, *stop = w->unsent ? w->unsent->prev : NULL;
     while (w->unsent && (j = w->inflight.tail) != stop) {
-        list_remove(&w->inflight, j);
-        if (j->lane == LANE_ROUTINE)
-            w->routine_inflight--;
-        hmap_del_u64(b->jobs_in_flight, j->id);
-        alert_filing_set(b, j, NULL);
-        j->owner = NULL;
-        list_push_front(&b->lanes[j->lane], j);
+        job_take_back(b, w, j);
         job_unpin(j);
     }
     w->unsent = NULL;

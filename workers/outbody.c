@@ -31,13 +31,20 @@ static int sees_contact(const char *role)
            strcmp(role, "owners") != 0;
 }
 
+/* event_pinned: ev is the event whose dispatches are being made now
+ * (worker_detail_pin). */
+static int event_pinned(const gl_worker *w, const gl_event *ev)
+{
+    return ev == w->details.pinned && ev->seq == w->details.pinned_seq;
+}
+
 /* The copy of ev the DISPATCH keeps: shared with the message queued last
  * when that is a DISPATCH of the same event (an event goes to a few teams
  * one after the other). NULL when memory runs out. */
 static const gl_event *event_kept(gl_worker *w, const gl_event *ev)
 {
     detail_cache *c = &w->details;
-    int pinned = ev == c->pinned && ev->seq == c->pinned_seq;
+    int pinned = event_pinned(w, ev);
     if (pinned && c->pinned_copy)
         return c->pinned_copy;
     const out_msg *last = w->out.count ? &w->out.msgs[w->out.count - 1] : NULL;
@@ -57,7 +64,7 @@ static const gl_event *event_kept(gl_worker *w, const gl_event *ev)
 
 int worker_send_dispatch(gl_worker *w, const gl_dispatch *d, const gl_event *ev)
 {
-    int pinned = ev == w->details.pinned && ev->seq == w->details.pinned_seq;
+    int pinned = event_pinned(w, ev);
     const gl_event *of = event_kept(w, ev);
     out_msg *o = of ? worker_out_new(w) : NULL;
     if (!o)
